@@ -1,0 +1,160 @@
+"""Command line: ``sepclr fit | evaluate | datasets``."""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from sepclr.data.datasets import DIGITS_ON_FASHION_SIZES, CADataset, availability, load
+from sepclr.errors import SepCLRError
+from sepclr.evaluation.plots import plot_spaces
+from sepclr.evaluation.report import ideal_row, markdown_table, probe_row, write_json
+from sepclr.methods import SepCLR
+from sepclr.methods import load as load_model
+from sepclr.objectives import INDEPENDENCE_TERMS
+
+RUN_FILE = "run.json"
+
+# CLI flag -> SepCLR parameter, with its type.
+MODEL_FLAGS: dict[str, tuple[str, type]] = {
+    "--common-dim": ("common_dim", int),
+    "--salient-dim": ("salient_dim", int),
+    "--backbone": ("backbone", str),
+    "--independence": ("independence", str),
+    "--independence-weight": ("independence_weight", float),
+    "--salient-weight": ("salient_weight", float),
+    "--infoless-weight": ("infoless_weight", float),
+    "--bandwidth": ("bandwidth", float),
+    "--epochs": ("epochs", int),
+    "--batch-size": ("batch_size", int),
+    "--lr": ("lr", float),
+    "--width": ("width", int),
+    "--seed": ("seed", int),
+    "--device": ("device", str),
+}
+
+
+def _dataset_options(name: str, size: str | None) -> dict[str, Any]:
+    return {"size": size} if size is not None and name == "digits-on-fashion" else {}
+
+
+def _load_splits(run: dict[str, Any], data_dir: str | None) -> tuple[CADataset, CADataset]:
+    options = run.get("dataset_options", {})
+    train = load(run["dataset"], root=data_dir, split="train", **options)
+    test = load(run["dataset"], root=data_dir, split="test", **options)
+    return train, test
+
+
+def _evaluate(model: Any, out: Path, run: dict[str, Any], data_dir: str | None, plot: bool) -> None:
+    train, test = _load_splits(run, data_dir)
+    floor_params = {**model.get_params(), "epochs": 0, "verbose": False}
+    floor = type(model)(**floor_params).fit(train.background, train.target)
+    rows = {
+        f"{type(model).__name__} ({run['dataset']})": probe_row(model, train, test),
+        "untrained encoder (floor)": probe_row(floor, train, test),
+        "best expected": ideal_row(test),
+    }
+    columns = list(rows["best expected"])
+    table = markdown_table(rows, columns)
+    write_json(out / "results.json", {"dataset": run["dataset"], "rows": rows, "run": run})
+    (out / "results.md").write_text(table + "\n")
+    print(table)
+    if plot:
+        path = plot_spaces(model, test, out / "spaces.png", title=f"{run['dataset']} (test split)")
+        print(f"plot written to {path}")
+
+
+def cmd_fit(args: argparse.Namespace) -> None:
+    params = {
+        param: getattr(args, flag.lstrip("-").replace("-", "_"))
+        for flag, (param, _) in MODEL_FLAGS.items()
+        if getattr(args, flag.lstrip("-").replace("-", "_")) is not None
+    }
+    params["verbose"] = not args.quiet
+    run = {"dataset": args.dataset, "dataset_options": _dataset_options(args.dataset, args.size)}
+    train = load(args.dataset, root=args.data_dir, split="train", **run["dataset_options"])
+    model = SepCLR(**params)
+    start = time.perf_counter()
+    model.fit(train.background, train.target)
+    run["fit_seconds"] = round(time.perf_counter() - start, 1)
+    out = Path(args.out)
+    model.save(out)
+    write_json(out / RUN_FILE, run)
+    print(f"model saved to {out} (training took {run['fit_seconds']} s)")
+    if not args.no_evaluate:
+        _evaluate(model, out, run, args.data_dir, args.plot)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    out = Path(args.run_dir)
+    model = load_model(out)
+    run_path = out / RUN_FILE
+    if not run_path.is_file():
+        raise SepCLRError(
+            f"{run_path} is missing: evaluate needs a directory written by `sepclr fit`"
+        )
+    run = json.loads(run_path.read_text())
+    _evaluate(model, out, run, args.data_dir, args.plot)
+
+
+def cmd_datasets(args: argparse.Namespace) -> None:
+    for name, description, where, how in availability(args.data_dir):
+        print(f"{name}\n  {description}\n  files: {where}")
+        if where == "missing":
+            print(f"  how to get them: {how}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sepclr",
+        description="Contrastive analysis: separate the patterns a target dataset shares with "
+        "a background dataset from those salient to the target.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    fit = sub.add_parser("fit", help="train SepCLR on a dataset, save it, evaluate it")
+    fit.add_argument("--dataset", required=True, help="dataset name (see `sepclr datasets`)")
+    fit.add_argument("--out", required=True, help="directory for the model and its results")
+    fit.add_argument("--data-dir", help="where the dataset files are (searched first)")
+    fit.add_argument(
+        "--size", choices=sorted(DIGITS_ON_FASHION_SIZES), help="digits-on-fashion size"
+    )
+    for flag, (param, kind) in MODEL_FLAGS.items():
+        extra: dict[str, Any] = {}
+        if param == "independence":
+            extra["choices"] = INDEPENDENCE_TERMS
+        fit.add_argument(flag, type=kind, help=f"SepCLR {param} (default: the library's)", **extra)
+    fit.add_argument("--no-evaluate", action="store_true", help="skip the probes after training")
+    fit.add_argument("--plot", action="store_true", help="also write spaces.png")
+    fit.add_argument("--quiet", action="store_true", help="no progress bar")
+    fit.set_defaults(func=cmd_fit)
+
+    evaluate = sub.add_parser("evaluate", help="probe a trained run directory")
+    evaluate.add_argument("run_dir", help="directory written by `sepclr fit`")
+    evaluate.add_argument("--data-dir", help="where the dataset files are (searched first)")
+    evaluate.add_argument("--plot", action="store_true", help="also write spaces.png")
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    datasets = sub.add_parser("datasets", help="list datasets and whether their files are here")
+    datasets.add_argument("--data-dir", help="extra directory to search first")
+    datasets.set_defaults(func=cmd_datasets)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except SepCLRError as exc:
+        print(f"sepclr: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("sepclr: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

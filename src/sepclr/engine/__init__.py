@@ -1,0 +1,1 @@
+"""Training loop, devices and model files."""

@@ -1,0 +1,84 @@
+"""The training loop shared by the contrastive methods: shuffled mixed batches of background
+and target rows, two random views in one forward pass, Adam, per-epoch loss history."""
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from sepclr.nets.encoder import EncodedBatch
+
+TwoViewLoss = Callable[
+    [EncodedBatch, EncodedBatch, torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]
+]
+
+
+def batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """Shuffled index batches covering ``n`` rows. The last incomplete batch is dropped when
+    at least one full batch exists (batch-level terms are noisy on tiny batches)."""
+    order = torch.randperm(n, generator=generator)
+    if n <= batch_size:
+        return [order]
+    return list(order[: n - n % batch_size].split(batch_size))
+
+
+def train_two_view(
+    encoder: nn.Module,
+    views: nn.Module,
+    inputs: torch.Tensor,
+    is_target: torch.Tensor,
+    loss_fn: TwoViewLoss,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    device: torch.device,
+    generator: torch.Generator,
+    verbose: bool = True,
+    description: str = "training",
+) -> list[dict[str, float]]:
+    """Train ``encoder`` in place and return one dict of mean loss terms per epoch.
+
+    Each step draws two views of the batch, encodes both in one forward pass (so BatchNorm
+    sees both views) and minimises ``loss_fn(first_view, second_view, is_target)``.
+    """
+    encoder.to(device)
+    optimizer = torch.optim.Adam(encoder.parameters(), lr=lr)
+    history: list[dict[str, float]] = []
+    progress = tqdm(range(epochs), desc=description, unit="epoch", disable=not verbose, leave=True)
+    for _ in progress:
+        encoder.train()
+        sums: dict[str, float] = {}
+        steps = 0
+        for idx in batches(len(inputs), batch_size, generator):
+            x = inputs[idx].to(device, non_blocking=True)
+            targets = is_target[idx].to(device)
+            with torch.no_grad():
+                both = torch.cat([views(x), views(x)])
+            encoded = encoder(both)
+            first = EncodedBatch(*(t[: len(x)] for t in encoded))
+            second = EncodedBatch(*(t[len(x) :] for t in encoded))
+            loss, terms = loss_fn(first, second, targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            steps += 1
+            for key, value in {"loss": loss, **terms}.items():
+                sums[key] = sums.get(key, 0.0) + float(value.detach())
+        epoch_terms = {k: v / max(steps, 1) for k, v in sums.items()}
+        history.append(epoch_terms)
+        progress.set_postfix({k: f"{v:.3g}" for k, v in epoch_terms.items()})
+    return history
+
+
+@torch.no_grad()
+def encode(
+    encoder: nn.Module, inputs: torch.Tensor, device: torch.device, batch_size: int = 1024
+) -> EncodedBatch:
+    """Encoder outputs for ``inputs`` in evaluation mode, on the CPU."""
+    encoder.eval()
+    parts = [
+        EncodedBatch(*(t.float().cpu() for t in encoder(chunk.to(device))))
+        for chunk in inputs.split(batch_size)
+    ]
+    return EncodedBatch(*(torch.cat(ts) for ts in zip(*parts, strict=True)))

@@ -1,0 +1,25 @@
+"""The library's own exceptions: every error a user can cause derives from `SepCLRError`."""
+
+
+class SepCLRError(Exception):
+    """Base class of every error sepclr raises on purpose."""
+
+
+class InvalidInputError(SepCLRError, ValueError):
+    """An argument or an array given to the library is unusable (shape, values, option name)."""
+
+
+class DataNotFoundError(SepCLRError, FileNotFoundError):
+    """A dataset's files were not found in any of the places searched."""
+
+
+class CorruptFileError(SepCLRError, ValueError):
+    """A file exists but its content does not follow its format."""
+
+
+class CheckpointError(SepCLRError, ValueError):
+    """A saved model cannot be loaded (missing files, other version, other architecture)."""
+
+
+class NotFittedError(SepCLRError, RuntimeError):
+    """A method that needs a fitted model was called before `fit`."""

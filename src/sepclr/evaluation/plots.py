@@ -1,0 +1,53 @@
+"""2-D views of the common and salient spaces, coloured by each factor (the paper's Figures
+4 and 5 side by side)."""
+
+import os
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.decomposition import PCA
+
+from sepclr.data.datasets import CADataset
+from sepclr.evaluation.report import Transformer, ordered_factors
+
+
+def _project(background: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    pca = PCA(n_components=2).fit(np.concatenate([background, target]))
+    return pca.transform(background), pca.transform(target)
+
+
+def plot_spaces(model: Transformer, test: CADataset, path: str | Path, title: str = "") -> Path:
+    """Write a PNG: one row per factor, columns common and salient; each panel is the PCA
+    projection of the test samples, targets coloured by the factor, backgrounds in grey."""
+    common_bg, salient_bg = model.transform(test.background)
+    common_tg, salient_tg = model.transform(test.target)
+    spaces = {
+        "common": _project(common_bg, common_tg),
+        "salient": _project(salient_bg, salient_tg),
+    }
+    factors = ordered_factors(test.roles)
+    fig, axes = plt.subplots(len(factors), 2, figsize=(10, 4.6 * len(factors)), squeeze=False)
+    for row, factor in enumerate(factors):
+        labels = test.factors[factor]
+        for col, (space, (bg, tg)) in enumerate(spaces.items()):
+            ax: Any = axes[row, col]
+            ax.scatter(bg[:, 0], bg[:, 1], s=4, c="lightgrey", label="background")
+            points = ax.scatter(tg[:, 0], tg[:, 1], s=4, c=labels, cmap="tab10")
+            ax.set_title(f"{space} space, targets coloured by {factor} ({test.roles[factor]})")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            fig.colorbar(points, ax=ax, fraction=0.04)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path

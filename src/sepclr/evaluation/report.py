@@ -1,0 +1,66 @@
+"""Evaluation of a fitted method on a CA dataset: the probe row and its tables."""
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from sepclr.data.datasets import CADataset
+from sepclr.evaluation.metrics import chance_level, delta_tot, ideal_scores
+from sepclr.evaluation.probes import probe_balanced_accuracy
+
+
+class Transformer(Protocol):
+    def transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def ordered_factors(roles: Mapping[str, str]) -> list[str]:
+    """Salient factors first, then common ones (the column order of the paper's Table 1)."""
+    return sorted(roles, key=lambda f: (roles[f] != "salient", f))
+
+
+def probe_row(model: Transformer, train: CADataset, test: CADataset) -> dict[str, float]:
+    """Probe scores of ``model`` on ``test`` targets, probes fitted on ``train`` targets.
+
+    For each factor f: ``S_f`` (salient representation) and ``C_f`` (common one), balanced
+    accuracy in percent; plus ``delta_TOT`` against the ideal row.
+    """
+    common_train, salient_train = model.transform(train.target)
+    common_test, salient_test = model.transform(test.target)
+    scores: dict[str, float] = {}
+    chance: dict[str, float] = {}
+    for factor in ordered_factors(test.roles):
+        y_train, y_test = train.factors[factor], test.factors[factor]
+        chance[factor] = chance_level(len(np.unique(y_test)))
+        scores[f"S_{factor}"] = probe_balanced_accuracy(
+            salient_train, y_train, salient_test, y_test
+        )
+        scores[f"C_{factor}"] = probe_balanced_accuracy(common_train, y_train, common_test, y_test)
+    scores["delta_TOT"] = delta_tot(scores, ideal_scores(test.roles, chance))
+    return scores
+
+
+def ideal_row(test: CADataset) -> dict[str, float]:
+    """The 'best expected' row for ``test``."""
+    chance = {f: chance_level(len(np.unique(test.factors[f]))) for f in test.roles}
+    ideal = ideal_scores({f: test.roles[f] for f in ordered_factors(test.roles)}, chance)
+    return {**ideal, "delta_TOT": 0.0}
+
+
+def markdown_table(rows: Mapping[str, Mapping[str, float]], columns: Sequence[str]) -> str:
+    """A markdown table with one row per entry of ``rows`` (first column: its name)."""
+    lines = [
+        "| method | " + " | ".join(columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+    for name, row in rows.items():
+        cells = [f"{row[c]:.1f}" if c in row else "" for c in columns]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_json(path: str | Path, document: Any) -> None:
+    """Write ``document`` as indented JSON."""
+    Path(path).write_text(json.dumps(document, indent=2) + "\n")

@@ -1,0 +1,97 @@
+"""The two-branch encoder of SepCLR: a common and a salient branch, each a backbone, a linear
+representation layer and a projector head used only by the training losses."""
+
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from sepclr.nets.convnet import ConvNetBackbone
+from sepclr.nets.mlp import MLPBackbone
+
+BACKBONES = ("auto", "mlp", "convnet")
+
+
+class EncodedBatch(NamedTuple):
+    common_rep: torch.Tensor
+    common_head: torch.Tensor
+    salient_rep: torch.Tensor
+    salient_head: torch.Tensor
+
+
+def resolve_backbone(name: str, input_shape: tuple[int, ...]) -> str:
+    """The backbone for ``name`` and a per-sample input shape: ``auto`` picks ``mlp`` for
+    vectors (features,) and ``convnet`` for images (C, H, W)."""
+    if name not in BACKBONES:
+        raise ValueError(f"unknown backbone {name!r}; choose one of {BACKBONES}")
+    if name == "auto":
+        if len(input_shape) not in (1, 3):
+            raise ValueError(
+                f"no backbone for samples of shape {input_shape}: expected (features,) or (C, H, W)"
+            )
+        name = "mlp" if len(input_shape) == 1 else "convnet"
+    expected = 1 if name == "mlp" else 3
+    if len(input_shape) != expected:
+        raise ValueError(
+            f"backbone {name!r} needs samples of rank {expected}, got shape {input_shape}"
+        )
+    if name == "convnet" and min(input_shape[1:]) < ConvNetBackbone.min_size:
+        raise ValueError(
+            f"the convnet backbone needs images of at least {ConvNetBackbone.min_size} pixels "
+            f"per side, got {input_shape[1:]}"
+        )
+    return name
+
+
+def build_backbone(name: str, input_shape: tuple[int, ...], width: int) -> tuple[nn.Module, int]:
+    """A backbone instance and its number of output features; ``name`` must already be
+    resolved (see :func:`resolve_backbone`)."""
+    if name == "mlp":
+        mlp = MLPBackbone(input_shape[0], hidden=(8 * width, 8 * width))
+        return mlp, mlp.out_features
+    convnet = ConvNetBackbone(input_shape[0], width=width)
+    return convnet, convnet.out_features
+
+
+class Branch(nn.Module):
+    """Backbone -> Linear representation (the output users get) -> projector head
+    ``Linear(d, 128) - BatchNorm - ReLU - Linear(128, d)`` (the official code's projector)."""
+
+    def __init__(
+        self, backbone: tuple[nn.Module, int], dim: int, projector_hidden: int = 128
+    ) -> None:
+        super().__init__()
+        self.backbone, features = backbone
+        self.representation = nn.Linear(features, dim)
+        self.projector = nn.Sequential(
+            nn.Linear(dim, projector_hidden),
+            nn.BatchNorm1d(projector_hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(projector_hidden, dim),
+        )
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        rep = self.representation(self.backbone(x))
+        return rep, self.projector(rep)
+
+
+class TwoBranchEncoder(nn.Module):
+    """Independent common and salient branches on the same input."""
+
+    def __init__(
+        self,
+        backbone: str,
+        input_shape: tuple[int, ...],
+        common_dim: int,
+        salient_dim: int,
+        width: int = 16,
+    ) -> None:
+        super().__init__()
+        name = resolve_backbone(backbone, input_shape)
+        self.common = Branch(build_backbone(name, input_shape, width), common_dim)
+        self.salient = Branch(build_backbone(name, input_shape, width), salient_dim)
+
+    def forward(self, x: torch.Tensor) -> EncodedBatch:
+        common_rep, common_head = self.common(x)
+        salient_rep, salient_head = self.salient(x)
+        return EncodedBatch(common_rep, common_head, salient_rep, salient_head)

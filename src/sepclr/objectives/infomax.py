@@ -1,0 +1,68 @@
+"""InfoMax terms of SepCLR (Louiset et al., ICLR 2024), as computed by the official code
+(``losses.py`` of ``neurospin-projects/2024_rlouiset_sep_clr``), in numerically stable form.
+
+All kernels are Gaussian, ``k(a, b) = exp(-|a - b|^2 / (2 tau))``; with ``tau = 0.5`` (the
+paper's code value) this is ``exp(-|a - b|^2)``. On the unit sphere it is a von Mises-Fisher
+kernel with concentration ``1 / tau``. Every log of a mean of exponentials is a ``logsumexp``
+minus ``log(count)``, so the terms stay finite where the reference's
+``.exp().mean().log()`` underflows to ``-inf``.
+"""
+
+import torch
+
+from sepclr.objectives.kernels import log_mean_exp_off_diagonal, pairwise_sq_distances
+
+
+def alignment(a: torch.Tensor, b: torch.Tensor, bandwidth: float = 0.5) -> torch.Tensor:
+    """Alignment of two views, ``(1/n) sum_i |a_i - b_i|^2 / (2 tau)``.
+
+    The conditional-entropy half of an InfoMax term (-H(z|x) up to constants), Wang & Isola
+    (ICML 2020) with alpha = 2; SepCLR code ``align_loss``. Minimised. Shapes (n, d), (n, d).
+    Returns 0 for an empty batch (no target in a batch has no salient alignment to compute).
+    """
+    if a.shape[0] == 0:
+        return a.sum() * 0.0
+    return (a - b).pow(2).sum(dim=1).mean() / (2.0 * bandwidth)
+
+
+def uniformity(z: torch.Tensor, bandwidth: float = 0.5) -> torch.Tensor:
+    """Uniformity, ``log[ (1 / (n (n-1))) sum_{i != j} exp(-|z_i - z_j|^2 / (2 tau)) ]``.
+
+    Minus a resubstitution KDE estimate of the entropy H(z) (Wang & Isola, ICML 2020; SepCLR
+    code ``uniform_loss``, which averages over ``torch.pdist`` pairs i < j: the same value).
+    Minimised. ``z`` is (n, d) with n >= 2; for the common space it holds L2-normalised rows.
+    """
+    if z.shape[0] < 2:
+        raise ValueError("uniformity needs at least 2 rows")
+    return log_mean_exp_off_diagonal(-pairwise_sq_distances(z) / (2.0 * bandwidth))
+
+
+def null_background_rows(s: torch.Tensor, is_target: torch.Tensor) -> torch.Tensor:
+    """The 'teacher' salient tensor of the official code: background rows replaced by the
+    information-less vector ``s' = 0`` (constants without gradient), target rows kept."""
+    return s * is_target.to(s.dtype).unsqueeze(1)
+
+
+def salient_uniformity(
+    s: torch.Tensor, is_target: torch.Tensor, bandwidth: float = 0.5
+) -> torch.Tensor:
+    """s'-uniformity: :func:`uniformity` of the batch with background rows set to ``s' = 0``.
+
+    Its pairs are target-target (spread the targets), target-s' (repel targets from s') and
+    s'-s' (constant 1, no gradient, part of the normaliser). SepCLR code: ``uniform_loss`` on
+    ``specific_head_teacher``. Minimised. Shapes: ``s`` (n, d), ``is_target`` (n,) bool.
+    """
+    return uniformity(null_background_rows(s, is_target), bandwidth)
+
+
+def infoless_penalty(
+    s: torch.Tensor, is_target: torch.Tensor, bandwidth: float = 0.5
+) -> torch.Tensor:
+    """Information-less penalty, ``(1/N_x) sum_{i in background} |s_i - s'|^2 / (2 tau)``.
+
+    Enforces ``D_KL(p(s_x) || delta(s')) = 0`` by pulling every background salient code onto
+    ``s' = 0`` (SepCLR paper Eq. 8; code: ``align_loss(teacher[bg], head[bg])``). Minimised.
+    Returns 0 when the batch has no background row.
+    """
+    background = s[~is_target]
+    return alignment(background, torch.zeros_like(background), bandwidth)

@@ -1,0 +1,170 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+import sepclr
+from sepclr.errors import CheckpointError, InvalidInputError, NotFittedError
+from sepclr.evaluation import probe_row
+
+FAST = {"epochs": 2, "batch_size": 64, "verbose": False, "device": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def tabular():
+    return sepclr.datasets.load("synthetic-tabular", n=200)
+
+
+@pytest.fixture(scope="module")
+def fitted(tabular):
+    return sepclr.SepCLR(**FAST).fit(tabular.background, tabular.target)
+
+
+def test_transform_contract(fitted, tabular):
+    common, salient = fitted.transform(tabular.target)
+    assert common.dtype == np.float32 and salient.dtype == np.float32
+    assert common.shape == (200, 32) and salient.shape == (200, 32)
+    common_t, _ = fitted.transform(torch.from_numpy(tabular.target))
+    np.testing.assert_array_equal(common, common_t)
+
+
+def test_fit_returns_self_and_history(tabular):
+    model = sepclr.SepCLR(**FAST)
+    assert model.fit(tabular.background, tabular.target) is model
+    assert len(model.history_) == 2
+    assert {"loss", "common", "salient", "infoless", "independence"} <= set(model.history_[0])
+
+
+def test_save_load_round_trip(fitted, tabular, tmp_path):
+    fitted.save(tmp_path / "model")
+    for loaded in (sepclr.load(tmp_path / "model"), sepclr.SepCLR.load(tmp_path / "model")):
+        assert loaded.get_params() == fitted.get_params()
+        for a, b in zip(
+            loaded.transform(tabular.target), fitted.transform(tabular.target), strict=True
+        ):
+            np.testing.assert_array_equal(a, b)
+    assert not list((tmp_path / "model").glob("*.tmp"))
+
+
+def test_same_seed_same_model_other_seed_other_model(tabular):
+    a = sepclr.SepCLR(**FAST, seed=3).fit(tabular.background, tabular.target)
+    b = sepclr.SepCLR(**FAST, seed=3).fit(tabular.background, tabular.target)
+    c = sepclr.SepCLR(**FAST, seed=4).fit(tabular.background, tabular.target)
+    np.testing.assert_array_equal(a.transform(tabular.target)[1], b.transform(tabular.target)[1])
+    assert not np.array_equal(a.transform(tabular.target)[1], c.transform(tabular.target)[1])
+
+
+def test_fit_leaves_global_rng_alone(tabular):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    sepclr.SepCLR(**FAST).fit(tabular.background, tabular.target)
+    torch.testing.assert_close(torch.rand(3), expected)
+
+
+def test_sklearn_params(tabular):
+    model = sepclr.SepCLR(common_dim=8, salient_weight=2.0)
+    assert model.get_params()["common_dim"] == 8
+    model.set_params(common_dim=4)
+    assert model.common_dim == 4
+    copy = clone(model)
+    assert copy.get_params() == model.get_params()
+    assert not hasattr(copy, "encoder_")
+
+
+def test_images_uint8_and_three_ranks():
+    rng = np.random.default_rng(0)
+    bg = rng.integers(0, 256, (40, 16, 16), dtype=np.uint8)
+    tg = rng.integers(0, 256, (40, 16, 16), dtype=np.uint8)
+    model = sepclr.SepCLR(**FAST, common_dim=4, salient_dim=3).fit(bg, tg)
+    common, salient = model.transform(bg[:5, None])  # (n, 1, H, W) works as well as (n, H, W)
+    assert common.shape == (5, 4) and salient.shape == (5, 3)
+    np.testing.assert_array_equal(common, model.transform(bg[:5])[0])
+
+
+@pytest.mark.parametrize(
+    ("background", "target", "message"),
+    [
+        (np.zeros((10, 5)), np.zeros((10, 6)), "same trailing shape"),
+        (np.zeros((0, 5)), np.zeros((10, 5)), "empty"),
+        (np.full((10, 5), np.nan), np.zeros((10, 5)), "NaN"),
+        (np.zeros((10, 5)), np.full((10, 5), np.inf), "NaN or infinite"),
+        (np.zeros(10), np.zeros(10), "expected"),
+        (np.zeros((2, 1, 4, 4, 4)), np.zeros((2, 1, 4, 4, 4)), "3-D volumes"),
+        ([[1.0, 2.0]], [[1.0, 2.0]], "numpy array or a torch tensor"),
+        (np.array([["a", "b"]]), np.array([["a", "b"]]), "dtype"),
+    ],
+)
+def test_input_validation(background, target, message):
+    with pytest.raises(InvalidInputError, match=message):
+        sepclr.SepCLR(**FAST).fit(background, target)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"independence": "k-jme"}, "did you mean 'k-jem'"),
+        ({"backbone": "resnet"}, "backbone"),
+        ({"epochs": -1}, "epochs"),
+        ({"batch_size": 1}, "batch_size"),
+        ({"lr": 0.0}, "lr"),
+        ({"common_dim": 2.5}, "common_dim"),
+        ({"views": {"hflp": 0.5}}, "unknown view option"),
+        ({"backbone": "convnet"}, "rank 3"),
+    ],
+)
+def test_parameter_validation(params, message, tabular):
+    with pytest.raises(InvalidInputError, match=message):
+        sepclr.SepCLR(**{**FAST, **params}).fit(tabular.background, tabular.target)
+
+
+def test_too_small_image_for_convnet():
+    with pytest.raises(InvalidInputError, match="at least 16"):
+        sepclr.SepCLR(**FAST).fit(np.zeros((4, 1, 8, 8)), np.zeros((4, 1, 8, 8)))
+
+
+def test_transform_errors(fitted):
+    with pytest.raises(NotFittedError):
+        sepclr.SepCLR().transform(np.zeros((2, 20)))
+    with pytest.raises(InvalidInputError, match="fitted on"):
+        fitted.transform(np.zeros((2, 21)))
+
+
+def test_load_errors(fitted, tmp_path):
+    with pytest.raises(CheckpointError, match="missing"):
+        sepclr.load(tmp_path / "nothing")
+    path = fitted.save(tmp_path / "m")
+    config = json.loads((path / "config.json").read_text())
+
+    config["params"]["common_dim"] = 16
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="do not match the architecture"):
+        sepclr.load(path)
+
+    config["format_version"] = 99
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="format 99"):
+        sepclr.load(path)
+
+    (path / "config.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        sepclr.load(path)
+
+    fitted.save(path)
+    (path / "weights.safetensors").write_bytes(b"\x00" * 5)
+    with pytest.raises(CheckpointError, match="safetensors"):
+        sepclr.load(path)
+
+
+def test_separates_synthetic_tabular_factors():
+    """A tiny end-to-end fit: the salient space predicts the target-only factor better than the
+    common space, and the common space predicts the shared factor better than the salient."""
+    train = sepclr.datasets.load("synthetic-tabular", n=600)
+    test = sepclr.datasets.load("synthetic-tabular", split="test", n=600)
+    model = sepclr.SepCLR(epochs=25, batch_size=128, verbose=False, device="cpu", seed=0)
+    row = probe_row(model.fit(train.background, train.target), train, test)
+    assert row["S_salient"] > row["C_salient"] + 10
+    assert row["C_shared"] > row["S_shared"] + 10
+    assert model.history_[-1]["loss"] < model.history_[0]["loss"]

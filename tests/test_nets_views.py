@@ -1,0 +1,74 @@
+import pytest
+import torch
+
+from sepclr.data.views import (
+    ImageViewOptions,
+    ImageViews,
+    TabularViewOptions,
+    TabularViews,
+    view_options,
+)
+from sepclr.nets import TwoBranchEncoder, resolve_backbone
+
+
+@pytest.mark.parametrize("shape", [(1, 16, 16), (3, 32, 32), (2, 28, 40)])
+def test_convnet_encoder_shapes(shape):
+    encoder = TwoBranchEncoder("auto", shape, common_dim=6, salient_dim=5, width=4)
+    out = encoder(torch.rand(3, *shape))
+    assert out.common_rep.shape == (3, 6) and out.common_head.shape == (3, 6)
+    assert out.salient_rep.shape == (3, 5) and out.salient_head.shape == (3, 5)
+
+
+def test_branches_are_independent():
+    encoder = TwoBranchEncoder("mlp", (10,), 4, 4)
+    common_params = {id(p) for p in encoder.common.parameters()}
+    assert not common_params & {id(p) for p in encoder.salient.parameters()}
+
+
+def test_auto_backbone_by_rank():
+    assert resolve_backbone("auto", (12,)) == "mlp"
+    assert resolve_backbone("auto", (1, 28, 28)) == "convnet"
+    with pytest.raises(ValueError, match="at least 16"):
+        resolve_backbone("auto", (1, 8, 8))
+    with pytest.raises(ValueError, match="rank"):
+        resolve_backbone("mlp", (1, 28, 28))
+
+
+def test_image_views_draw_per_sample_parameters():
+    torch.manual_seed(0)
+    images = torch.rand(1, 1, 28, 28).repeat(8, 1, 1, 1)
+    views = ImageViews((28, 28), ImageViewOptions())(images)
+    assert views.shape == images.shape
+    assert views.min() >= 0 and views.max() <= 1
+    flat = views.flatten(1)
+    assert torch.cdist(flat, flat).fill_diagonal_(1.0).min() > 0.1  # every pair differs
+
+
+def test_image_views_identity_when_everything_is_off():
+    options = view_options(
+        "image",
+        {
+            "crop_scale": [1.0, 1.0],
+            "crop_ratio": [1.0, 1.0],
+            "hflip": 0.0,
+            "brightness": 0.0,
+            "contrast": 0.0,
+            "noise_std": 0.0,
+        },
+    )
+    images = torch.rand(4, 3, 20, 20)
+    torch.testing.assert_close(ImageViews((20, 20), options)(images), images, atol=1e-5, rtol=0)
+
+
+def test_tabular_views():
+    torch.manual_seed(0)
+    x = torch.ones(2000, 10)
+    out = TabularViews(TabularViewOptions(noise_std=0.0, feature_dropout=0.25))(x)
+    assert (out == 0).float().mean().item() == pytest.approx(0.25, abs=0.02)
+    noisy = TabularViews(TabularViewOptions(noise_std=0.5, feature_dropout=0.0))(x)
+    assert (noisy - x).std().item() == pytest.approx(0.5, rel=0.05)
+
+
+def test_unknown_view_option():
+    with pytest.raises(ValueError, match="crop_scale"):
+        view_options("image", {"crop": 0.5})
