@@ -38,6 +38,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "salient8-lambda300": {**CALIBRATED, "salient_dim": 8, "independence_weight": 300.0},
     "salient8-noflip": {**CALIBRATED, "salient_dim": 8, "views": NO_FLIP},
     "salient8-common16": {**CALIBRATED, "salient_dim": 8, "common_dim": 16},
+    "calibrated-noprojS": {**CALIBRATED, "salient_projector": False},
+    "salient8-noprojS": {**CALIBRATED, "salient_dim": 8, "salient_projector": False},
 }
 
 

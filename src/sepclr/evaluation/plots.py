@@ -31,17 +31,29 @@ def plot_spaces(model: Transformer, test: CADataset, path: str | Path, title: st
         "salient": _project(salient_bg, salient_tg),
     }
     factors = ordered_factors(test.roles)
-    fig, axes = plt.subplots(len(factors), 2, figsize=(10, 4.6 * len(factors)), squeeze=False)
+    fig, axes = plt.subplots(len(factors), 2, figsize=(11, 5 * len(factors)), squeeze=False)
     for row, factor in enumerate(factors):
         labels = test.factors[factor]
+        classes = np.unique(labels)
+        colours = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
         for col, (space, (bg, tg)) in enumerate(spaces.items()):
             ax: Any = axes[row, col]
-            ax.scatter(bg[:, 0], bg[:, 1], s=4, c="lightgrey", label="background")
-            points = ax.scatter(tg[:, 0], tg[:, 1], s=4, c=labels, cmap="tab10")
-            ax.set_title(f"{space} space, targets coloured by {factor} ({test.roles[factor]})")
+            ax.scatter(bg[:, 0], bg[:, 1], s=3, c="lightgrey", label="background")
+            for k, value in enumerate(classes):
+                chosen = labels == value
+                ax.scatter(
+                    tg[chosen, 0],
+                    tg[chosen, 1],
+                    s=3,
+                    color=colours(k % colours.N),
+                    label=str(value),
+                )
+            ax.set_title(f"{space} space, targets by {factor} ({test.roles[factor]} factor)")
             ax.set_xticks([])
             ax.set_yticks([])
-            fig.colorbar(points, ax=ax, fraction=0.04)
+        axes[row, 1].legend(
+            title=factor, loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=4, fontsize=8
+        )
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -49,14 +49,19 @@ def ideal_row(test: CADataset) -> dict[str, float]:
     return {**ideal, "delta_TOT": 0.0}
 
 
-def markdown_table(rows: Mapping[str, Mapping[str, float]], columns: Sequence[str]) -> str:
-    """A markdown table with one row per entry of ``rows`` (first column: its name)."""
+def _cell(value: object) -> str:
+    return f"{value:.1f}" if isinstance(value, int | float) else str(value)
+
+
+def markdown_table(rows: Mapping[str, Mapping[str, object]], columns: Sequence[str]) -> str:
+    """A markdown table with one row per entry of ``rows`` (first column: its name); numbers
+    are shown with one decimal, other values as they are, missing ones empty."""
     lines = [
         "| method | " + " | ".join(columns) + " |",
         "|---|" + "---|" * len(columns),
     ]
     for name, row in rows.items():
-        cells = [f"{row[c]:.1f}" if c in row else "" for c in columns]
+        cells = [_cell(row[c]) if c in row else "" for c in columns]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -68,6 +68,8 @@ class SepCLR(BaseEstimator):
     Inputs: arrays or tensors of shape (n, features), (n, H, W) or (n, C, H, W); images in
     [0, 1] (float) or [0, 255] (uint8). ``views`` overrides the default view options (see
     :mod:`sepclr.data.views`). ``width`` is the base width of the backbones.
+    ``salient_projector=False`` drops the salient projector head, so the salient losses (and
+    the information-less penalty) act on the representation that ``transform`` returns.
     """
 
     def __init__(
@@ -84,6 +86,7 @@ class SepCLR(BaseEstimator):
         batch_size: int = 256,
         lr: float = 3e-4,
         width: int = 16,
+        salient_projector: bool = True,
         views: dict[str, Any] | None = None,
         seed: int = 0,
         device: str = "auto",
@@ -101,6 +104,7 @@ class SepCLR(BaseEstimator):
         self.batch_size = batch_size
         self.lr = lr
         self.width = width
+        self.salient_projector = salient_projector
         self.views = views
         self.seed = seed
         self.device = device
@@ -140,7 +144,12 @@ class SepCLR(BaseEstimator):
         except ValueError as exc:
             raise InvalidInputError(str(exc)) from exc
         return TwoBranchEncoder(
-            self.backbone, sample_shape, self.common_dim, self.salient_dim, self.width
+            self.backbone,
+            sample_shape,
+            self.common_dim,
+            self.salient_dim,
+            self.width,
+            salient_projector=bool(self.salient_projector),
         )
 
     def fit(self, background: Any, target: Any) -> "SepCLR":

@@ -55,20 +55,27 @@ def build_backbone(name: str, input_shape: tuple[int, ...], width: int) -> tuple
 
 class Branch(nn.Module):
     """Backbone -> Linear representation (the output users get) -> projector head
-    ``Linear(d, 128) - BatchNorm - ReLU - Linear(128, d)`` (the official code's projector)."""
+    ``Linear(d, 128) - BatchNorm - ReLU - Linear(128, d)`` (the official code's projector).
+    Without a projector the head is the representation itself."""
 
     def __init__(
-        self, backbone: tuple[nn.Module, int], dim: int, projector_hidden: int = 128
+        self,
+        backbone: tuple[nn.Module, int],
+        dim: int,
+        projector: bool = True,
+        projector_hidden: int = 128,
     ) -> None:
         super().__init__()
         self.backbone, features = backbone
         self.representation = nn.Linear(features, dim)
-        self.projector = nn.Sequential(
-            nn.Linear(dim, projector_hidden),
-            nn.BatchNorm1d(projector_hidden),
-            nn.ReLU(inplace=True),
-            nn.Linear(projector_hidden, dim),
-        )
+        self.projector: nn.Module = nn.Identity()
+        if projector:
+            self.projector = nn.Sequential(
+                nn.Linear(dim, projector_hidden),
+                nn.BatchNorm1d(projector_hidden),
+                nn.ReLU(inplace=True),
+                nn.Linear(projector_hidden, dim),
+            )
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         rep = self.representation(self.backbone(x))
@@ -76,7 +83,8 @@ class Branch(nn.Module):
 
 
 class TwoBranchEncoder(nn.Module):
-    """Independent common and salient branches on the same input."""
+    """Independent common and salient branches on the same input. ``salient_projector=False``
+    makes the salient losses act on the salient representation itself."""
 
     def __init__(
         self,
@@ -85,11 +93,14 @@ class TwoBranchEncoder(nn.Module):
         common_dim: int,
         salient_dim: int,
         width: int = 16,
+        salient_projector: bool = True,
     ) -> None:
         super().__init__()
         name = resolve_backbone(backbone, input_shape)
         self.common = Branch(build_backbone(name, input_shape, width), common_dim)
-        self.salient = Branch(build_backbone(name, input_shape, width), salient_dim)
+        self.salient = Branch(
+            build_backbone(name, input_shape, width), salient_dim, projector=salient_projector
+        )
 
     def forward(self, x: torch.Tensor) -> EncodedBatch:
         common_rep, common_head = self.common(x)
