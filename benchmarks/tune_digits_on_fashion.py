@@ -35,9 +35,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "calibrated-width32": {**CALIBRATED, "width": 32},
     "calibrated-salient8": {**CALIBRATED, "salient_dim": 8},
     "calibrated-salient4": {**CALIBRATED, "salient_dim": 4},
-    "salient8-lambda300": {**CALIBRATED, "salient_dim": 8, "independence_weight": 300.0},
-    "salient8-noflip": {**CALIBRATED, "salient_dim": 8, "views": NO_FLIP},
-    "salient8-common16": {**CALIBRATED, "salient_dim": 8, "common_dim": 16},
+    "noflip-lambda300": {**CALIBRATED, "independence_weight": 300.0, "views": NO_FLIP},
+    "noflip-infoless100": {**CALIBRATED, "infoless_weight": 100.0, "views": NO_FLIP},
+    "noflip-lr1e-3": {**CALIBRATED, "lr": 1e-3, "views": NO_FLIP},
+    "noflip-bgmix50": {**CALIBRATED, "salient_background_mix": 0.5, "views": NO_FLIP},
     "calibrated-noprojS": {**CALIBRATED, "salient_projector": False},
     "salient8-noprojS": {**CALIBRATED, "salient_dim": 8, "salient_projector": False},
 }

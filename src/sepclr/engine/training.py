@@ -23,6 +23,19 @@ def batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.T
     return list(order[: n - n % batch_size].split(batch_size))
 
 
+def mix_in_background(x: torch.Tensor, is_target: torch.Tensor, max_weight: float) -> torch.Tensor:
+    """``(1 - w) x_i + w b_i`` with ``b_i`` a random background row of the batch and
+    ``w ~ U(0, max_weight)`` per row: a view that changes the background content of a sample
+    while keeping what is specific to the target. Returns ``x`` when the batch has no
+    background row."""
+    pool = x[~is_target]
+    if max_weight <= 0 or len(pool) == 0:
+        return x
+    partner = pool[torch.randint(len(pool), (len(x),), device=x.device)]
+    weight = max_weight * torch.rand((len(x),) + (1,) * (x.ndim - 1), device=x.device)
+    return (1 - weight) * x + weight * partner
+
+
 def train_two_view(
     encoder: nn.Module,
     views: nn.Module,
@@ -36,11 +49,14 @@ def train_two_view(
     generator: torch.Generator,
     verbose: bool = True,
     description: str = "training",
+    salient_background_mix: float = 0.0,
 ) -> list[dict[str, float]]:
     """Train ``encoder`` in place and return one dict of mean loss terms per epoch.
 
     Each step draws two views of the batch, encodes both in one forward pass (so BatchNorm
-    sees both views) and minimises ``loss_fn(first_view, second_view, is_target)``.
+    sees both views) and minimises ``loss_fn(first_view, second_view, is_target)``. With
+    ``salient_background_mix > 0`` the salient branch sees its views mixed with background
+    rows (:func:`mix_in_background`).
     """
     encoder.to(device)
     optimizer = torch.optim.Adam(encoder.parameters(), lr=lr)
@@ -55,7 +71,9 @@ def train_two_view(
             targets = is_target[idx].to(device)
             with torch.no_grad():
                 both = torch.cat([views(x), views(x)])
-            encoded = encoder(both)
+                both_targets = torch.cat([targets, targets])
+                salient_input = mix_in_background(both, both_targets, salient_background_mix)
+            encoded = encoder(both, salient_input)
             first = EncodedBatch(*(t[: len(x)] for t in encoded))
             second = EncodedBatch(*(t[len(x) :] for t in encoded))
             loss, terms = loss_fn(first, second, targets)

@@ -87,6 +87,7 @@ class SepCLR(BaseEstimator):
         lr: float = 3e-4,
         width: int = 16,
         salient_projector: bool = True,
+        salient_background_mix: float = 0.0,
         views: dict[str, Any] | None = None,
         seed: int = 0,
         device: str = "auto",
@@ -105,6 +106,7 @@ class SepCLR(BaseEstimator):
         self.lr = lr
         self.width = width
         self.salient_projector = salient_projector
+        self.salient_background_mix = salient_background_mix
         self.views = views
         self.seed = seed
         self.device = device
@@ -121,6 +123,9 @@ class SepCLR(BaseEstimator):
             raise InvalidInputError(f"batch_size must be at least 2, got {self.batch_size}")
         check_positive("lr", self.lr)
         check_positive("bandwidth", self.bandwidth)
+        check_positive("salient_background_mix", self.salient_background_mix, allow_zero=True)
+        if self.salient_background_mix >= 1:
+            raise InvalidInputError("salient_background_mix must be below 1")
         for name in ("independence_weight", "salient_weight", "infoless_weight"):
             check_positive(name, getattr(self, name), allow_zero=True)
         check_choice("independence", self.independence, INDEPENDENCE_TERMS)
@@ -190,6 +195,7 @@ class SepCLR(BaseEstimator):
                 generator=generator,
                 verbose=self.verbose,
                 description="SepCLR",
+                salient_background_mix=float(self.salient_background_mix),
             )
         self.encoder_ = encoder.cpu()
         self.standardiser_ = standardiser

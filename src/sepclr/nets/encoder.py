@@ -102,7 +102,8 @@ class TwoBranchEncoder(nn.Module):
             build_backbone(name, input_shape, width), salient_dim, projector=salient_projector
         )
 
-    def forward(self, x: torch.Tensor) -> EncodedBatch:
+    def forward(self, x: torch.Tensor, x_salient: torch.Tensor | None = None) -> EncodedBatch:
+        """Encode ``x``; the salient branch reads ``x_salient`` instead when it is given."""
         common_rep, common_head = self.common(x)
-        salient_rep, salient_head = self.salient(x)
+        salient_rep, salient_head = self.salient(x if x_salient is None else x_salient)
         return EncodedBatch(common_rep, common_head, salient_rep, salient_head)
