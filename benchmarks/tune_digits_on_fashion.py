@@ -39,6 +39,38 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "noflip-infoless100": {**CALIBRATED, "infoless_weight": 100.0, "views": NO_FLIP},
     "noflip-lr1e-3": {**CALIBRATED, "lr": 1e-3, "views": NO_FLIP},
     "noflip-bgmix50": {**CALIBRATED, "salient_background_mix": 0.5, "views": NO_FLIP},
+    "noflip-infoless100-bgmix50": {
+        **CALIBRATED,
+        "infoless_weight": 100.0,
+        "salient_background_mix": 0.5,
+        "views": NO_FLIP,
+    },
+    "noflip-infoless1000": {**CALIBRATED, "infoless_weight": 1000.0, "views": NO_FLIP},
+    "noflip-infoless100-noprojS": {
+        **CALIBRATED,
+        "infoless_weight": 100.0,
+        "salient_projector": False,
+        "views": NO_FLIP,
+    },
+    "noflip-infoless1000-noprojS": {
+        **CALIBRATED,
+        "infoless_weight": 1000.0,
+        "salient_projector": False,
+        "views": NO_FLIP,
+    },
+    "noflip-infoless10000-noprojS": {
+        **CALIBRATED,
+        "infoless_weight": 10000.0,
+        "salient_projector": False,
+        "views": NO_FLIP,
+    },
+    "noflip-infoless1000-noprojS-bgmix50": {
+        **CALIBRATED,
+        "infoless_weight": 1000.0,
+        "salient_projector": False,
+        "salient_background_mix": 0.5,
+        "views": NO_FLIP,
+    },
     "calibrated-noprojS": {**CALIBRATED, "salient_projector": False},
     "salient8-noprojS": {**CALIBRATED, "salient_dim": 8, "salient_projector": False},
 }
