@@ -18,12 +18,14 @@ class ImageViewOptions:
     range; ``hflip`` and ``jitter_p`` are probabilities; ``brightness`` is the largest additive
     shift and ``contrast`` the largest relative change of contrast; ``noise_std`` the standard
     deviation of additive Gaussian noise (images in [0, 1]); ``blur_p`` the probability of a
-    Gaussian blur with a standard deviation drawn in ``blur_sigma`` (pixels).
+    Gaussian blur with a standard deviation drawn in ``blur_sigma`` (pixels). Flips are off by
+    default: a mirrored digit or letter is another symbol, and on digits-on-fashion turning
+    them off measured better (``benchmarks/results/tuning.md``).
     """
 
     crop_scale: tuple[float, float] = (0.7, 1.0)
     crop_ratio: tuple[float, float] = (0.8, 1.25)
-    hflip: float = 0.5
+    hflip: float = 0.0
     brightness: float = 0.2
     contrast: float = 0.4
     jitter_p: float = 0.8

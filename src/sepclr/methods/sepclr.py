@@ -62,14 +62,19 @@ class SepCLR(BaseEstimator):
     with ``salient_weight`` = beta_S, ``infoless_weight`` = beta_reg and
     ``independence_weight`` = lambda; ``bandwidth`` is the tau of every kernel
     (``exp(-d^2 / (2 tau))``). The defaults are those measured best on the offline
-    digits-on-fashion benchmark on a CPU (README); the paper's per-dataset weights (e.g.
-    1000/1000/10 on Digits-on-CIFAR) are not the defaults.
+    digits-on-fashion benchmark on a CPU (``benchmarks/results/tuning.md``): beta_S = 1,
+    beta_reg = 100, lambda = 100, no salient projector, no flips. The paper's per-dataset
+    weights (1000/1000/10 on Digits-on-CIFAR) do not separate at this scale and are not the
+    defaults.
 
     Inputs: arrays or tensors of shape (n, features), (n, H, W) or (n, C, H, W); images in
     [0, 1] (float) or [0, 255] (uint8). ``views`` overrides the default view options (see
     :mod:`sepclr.data.views`). ``width`` is the base width of the backbones.
-    ``salient_projector=False`` drops the salient projector head, so the salient losses (and
-    the information-less penalty) act on the representation that ``transform`` returns.
+    ``salient_projector=True`` adds the official code's projector head to the salient branch;
+    without it (the default) the salient losses and the information-less penalty act on the
+    representation that ``transform`` returns. ``salient_background_mix`` (experimental, off
+    by default) mixes each salient-branch view with a random background sample of the batch,
+    up to that weight.
     """
 
     def __init__(
@@ -80,13 +85,13 @@ class SepCLR(BaseEstimator):
         independence: str = "k-jem",
         independence_weight: float = 100.0,
         salient_weight: float = 1.0,
-        infoless_weight: float = 10.0,
+        infoless_weight: float = 100.0,
         bandwidth: float = 0.5,
         epochs: int = 30,
         batch_size: int = 256,
         lr: float = 3e-4,
         width: int = 16,
-        salient_projector: bool = True,
+        salient_projector: bool = False,
         salient_background_mix: float = 0.0,
         views: dict[str, Any] | None = None,
         seed: int = 0,

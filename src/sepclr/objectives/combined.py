@@ -27,7 +27,7 @@ class SepCLRWeights:
     """
 
     salient: float = 1.0
-    infoless: float = 10.0
+    infoless: float = 100.0
     independence: float = 100.0
     uniformity: float = 2.0
     common_bandwidth: float = 0.5
