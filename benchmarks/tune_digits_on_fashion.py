@@ -105,9 +105,11 @@ def main() -> None:
             flush=True,
         )
     rows = {}
-    for path in sorted(RESULTS.glob("*.json")):
-        result = json.loads(path.read_text())
-        rows[f"{result['variant']} ({result['params']['epochs']} ep)"] = result
+    for name in VARIANTS:
+        path = RESULTS / f"{name}.json"
+        if path.exists():
+            result = json.loads(path.read_text())
+            rows[f"{name} ({result['params']['epochs']} ep)"] = result
     table = markdown_table(rows, COLUMNS)
     (RESULTS.parent / "tuning.md").write_text(
         "# SepCLR variants on digits-on-fashion (small, seed 0)\n\n"

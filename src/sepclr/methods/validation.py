@@ -1,6 +1,7 @@
 """Checks at the public boundary: arrays and options given by users."""
 
 import difflib
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -76,10 +77,10 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
 
 def check_positive(name: str, value: Any, allow_zero: bool = False, integer: bool = False) -> None:
     """Raise :class:`InvalidInputError` unless ``value`` is a (non-negative) positive number."""
-    kind = (int,) if integer else (int, float)
+    kind = numbers.Integral if integer else numbers.Real
     if isinstance(value, bool) or not isinstance(value, kind):
         what = "an integer" if integer else "a number"
         raise InvalidInputError(f"{name} must be {what}, got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero) or not np.isfinite(value):
+    if value < 0 or (value == 0 and not allow_zero) or not np.isfinite(float(value)):
         bound = ">= 0" if allow_zero else "> 0"
         raise InvalidInputError(f"{name} must be {bound}, got {value!r}")
