@@ -167,8 +167,6 @@ class SepCLR(BaseEstimator):
         samples of the same shape. Returns ``self``."""
         weights = self._check_params()
         bg, tg = check_pair(background, target)
-        if len(bg) + len(tg) < 2:
-            raise InvalidInputError("fit needs at least 2 samples in total")
         sample_shape = tuple(bg.shape[1:])
         kind = "tabular" if len(sample_shape) == 1 else "image"
         try:
