@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from sepclr.objectives import (
     SepCLRWeights,
     alignment,
+    independence_term,
     infoless_penalty,
     kjem,
     pairwise_sq_distances,
@@ -16,6 +17,7 @@ from sepclr.objectives import (
     sepclr_objective,
     uniformity,
 )
+from sepclr.objectives.independence import kmi, mmd_independence, multi_kernel_mmd
 
 TAU = 0.5
 
@@ -180,3 +182,86 @@ def test_stable_where_reference_underflows(gen):
     d = torch.pdist(z.detach().double()).pow(2) / (2 * tau)
     exact = -d.min() + torch.log(torch.exp(-(d - d.min())).mean())
     assert uniformity(z.detach().double(), tau).item() == pytest.approx(exact.item(), rel=1e-6)
+
+
+# --- the other kernel independence terms ---------------------------------------------------
+
+
+def ref_kmi(c, s, tau=TAU):
+    n = len(c)
+    total = 0.0
+    for i in range(n):
+        kc = [math.exp(-float((c[i] - c[j]).pow(2).sum()) / (2 * tau)) for j in range(n)]
+        ks = [math.exp(-float((s[i] - s[j]).pow(2).sum()) / (2 * tau)) for j in range(n)]
+        joint = sum(a * b for a, b in zip(kc, ks, strict=True)) / n
+        total += math.log(joint / ((sum(kc) / n) * (sum(ks) / n)))
+    return total / n
+
+
+def ref_mmd(x, y):
+    def k(a, b):
+        d = float((a - b).pow(2).sum())
+        return sum(math.exp(-(10.0**g) * d) for g in range(-6, 7))
+
+    def mean_k(a, b):
+        return sum(k(u, v) for u in a for v in b) / (len(a) * len(b))
+
+    return max(mean_k(x, x) + mean_k(y, y) - 2 * mean_k(x, y), 0.0)
+
+
+def test_kmi_matches_reference(gen):
+    c = F.normalize(randn(gen, 12, 4), dim=1)
+    s = randn(gen, 12, 3, scale=0.5)
+    assert kmi(c, s).item() == pytest.approx(ref_kmi(c, s), rel=1e-5, abs=1e-6)
+
+
+def test_kmi_is_zero_when_one_space_is_constant(gen):
+    c = F.normalize(randn(gen, 10, 4), dim=1)
+    assert kmi(c, torch.zeros(10, 3, dtype=torch.float64)).item() == pytest.approx(0.0, abs=1e-9)
+
+
+def test_multi_kernel_mmd_matches_reference(gen):
+    x, y = randn(gen, 7, 3, scale=0.3), randn(gen, 5, 3, scale=0.3) + 0.5
+    assert multi_kernel_mmd(x, y).item() == pytest.approx(ref_mmd(x, y), rel=1e-5, abs=1e-9)
+    assert multi_kernel_mmd(x, x).item() == pytest.approx(0.0, abs=1e-9)
+
+
+def test_mmd_independence_compares_joint_with_shuffled_pairs(gen):
+    c, s = randn(gen, 9, 2), randn(gen, 9, 2)
+    torch.manual_seed(5)
+    value = mmd_independence(c, s)
+    torch.manual_seed(5)
+    permutation = torch.randperm(9)
+    expected = ref_mmd(torch.cat([c, s], 1), torch.cat([c, s[permutation]], 1))
+    assert value.item() == pytest.approx(expected, rel=1e-5, abs=1e-9)
+
+
+@pytest.mark.parametrize("name", ["k-jem", "k-mi", "mmd"])
+def test_kernel_terms_rank_dependent_above_independent(gen, name):
+    torch.manual_seed(0)
+    c = randn(gen, 256, 2)
+    dependent = c + 0.1 * randn(gen, 256, 2)
+    independent = randn(gen, 256, 2)
+    assert independence_term(name, c, dependent) > independence_term(name, c, independent)
+
+
+@pytest.mark.parametrize("name", ["k-jem", "k-mi", "mmd"])
+def test_gradients_reach_both_spaces(gen, name):
+    c = randn(gen, 32, 4).requires_grad_(True)
+    s = (randn(gen, 32, 3) + c[:, :3].detach()).requires_grad_(True)
+    independence_term(name, F.normalize(c, dim=1), s).backward()
+    assert c.grad.abs().sum() > 0 and s.grad.abs().sum() > 0
+
+
+def test_none_adds_nothing(gen):
+    heads = [randn(gen, 16, 4) for _ in range(4)]
+    labels = torch.arange(16) % 2 == 0
+    weights = SepCLRWeights(independence=50.0)
+    with_none, terms = sepclr_objective(
+        (heads[0], heads[1]), (heads[2], heads[3]), labels, weights, "none"
+    )
+    without, _ = sepclr_objective(
+        (heads[0], heads[1]), (heads[2], heads[3]), labels, SepCLRWeights(independence=0.0)
+    )
+    torch.testing.assert_close(with_none, without)
+    assert terms["independence"].item() == 0.0
