@@ -50,13 +50,15 @@ def train_two_view(
     verbose: bool = True,
     description: str = "training",
     salient_background_mix: float = 0.0,
+    before_step: Callable[[], None] | None = None,
 ) -> list[dict[str, float]]:
     """Train ``encoder`` in place and return one dict of mean loss terms per epoch.
 
     Each step draws two views of the batch, encodes both in one forward pass (so BatchNorm
     sees both views) and minimises ``loss_fn(first_view, second_view, is_target)``. With
     ``salient_background_mix > 0`` the salient branch sees its views mixed with background
-    rows (:func:`mix_in_background`).
+    rows (:func:`mix_in_background`). ``before_step`` runs before each step's forward pass
+    (SepCLR trains the critics of its independence term there).
     """
     encoder.to(device)
     optimizer = torch.optim.Adam(encoder.parameters(), lr=lr)
@@ -67,6 +69,8 @@ def train_two_view(
         sums: dict[str, float] = {}
         steps = 0
         for idx in batches(len(inputs), batch_size, generator):
+            if before_step is not None:
+                before_step()
             x = inputs[idx].to(device, non_blocking=True)
             targets = is_target[idx].to(device)
             with torch.no_grad():

@@ -16,7 +16,14 @@ from sepclr.engine.training import encode, train_two_view
 from sepclr.errors import CheckpointError, InvalidInputError, NotFittedError
 from sepclr.methods.validation import as_float_tensor, check_choice, check_pair, check_positive
 from sepclr.nets.encoder import BACKBONES, EncodedBatch, TwoBranchEncoder, resolve_backbone
-from sepclr.objectives import INDEPENDENCE_TERMS, SepCLRWeights, sepclr_objective
+from sepclr.objectives import (
+    INDEPENDENCE_TERMS,
+    SepCLRWeights,
+    build_independence,
+    sepclr_objective,
+)
+from sepclr.objectives.critics import Critic
+from sepclr.objectives.registry import IndependencePenalty
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,7 @@ def _loss(
     second: EncodedBatch,
     is_target: torch.Tensor,
     weights: SepCLRWeights,
-    independence: str,
+    independence: IndependencePenalty,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     return sepclr_objective(
         (first.common_head, second.common_head),
@@ -74,7 +81,10 @@ class SepCLR(BaseEstimator):
     without it (the default) the salient losses and the information-less penalty act on the
     representation that ``transform`` returns. ``salient_background_mix`` (experimental, off
     by default) mixes each salient-branch view with a random background sample of the batch,
-    up to that weight.
+    up to that weight. ``independence`` names any row of the paper's Table 1
+    (:data:`sepclr.objectives.INDEPENDENCE_TERMS`); trained critics (``tc``, ``vclub-*``,
+    ``vl1out-*``, ``vub-*``) take one Adam step (lr 1e-3) per view of the previous batch before
+    each encoder step, and exist only during training (they are not saved).
     """
 
     def __init__(
@@ -184,13 +194,19 @@ class SepCLR(BaseEstimator):
             torch.manual_seed(self.seed)
             encoder = self._build(sample_shape)
             views = build_views(options, sample_shape).to(device)
+            independence = build_independence(
+                self.independence, self.common_dim, self.salient_dim, float(self.bandwidth)
+            )
+            critic = independence if isinstance(independence, Critic) else None
+            if critic is not None:
+                critic.to(device).train()
             generator = torch.Generator().manual_seed(self.seed)
             history = train_two_view(
                 encoder,
                 views,
                 standardiser(inputs),
                 is_target,
-                partial(_loss, weights=weights, independence=self.independence),
+                partial(_loss, weights=weights, independence=independence),
                 epochs=self.epochs,
                 batch_size=self.batch_size,
                 lr=self.lr,
@@ -199,6 +215,7 @@ class SepCLR(BaseEstimator):
                 verbose=self.verbose,
                 description="SepCLR",
                 salient_background_mix=float(self.salient_background_mix),
+                before_step=None if critic is None else critic.train_pending,
             )
         self.encoder_ = encoder.cpu()
         self.standardiser_ = standardiser

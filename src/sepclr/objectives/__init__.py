@@ -1,7 +1,7 @@
 """The mathematics of SepCLR: pure functions of tensors (no I/O, no training loop)."""
 
 from sepclr.objectives.combined import SepCLRWeights, sepclr_objective
-from sepclr.objectives.independence import INDEPENDENCE_TERMS, independence_term, kjem
+from sepclr.objectives.independence import independence_term, kjem, kmi, mmd_independence
 from sepclr.objectives.infomax import (
     alignment,
     infoless_penalty,
@@ -10,14 +10,18 @@ from sepclr.objectives.infomax import (
     uniformity,
 )
 from sepclr.objectives.kernels import pairwise_sq_distances
+from sepclr.objectives.registry import INDEPENDENCE_TERMS, build_independence
 
 __all__ = [
     "INDEPENDENCE_TERMS",
     "SepCLRWeights",
     "alignment",
+    "build_independence",
     "independence_term",
     "infoless_penalty",
     "kjem",
+    "kmi",
+    "mmd_independence",
     "null_background_rows",
     "pairwise_sq_distances",
     "salient_uniformity",

@@ -1,7 +1,9 @@
 """The full SepCLR objective (official code, spec section 1.4), from the projector outputs of
 two views."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -40,7 +42,7 @@ def sepclr_objective(
     salient_heads: tuple[torch.Tensor, torch.Tensor],
     is_target: torch.Tensor,
     weights: SepCLRWeights,
-    independence: str = "k-jem",
+    independence: str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = "k-jem",
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """SepCLR loss ``L = L_C + beta_S L_S + beta_reg L_reg + lambda L_ind`` (minimised), with
 
@@ -49,7 +51,9 @@ def sepclr_objective(
     - ``L_S = align(s^1_Y, s^2_Y) + (w_u / 2) [unif(s~^1) + unif(s~^2)]`` where ``s_Y`` are the
       target rows and ``s~`` the batch with background rows at s' = 0 (max I(y; s));
     - ``L_reg = (1/2) [infoless(s^1) + infoless(s^2)]`` (background codes onto s');
-    - ``L_ind = (1/2) [ind(c^1, s~^1) + ind(c^2, s~^2)]``, k-JEM by default.
+    - ``L_ind = (1/2) [ind(c^1, s~^1) + ind(c^2, s~^2)]``, k-JEM by default; ``independence``
+      is a kernel term's name or any penalty callable of (c, s) (see
+      :func:`sepclr.objectives.registry.build_independence`).
 
     Louiset et al., ICLR 2024; official code ``cifar_mnist/sep_clr_k-jem.py``. Returns the total
     and each weighted-free term (for logging). ``is_target`` is a bool tensor of shape (n,).
@@ -70,13 +74,11 @@ def sepclr_objective(
         infoless_penalty(s1, targets, w.salient_bandwidth)
         + infoless_penalty(s2, targets, w.salient_bandwidth)
     )
+    if isinstance(independence, str):
+        independence = partial(independence_term, independence, bandwidth=w.independence_bandwidth)
     ind = 0.5 * (
-        independence_term(
-            independence, c1, null_background_rows(s1, targets), w.independence_bandwidth
-        )
-        + independence_term(
-            independence, c2, null_background_rows(s2, targets), w.independence_bandwidth
-        )
+        independence(c1, null_background_rows(s1, targets))
+        + independence(c2, null_background_rows(s2, targets))
     )
     total = common + w.salient * salient + w.infoless * infoless + w.independence * ind
     terms = {"common": common, "salient": salient, "infoless": infoless, "independence": ind}

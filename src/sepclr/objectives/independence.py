@@ -66,13 +66,13 @@ def mmd_independence(c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     return multi_kernel_mmd(joint, product)
 
 
-INDEPENDENCE_TERMS = ("k-jem", "k-mi", "mmd", "none")
+KERNEL_TERMS = ("k-jem", "k-mi", "mmd", "none")
 
 
 def independence_term(
     name: str, c: torch.Tensor, s: torch.Tensor, bandwidth: float = 0.5
 ) -> torch.Tensor:
-    """Evaluate the independence term called ``name`` (one of :data:`INDEPENDENCE_TERMS`)."""
+    """Evaluate the kernel independence term called ``name`` (one of :data:`KERNEL_TERMS`)."""
     if name == "k-jem":
         return kjem(c, s, bandwidth)
     if name == "k-mi":
@@ -81,4 +81,4 @@ def independence_term(
         return mmd_independence(c, s)
     if name == "none":
         return c.sum() * 0.0
-    raise ValueError(f"unknown independence term {name!r}; choose one of {INDEPENDENCE_TERMS}")
+    raise ValueError(f"unknown kernel independence term {name!r}; choose one of {KERNEL_TERMS}")
