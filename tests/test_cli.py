@@ -70,3 +70,57 @@ def test_help_lists_commands(capsys):
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert all(word in out for word in ("fit", "evaluate", "datasets"))
+
+
+def test_bench_independence_writes_tables_and_resumes(tmp_path, capsys):
+    out = tmp_path / "ablation"
+    argv = [
+        "bench",
+        "--dataset",
+        "synthetic-tabular",
+        "--ablation",
+        "independence",
+        "--seeds",
+        "2",
+        "--out",
+        str(out),
+        "--only",
+        "k-jem,none,tc",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "64",
+        "--device",
+        "cpu",
+    ]
+    assert cli.main(argv) == 0
+    runs = sorted(p.name for p in (out / "runs").iterdir())
+    assert runs == [
+        f"{v}-seed{k}.json" for v in ("k-jem", "none", "tc", "untrained") for k in (0, 1)
+    ]
+    table = json.loads((out / "table.json").read_text())
+    assert set(table["rows"]) == {"k-jem", "none", "tc", "untrained"}
+    assert (out / "table.csv").read_text().splitlines()[0].startswith("variant,S_salient")
+    assert "| SepCLR-k-jem |" in (out / "table.md").read_text()
+    # A rerun reuses every finished run instead of training again.
+    stamps = {p: p.stat().st_mtime_ns for p in (out / "runs").iterdir()}
+    capsys.readouterr()
+    assert cli.main(argv) == 0
+    assert {p: p.stat().st_mtime_ns for p in (out / "runs").iterdir()} == stamps
+    assert "seed" not in capsys.readouterr().out.split("Mean")[0]
+
+
+def test_bench_rejects_unknown_variant(tmp_path, capsys):
+    argv = [
+        "bench",
+        "--dataset",
+        "synthetic-tabular",
+        "--ablation",
+        "independence",
+        "--out",
+        str(tmp_path),
+        "--only",
+        "k-jme",
+    ]
+    assert cli.main(argv) == 1
+    assert "unknown variant" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""Command line: ``sepclr fit | evaluate | datasets``."""
+"""Command line: ``sepclr fit | evaluate | bench | datasets``."""
 
 import argparse
 import json
@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sepclr.bench import INDEPENDENCE_ROWS, independence_ablation
 from sepclr.data.datasets import DIGITS_ON_FASHION_SIZES, CADataset, availability, load
 from sepclr.errors import SepCLRError
 from sepclr.evaluation.plots import plot_spaces
@@ -99,6 +100,35 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     _evaluate(model, out, run, args.data_dir, args.plot)
 
 
+def cmd_bench(args: argparse.Namespace) -> None:
+    skip = {"independence", "seed"}
+    params = {
+        param: getattr(args, flag.lstrip("-").replace("-", "_"))
+        for flag, (param, _) in MODEL_FLAGS.items()
+        if param not in skip and getattr(args, flag.lstrip("-").replace("-", "_")) is not None
+    }
+    size = args.size or "small"
+    options = _dataset_options(args.dataset, size)
+    train = load(args.dataset, root=args.data_dir, split="train", **options)
+    test = load(args.dataset, root=args.data_dir, split="test", **options)
+    variants = tuple(args.only.split(",")) if args.only else INDEPENDENCE_ROWS
+    unknown = [v for v in variants if v not in INDEPENDENCE_ROWS]
+    if unknown:
+        raise SepCLRError(
+            f"unknown variant(s) {unknown}; choose from {', '.join(INDEPENDENCE_ROWS)}"
+        )
+    independence_ablation(
+        train,
+        test,
+        args.out,
+        seeds=args.seeds,
+        params=params,
+        variants=variants,
+        context={"dataset": args.dataset, **options},
+    )
+    print((Path(args.out) / "table.md").read_text())
+
+
 def cmd_datasets(args: argparse.Namespace) -> None:
     for name, description, where, how in availability(args.data_dir):
         print(f"{name}\n  {description}\n  files: {where}")
@@ -136,6 +166,21 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data-dir", help="where the dataset files are (searched first)")
     evaluate.add_argument("--plot", action="store_true", help="also write spaces.png")
     evaluate.set_defaults(func=cmd_evaluate)
+
+    bench = sub.add_parser("bench", help="train every variant of an ablation, write its table")
+    bench.add_argument("--dataset", required=True, help="dataset name (see `sepclr datasets`)")
+    bench.add_argument("--ablation", required=True, choices=["independence"])
+    bench.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per variant")
+    bench.add_argument("--out", required=True, help="directory for runs and tables (resumable)")
+    bench.add_argument("--data-dir", help="where the dataset files are (searched first)")
+    bench.add_argument(
+        "--size", choices=sorted(DIGITS_ON_FASHION_SIZES), help="digits-on-fashion size (small)"
+    )
+    bench.add_argument("--only", help="comma-separated subset of the variants")
+    for flag, (param, kind) in MODEL_FLAGS.items():
+        if param not in ("independence", "seed"):
+            bench.add_argument(flag, type=kind, help=f"SepCLR {param} for every variant")
+    bench.set_defaults(func=cmd_bench)
 
     datasets = sub.add_parser("datasets", help="list datasets and whether their files are here")
     datasets.add_argument("--data-dir", help="extra directory to search first")
