@@ -31,10 +31,18 @@ class GaussianConditional(nn.Module):
         return self.mu(x), self.logvar(x)
 
     def pairwise_log_likelihood(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """``L[i, j] = log q(y_j | x_i)`` up to the constant ``-(d / 2) log 2 pi``; (n, n)."""
+        """``L[i, j] = log q(y_j | x_i)`` up to the constant ``-(d / 2) log 2 pi``; (n, n).
+
+        The squares ``sum_d (y_jd - mu_id)^2 / var_id`` are expanded into three matrix
+        products, so no (n, n, d) tensor is built."""
         mu, logvar = self(x)
-        squared = (y.unsqueeze(0) - mu.unsqueeze(1)).pow(2) / logvar.exp().unsqueeze(1)
-        return -0.5 * (squared + logvar.unsqueeze(1)).sum(dim=2)
+        precision = torch.exp(-logvar)
+        squares = (
+            precision @ y.pow(2).T
+            - 2.0 * (mu * precision) @ y.T
+            + (mu.pow(2) * precision).sum(dim=1, keepdim=True)
+        )
+        return -0.5 * (squares + logvar.sum(dim=1, keepdim=True))
 
     def log_likelihood(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """``log q(y_i | x_i)`` up to the same constant; (n,)."""
