@@ -72,14 +72,13 @@ def test_help_lists_commands(capsys):
     assert all(word in out for word in ("fit", "evaluate", "datasets"))
 
 
+BENCH = ["bench", "--dataset", "synthetic-tabular", "--ablation", "independence"]
+
+
 def test_bench_independence_writes_tables_and_resumes(tmp_path, capsys):
     out = tmp_path / "ablation"
     argv = [
-        "bench",
-        "--dataset",
-        "synthetic-tabular",
-        "--ablation",
-        "independence",
+        *BENCH,
         "--seeds",
         "2",
         "--out",
@@ -112,11 +111,7 @@ def test_bench_independence_writes_tables_and_resumes(tmp_path, capsys):
 
 def test_bench_rejects_unknown_variant(tmp_path, capsys):
     argv = [
-        "bench",
-        "--dataset",
-        "synthetic-tabular",
-        "--ablation",
-        "independence",
+        *BENCH,
         "--out",
         str(tmp_path),
         "--only",

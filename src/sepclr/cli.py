@@ -37,6 +37,15 @@ MODEL_FLAGS: dict[str, tuple[str, type]] = {
 }
 
 
+def _model_params(args: argparse.Namespace, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The SepCLR parameters given on the command line (flags left out keep the defaults)."""
+    given = {
+        param: getattr(args, flag[2:].replace("-", "_"), None)
+        for flag, (param, _) in MODEL_FLAGS.items()
+    }
+    return {p: v for p, v in given.items() if v is not None and p not in skip}
+
+
 def _dataset_options(name: str, size: str | None) -> dict[str, Any]:
     return {"size": size} if size is not None and name == "digits-on-fashion" else {}
 
@@ -68,11 +77,7 @@ def _evaluate(model: Any, out: Path, run: dict[str, Any], data_dir: str | None, 
 
 
 def cmd_fit(args: argparse.Namespace) -> None:
-    params = {
-        param: getattr(args, flag.lstrip("-").replace("-", "_"))
-        for flag, (param, _) in MODEL_FLAGS.items()
-        if getattr(args, flag.lstrip("-").replace("-", "_")) is not None
-    }
+    params = _model_params(args)
     params["verbose"] = not args.quiet
     run = {"dataset": args.dataset, "dataset_options": _dataset_options(args.dataset, args.size)}
     train = load(args.dataset, root=args.data_dir, split="train", **run["dataset_options"])
@@ -101,12 +106,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    skip = {"independence", "seed"}
-    params = {
-        param: getattr(args, flag.lstrip("-").replace("-", "_"))
-        for flag, (param, _) in MODEL_FLAGS.items()
-        if param not in skip and getattr(args, flag.lstrip("-").replace("-", "_")) is not None
-    }
+    params = _model_params(args, skip=frozenset({"independence", "seed"}))
     size = args.size or "small"
     options = _dataset_options(args.dataset, size)
     train = load(args.dataset, root=args.data_dir, split="train", **options)
