@@ -97,10 +97,11 @@ def test_bench_independence_writes_tables_and_resumes(tmp_path, capsys):
     assert runs == [
         f"{v}-seed{k}.json" for v in ("k-jem", "none", "tc", "untrained") for k in (0, 1)
     ]
-    table = json.loads((out / "table.json").read_text())
+    table = json.loads((out / "independence.json").read_text())
     assert set(table["rows"]) == {"k-jem", "none", "tc", "untrained"}
-    assert (out / "table.csv").read_text().splitlines()[0].startswith("variant,S_salient")
-    assert "| SepCLR-k-jem |" in (out / "table.md").read_text()
+    header = (out / "independence.csv").read_text().splitlines()[0]
+    assert header.startswith("variant,S_salient")
+    assert "| SepCLR-k-jem |" in (out / "independence.md").read_text()
     # A rerun reuses every finished run instead of training again.
     stamps = {p: p.stat().st_mtime_ns for p in (out / "runs").iterdir()}
     capsys.readouterr()
@@ -119,3 +120,28 @@ def test_bench_rejects_unknown_variant(tmp_path, capsys):
     ]
     assert cli.main(argv) == 1
     assert "unknown variant" in capsys.readouterr().err
+
+
+def test_bench_methods_runs_baselines_beside_sepclr(tmp_path, capsys):
+    out = tmp_path / "methods"
+    argv = ["bench", "--dataset", "synthetic-tabular", "--methods", "cpca,cvae,sepclr"]
+    argv += ["--seeds", "1", "--out", str(out), "--common-dim", "4", "--salient-dim", "4"]
+    argv += ["--epochs", "1", "--device", "cpu"]
+    assert cli.main(argv) == 0
+    table = json.loads((out / "methods.json").read_text())
+    assert list(table["rows"]) == ["cpca", "cvae", "k-jem", "untrained"]
+    text = (out / "methods.md").read_text()
+    assert all(f"| {label} |" in text for label in ("cPCA", "CVAE", "SepCLR-k-jem"))
+    run = json.loads((out / "runs" / "cvae-seed0.json").read_text())
+    assert run["method"] == "CVAE" and run["params"]["epochs"] == 1
+    assert run["params"]["common_dim"] == 4 and run["params"]["batch_size"] == 512
+    # The same directory with other settings is refused, not mixed into one table.
+    capsys.readouterr()
+    assert cli.main([*argv[:-4], "--epochs", "2", "--device", "cpu"]) == 1
+    assert "other settings" in capsys.readouterr().err
+
+
+def test_bench_methods_rejects_unknown_method(tmp_path, capsys):
+    argv = ["bench", "--dataset", "synthetic-tabular", "--methods", "cpca,sepvea"]
+    assert cli.main([*argv, "--out", str(tmp_path)]) == 1
+    assert "unknown method 'sepvea'" in capsys.readouterr().err

@@ -140,7 +140,7 @@ def test_load_errors(fitted, tmp_path):
 
     config["params"]["common_dim"] = 16
     (path / "config.json").write_text(json.dumps(config))
-    with pytest.raises(CheckpointError, match="do not match the architecture"):
+    with pytest.raises(CheckpointError, match="does not match the model"):
         sepclr.load(path)
 
     config["format_version"] = 99

@@ -1,10 +1,14 @@
 """Benchmarks that train many models: ``sepclr bench``.
 
-The independence ablation trains SepCLR once per independence term of the paper's Table 1
-and per seed, with otherwise identical settings, and writes the Table 1 layout (mean ± std
-over seeds, plus the untrained floor) as markdown, CSV and JSON. Each finished run is written
-to ``DIR/runs/<variant>-seed<k>.json`` at once and reused when the command runs again, so a
-killed benchmark resumes.
+A benchmark is a list of rows (variants) x seeds. Each row is a method with fixed settings:
+a SepCLR independence term (the paper's Table 1 SepCLR rows), a baseline (cPCA, CVAE,
+ConVAE, MM-cVAE, SepVAE), or the untrained SepCLR encoder (the floor). Every finished run is
+written to ``DIR/runs/<variant>-seed<k>.json`` at once and reused when the command runs
+again with the same settings, so a killed benchmark resumes; a run file made with other
+settings stops the benchmark with an error instead of mixing settings in one table. VAE runs
+on images also write ``DIR/runs/<variant>-seed<k>.png``, a grid of reconstructions. The
+table (mean ± std over seeds, with the wall time of each fit) is written as
+``DIR/<name>.md``, ``.csv`` and ``.json``.
 """
 
 import csv
@@ -17,8 +21,10 @@ from typing import Any
 import numpy as np
 
 from sepclr.data.datasets import CADataset
+from sepclr.errors import SepCLRError
+from sepclr.evaluation.plots import plot_reconstructions
 from sepclr.evaluation.report import ideal_row, markdown_table, ordered_factors, probe_row
-from sepclr.methods import SepCLR
+from sepclr.methods import CPCA, CVAE, MMCVAE, ContrastiveEstimator, ConVAE, SepCLR, SepVAE
 
 # The poster's Table 1 order for the SepCLR rows.
 INDEPENDENCE_ROWS = (
@@ -37,7 +43,57 @@ INDEPENDENCE_ROWS = (
     "k-mi",
     "k-jem",
 )
+BASELINES: dict[str, type[ContrastiveEstimator]] = {
+    "cpca": CPCA,
+    "cvae": CVAE,
+    "convae": ConVAE,
+    "mm-cvae": MMCVAE,
+    "sepvae": SepVAE,
+}
+LABELS = {"cpca": "cPCA", "cvae": "CVAE", "convae": "ConVAE", "mm-cvae": "MM-cVAE"}
+LABELS |= {"sepvae": "SepVAE"}
 FLOOR = "untrained"
+
+
+def method_rows(spec: str) -> tuple[str, ...]:
+    """The variants named by a ``--methods`` list: ``all`` (every baseline and every SepCLR
+    row), ``baselines``, a baseline name, ``sepclr`` (the k-JEM row) or ``sepclr-<term>``."""
+    rows: list[str] = []
+    for token in (t.strip().lower() for t in spec.split(",") if t.strip()):
+        if token == "all":
+            rows += [*BASELINES, *INDEPENDENCE_ROWS]
+        elif token == "baselines":
+            rows += list(BASELINES)
+        elif token in BASELINES:
+            rows.append(token)
+        elif token == "sepclr":
+            rows.append("k-jem")
+        elif token.startswith("sepclr-") and token[len("sepclr-") :] in INDEPENDENCE_ROWS:
+            rows.append(token[len("sepclr-") :])
+        else:
+            choices = ["all", "baselines", *BASELINES, "sepclr"]
+            choices += [f"sepclr-{t}" for t in INDEPENDENCE_ROWS]
+            raise SepCLRError(f"unknown method {token!r}; choose from {', '.join(choices)}")
+    if not rows:
+        raise SepCLRError("--methods names no method")
+    return tuple(dict.fromkeys(rows))
+
+
+def build_model(variant: str, seed: int, params: dict[str, Any]) -> ContrastiveEstimator:
+    """The unfitted model of one row. ``params`` are settings given by the user: each goes
+    to every method that has a parameter of that name (SepCLR's other parameters keep their
+    defaults; so do the baselines')."""
+    if variant == FLOOR:
+        return SepCLR(**{**params, "epochs": 0, "seed": seed, "verbose": False})
+    if variant in INDEPENDENCE_ROWS:
+        return SepCLR(**{**params, "independence": variant, "seed": seed, "verbose": False})
+    if variant in BASELINES:
+        cls = BASELINES[variant]
+        accepted = cls().get_params()
+        settings = {k: v for k, v in params.items() if k in accepted}
+        settings |= {"seed": seed} | ({"verbose": False} if "verbose" in accepted else {})
+        return cls(**settings)
+    raise SepCLRError(f"unknown benchmark row {variant!r}")
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -46,24 +102,94 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _json_params(model: ContrastiveEstimator) -> dict[str, Any]:
+    params: dict[str, Any] = json.loads(json.dumps(model.get_params()))
+    return params
+
+
 def _run_once(
-    variant: str, seed: int, params: dict[str, Any], train: CADataset, test: CADataset
+    model: ContrastiveEstimator, variant: str, seed: int, train: CADataset, test: CADataset
 ) -> dict[str, Any]:
-    settings = {**params, "seed": seed, "verbose": False}
-    if variant == FLOOR:
-        settings["epochs"] = 0
-    else:
-        settings["independence"] = variant
     start = time.perf_counter()
-    model = SepCLR(**settings).fit(train.background, train.target)
+    model.fit(train.background, train.target)
     seconds = time.perf_counter() - start
     return {
         "variant": variant,
+        "method": type(model).__name__,
         "seed": seed,
-        "params": model.get_params(),
+        "params": _json_params(model),
         "fit_seconds": seconds,
         **probe_row(model, train, test),
     }
+
+
+def _result(
+    variant: str,
+    seed: int,
+    params: dict[str, Any],
+    train: CADataset,
+    test: CADataset,
+    runs: Path,
+    log: Any,
+) -> dict[str, Any]:
+    """Run one variant and seed, or read it back when it already ran with these settings."""
+    path = runs / f"{variant}-seed{seed}.json"
+    model = build_model(variant, seed, params)
+    if path.exists():
+        result: dict[str, Any] = json.loads(path.read_text())
+        if result.get("params") != _json_params(model):
+            raise SepCLRError(
+                f"{path} was made with other settings than this benchmark's; use another "
+                "--out directory, or delete that file to run it again"
+            )
+        return result
+    result = _run_once(model, variant, seed, train, test)
+    if hasattr(model, "reconstruct") and test.target.ndim == 4:
+        title = f"{LABELS.get(variant, variant)} seed {seed}, {test.name} test samples"
+        plot_reconstructions(model, test, runs / f"{variant}-seed{seed}.png", title=title)
+    _write_atomic(path, json.dumps(result, indent=2) + "\n")
+    log(
+        f"{variant} seed {seed}: delta_TOT {result['delta_TOT']:.1f} "
+        f"({result['fit_seconds']:.0f} s)"
+    )
+    return result
+
+
+def run_table(
+    train: CADataset,
+    test: CADataset,
+    out: str | Path,
+    variants: tuple[str, ...],
+    name: str,
+    seeds: int = 3,
+    params: dict[str, Any] | None = None,
+    log: Any = print,
+    context: dict[str, Any] | None = None,
+) -> dict[str, dict[str, float]]:
+    """Run (or reuse) every variant x seed, plus the untrained floor, and write
+    ``<name>.md``, ``<name>.csv`` and ``<name>.json`` into ``out``. ``params`` are SepCLR
+    settings (see :func:`build_model`); ``context`` (e.g. the dataset and its size) is
+    recorded in the tables. Returns the summary rows (mean and ``<column>_std``)."""
+    out = Path(out)
+    runs = out / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    params = dict(params or {})
+    columns = [
+        *(f"{space}_{f}" for f in ordered_factors(test.roles) for space in "SC"),
+        "delta_TOT",
+    ]
+    summary: dict[str, dict[str, float]] = {}
+    for variant in (*variants, FLOOR):
+        results = [_result(variant, seed, params, train, test, runs, log) for seed in range(seeds)]
+        row: dict[str, float] = {}
+        for column in [*columns, "fit_seconds"]:
+            values = [r[column] for r in results]
+            row[column] = float(np.mean(values))
+            row[f"{column}_std"] = float(np.std(values))
+        summary[variant] = row
+    settings = {**(context or {}), **params}
+    _write_tables(out / name, summary, columns, ideal_row(test), seeds, settings)
+    return summary
 
 
 def independence_ablation(
@@ -76,52 +202,23 @@ def independence_ablation(
     log: Any = print,
     context: dict[str, Any] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Run (or reuse) every variant x seed and write ``table.md``, ``table.csv`` and
-    ``table.json`` into ``out``. ``params`` go to every SepCLR; ``context`` (e.g. the dataset
-    and its size) is recorded in the tables. Returns the summary rows (mean and
-    ``<column>_std``)."""
-    out = Path(out)
-    runs = out / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    params = dict(params or {})
-    columns = [
-        *(f"{space}_{f}" for f in ordered_factors(test.roles) for space in "SC"),
-        "delta_TOT",
-    ]
-    summary: dict[str, dict[str, float]] = {}
-    for variant in (*variants, FLOOR):
-        results = []
-        for seed in range(seeds):
-            path = runs / f"{variant}-seed{seed}.json"
-            if not path.exists():
-                result = _run_once(variant, seed, params, train, test)
-                _write_atomic(path, json.dumps(result, indent=2) + "\n")
-                log(
-                    f"{variant} seed {seed}: delta_TOT {result['delta_TOT']:.1f} "
-                    f"({result['fit_seconds']:.0f} s)"
-                )
-            results.append(json.loads(path.read_text()))
-        row: dict[str, float] = {}
-        for column in [*columns, "fit_seconds"]:
-            values = [r[column] for r in results]
-            row[column] = float(np.mean(values))
-            row[f"{column}_std"] = float(np.std(values))
-        summary[variant] = row
-    _write_tables(out, summary, columns, ideal_row(test), seeds, {**(context or {}), **params})
-    return summary
+    """The SepCLR rows of Table 1 (one per independence term), as ``independence.*``."""
+    return run_table(train, test, out, variants, "independence", seeds, params, log, context)
 
 
 def _label(variant: str) -> str:
-    return "untrained encoder (floor)" if variant == FLOOR else f"SepCLR-{variant}"
+    if variant == FLOOR:
+        return "untrained encoder (floor)"
+    return LABELS.get(variant, f"SepCLR-{variant}")
 
 
 def _write_tables(
-    out: Path,
+    stem: Path,
     summary: dict[str, dict[str, float]],
     columns: list[str],
     ideal: dict[str, float],
     seeds: int,
-    params: dict[str, Any],
+    settings: dict[str, Any],
 ) -> None:
     shown = {
         _label(v): {c: f"{row[c]:.1f} ± {row[c + '_std']:.1f}" for c in columns}
@@ -129,9 +226,14 @@ def _write_tables(
         for v, row in summary.items()
     }
     shown["best expected"] = {c: f"{ideal[c]:.1f}" for c in columns}
-    header = f"Mean ± std over {seeds} seed(s); settings: {json.dumps(params, sort_keys=True)}\n\n"
-    _write_atomic(out / "table.md", header + markdown_table(shown, [*columns, "fit s"]) + "\n")
-    with open(out / ".table.csv.tmp", "w", newline="") as handle:
+    header = (
+        f"Mean ± std over {seeds} seed(s); SepCLR settings: "
+        f"{json.dumps(settings, sort_keys=True)}\n\n"
+    )
+    table = markdown_table(shown, [*columns, "fit s"])
+    _write_atomic(stem.with_suffix(".md"), header + table + "\n")
+    csv_tmp = stem.with_name(f".{stem.name}.csv.tmp")
+    with open(csv_tmp, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["variant", *columns, *(f"{c}_std" for c in columns), "fit_seconds"])
         for variant, row in summary.items():
@@ -143,6 +245,6 @@ def _write_tables(
                     f"{row['fit_seconds']:.1f}",
                 ]
             )
-    os.replace(out / ".table.csv.tmp", out / "table.csv")
-    document = {"seeds": seeds, "settings": params, "rows": summary, "best_expected": ideal}
-    _write_atomic(out / "table.json", json.dumps(document, indent=2) + "\n")
+    os.replace(csv_tmp, stem.with_suffix(".csv"))
+    document = {"seeds": seeds, "settings": settings, "rows": summary, "best_expected": ideal}
+    _write_atomic(stem.with_suffix(".json"), json.dumps(document, indent=2) + "\n")

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sepclr.bench import INDEPENDENCE_ROWS, independence_ablation
+from sepclr.bench import INDEPENDENCE_ROWS, method_rows, run_table
 from sepclr.data.datasets import DIGITS_ON_FASHION_SIZES, CADataset, availability, load
 from sepclr.errors import SepCLRError
 from sepclr.evaluation.plots import plot_spaces
@@ -109,24 +109,31 @@ def cmd_bench(args: argparse.Namespace) -> None:
     params = _model_params(args, skip=frozenset({"independence", "seed"}))
     size = args.size or "small"
     options = _dataset_options(args.dataset, size)
+    if args.methods:
+        if args.only:
+            raise SepCLRError("--only selects ablation variants; with --methods, list the methods")
+        variants, name = method_rows(args.methods), "methods"
+    else:
+        variants = tuple(args.only.split(",")) if args.only else INDEPENDENCE_ROWS
+        unknown = [v for v in variants if v not in INDEPENDENCE_ROWS]
+        if unknown:
+            raise SepCLRError(
+                f"unknown variant(s) {unknown}; choose from {', '.join(INDEPENDENCE_ROWS)}"
+            )
+        name = args.ablation
     train = load(args.dataset, root=args.data_dir, split="train", **options)
     test = load(args.dataset, root=args.data_dir, split="test", **options)
-    variants = tuple(args.only.split(",")) if args.only else INDEPENDENCE_ROWS
-    unknown = [v for v in variants if v not in INDEPENDENCE_ROWS]
-    if unknown:
-        raise SepCLRError(
-            f"unknown variant(s) {unknown}; choose from {', '.join(INDEPENDENCE_ROWS)}"
-        )
-    independence_ablation(
+    run_table(
         train,
         test,
         args.out,
+        variants,
+        name,
         seeds=args.seeds,
         params=params,
-        variants=variants,
         context={"dataset": args.dataset, **options},
     )
-    print((Path(args.out) / "table.md").read_text())
+    print((Path(args.out) / f"{name}.md").read_text())
 
 
 def cmd_datasets(args: argparse.Namespace) -> None:
@@ -167,9 +174,23 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--plot", action="store_true", help="also write spaces.png")
     evaluate.set_defaults(func=cmd_evaluate)
 
-    bench = sub.add_parser("bench", help="train every variant of an ablation, write its table")
+    bench = sub.add_parser(
+        "bench", help="train every method or ablation variant x seed, write the table"
+    )
     bench.add_argument("--dataset", required=True, help="dataset name (see `sepclr datasets`)")
-    bench.add_argument("--ablation", required=True, choices=["independence"])
+    what = bench.add_mutually_exclusive_group(required=True)
+    what.add_argument(
+        "--ablation", choices=["independence"], help="the SepCLR rows, one per independence term"
+    )
+    what.add_argument(
+        "--methods",
+        help="comma-separated: all, baselines, cpca, cvae, convae, mm-cvae, sepvae, sepclr, "
+        "sepclr-<term>",
+    )
+    bench.epilog = (
+        "Model flags go to every method with a parameter of that name; the others keep "
+        "their defaults."
+    )
     bench.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per variant")
     bench.add_argument("--out", required=True, help="directory for runs and tables (resumable)")
     bench.add_argument("--data-dir", help="where the dataset files are (searched first)")
@@ -179,7 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--only", help="comma-separated subset of the variants")
     for flag, (param, kind) in MODEL_FLAGS.items():
         if param not in ("independence", "seed"):
-            bench.add_argument(flag, type=kind, help=f"SepCLR {param} for every variant")
+            bench.add_argument(
+                flag, type=kind, help=f"{param} of every method that has it (default: each's)"
+            )
     bench.set_defaults(func=cmd_bench)
 
     datasets = sub.add_parser("datasets", help="list datasets and whether their files are here")

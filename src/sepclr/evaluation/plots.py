@@ -3,7 +3,7 @@
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import matplotlib
 
@@ -14,6 +14,16 @@ from sklearn.decomposition import PCA
 
 from sepclr.data.datasets import CADataset
 from sepclr.evaluation.report import Transformer, ordered_factors
+
+
+def _save(fig: Any, path: str | Path) -> Path:
+    """Write ``fig`` as PNG under a temporary name, then rename it (no half-written file)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
 
 
 def _project(background: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -57,9 +67,45 @@ def plot_spaces(model: Transformer, test: CADataset, path: str | Path, title: st
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=90)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    return _save(fig, path)
+
+
+class Reconstructor(Protocol):
+    def reconstruct(self, x: Any, salient: bool = True) -> np.ndarray: ...
+
+
+def _as_display(images: np.ndarray) -> np.ndarray:
+    """(n, C, H, W) in [0, 1] -> (n, H, W) grey or (n, H, W, 3) colour, clipped."""
+    images = np.clip(images, 0.0, 1.0)
+    return images[:, 0] if images.shape[1] == 1 else np.moveaxis(images[:, :3], 1, -1)
+
+
+def plot_reconstructions(
+    model: Reconstructor, test: CADataset, path: str | Path, n: int = 8, title: str = ""
+) -> Path:
+    """Write a PNG grid of ``n`` test samples per row: background inputs, their
+    reconstructions, target inputs, their reconstructions, and the targets decoded with the
+    salient code set to 0 (what the common space alone holds). Images only."""
+    if test.target.ndim != 4:
+        raise ValueError("reconstruction grids need image data (n, C, H, W)")
+    background, target = test.background[:n], test.target[:n]
+    rows = {
+        "background": background,
+        "reconstruction": model.reconstruct(background, salient=False),
+        "target": target,
+        "reconstruction ": model.reconstruct(target),
+        "salient code = 0": model.reconstruct(target, salient=False),
+    }
+    fig, axes = plt.subplots(len(rows), n, figsize=(1.2 * n, 1.3 * len(rows)), squeeze=False)
+    for r, (label, images) in enumerate(rows.items()):
+        shown = _as_display(np.asarray(images, dtype=np.float32))
+        for c in range(n):
+            ax: Any = axes[r, c]
+            ax.imshow(shown[c], cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[r, 0].set_ylabel(label.strip(), fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)

@@ -2,16 +2,20 @@
 transform(x) -> (common, salient), save(directory), load(directory)."""
 
 from pathlib import Path
-from typing import Any
 
 from sepclr.engine.persistence import read_model
 from sepclr.errors import CheckpointError
+from sepclr.methods.base import ContrastiveEstimator
+from sepclr.methods.cpca import CPCA
 from sepclr.methods.sepclr import SepCLR
+from sepclr.methods.vae import CVAE, MMCVAE, ConVAE, SepVAE
 
-METHODS: dict[str, Any] = {"SepCLR": SepCLR}
+METHODS: dict[str, type[ContrastiveEstimator]] = {
+    cls.__name__: cls for cls in (SepCLR, CPCA, CVAE, ConVAE, MMCVAE, SepVAE)
+}
 
 
-def load(directory: str | Path) -> Any:
+def load(directory: str | Path) -> ContrastiveEstimator:
     """Load any saved sepclr model; its class is read from the directory's config.json."""
     config, tensors = read_model(directory)
     name = config.get("class")
@@ -23,4 +27,14 @@ def load(directory: str | Path) -> Any:
     return METHODS[name]._restore(config, tensors, directory)
 
 
-__all__ = ["METHODS", "SepCLR", "load"]
+__all__ = [
+    "CPCA",
+    "CVAE",
+    "METHODS",
+    "MMCVAE",
+    "ConVAE",
+    "ContrastiveEstimator",
+    "SepCLR",
+    "SepVAE",
+    "load",
+]

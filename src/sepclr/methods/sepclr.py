@@ -1,19 +1,16 @@
 """SepCLR (Louiset, Duchesnay, Grigis, Gori; ICLR 2024) as a scikit-learn-style estimator."""
 
-from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
 
 from sepclr.data.views import build_views, options_as_dict, view_options
 from sepclr.engine.devices import resolve_device
-from sepclr.engine.persistence import read_model, save_model
 from sepclr.engine.training import encode, train_two_view
-from sepclr.errors import CheckpointError, InvalidInputError, NotFittedError
+from sepclr.errors import InvalidInputError
+from sepclr.methods.base import ContrastiveEstimator, Standardiser, prefixed
 from sepclr.methods.validation import as_float_tensor, check_choice, check_pair, check_positive
 from sepclr.nets.encoder import BACKBONES, EncodedBatch, TwoBranchEncoder, resolve_backbone
 from sepclr.objectives import (
@@ -24,24 +21,6 @@ from sepclr.objectives import (
 )
 from sepclr.objectives.critics import Critic
 from sepclr.objectives.registry import IndependencePenalty
-
-
-@dataclass(frozen=True)
-class Standardiser:
-    """Per-feature mean and scale of tabular inputs (identity for images)."""
-
-    mean: torch.Tensor
-    scale: torch.Tensor
-
-    @classmethod
-    def fit(cls, x: torch.Tensor) -> "Standardiser":
-        if x.ndim != 2:
-            return cls(torch.zeros(()), torch.ones(()))
-        scale = x.std(dim=0)
-        return cls(x.mean(dim=0), torch.where(scale > 1e-8, scale, torch.ones_like(scale)))
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.scale
 
 
 def _loss(
@@ -60,7 +39,7 @@ def _loss(
     )
 
 
-class SepCLR(BaseEstimator):
+class SepCLR(ContrastiveEstimator):
     """Separate common from salient patterns with contrastive learning.
 
     ``fit(background, target)`` trains a common and a salient encoder; ``transform(x)``
@@ -226,21 +205,11 @@ class SepCLR(BaseEstimator):
 
     # --- using a fitted model --------------------------------------------------------------
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "encoder_"):
-            raise NotFittedError(
-                "this SepCLR is not fitted yet; call fit(background, target) first"
-            )
-
     def encode(self, x: Any) -> EncodedBatch:
         """All four encoder outputs (common/salient representation and projector head)."""
         self._check_fitted()
         inputs = as_float_tensor(x, "x")
-        if tuple(inputs.shape[1:]) != self.sample_shape_:
-            raise InvalidInputError(
-                f"x has samples of shape {tuple(inputs.shape[1:])}; this model was fitted on "
-                f"{self.sample_shape_}"
-            )
+        self._check_sample_shape(inputs)
         device = resolve_device(self.device)
         out = encode(self.encoder_.to(device), self.standardiser_(inputs), device)
         self.encoder_.cpu()
@@ -251,58 +220,23 @@ class SepCLR(BaseEstimator):
         out = self.encode(x)
         return out.common_rep.numpy(), out.salient_rep.numpy()
 
-    # --- persistence -----------------------------------------------------------------------
+    # --- persistence (see ContrastiveEstimator.save / load) --------------------------------
 
-    def save(self, directory: str | Path) -> Path:
-        """Save weights (safetensors) and configuration (JSON) into ``directory``."""
-        self._check_fitted()
+    def _state_tensors(self) -> dict[str, torch.Tensor]:
         tensors = {f"encoder.{k}": v for k, v in self.encoder_.state_dict().items()}
         tensors["standardiser.mean"] = self.standardiser_.mean
         tensors["standardiser.scale"] = self.standardiser_.scale
-        config = {
-            "params": self.get_params(),
-            "fitted": {
-                "sample_shape": list(self.sample_shape_),
-                "view_options": self.view_options_,
-                "history": self.history_,
-            },
-        }
-        return save_model(directory, type(self).__name__, config, tensors)
+        return tensors
 
-    @classmethod
-    def load(cls, directory: str | Path) -> "SepCLR":
-        """Load a model written by :meth:`save`."""
-        config, tensors = read_model(directory)
-        if config.get("class") != cls.__name__:
-            raise CheckpointError(
-                f"{directory} holds a {config.get('class')} model, not a {cls.__name__}; "
-                "use sepclr.load(directory)"
-            )
-        return cls._restore(config, tensors, directory)
+    def _fitted_metadata(self) -> dict[str, Any]:
+        return {"view_options": self.view_options_, "history": self.history_}
 
-    @classmethod
-    def _restore(
-        cls, config: dict[str, Any], tensors: dict[str, torch.Tensor], directory: str | Path
-    ) -> "SepCLR":
-        try:
-            model = cls(**config["params"])
-            fitted = config["fitted"]
-            model.sample_shape_ = tuple(int(v) for v in fitted["sample_shape"])
-            model.view_options_ = fitted["view_options"]
-            model.history_ = fitted["history"]
-        except (KeyError, TypeError) as exc:
-            raise CheckpointError(f"{directory}: incomplete model configuration ({exc})") from exc
-        encoder = model._build(model.sample_shape_)
-        prefix = "encoder."
-        state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-        try:
-            encoder.load_state_dict(state, strict=True)
-            model.standardiser_ = Standardiser(
-                tensors["standardiser.mean"], tensors["standardiser.scale"]
-            )
-        except (RuntimeError, KeyError) as exc:
-            raise CheckpointError(
-                f"{directory}: the weights do not match the architecture in config.json ({exc})"
-            ) from exc
-        model.encoder_ = encoder
-        return model
+    def _set_fitted(self, fitted: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
+        self.view_options_ = fitted["view_options"]
+        self.history_ = fitted["history"]
+        encoder = self._build(self.sample_shape_)
+        encoder.load_state_dict(prefixed("encoder", tensors), strict=True)
+        self.standardiser_ = Standardiser(
+            tensors["standardiser.mean"], tensors["standardiser.scale"]
+        )
+        self.encoder_ = encoder
