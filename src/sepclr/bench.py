@@ -192,20 +192,6 @@ def run_table(
     return summary
 
 
-def independence_ablation(
-    train: CADataset,
-    test: CADataset,
-    out: str | Path,
-    seeds: int = 3,
-    params: dict[str, Any] | None = None,
-    variants: tuple[str, ...] = INDEPENDENCE_ROWS,
-    log: Any = print,
-    context: dict[str, Any] | None = None,
-) -> dict[str, dict[str, float]]:
-    """The SepCLR rows of Table 1 (one per independence term), as ``independence.*``."""
-    return run_table(train, test, out, variants, "independence", seeds, params, log, context)
-
-
 def _label(variant: str) -> str:
     if variant == FLOOR:
         return "untrained encoder (floor)"
