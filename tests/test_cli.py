@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+import sepclr
 from sepclr import cli
 from sepclr.data import locations
 
@@ -39,6 +40,24 @@ def test_fit_evaluate_and_plot(tmp_path, capsys):
     assert cli.main(["evaluate", str(out)]) == 0
     again = json.loads((out / "results.json").read_text())["rows"]
     assert again["SepCLR (synthetic-tabular)"] == rows["SepCLR (synthetic-tabular)"]
+
+
+def test_fit_any_method_with_its_own_parameters(tmp_path, capsys):
+    out = tmp_path / "convae"
+    argv = ["fit", "--dataset", "synthetic-tabular", "--method", "convae", "--out", str(out)]
+    argv += ["--epochs", "1", "--common-dim", "3", "--set", "tc_weight=2.5", "--quiet"]
+    assert cli.main(argv) == 0
+    model = sepclr.load(out)
+    assert type(model) is sepclr.ConVAE and model.tc_weight == 2.5 and model.common_dim == 3
+    rows = json.loads((out / "results.json").read_text())["rows"]
+    assert set(rows) == {"ConVAE (synthetic-tabular)", "untrained encoder (floor)", "best expected"}
+
+    cpca = ["fit", "--dataset", "synthetic-tabular", "--method", "cpca", "--out", str(out)]
+    assert cli.main([*cpca, "--common-dim", "4", "--salient-dim", "4", "--set", "alpha=2"]) == 0
+    assert sepclr.load(out).alpha_ == 2.0
+    capsys.readouterr()
+    assert cli.main([*cpca, "--epochs", "3"]) == 1
+    assert "CPCA has no parameter epochs" in capsys.readouterr().err
 
 
 def test_datasets_lists_every_dataset(capsys, monkeypatch, tmp_path):

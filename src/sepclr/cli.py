@@ -7,18 +7,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sepclr.bench import INDEPENDENCE_ROWS, method_rows, run_table
+from sepclr.bench import BASELINES, INDEPENDENCE_ROWS, method_rows, run_table
 from sepclr.data.datasets import DIGITS_ON_FASHION_SIZES, CADataset, availability, load
 from sepclr.errors import SepCLRError
-from sepclr.evaluation.plots import plot_spaces
+from sepclr.evaluation.plots import plot_reconstructions, plot_spaces
 from sepclr.evaluation.report import ideal_row, markdown_table, probe_row, write_json
-from sepclr.methods import SepCLR
+from sepclr.methods import ContrastiveEstimator, SepCLR
 from sepclr.methods import load as load_model
 from sepclr.objectives import INDEPENDENCE_TERMS
 
 RUN_FILE = "run.json"
+FIT_METHODS: dict[str, type[ContrastiveEstimator]] = {"sepclr": SepCLR, **BASELINES}
 
-# CLI flag -> SepCLR parameter, with its type.
+# CLI flag -> model parameter, with its type.
 MODEL_FLAGS: dict[str, tuple[str, type]] = {
     "--common-dim": ("common_dim", int),
     "--salient-dim": ("salient_dim", int),
@@ -38,11 +39,20 @@ MODEL_FLAGS: dict[str, tuple[str, type]] = {
 
 
 def _model_params(args: argparse.Namespace, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """The SepCLR parameters given on the command line (flags left out keep the defaults)."""
+    """The model parameters given on the command line (flags left out keep the defaults),
+    including ``--set NAME=VALUE`` pairs where the command has them."""
     given = {
         param: getattr(args, flag[2:].replace("-", "_"), None)
         for flag, (param, _) in MODEL_FLAGS.items()
     }
+    for pair in getattr(args, "set", None) or []:
+        name, sep, text = pair.partition("=")
+        if not sep or not name:
+            raise SepCLRError(f"--set takes NAME=VALUE, got {pair!r}")
+        try:
+            given[name] = json.loads(text)
+        except json.JSONDecodeError:
+            given[name] = text
     return {p: v for p, v in given.items() if v is not None and p not in skip}
 
 
@@ -59,13 +69,12 @@ def _load_splits(run: dict[str, Any], data_dir: str | None) -> tuple[CADataset, 
 
 def _evaluate(model: Any, out: Path, run: dict[str, Any], data_dir: str | None, plot: bool) -> None:
     train, test = _load_splits(run, data_dir)
-    floor_params = {**model.get_params(), "epochs": 0, "verbose": False}
-    floor = type(model)(**floor_params).fit(train.background, train.target)
-    rows = {
-        f"{type(model).__name__} ({run['dataset']})": probe_row(model, train, test),
-        "untrained encoder (floor)": probe_row(floor, train, test),
-        "best expected": ideal_row(test),
-    }
+    rows = {f"{type(model).__name__} ({run['dataset']})": probe_row(model, train, test)}
+    if "epochs" in model.get_params():  # the same architecture untrained
+        floor_params = {**model.get_params(), "epochs": 0, "verbose": False}
+        floor = type(model)(**floor_params).fit(train.background, train.target)
+        rows["untrained encoder (floor)"] = probe_row(floor, train, test)
+    rows["best expected"] = ideal_row(test)
     columns = list(rows["best expected"])
     table = markdown_table(rows, columns)
     write_json(out / "results.json", {"dataset": run["dataset"], "rows": rows, "run": run})
@@ -74,14 +83,26 @@ def _evaluate(model: Any, out: Path, run: dict[str, Any], data_dir: str | None, 
     if plot:
         path = plot_spaces(model, test, out / "spaces.png", title=f"{run['dataset']} (test split)")
         print(f"plot written to {path}")
+        if hasattr(model, "reconstruct") and test.target.ndim == 4:
+            grid = plot_reconstructions(model, test, out / "reconstructions.png")
+            print(f"reconstructions written to {grid}")
 
 
 def cmd_fit(args: argparse.Namespace) -> None:
+    method = FIT_METHODS[args.method]
     params = _model_params(args)
-    params["verbose"] = not args.quiet
+    accepted = method().get_params()
+    unused = sorted(set(params) - set(accepted))
+    if unused:
+        raise SepCLRError(
+            f"{method.__name__} has no parameter {', '.join(unused)}; its parameters are "
+            f"{', '.join(accepted)}"
+        )
+    if "verbose" in accepted:
+        params["verbose"] = not args.quiet
     run = {"dataset": args.dataset, "dataset_options": _dataset_options(args.dataset, args.size)}
     train = load(args.dataset, root=args.data_dir, split="train", **run["dataset_options"])
-    model = SepCLR(**params)
+    model = method(**params)
     start = time.perf_counter()
     model.fit(train.background, train.target)
     run["fit_seconds"] = round(time.perf_counter() - start, 1)
@@ -151,8 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    fit = sub.add_parser("fit", help="train SepCLR on a dataset, save it, evaluate it")
+    fit = sub.add_parser("fit", help="train a method on a dataset, save it, evaluate it")
     fit.add_argument("--dataset", required=True, help="dataset name (see `sepclr datasets`)")
+    fit.add_argument(
+        "--method", choices=sorted(FIT_METHODS), default="sepclr", help="default: sepclr"
+    )
     fit.add_argument("--out", required=True, help="directory for the model and its results")
     fit.add_argument("--data-dir", help="where the dataset files are (searched first)")
     fit.add_argument(
@@ -162,9 +186,19 @@ def build_parser() -> argparse.ArgumentParser:
         extra: dict[str, Any] = {}
         if param == "independence":
             extra["choices"] = INDEPENDENCE_TERMS
-        fit.add_argument(flag, type=kind, help=f"SepCLR {param} (default: the library's)", **extra)
+        fit.add_argument(flag, type=kind, help=f"{param} (default: the method's)", **extra)
     fit.add_argument("--no-evaluate", action="store_true", help="skip the probes after training")
-    fit.add_argument("--plot", action="store_true", help="also write spaces.png")
+    fit.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        help="any other parameter of the method, e.g. --set tc_weight=2 (repeatable)",
+    )
+    fit.add_argument(
+        "--plot",
+        action="store_true",
+        help="also write spaces.png (and reconstructions.png for a VAE on images)",
+    )
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.set_defaults(func=cmd_fit)
 
