@@ -3,7 +3,8 @@
 # matplotlib but no network: the main job and part of Table 1 with device "auto" (= CUDA),
 # timed. Optional inputs, in the repository root: .whl/ (wheels of missing packages, e.g.
 # kornia and kornia_rs) and .data/fashion-mnist/ (the four IDX .gz files).
-#   OUT=/some/dir bash benchmarks/gpu_check.sh   (EPOCHS=1 METHODS=sepclr for a dry run)
+#   OUT=/some/dir bash benchmarks/gpu_check.sh   (EPOCHS=1 METHODS=sepclr for a dry run;
+#   MAIN=0 skips the main job)
 # Writes $OUT/environment.txt, $OUT/main/{config.json,weights.safetensors,results.json},
 # $OUT/methods.md, $OUT/methods.json and $OUT/log.txt.
 set -euo pipefail
@@ -24,15 +25,18 @@ EOF
 cat "$OUT/environment.txt"
 
 {
+    if [ "${MAIN:-1}" = 1 ]; then
     start=$(date +%s)
     sepclr fit --dataset digits-on-fashion --out /tmp/main --quiet ${EPOCHS:+--epochs $EPOCHS}
     echo "main job (fit + probes + floor): $(($(date +%s) - start)) s"
     mkdir -p "$OUT/main"
     cp /tmp/main/config.json /tmp/main/weights.safetensors /tmp/main/results.json "$OUT/main/"
+    fi
 
     start=$(date +%s)
     sepclr bench --dataset digits-on-fashion --methods "${METHODS:-baselines,sepclr,sepclr-none}" \
         --seeds 1 --out /tmp/table1 ${EPOCHS:+--epochs $EPOCHS}
     echo "bench: $(($(date +%s) - start)) s"
     cp /tmp/table1/methods.md /tmp/table1/methods.json "$OUT/"
+    cp /tmp/table1/runs/*.png "$OUT/" 2>/dev/null || true
 } 2>&1 | tee "$OUT/log.txt"
