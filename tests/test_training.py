@@ -1,6 +1,10 @@
+import pytest
 import torch
 
-from sepclr.engine.training import batches, mix_in_background
+import sepclr
+from sepclr.engine.training import batches, mix_in_background, optimiser_step, train_two_view
+from sepclr.errors import TrainingDivergedError
+from sepclr.nets import TwoBranchEncoder
 
 
 def test_batches_cover_rows_once_and_drop_the_incomplete_one():
@@ -21,3 +25,78 @@ def test_mix_in_background_is_a_convex_mix_with_background_rows():
     assert mixed[50:].std() > 0.05  # per-row weights
     torch.testing.assert_close(mix_in_background(x, is_target, 0.0), x)
     torch.testing.assert_close(mix_in_background(x[50:], is_target[50:], 0.4), x[50:])
+
+
+def _nan_after(steps: int):
+    calls = {"n": 0}
+
+    def objective(first, second, targets):
+        calls["n"] += 1
+        value = first.common_head.pow(2).mean()
+        bad = torch.tensor(float("nan")) if calls["n"] > steps else torch.zeros(())
+        return value + bad, {"alignment": value, "independence": bad}
+
+    return objective
+
+
+def test_non_finite_loss_stops_training_naming_the_term():
+    torch.manual_seed(0)
+    encoder = TwoBranchEncoder("mlp", (6,), 3, 3, width=2)
+    before = {k: v.detach().clone() for k, v in encoder.named_parameters()}
+    inputs, is_target = torch.randn(40, 6), torch.arange(40) >= 20
+    with pytest.raises(TrainingDivergedError, match=r"epoch 1, step 1: term 'independence'"):
+        train_two_view(
+            encoder,
+            torch.nn.Identity(),
+            inputs,
+            is_target,
+            _nan_after(0),
+            epochs=1,
+            batch_size=10,
+            lr=0.1,
+            device=torch.device("cpu"),
+            generator=torch.Generator().manual_seed(0),
+            verbose=False,
+        )
+    for name, value in encoder.named_parameters():  # no step was taken with the bad loss
+        torch.testing.assert_close(value.detach(), before[name])
+
+
+def test_estimator_reports_the_diverging_term(monkeypatch):
+    from sepclr.methods import sepclr as sepclr_module
+
+    original = sepclr_module.sepclr_objective
+
+    def broken(*args, **kwargs):
+        loss, terms = original(*args, **kwargs)
+        terms = {**terms, "infoless": terms["infoless"] * float("inf")}
+        return loss + terms["infoless"], terms
+
+    monkeypatch.setattr(sepclr_module, "sepclr_objective", broken)
+    data = sepclr.datasets.load("synthetic-tabular", n=64)
+    model = sepclr.SepCLR(epochs=1, batch_size=32, verbose=False, device="cpu")
+    with pytest.raises(TrainingDivergedError, match="'infoless'"):
+        model.fit(data.background, data.target)
+    assert not hasattr(model, "encoder_")
+
+
+def test_gradient_clipping_bounds_the_update():
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=1.0)
+    before = torch.cat([p.detach().flatten().clone() for p in layer.parameters()])
+    loss = 1e6 * layer(torch.ones(1, 4)).sum()
+    optimiser_step(optimizer, loss, max_grad_norm=0.5)
+    after = torch.cat([p.detach().flatten() for p in layer.parameters()])
+    assert float((after - before).norm()) == pytest.approx(0.5, rel=1e-4)
+
+
+@pytest.mark.parametrize("cls", [sepclr.SepCLR, sepclr.ConVAE])
+def test_fixed_seed_gives_identical_weights(cls):
+    data = sepclr.datasets.load("synthetic-tabular", n=64)
+    options = {"epochs": 2, "batch_size": 32, "verbose": False, "device": "cpu", "seed": 3}
+    first = cls(**options).fit(data.background, data.target)._state_tensors()
+    second = cls(**options).fit(data.background, data.target)._state_tensors()
+    assert first.keys() == second.keys()
+    for name in first:
+        torch.testing.assert_close(first[name], second[name], rtol=0, atol=0)

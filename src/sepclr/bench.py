@@ -137,7 +137,9 @@ def _result(
     model = build_model(variant, seed, params)
     if path.exists():
         result: dict[str, Any] = json.loads(path.read_text())
-        if result.get("params") != _json_params(model):
+        # A parameter added to the library after the run was written counts as its default.
+        stored = {**_json_params(type(model)()), **result.get("params", {})}
+        if stored != _json_params(model):
             raise SepCLRError(
                 f"{path} was made with other settings than this benchmark's; use another "
                 "--out directory, or delete that file to run it again"

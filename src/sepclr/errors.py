@@ -23,3 +23,7 @@ class CheckpointError(SepCLRError, ValueError):
 
 class NotFittedError(SepCLRError, RuntimeError):
     """A method that needs a fitted model was called before `fit`."""
+
+
+class TrainingDivergedError(SepCLRError, FloatingPointError):
+    """The training loss became NaN or infinite; the message names the term."""

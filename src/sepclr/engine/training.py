@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from sepclr.errors import TrainingDivergedError
 from sepclr.nets.encoder import EncodedBatch
 
 TwoViewLoss = Callable[
@@ -36,6 +37,35 @@ def mix_in_background(x: torch.Tensor, is_target: torch.Tensor, max_weight: floa
     return (1 - weight) * x + weight * partner
 
 
+def ensure_finite(
+    loss: torch.Tensor, terms: dict[str, torch.Tensor], epoch: int, step: int
+) -> None:
+    """Raise :class:`TrainingDivergedError` naming the first non-finite term of ``terms`` if
+    ``loss`` is NaN or infinite (before the optimiser step, so the weights stay finite)."""
+    if bool(torch.isfinite(loss)):
+        return
+    bad = [name for name, value in terms.items() if not bool(torch.isfinite(value))]
+    culprit = (
+        f"term {bad[0]!r} is {float(terms[bad[0]].detach())}" if bad else "the total is not finite"
+    )
+    raise TrainingDivergedError(
+        f"the training loss became {float(loss.detach())} at epoch {epoch + 1}, step {step + 1}: "
+        f"{culprit}. Lower lr or that term's weight, or set max_grad_norm to clip gradients."
+    )
+
+
+def optimiser_step(
+    optimizer: torch.optim.Optimizer, loss: torch.Tensor, max_grad_norm: float | None
+) -> None:
+    """Backward pass, optional clipping of the global gradient norm, and one step."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if max_grad_norm is not None:
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+    optimizer.step()
+
+
 def train_two_view(
     encoder: nn.Module,
     views: nn.Module,
@@ -51,6 +81,7 @@ def train_two_view(
     description: str = "training",
     salient_background_mix: float = 0.0,
     before_step: Callable[[], None] | None = None,
+    max_grad_norm: float | None = None,
 ) -> list[dict[str, float]]:
     """Train ``encoder`` in place and return one dict of mean loss terms per epoch.
 
@@ -58,13 +89,14 @@ def train_two_view(
     sees both views) and minimises ``loss_fn(first_view, second_view, is_target)``. With
     ``salient_background_mix > 0`` the salient branch sees its views mixed with background
     rows (:func:`mix_in_background`). ``before_step`` runs before each step's forward pass
-    (SepCLR trains the critics of its independence term there).
+    (SepCLR trains the critics of its independence term there). A non-finite loss stops
+    training with :class:`TrainingDivergedError`; ``max_grad_norm`` clips the gradient norm.
     """
     encoder.to(device)
     optimizer = torch.optim.Adam(encoder.parameters(), lr=lr)
     history: list[dict[str, float]] = []
     progress = tqdm(range(epochs), desc=description, unit="epoch", disable=not verbose, leave=True)
-    for _ in progress:
+    for epoch in progress:
         encoder.train()
         sums: dict[str, float] = {}
         steps = 0
@@ -81,9 +113,8 @@ def train_two_view(
             first = EncodedBatch(*(t[: len(x)] for t in encoded))
             second = EncodedBatch(*(t[len(x) :] for t in encoded))
             loss, terms = loss_fn(first, second, targets)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            ensure_finite(loss, terms, epoch, steps)
+            optimiser_step(optimizer, loss, max_grad_norm)
             steps += 1
             for key, value in {"loss": loss, **terms}.items():
                 sums[key] = sums.get(key, 0.0) + float(value.detach())

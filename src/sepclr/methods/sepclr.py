@@ -64,6 +64,9 @@ class SepCLR(ContrastiveEstimator):
     (:data:`sepclr.objectives.INDEPENDENCE_TERMS`); trained critics (``tc``, ``vclub-*``,
     ``vl1out-*``, ``vub-*``) take one Adam step (lr 1e-3) per view of the previous batch before
     each encoder step, and exist only during training (they are not saved).
+    ``max_grad_norm`` clips the encoders' global gradient norm (off by default); a NaN or
+    infinite loss stops ``fit`` with :class:`sepclr.errors.TrainingDivergedError` naming the
+    term.
     """
 
     def __init__(
@@ -79,6 +82,7 @@ class SepCLR(ContrastiveEstimator):
         epochs: int = 30,
         batch_size: int = 256,
         lr: float = 3e-4,
+        max_grad_norm: float | None = None,
         width: int = 16,
         salient_projector: bool = False,
         salient_background_mix: float = 0.0,
@@ -98,6 +102,7 @@ class SepCLR(ContrastiveEstimator):
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
+        self.max_grad_norm = max_grad_norm
         self.width = width
         self.salient_projector = salient_projector
         self.salient_background_mix = salient_background_mix
@@ -116,6 +121,8 @@ class SepCLR(ContrastiveEstimator):
         if self.batch_size < 2:
             raise InvalidInputError(f"batch_size must be at least 2, got {self.batch_size}")
         check_positive("lr", self.lr)
+        if self.max_grad_norm is not None:
+            check_positive("max_grad_norm", self.max_grad_norm)
         check_positive("bandwidth", self.bandwidth)
         check_positive("salient_background_mix", self.salient_background_mix, allow_zero=True)
         if self.salient_background_mix >= 1:
@@ -195,6 +202,7 @@ class SepCLR(ContrastiveEstimator):
                 description="SepCLR",
                 salient_background_mix=float(self.salient_background_mix),
                 before_step=None if critic is None else critic.train_pending,
+                max_grad_norm=self.max_grad_norm,
             )
         self.encoder_ = encoder.cpu()
         self.standardiser_ = standardiser

@@ -119,6 +119,7 @@ class ContrastiveVAE(ContrastiveEstimator):
     epochs: int
     batch_size: int
     lr: float
+    max_grad_norm: float | None
     width: int
     hidden: int
     seed: int
@@ -136,6 +137,8 @@ class ContrastiveVAE(ContrastiveEstimator):
         if self.batch_size < 2:
             raise InvalidInputError(f"batch_size must be at least 2, got {self.batch_size}")
         check_positive("lr", self.lr)
+        if self.max_grad_norm is not None:
+            check_positive("max_grad_norm", self.max_grad_norm)
         check_choice("backbone", self.backbone, BACKBONES)
         for name, value in self.get_params().items():
             if name.endswith(("_weight", "_precision")) or name.startswith("beta_"):
@@ -188,6 +191,7 @@ class ContrastiveVAE(ContrastiveEstimator):
                 discriminator=discriminator,
                 verbose=self.verbose,
                 description=type(self).__name__,
+                max_grad_norm=self.max_grad_norm,
             )
         self.net_ = net.cpu().eval()
         self.standardiser_ = standardiser
@@ -249,8 +253,9 @@ _SHARED_DOC = """
     Shared parameters: ``common_dim`` / ``salient_dim`` (latent sizes), ``backbone``
     (``auto``: MLP for (n, features), convnet for images), ``beta_common`` / ``beta_salient``
     (KL weights), ``epochs``, ``batch_size``, ``lr`` (Adam, for the VAE and the
-    discriminator), ``width`` (backbone base width), ``hidden`` (fully connected width),
-    ``seed``, ``device``, ``verbose``. See :mod:`sepclr.methods.vae` for the loss.
+    discriminator), ``max_grad_norm`` (clips the VAE's gradient norm; off by default),
+    ``width`` (backbone base width), ``hidden`` (fully connected width), ``seed``,
+    ``device``, ``verbose``. See :mod:`sepclr.methods.vae` for the loss.
 """
 
 
@@ -269,6 +274,7 @@ class CVAE(ContrastiveVAE):
         epochs: int = 30,
         batch_size: int = 512,
         lr: float = 1e-3,
+        max_grad_norm: float | None = None,
         width: int = 16,
         hidden: int = 256,
         seed: int = 0,
@@ -283,6 +289,7 @@ class CVAE(ContrastiveVAE):
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
+        self.max_grad_norm = max_grad_norm
         self.width = width
         self.hidden = hidden
         self.seed = seed
@@ -310,6 +317,7 @@ class ConVAE(ContrastiveVAE):
         epochs: int = 30,
         batch_size: int = 512,
         lr: float = 1e-3,
+        max_grad_norm: float | None = None,
         width: int = 16,
         hidden: int = 256,
         seed: int = 0,
@@ -325,6 +333,7 @@ class ConVAE(ContrastiveVAE):
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
+        self.max_grad_norm = max_grad_norm
         self.width = width
         self.hidden = hidden
         self.seed = seed
@@ -356,6 +365,7 @@ class SepVAE(ContrastiveVAE):
         epochs: int = 30,
         batch_size: int = 512,
         lr: float = 1e-3,
+        max_grad_norm: float | None = None,
         width: int = 16,
         hidden: int = 256,
         seed: int = 0,
@@ -373,6 +383,7 @@ class SepVAE(ContrastiveVAE):
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
+        self.max_grad_norm = max_grad_norm
         self.width = width
         self.hidden = hidden
         self.seed = seed
@@ -410,6 +421,7 @@ class MMCVAE(ContrastiveVAE):
         epochs: int = 30,
         batch_size: int = 512,
         lr: float = 1e-3,
+        max_grad_norm: float | None = None,
         width: int = 16,
         hidden: int = 256,
         seed: int = 0,
@@ -426,6 +438,7 @@ class MMCVAE(ContrastiveVAE):
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
+        self.max_grad_norm = max_grad_norm
         self.width = width
         self.hidden = hidden
         self.seed = seed
