@@ -2,17 +2,18 @@ import pytest
 import torch
 
 import sepclr
-from sepclr.engine.training import batches, mix_in_background, optimiser_step, train_two_view
+from sepclr.engine.loop import split_batches
+from sepclr.engine.training import mix_in_background, optimiser_step, train_two_view
 from sepclr.errors import TrainingDivergedError
 from sepclr.nets import TwoBranchEncoder
 
 
 def test_batches_cover_rows_once_and_drop_the_incomplete_one():
-    gen = torch.Generator().manual_seed(0)
-    parts = batches(10, 4, gen)
+    order = torch.randperm(10, generator=torch.Generator().manual_seed(0))
+    parts = split_batches(order, 4)
     assert [len(p) for p in parts] == [4, 4]
     assert len(set(torch.cat(parts).tolist())) == 8
-    assert [len(p) for p in batches(3, 4, gen)] == [3]
+    assert [len(p) for p in split_batches(order[:3], 4)] == [3]
 
 
 def test_mix_in_background_is_a_convex_mix_with_background_rows():

@@ -27,3 +27,8 @@ class NotFittedError(SepCLRError, RuntimeError):
 
 class TrainingDivergedError(SepCLRError, FloatingPointError):
     """The training loss became NaN or infinite; the message names the term."""
+
+
+class TrainingInterruptedError(SepCLRError):
+    """SIGINT or SIGTERM stopped training after a step; the message says where the
+    checkpoint is."""

@@ -1,27 +1,21 @@
-"""The training loop shared by the contrastive methods: shuffled mixed batches of background
-and target rows, two random views in one forward pass, Adam, per-epoch loss history."""
+"""The training step of the contrastive methods: two random views of a mixed batch of
+background and target rows in one forward pass, Adam; the epochs around it are
+:func:`sepclr.engine.loop.run_epochs`."""
 
 from collections.abc import Callable
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
+from sepclr.engine.checkpoint import Checkpointer
+from sepclr.engine.loop import StopRequest, TrainingParts, run_epochs
 from sepclr.errors import TrainingDivergedError
 from sepclr.nets.encoder import EncodedBatch
+from sepclr.objectives.critics import Critic
 
 TwoViewLoss = Callable[
     [EncodedBatch, EncodedBatch, torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]
 ]
-
-
-def batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
-    """Shuffled index batches covering ``n`` rows. The last incomplete batch is dropped when
-    at least one full batch exists (batch-level terms are noisy on tiny batches)."""
-    order = torch.randperm(n, generator=generator)
-    if n <= batch_size:
-        return [order]
-    return list(order[: n - n % batch_size].split(batch_size))
 
 
 def mix_in_background(x: torch.Tensor, is_target: torch.Tensor, max_weight: float) -> torch.Tensor:
@@ -80,48 +74,62 @@ def train_two_view(
     verbose: bool = True,
     description: str = "training",
     salient_background_mix: float = 0.0,
-    before_step: Callable[[], None] | None = None,
+    critic: Critic | None = None,
     max_grad_norm: float | None = None,
+    checkpointer: Checkpointer | None = None,
+    resume: bool = False,
+    stop: StopRequest | None = None,
 ) -> list[dict[str, float]]:
     """Train ``encoder`` in place and return one dict of mean loss terms per epoch.
 
     Each step draws two views of the batch, encodes both in one forward pass (so BatchNorm
-    sees both views) and minimises ``loss_fn(first_view, second_view, is_target)``. With
-    ``salient_background_mix > 0`` the salient branch sees its views mixed with background
-    rows (:func:`mix_in_background`). ``before_step`` runs before each step's forward pass
-    (SepCLR trains the critics of its independence term there). A non-finite loss stops
-    training with :class:`TrainingDivergedError`; ``max_grad_norm`` clips the gradient norm.
+    sees both views) and minimises ``loss_fn(first_view, second_view, is_target)`` with
+    Adam. With ``salient_background_mix > 0`` the salient branch sees its views mixed with
+    background rows (:func:`mix_in_background`). A ``critic`` (the trained critic of an
+    independence term, already on ``device``) takes its queued steps before each encoder
+    step. A non-finite loss stops training with :class:`TrainingDivergedError`;
+    ``max_grad_norm`` clips the gradient norm. Checkpoints, ``resume`` and ``stop``: see
+    :func:`sepclr.engine.loop.run_epochs`.
     """
     encoder.to(device)
     optimizer = torch.optim.Adam(encoder.parameters(), lr=lr)
-    history: list[dict[str, float]] = []
-    progress = tqdm(range(epochs), desc=description, unit="epoch", disable=not verbose, leave=True)
-    for epoch in progress:
+    parts = TrainingParts({"encoder": encoder}, {"encoder": optimizer})
+    if critic is not None:
+        parts.modules["critic"] = critic
+        parts.optimizers |= critic.optimizers()
+        parts.settle = critic.train_pending
+
+    def step(idx: torch.Tensor, epoch: int, index: int) -> dict[str, torch.Tensor]:
         encoder.train()
-        sums: dict[str, float] = {}
-        steps = 0
-        for idx in batches(len(inputs), batch_size, generator):
-            if before_step is not None:
-                before_step()
-            x = inputs[idx].to(device, non_blocking=True)
-            targets = is_target[idx].to(device)
-            with torch.no_grad():
-                both = torch.cat([views(x), views(x)])
-                both_targets = torch.cat([targets, targets])
-                salient_input = mix_in_background(both, both_targets, salient_background_mix)
-            encoded = encoder(both, salient_input)
-            first = EncodedBatch(*(t[: len(x)] for t in encoded))
-            second = EncodedBatch(*(t[len(x) :] for t in encoded))
-            loss, terms = loss_fn(first, second, targets)
-            ensure_finite(loss, terms, epoch, steps)
-            optimiser_step(optimizer, loss, max_grad_norm)
-            steps += 1
-            for key, value in {"loss": loss, **terms}.items():
-                sums[key] = sums.get(key, 0.0) + float(value.detach())
-        epoch_terms = {k: v / max(steps, 1) for k, v in sums.items()}
-        history.append(epoch_terms)
-        progress.set_postfix({k: f"{v:.3g}" for k, v in epoch_terms.items()})
-    return history
+        if critic is not None:
+            critic.train_pending()
+        x = inputs[idx].to(device, non_blocking=True)
+        targets = is_target[idx].to(device)
+        with torch.no_grad():
+            both = torch.cat([views(x), views(x)])
+            both_targets = torch.cat([targets, targets])
+            salient_input = mix_in_background(both, both_targets, salient_background_mix)
+        encoded = encoder(both, salient_input)
+        first = EncodedBatch(*(t[: len(x)] for t in encoded))
+        second = EncodedBatch(*(t[len(x) :] for t in encoded))
+        loss, terms = loss_fn(first, second, targets)
+        ensure_finite(loss, terms, epoch, index)
+        optimiser_step(optimizer, loss, max_grad_norm)
+        return {"loss": loss, **terms}
+
+    return run_epochs(
+        len(inputs),
+        batch_size,
+        epochs,
+        generator,
+        step,
+        parts,
+        checkpointer=checkpointer,
+        resume=resume,
+        stop=stop,
+        verbose=verbose,
+        description=description,
+    )
 
 
 @torch.no_grad()

@@ -5,9 +5,10 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
-from sepclr.engine.training import batches, ensure_finite, optimiser_step
+from sepclr.engine.checkpoint import Checkpointer
+from sepclr.engine.loop import StopRequest, TrainingParts, run_epochs
+from sepclr.engine.training import ensure_finite, optimiser_step
 from sepclr.objectives.vae import discriminator_loss, shuffled_marginals
 
 # (x, is_target) -> (loss, {term: value}, (z_c, z_s) of the rows the discriminator sees)
@@ -31,6 +32,9 @@ def train_vae(
     verbose: bool = True,
     description: str = "VAE",
     max_grad_norm: float | None = None,
+    checkpointer: Checkpointer | None = None,
+    resume: bool = False,
+    stop: StopRequest | None = None,
 ) -> list[dict[str, float]]:
     """Train ``net`` (and ``discriminator``) in place; returns the mean terms per epoch.
 
@@ -39,40 +43,46 @@ def train_vae(
     codes (detached): joint ``[z_c, z_s]`` against :func:`shuffled_marginals`. As in the
     SepVAE authors' code, both optimisers (lr ``lr``) are created anew at every epoch. A
     non-finite loss stops training with :class:`sepclr.errors.TrainingDivergedError`;
-    ``max_grad_norm`` clips the VAE's gradient norm.
+    ``max_grad_norm`` clips the VAE's gradient norm. Checkpoints, ``resume`` and ``stop``:
+    see :func:`sepclr.engine.loop.run_epochs`.
     """
     net.to(device)
+    parts = TrainingParts({"net": net})
     if discriminator is not None:
-        discriminator.to(device)
-    history: list[dict[str, float]] = []
-    progress = tqdm(range(epochs), desc=description, unit="epoch", disable=not verbose, leave=True)
-    for epoch in progress:
-        optimizer = torch.optim.Adam(net.parameters(), lr=lr)
-        critic_optimizer = (
-            torch.optim.Adam(discriminator.parameters(), lr=lr) if discriminator else None
-        )
+        parts.modules["discriminator"] = discriminator.to(device)
+
+    def new_optimisers(epoch: int) -> None:
+        del epoch
+        for name, module in parts.modules.items():
+            parts.optimizers[name] = torch.optim.Adam(module.parameters(), lr=lr)
+
+    def step(idx: torch.Tensor, epoch: int, index: int) -> dict[str, torch.Tensor]:
         net.train()
-        sums: dict[str, float] = {}
-        steps = 0
-        for idx in batches(len(inputs), batch_size, generator):
-            x = inputs[idx].to(device, non_blocking=True)
-            loss, terms, (common, salient) = loss_fn(x, is_target[idx].to(device))
-            ensure_finite(loss, terms, epoch, steps)
-            optimiser_step(optimizer, loss, max_grad_norm)
-            if discriminator is not None and critic_optimizer is not None and len(common) > 1:
-                common, salient = common.detach(), salient.detach()
-                critic = discriminator_loss(
-                    discriminator(torch.cat([common, salient], dim=1)),
-                    discriminator(shuffled_marginals(common, salient)),
-                )
-                critic_optimizer.zero_grad(set_to_none=True)
-                critic.backward()
-                critic_optimizer.step()
-                terms = {**terms, "discriminator": critic}
-            steps += 1
-            for key, value in {"loss": loss, **terms}.items():
-                sums[key] = sums.get(key, 0.0) + float(value.detach())
-        epoch_terms = {k: v / max(steps, 1) for k, v in sums.items()}
-        history.append(epoch_terms)
-        progress.set_postfix({k: f"{v:.3g}" for k, v in epoch_terms.items()})
-    return history
+        x = inputs[idx].to(device, non_blocking=True)
+        loss, terms, (common, salient) = loss_fn(x, is_target[idx].to(device))
+        ensure_finite(loss, terms, epoch, index)
+        optimiser_step(parts.optimizers["net"], loss, max_grad_norm)
+        if discriminator is not None and len(common) > 1:
+            common, salient = common.detach(), salient.detach()
+            critic = discriminator_loss(
+                discriminator(torch.cat([common, salient], dim=1)),
+                discriminator(shuffled_marginals(common, salient)),
+            )
+            optimiser_step(parts.optimizers["discriminator"], critic, None)
+            terms = {**terms, "discriminator": critic}
+        return {"loss": loss, **terms}
+
+    return run_epochs(
+        len(inputs),
+        batch_size,
+        epochs,
+        generator,
+        step,
+        parts,
+        on_epoch_start=new_optimisers,
+        checkpointer=checkpointer,
+        resume=resume,
+        stop=stop,
+        verbose=verbose,
+        description=description,
+    )

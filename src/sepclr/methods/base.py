@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
+from sepclr.engine.checkpoint import Checkpointer, data_fingerprint
 from sepclr.engine.persistence import read_model, save_model
 from sepclr.errors import CheckpointError, InvalidInputError, NotFittedError
 
@@ -57,6 +58,35 @@ class ContrastiveEstimator(BaseEstimator):
 
     def transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
+
+    def _checkpointer(
+        self,
+        checkpoint_dir: str | Path | None,
+        checkpoint_every: int,
+        resume: bool,
+        *data: torch.Tensor,
+    ) -> tuple[Checkpointer | None, bool]:
+        """The run's checkpointer (None without ``checkpoint_dir``) and whether to resume:
+        ``resume=True`` continues from the checkpoint when one exists, else starts afresh.
+        The checkpoint records the class, the parameters (except ``device`` and
+        ``verbose``) and a fingerprint of ``data``; resuming with others is refused."""
+        if checkpoint_dir is None:
+            if resume:
+                raise InvalidInputError(
+                    "resume=True needs checkpoint_dir, the directory of the run to continue"
+                )
+            return None, False
+        if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int):
+            raise InvalidInputError(
+                f"checkpoint_every must be an integer, got {checkpoint_every!r}"
+            )
+        if checkpoint_every < 1:
+            raise InvalidInputError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
+        params = {k: v for k, v in self.get_params().items() if k not in ("device", "verbose")}
+        identity = {"class": type(self).__name__, "params": params}
+        identity["data"] = data_fingerprint(*data)
+        checkpointer = Checkpointer(checkpoint_dir, identity, checkpoint_every)
+        return checkpointer, bool(resume) and checkpointer.exists()
 
     # --- persistence hooks -----------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """SepCLR (Louiset, Duchesnay, Grigis, Gori; ICLR 2024) as a scikit-learn-style estimator."""
 
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -8,6 +9,7 @@ import torch
 
 from sepclr.data.views import build_views, options_as_dict, view_options
 from sepclr.engine.devices import resolve_device
+from sepclr.engine.loop import StopRequest
 from sepclr.engine.training import encode, train_two_view
 from sepclr.errors import InvalidInputError
 from sepclr.methods.base import ContrastiveEstimator, Standardiser, prefixed
@@ -158,9 +160,23 @@ class SepCLR(ContrastiveEstimator):
             salient_projector=bool(self.salient_projector),
         )
 
-    def fit(self, background: Any, target: Any) -> "SepCLR":
+    def fit(
+        self,
+        background: Any,
+        target: Any,
+        checkpoint_dir: str | Path | None = None,
+        checkpoint_every: int = 1,
+        resume: bool = False,
+    ) -> "SepCLR":
         """Train on ``background`` (e.g. healthy controls) and ``target`` (e.g. patients)
-        samples of the same shape. Returns ``self``."""
+        samples of the same shape. Returns ``self``.
+
+        With ``checkpoint_dir``, a checkpoint is written there every ``checkpoint_every``
+        epochs and at the end, and SIGINT/SIGTERM stop training cleanly after the current
+        step with a checkpoint (:class:`sepclr.errors.TrainingInterruptedError`);
+        ``resume=True`` continues from that checkpoint when it exists, with the same
+        result as an uninterrupted run.
+        """
         weights = self._check_params()
         bg, tg = check_pair(background, target)
         sample_shape = tuple(bg.shape[1:])
@@ -176,7 +192,10 @@ class SepCLR(ContrastiveEstimator):
             [torch.zeros(len(bg), dtype=torch.bool), torch.ones(len(tg), dtype=torch.bool)]
         )
         standardiser = Standardiser.fit(inputs)
-        with torch.random.fork_rng(devices=[]):
+        checkpointer, resuming = self._checkpointer(
+            checkpoint_dir, checkpoint_every, resume, inputs, is_target
+        )
+        with torch.random.fork_rng(devices=[]), StopRequest(checkpointer is not None) as stop:
             torch.manual_seed(self.seed)
             encoder = self._build(sample_shape)
             views = build_views(options, sample_shape).to(device)
@@ -201,8 +220,11 @@ class SepCLR(ContrastiveEstimator):
                 verbose=self.verbose,
                 description="SepCLR",
                 salient_background_mix=float(self.salient_background_mix),
-                before_step=None if critic is None else critic.train_pending,
+                critic=critic,
                 max_grad_norm=self.max_grad_norm,
+                checkpointer=checkpointer,
+                resume=resuming,
+                stop=stop,
             )
         self.encoder_ = encoder.cpu()
         self.standardiser_ = standardiser

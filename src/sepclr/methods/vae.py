@@ -30,6 +30,7 @@ project's convnet backbone (widths w, 2w, 4w) instead of the official 32-channel
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ import torch
 from torch import nn
 
 from sepclr.engine.devices import resolve_device
+from sepclr.engine.loop import StopRequest
 from sepclr.engine.vae_training import train_vae
 from sepclr.errors import InvalidInputError
 from sepclr.methods.base import ContrastiveEstimator, Standardiser, prefixed
@@ -154,9 +156,17 @@ class ContrastiveVAE(ContrastiveEstimator):
             self.backbone, sample_shape, self.common_dim, self.salient_dim, self.width, self.hidden
         )
 
-    def fit(self, background: Any, target: Any) -> "ContrastiveVAE":
+    def fit(
+        self,
+        background: Any,
+        target: Any,
+        checkpoint_dir: str | Path | None = None,
+        checkpoint_every: int = 1,
+        resume: bool = False,
+    ) -> "ContrastiveVAE":
         """Train on ``background`` and ``target`` samples of the same shape. Returns
-        ``self``."""
+        ``self``. ``checkpoint_dir``, ``checkpoint_every``, ``resume``: as in
+        :meth:`sepclr.SepCLR.fit`."""
         weights = self._check_params()
         bg, tg = check_pair(background, target)
         sample_shape = tuple(bg.shape[1:])
@@ -166,7 +176,10 @@ class ContrastiveVAE(ContrastiveEstimator):
             [torch.zeros(len(bg), dtype=torch.bool), torch.ones(len(tg), dtype=torch.bool)]
         )
         standardiser = Standardiser.fit(inputs)
-        with torch.random.fork_rng(devices=[]):
+        checkpointer, resuming = self._checkpointer(
+            checkpoint_dir, checkpoint_every, resume, inputs, is_target
+        )
+        with torch.random.fork_rng(devices=[]), StopRequest(checkpointer is not None) as stop:
             torch.manual_seed(self.seed)
             net = self._build(sample_shape)
             discriminator = None
@@ -192,6 +205,9 @@ class ContrastiveVAE(ContrastiveEstimator):
                 verbose=self.verbose,
                 description=type(self).__name__,
                 max_grad_norm=self.max_grad_norm,
+                checkpointer=checkpointer,
+                resume=resuming,
+                stop=stop,
             )
         self.net_ = net.cpu().eval()
         self.standardiser_ = standardiser

@@ -65,15 +65,24 @@ class Critic(nn.Module):
     def critic_loss(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def step(self, c: torch.Tensor, s: torch.Tensor) -> None:
-        """One Adam step of the critic on detached ``c``, ``s``."""
+    def optimizer(self) -> torch.optim.Optimizer:
+        """The critic's own Adam optimiser (created on first use, after ``.to(device)``)."""
         if self._optimizer is None:
             self._optimizer = torch.optim.Adam(self.parameters(), lr=self.lr)
-        self._optimizer.zero_grad(set_to_none=True)
+        return self._optimizer
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Every optimiser this critic steps, by name (what a checkpoint must hold)."""
+        return {"critic": self.optimizer()}
+
+    def step(self, c: torch.Tensor, s: torch.Tensor) -> None:
+        """One Adam step of the critic on detached ``c``, ``s``."""
+        optimizer = self.optimizer()
+        optimizer.zero_grad(set_to_none=True)
         with torch.enable_grad():
             self.critic_loss(c.detach(), s.detach()).backward()
-        self._optimizer.step()
-        self._optimizer.zero_grad(set_to_none=True)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
 
     def forward(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         if self.training and torch.is_grad_enabled():
@@ -167,6 +176,9 @@ class Symmetric(Critic):
 
     def estimate(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         return self.c2s.estimate(c, s) + self.s2c.estimate(c, s)
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"critic-c2s": self.c2s.optimizer(), "critic-s2c": self.s2c.optimizer()}
 
     def step(self, c: torch.Tensor, s: torch.Tensor) -> None:
         self.c2s.step(c, s)

@@ -1,0 +1,233 @@
+"""Training checkpoints: everything a stopped run needs to continue exactly where it was.
+
+One file, ``checkpoint.safetensors`` in the run's checkpoint directory, written atomically
+(temporary file, fsync, rename): the weights and optimiser tensors of every module, the
+random-number states (torch on the CPU and each CUDA device, the batch-order generator,
+numpy, Python), and in the safetensors header a JSON document with the format version, the
+library version, the estimator's class and parameters, a fingerprint of the training data,
+the epoch and step reached, the loss history, and the optimisers' settings. Nothing is
+unpickled on load.
+"""
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from sepclr._version import __version__
+from sepclr.engine.persistence import _atomic_write
+from sepclr.errors import CheckpointError
+
+CHECKPOINT_NAME = "checkpoint.safetensors"
+FORMAT = "sepclr-checkpoint"
+FORMAT_VERSION = 1
+_HEADER_KEY = "sepclr"
+
+
+def data_fingerprint(*tensors: torch.Tensor) -> str:
+    """SHA-256 of the shapes and bytes of ``tensors`` (a resumed run must see the same
+    data)."""
+    digest = hashlib.sha256()
+    for tensor in tensors:
+        digest.update(str(tuple(tensor.shape)).encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class Progress:
+    """Where a run stands: ``epoch`` in progress (or next), ``step`` batches of it done,
+    the epoch's batch ``order`` (when ``step > 0``), the running sums of its loss terms, and
+    the finished epochs' ``history``."""
+
+    epoch: int = 0
+    step: int = 0
+    order: torch.Tensor | None = None
+    sums: dict[str, float] = field(default_factory=dict)
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def _optimizer_parts(name: str, optimizer: torch.optim.Optimizer) -> tuple[dict, dict]:
+    state = optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for index, entries in state["state"].items():
+        for key, value in entries.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{name}.{index}.{key}"] = value
+            else:
+                scalars.setdefault(str(index), {})[key] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def _load_optimizer(
+    name: str, optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict
+) -> None:
+    state: dict[int, dict[str, Any]] = {}
+    prefix = f"{name}."
+    for key, value in tensors.items():
+        if key.startswith(prefix):
+            index, entry = key[len(prefix) :].split(".", 1)
+            state.setdefault(int(index), {})[entry] = value
+    for index, entries in meta["scalars"].items():
+        state.setdefault(int(index), {}).update(entries)
+    groups = [
+        {k: tuple(v) if k == "betas" else v for k, v in group.items()}
+        for group in meta["param_groups"]
+    ]
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
+
+
+class Checkpointer:
+    """Writes and reads the checkpoint of one run.
+
+    ``identity`` (estimator class, parameters, data fingerprint) is stored and must match on
+    resume; ``every`` is the number of epochs between checkpoints (one is always written
+    after the last epoch and when a stop is requested).
+    """
+
+    def __init__(self, directory: str | Path, identity: dict[str, Any], every: int = 1) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / CHECKPOINT_NAME
+        self.identity = json.loads(json.dumps(identity))
+        self.every = every
+
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    def save(
+        self,
+        modules: dict[str, nn.Module],
+        optimizers: dict[str, torch.optim.Optimizer],
+        generator: torch.Generator,
+        progress: Progress,
+    ) -> Path:
+        """Write the checkpoint for ``progress`` (atomically)."""
+        tensors: dict[str, torch.Tensor] = {}
+        for name, module in modules.items():
+            tensors |= {f"{name}.{k}": v for k, v in module.state_dict().items()}
+        optimizer_meta = {}
+        for name, optimizer in optimizers.items():
+            parts, optimizer_meta[name] = _optimizer_parts(f"optimizer:{name}", optimizer)
+            tensors |= parts
+        tensors["rng:torch"] = torch.get_rng_state()
+        tensors["rng:generator"] = generator.get_state()
+        if torch.cuda.is_available():
+            for index, rng in enumerate(torch.cuda.get_rng_state_all()):
+                tensors[f"rng:cuda:{index}"] = rng
+        if progress.order is not None:
+            tensors["progress:order"] = progress.order
+        numpy_state: Any = np.random.get_state()
+        document = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "library_version": __version__,
+            **self.identity,
+            "epoch": progress.epoch,
+            "step": progress.step,
+            "sums": progress.sums,
+            "history": progress.history,
+            "optimizers": optimizer_meta,
+            "rng": {
+                "python": _jsonable(random.getstate()),
+                "numpy": [numpy_state[0], numpy_state[1].tolist(), *numpy_state[2:]],
+            },
+        }
+        contiguous = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+        header = {_HEADER_KEY: json.dumps(document)}
+        self.directory.mkdir(parents=True, exist_ok=True)
+        _atomic_write(self.path, lambda p: save_file(contiguous, p, metadata=header))
+        return self.path
+
+    def read(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        """The checkpoint's document and tensors, checked against this run's identity."""
+        if not self.exists():
+            raise CheckpointError(f"no checkpoint to resume from: {self.path} does not exist")
+        try:
+            with safe_open(str(self.path), framework="pt") as handle:
+                header = handle.metadata() or {}
+                tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+            document = json.loads(header[_HEADER_KEY])
+        except (SafetensorError, OSError, ValueError, KeyError) as exc:
+            raise CheckpointError(
+                f"{self.path} is not a readable sepclr checkpoint ({exc}); delete it to start over"
+            ) from exc
+        if not isinstance(document, dict) or document.get("format") != FORMAT:
+            raise CheckpointError(f"{self.path} is not a sepclr checkpoint")
+        if document.get("format_version") != FORMAT_VERSION:
+            raise CheckpointError(
+                f"{self.path} was written in checkpoint format {document.get('format_version')} "
+                f"by sepclr {document.get('library_version')}; this sepclr ({__version__}) "
+                f"reads format {FORMAT_VERSION}"
+            )
+        for key, expected in self.identity.items():
+            found = document.get(key)
+            if found != expected:
+                raise CheckpointError(
+                    f"{self.path} belongs to another run: its {key} {_differences(found, expected)}"
+                )
+        return document, tensors
+
+    def restore(
+        self,
+        modules: dict[str, nn.Module],
+        optimizers: dict[str, torch.optim.Optimizer],
+        generator: torch.Generator,
+    ) -> Progress:
+        """Load weights, optimiser states and random states; return the progress reached."""
+        document, tensors = self.read()
+        try:
+            for name, module in modules.items():
+                prefix = f"{name}."
+                state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+                module.load_state_dict(state, strict=True)
+            for name, optimizer in optimizers.items():
+                if name in document["optimizers"]:
+                    meta = document["optimizers"][name]
+                    _load_optimizer(f"optimizer:{name}", optimizer, tensors, meta)
+            torch.set_rng_state(tensors["rng:torch"])
+            generator.set_state(tensors["rng:generator"])
+            if torch.cuda.is_available():
+                for index in range(torch.cuda.device_count()):
+                    if f"rng:cuda:{index}" in tensors:
+                        torch.cuda.set_rng_state(tensors[f"rng:cuda:{index}"], index)
+            random.setstate(_tupled(document["rng"]["python"]))
+            kind, keys, *rest = document["rng"]["numpy"]
+            np.random.set_state((kind, np.array(keys, dtype=np.uint32), *rest))
+        except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+            raise CheckpointError(
+                f"{self.path} does not match this model's architecture ({exc})"
+            ) from exc
+        return Progress(
+            epoch=int(document["epoch"]),
+            step=int(document["step"]),
+            order=tensors.get("progress:order"),
+            sums={k: float(v) for k, v in document["sums"].items()},
+            history=document["history"],
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    return [_jsonable(v) for v in value] if isinstance(value, tuple | list) else value
+
+
+def _tupled(value: Any) -> Any:
+    return tuple(_tupled(v) for v in value) if isinstance(value, list) else value
+
+
+def _differences(found: Any, expected: Any) -> str:
+    if isinstance(found, dict) and isinstance(expected, dict):
+        changed = sorted(
+            k for k in expected.keys() | found.keys() if found.get(k) != expected.get(k)
+        )
+        shown = ", ".join(f"{k}={found.get(k)!r} (now {expected.get(k)!r})" for k in changed)
+        return f"differ: {shown}"
+    return f"is {found!r}, this run's is {expected!r}"

@@ -1,0 +1,150 @@
+"""The epoch loop every trained method runs: shuffled batches, per-epoch loss history,
+progress bar, checkpoints, resumption, and a clean stop on SIGINT/SIGTERM."""
+
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import FrameType, TracebackType
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from sepclr.engine.checkpoint import Checkpointer, Progress
+from sepclr.errors import TrainingInterruptedError
+
+# (batch row indices, epoch, step) -> the step's loss terms, "loss" among them
+StepFunction = Callable[[torch.Tensor, int, int], dict[str, torch.Tensor]]
+
+
+def split_batches(order: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
+    """Index batches along ``order``. The last incomplete batch is dropped when at least one
+    full batch exists (batch-level terms are noisy on tiny batches)."""
+    n = len(order)
+    if n <= batch_size:
+        return [order]
+    return list(order[: n - n % batch_size].split(batch_size))
+
+
+@dataclass
+class TrainingParts:
+    """What a checkpoint holds besides the progress: named modules and optimisers (a method
+    may replace an optimiser at each epoch), and ``settle``, run before a checkpoint is
+    written (the critics of SepCLR take their queued steps there)."""
+
+    modules: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer] = field(default_factory=dict)
+    settle: Callable[[], None] | None = None
+
+
+class StopRequest:
+    """While entered (``with StopRequest() as stop``), SIGINT and SIGTERM only set
+    ``stop.signal``; the loop then finishes its step, writes a checkpoint and raises
+    :class:`TrainingInterruptedError`. A second signal of the same kind acts as usual.
+    ``enabled=False`` installs nothing (without a checkpoint, Ctrl-C interrupts at once)."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.signal: str | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        del frame
+        self.signal = signal.Signals(signum).name
+        signal.signal(signum, self._previous[signum])
+
+    def __enter__(self) -> "StopRequest":
+        if self.enabled and threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+
+def run_epochs(
+    n_rows: int,
+    batch_size: int,
+    epochs: int,
+    generator: torch.Generator,
+    step_fn: StepFunction,
+    parts: TrainingParts,
+    on_epoch_start: Callable[[int], None] | None = None,
+    checkpointer: Checkpointer | None = None,
+    resume: bool = False,
+    stop: StopRequest | None = None,
+    verbose: bool = True,
+    description: str = "training",
+) -> list[dict[str, float]]:
+    """Run ``epochs`` epochs of ``step_fn`` over shuffled batches of ``n_rows`` rows and
+    return the mean of each loss term per epoch.
+
+    With a ``checkpointer``, a checkpoint is written every ``checkpointer.every`` epochs and
+    after the last one; ``resume=True`` first restores the checkpoint (weights, optimisers,
+    random states, position inside an epoch), so the run continues as if it had not
+    stopped. When ``stop`` has caught a signal, the current step finishes, a checkpoint is
+    written (with a checkpointer) and :class:`TrainingInterruptedError` is raised.
+    """
+    state = Progress()
+    if resume and checkpointer is not None:
+        document, _ = checkpointer.read()
+        if int(document["step"]) > 0 and on_epoch_start is not None:
+            on_epoch_start(int(document["epoch"]))  # create the optimisers the step used
+        state = checkpointer.restore(parts.modules, parts.optimizers, generator)
+
+    def save(progress: Progress) -> str:
+        if checkpointer is None:
+            return "no checkpoint directory was given, so nothing was saved"
+        if parts.settle is not None:
+            parts.settle()
+        path = checkpointer.save(parts.modules, parts.optimizers, generator, progress)
+        return f"checkpoint written to {path}; fit again with resume=True to continue"
+
+    history = list(state.history)
+    bar = tqdm(
+        range(state.epoch, epochs),
+        desc=description,
+        unit="epoch",
+        disable=not verbose,
+        leave=True,
+        initial=state.epoch,
+        total=epochs,
+    )
+    for epoch in bar:
+        resuming = epoch == state.epoch and state.step > 0 and state.order is not None
+        if not resuming and on_epoch_start is not None:
+            on_epoch_start(epoch)
+        order = state.order if resuming else torch.randperm(n_rows, generator=generator)
+        assert order is not None
+        sums = dict(state.sums) if resuming else {}
+        first = state.step if resuming else 0
+        steps = first
+        for step, idx in enumerate(split_batches(order, batch_size)):
+            if step < first:
+                continue
+            terms = step_fn(idx, epoch, step)
+            steps += 1
+            for key, value in terms.items():
+                sums[key] = sums.get(key, 0.0) + float(value.detach())
+            if stop is not None and stop.signal is not None:
+                where = save(Progress(epoch, steps, order, sums, history))
+                raise TrainingInterruptedError(
+                    f"training stopped by {stop.signal} at epoch {epoch + 1}, step {steps}; {where}"
+                )
+        epoch_terms = {k: v / max(steps, 1) for k, v in sums.items()}
+        history.append(epoch_terms)
+        bar.set_postfix({k: f"{v:.3g}" for k, v in epoch_terms.items()})
+        finished = epoch + 1
+        if checkpointer is not None and (finished % checkpointer.every == 0 or finished == epochs):
+            save(Progress(finished, 0, None, {}, history))
+    return history
