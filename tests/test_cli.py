@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 import sepclr
@@ -164,3 +165,22 @@ def test_bench_methods_rejects_unknown_method(tmp_path, capsys):
     argv = ["bench", "--dataset", "synthetic-tabular", "--methods", "cpca,sepvea"]
     assert cli.main([*argv, "--out", str(tmp_path)]) == 1
     assert "unknown method 'sepvea'" in capsys.readouterr().err
+
+
+def test_fit_writes_checkpoints_and_resumes(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["fit", "--dataset", "synthetic-tabular", "--out", str(out), "--quiet"]
+    argv += ["--epochs", "2", "--batch-size", "64", "--device", "cpu", "--no-evaluate"]
+    assert cli.main([*argv, "--resume"]) == 1
+    assert "no checkpoint in" in capsys.readouterr().err
+    assert cli.main(argv) == 0
+    assert (out / "checkpoint" / "checkpoint.safetensors").is_file()
+    first = sepclr.load(out).transform(sepclr.datasets.load("synthetic-tabular").target)
+    assert cli.main([*argv, "--resume"]) == 0  # a finished run resumes to the same model
+    again = sepclr.load(out).transform(sepclr.datasets.load("synthetic-tabular").target)
+    for before, after in zip(first, again, strict=True):
+        np.testing.assert_array_equal(before, after)
+    capsys.readouterr()
+    cpca = [*argv[:3], "--out", str(tmp_path / "c"), "--method", "cpca", "--resume"]
+    assert cli.main(cpca) == 1
+    assert "nothing to resume" in capsys.readouterr().err

@@ -9,7 +9,8 @@ from typing import Any
 
 from sepclr.bench import BASELINES, INDEPENDENCE_ROWS, method_rows, run_table
 from sepclr.data.datasets import DIGITS_ON_FASHION_SIZES, CADataset, availability, load
-from sepclr.errors import SepCLRError
+from sepclr.engine.checkpoint import CHECKPOINT_NAME
+from sepclr.errors import SepCLRError, TrainingInterruptedError
 from sepclr.evaluation.plots import plot_reconstructions, plot_spaces
 from sepclr.evaluation.report import ideal_row, markdown_table, probe_row, write_json
 from sepclr.methods import ContrastiveEstimator, SepCLR
@@ -102,11 +103,26 @@ def cmd_fit(args: argparse.Namespace) -> None:
         params["verbose"] = not args.quiet
     run = {"dataset": args.dataset, "dataset_options": _dataset_options(args.dataset, args.size)}
     train = load(args.dataset, root=args.data_dir, split="train", **run["dataset_options"])
+    out = Path(args.out)
+    fit_options: dict[str, Any] = {}
+    if "epochs" in accepted:  # trained by epochs: checkpoints in OUT/checkpoint
+        checkpoints = out / "checkpoint"
+        if args.resume and not (checkpoints / CHECKPOINT_NAME).is_file():
+            raise SepCLRError(
+                f"--resume: no checkpoint in {checkpoints}; run the command without --resume "
+                "to start training"
+            )
+        fit_options = {
+            "checkpoint_dir": checkpoints,
+            "checkpoint_every": args.checkpoint_every,
+            "resume": args.resume,
+        }
+    elif args.resume:
+        raise SepCLRError(f"{method.__name__} is fitted in one step; there is nothing to resume")
     model = method(**params)
     start = time.perf_counter()
-    model.fit(train.background, train.target)
+    model.fit(train.background, train.target, **fit_options)
     run["fit_seconds"] = round(time.perf_counter() - start, 1)
-    out = Path(args.out)
     model.save(out)
     write_json(out / RUN_FILE, run)
     print(f"model saved to {out} (training took {run['fit_seconds']} s)")
@@ -187,6 +203,18 @@ def build_parser() -> argparse.ArgumentParser:
         if param == "independence":
             extra["choices"] = INDEPENDENCE_TERMS
         fit.add_argument(flag, type=kind, help=f"{param} (default: the method's)", **extra)
+    fit.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=1,
+        metavar="N",
+        help="write OUT/checkpoint every N epochs (default 1; always after the last one)",
+    )
+    fit.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue a stopped run from OUT/checkpoint (same command and options)",
+    )
     fit.add_argument("--no-evaluate", action="store_true", help="skip the probes after training")
     fit.add_argument(
         "--set",
@@ -249,6 +277,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
+    except TrainingInterruptedError as exc:
+        message = str(exc).replace(
+            "fit again with resume=True", "run the same command with --resume"
+        )
+        print(f"sepclr: {message}", file=sys.stderr)
+        return 130
     except SepCLRError as exc:
         print(f"sepclr: error: {exc}", file=sys.stderr)
         return 1
