@@ -5,7 +5,7 @@ import pytest
 
 import sepclr
 from sepclr.data import locations
-from sepclr.data.datasets import mnist_like_digits
+from sepclr.data.datasets import CADataset, mnist_like_digits
 from sepclr.data.idx import write_idx
 from sepclr.data.sources import load_sklearn_digits
 from sepclr.errors import DataNotFoundError, InvalidInputError
@@ -118,3 +118,24 @@ def test_synthetic_tabular():
     data = sepclr.datasets.load("synthetic-tabular", n=100)
     assert data.background.shape == (100, 20) == data.target.shape
     assert data.roles == {"salient": "salient", "shared": "common"}
+
+
+def test_ca_dataset_checks_labels_and_roles():
+    x = np.zeros((4, 3), dtype=np.float32)
+    good = {"name": "toy", "split": "train", "background": x, "target": x}
+    CADataset(**good, factors={"a": np.arange(4)}, roles={"a": "salient"})
+    with pytest.raises(InvalidInputError, match="3 labels for 4 target samples"):
+        CADataset(**good, factors={"a": np.arange(3)}, roles={"a": "salient"})
+    with pytest.raises(InvalidInputError, match="5 labels for 4 background samples"):
+        CADataset(
+            **good,
+            factors={"a": np.arange(4)},
+            roles={"a": "common"},
+            background_factors={"a": np.arange(5)},
+        )
+    with pytest.raises(InvalidInputError, match="unknown factors"):
+        CADataset(**good, factors={"a": np.arange(4)}, roles={"b": "salient"})
+    with pytest.raises(InvalidInputError, match="'salient' or 'common'"):
+        CADataset(**good, factors={"a": np.arange(4)}, roles={"a": "shared"})
+    with pytest.raises(InvalidInputError, match="shape"):
+        CADataset(**{**good, "target": np.zeros((4, 2))}, factors={}, roles={})

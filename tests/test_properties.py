@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from sepclr.data.idx import parse_idx, read_idx, write_idx
+from sepclr.engine.checkpoint import CHECKPOINT_NAME, Checkpointer
 from sepclr.engine.persistence import CONFIG_NAME, WEIGHTS_NAME, read_model
 from sepclr.errors import CheckpointError, CorruptFileError
 from sepclr.objectives import alignment, kjem, kmi, uniformity
@@ -120,3 +121,12 @@ def test_kernel_objectives_are_finite_and_permutation_invariant(c, s, bandwidth,
 def test_gaussian_kl_is_finite_and_non_negative(mu, logvar):
     value = gaussian_kl(torch.from_numpy(mu).double(), torch.from_numpy(logvar).double())
     assert torch.isfinite(value) and float(value) >= -1e-9
+
+
+@QUICK
+@given(st.binary(max_size=400))
+def test_checkpoint_reader_on_arbitrary_bytes(tmp_path_factory, data):
+    directory = tmp_path_factory.mktemp("ckpt")
+    (directory / CHECKPOINT_NAME).write_bytes(data)
+    with contextlib.suppress(CheckpointError):
+        Checkpointer(directory, {"class": "SepCLR"}).read()
