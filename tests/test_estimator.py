@@ -95,6 +95,7 @@ def test_images_uint8_and_three_ranks():
         (np.zeros((2, 1, 4, 4, 4)), np.zeros((2, 1, 4, 4, 4)), "3-D volumes"),
         ([[1.0, 2.0]], [[1.0, 2.0]], "numpy array or a torch tensor"),
         (np.array([["a", "b"]]), np.array([["a", "b"]]), "dtype"),
+        (np.zeros((4, 3), dtype=complex), np.zeros((4, 3)), "complex"),
     ],
 )
 def test_input_validation(background, target, message):
@@ -118,6 +119,19 @@ def test_input_validation(background, target, message):
 def test_parameter_validation(params, message, tabular):
     with pytest.raises(InvalidInputError, match=message):
         sepclr.SepCLR(**{**FAST, **params}).fit(tabular.background, tabular.target)
+
+
+def test_fewer_samples_than_a_batch_train_as_one_batch():
+    rng = np.random.default_rng(0)
+    model = sepclr.SepCLR(**{**FAST, "batch_size": 256})
+    model.fit(rng.normal(size=(2, 5)), rng.normal(size=(3, 5)))
+    assert len(model.history_) == 2 and np.isfinite(model.history_[-1]["loss"])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message without CUDA")
+def test_cuda_without_cuda_is_a_clear_error(tabular):
+    with pytest.raises(InvalidInputError, match="CUDA is not available"):
+        sepclr.SepCLR(**{**FAST, "device": "cuda"}).fit(tabular.background, tabular.target)
 
 
 def test_too_small_image_for_convnet():
