@@ -15,7 +15,8 @@ from hypothesis.extra.numpy import arrays
 from sepclr.data.idx import parse_idx, read_idx, write_idx
 from sepclr.engine.checkpoint import CHECKPOINT_NAME, Checkpointer
 from sepclr.engine.persistence import CONFIG_NAME, WEIGHTS_NAME, read_model
-from sepclr.errors import CheckpointError, CorruptFileError
+from sepclr.errors import CheckpointError, CorruptFileError, InvalidInputError
+from sepclr.methods.validation import as_float_tensor
 from sepclr.objectives import alignment, kjem, kmi, uniformity
 from sepclr.objectives.vae import gaussian_kl
 
@@ -130,3 +131,19 @@ def test_checkpoint_reader_on_arbitrary_bytes(tmp_path_factory, data):
     (directory / CHECKPOINT_NAME).write_bytes(data)
     with contextlib.suppress(CheckpointError):
         Checkpointer(directory, {"class": "SepCLR"}).read()
+
+
+@QUICK
+@given(
+    arrays(
+        st.sampled_from([np.uint8, np.int64, np.float16, np.float32, np.float64, np.bool_]),
+        st.lists(st.integers(0, 3), min_size=0, max_size=6).map(tuple),
+    )
+)
+def test_array_inputs_convert_or_raise_the_library_error(array):
+    try:
+        tensor = as_float_tensor(array)
+    except InvalidInputError:
+        return
+    assert tensor.dtype == torch.float32 and torch.isfinite(tensor).all()
+    assert tensor.ndim in (2, 4) and len(tensor) == len(array) > 0
