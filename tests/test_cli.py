@@ -171,16 +171,27 @@ def test_fit_writes_checkpoints_and_resumes(tmp_path, capsys):
     out = tmp_path / "run"
     argv = ["fit", "--dataset", "synthetic-tabular", "--out", str(out), "--quiet"]
     argv += ["--epochs", "2", "--batch-size", "64", "--device", "cpu", "--no-evaluate"]
-    assert cli.main([*argv, "--resume"]) == 1
-    assert "no checkpoint in" in capsys.readouterr().err
+    assert cli.main(["fit", "--resume", str(out)]) == 1
+    assert "run.json is missing" in capsys.readouterr().err
     assert cli.main(argv) == 0
     assert (out / "checkpoint" / "checkpoint.safetensors").is_file()
-    first = sepclr.load(out).transform(sepclr.datasets.load("synthetic-tabular").target)
-    assert cli.main([*argv, "--resume"]) == 0  # a finished run resumes to the same model
-    again = sepclr.load(out).transform(sepclr.datasets.load("synthetic-tabular").target)
-    for before, after in zip(first, again, strict=True):
+    assert json.loads((out / "run.json").read_text())["params"]["epochs"] == 2
+    target = sepclr.datasets.load("synthetic-tabular").target
+    first = sepclr.load(out).transform(target)
+    # A finished run resumes to the same model, with the settings of its run.json.
+    assert cli.main(["fit", "--resume", str(out), "--quiet", "--no-evaluate"]) == 0
+    for before, after in zip(first, sepclr.load(out).transform(target), strict=True):
         np.testing.assert_array_equal(before, after)
     capsys.readouterr()
-    cpca = [*argv[:3], "--out", str(tmp_path / "c"), "--method", "cpca", "--resume"]
-    assert cli.main(cpca) == 1
-    assert "nothing to resume" in capsys.readouterr().err
+    assert cli.main(["fit", "--resume", str(out), "--epochs", "3"]) == 1
+    assert "leave out --epochs" in capsys.readouterr().err
+    (out / "checkpoint" / "checkpoint.safetensors").unlink()
+    assert cli.main(["fit", "--resume", str(out)]) == 1
+    assert "no checkpoint yet" in capsys.readouterr().err
+    cpca = ["fit", "--dataset", "synthetic-tabular", "--out", str(tmp_path / "c"), "--method"]
+    assert cli.main([*cpca, "cpca", "--common-dim", "4", "--salient-dim", "4"]) == 0
+    capsys.readouterr()
+    assert cli.main(["fit", "--resume", str(tmp_path / "c")]) == 1
+    assert "CPCA is fitted in one step" in capsys.readouterr().err
+    assert cli.main(["fit", "--out", str(tmp_path / "d")]) == 1
+    assert "needs --dataset and --out" in capsys.readouterr().err

@@ -89,7 +89,9 @@ def _evaluate(model: Any, out: Path, run: dict[str, Any], data_dir: str | None, 
             print(f"reconstructions written to {grid}")
 
 
-def cmd_fit(args: argparse.Namespace) -> None:
+def _new_run(args: argparse.Namespace) -> dict[str, Any]:
+    if not args.dataset or not args.out:
+        raise SepCLRError("fit needs --dataset and --out (or --resume DIR to continue a run)")
     method = FIT_METHODS[args.method]
     params = _model_params(args)
     accepted = method().get_params()
@@ -99,29 +101,76 @@ def cmd_fit(args: argparse.Namespace) -> None:
             f"{method.__name__} has no parameter {', '.join(unused)}; its parameters are "
             f"{', '.join(accepted)}"
         )
+    return {
+        "dataset": args.dataset,
+        "dataset_options": _dataset_options(args.dataset, args.size),
+        "method": args.method,
+        "params": params,
+        "checkpoint_every": args.checkpoint_every,
+    }
+
+
+# Options that may change when a run is resumed; every other one comes from its run.json.
+RESUME_OPTIONS = ("resume", "data_dir", "quiet", "no_evaluate", "plot", "device", "func", "command")
+
+
+def _resumed_run(args: argparse.Namespace) -> dict[str, Any]:
+    out = Path(args.resume)
+    run_path = out / RUN_FILE
+    if not run_path.is_file():
+        raise SepCLRError(
+            f"--resume {out}: {run_path} is missing; is it a `sepclr fit --out` folder?"
+        )
+    defaults = vars(build_parser().parse_args(["fit", "--resume", str(out)]))
+    changed = sorted(
+        k for k, v in vars(args).items() if k not in RESUME_OPTIONS and v != defaults.get(k)
+    )
+    if changed:
+        flags = ", ".join("--" + k.replace("_", "-") for k in changed)
+        raise SepCLRError(f"--resume continues with the settings in {run_path}; leave out {flags}")
+    run: dict[str, Any] = json.loads(run_path.read_text())
+    if "method" not in run:
+        raise SepCLRError(f"{run_path} was written by an older sepclr and cannot be resumed")
+    if args.device is not None:
+        run["params"]["device"] = args.device
+    method = FIT_METHODS[run["method"]]
+    if "epochs" not in method().get_params():
+        raise SepCLRError(f"{method.__name__} is fitted in one step; there is nothing to resume")
+    if not (out / "checkpoint" / CHECKPOINT_NAME).is_file():
+        raise SepCLRError(
+            f"--resume {out}: no checkpoint yet (the run stopped before its first one); "
+            "start it again without --resume"
+        )
+    return run
+
+
+def cmd_fit(args: argparse.Namespace) -> None:
+    run = _resumed_run(args) if args.resume else _new_run(args)
+    out = Path(args.resume or args.out)
+    method = FIT_METHODS[run["method"]]
+    params = dict(run["params"])
+    accepted = method().get_params()
     if "verbose" in accepted:
         params["verbose"] = not args.quiet
-    run = {"dataset": args.dataset, "dataset_options": _dataset_options(args.dataset, args.size)}
-    train = load(args.dataset, root=args.data_dir, split="train", **run["dataset_options"])
-    out = Path(args.out)
     fit_options: dict[str, Any] = {}
     if "epochs" in accepted:  # trained by epochs: checkpoints in OUT/checkpoint
-        checkpoints = out / "checkpoint"
-        if args.resume and not (checkpoints / CHECKPOINT_NAME).is_file():
-            raise SepCLRError(
-                f"--resume: no checkpoint in {checkpoints}; run the command without --resume "
-                "to start training"
-            )
         fit_options = {
-            "checkpoint_dir": checkpoints,
-            "checkpoint_every": args.checkpoint_every,
-            "resume": args.resume,
+            "checkpoint_dir": out / "checkpoint",
+            "checkpoint_every": run["checkpoint_every"],
+            "resume": bool(args.resume),
         }
-    elif args.resume:
-        raise SepCLRError(f"{method.__name__} is fitted in one step; there is nothing to resume")
+    train = load(run["dataset"], root=args.data_dir, split="train", **run["dataset_options"])
     model = method(**params)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / RUN_FILE, run)  # before training, so that --resume finds the settings
     start = time.perf_counter()
-    model.fit(train.background, train.target, **fit_options)
+    try:
+        model.fit(train.background, train.target, **fit_options)
+    except TrainingInterruptedError as exc:
+        hint = f"continue with `sepclr fit --resume {out}`"
+        raise TrainingInterruptedError(
+            str(exc).replace("fit again with resume=True", hint)
+        ) from None
     run["fit_seconds"] = round(time.perf_counter() - start, 1)
     model.save(out)
     write_json(out / RUN_FILE, run)
@@ -189,11 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     fit = sub.add_parser("fit", help="train a method on a dataset, save it, evaluate it")
-    fit.add_argument("--dataset", required=True, help="dataset name (see `sepclr datasets`)")
+    fit.add_argument("--dataset", help="dataset name (see `sepclr datasets`); required")
     fit.add_argument(
         "--method", choices=sorted(FIT_METHODS), default="sepclr", help="default: sepclr"
     )
-    fit.add_argument("--out", required=True, help="directory for the model and its results")
+    fit.add_argument("--out", help="directory for the model and its results; required")
     fit.add_argument("--data-dir", help="where the dataset files are (searched first)")
     fit.add_argument(
         "--size", choices=sorted(DIGITS_ON_FASHION_SIZES), help="digits-on-fashion size"
@@ -212,8 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument(
         "--resume",
-        action="store_true",
-        help="continue a stopped run from OUT/checkpoint (same command and options)",
+        metavar="DIR",
+        help="continue the stopped run in DIR (its --out) from DIR/checkpoint, with the "
+        "settings in DIR/run.json (only --data-dir, --device and the output flags may change)",
     )
     fit.add_argument("--no-evaluate", action="store_true", help="skip the probes after training")
     fit.add_argument(
