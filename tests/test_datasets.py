@@ -99,7 +99,7 @@ def test_digits_on_fashion_is_deterministic(isolated):
 
 
 def test_unknown_dataset_and_size(isolated):
-    with pytest.raises(InvalidInputError, match="available"):
+    with pytest.raises(InvalidInputError, match="Available"):
         sepclr.datasets.load("cifar-11")
     with pytest.raises(InvalidInputError, match="size"):
         sepclr.datasets.load("digits-on-fashion", size="huge")
@@ -139,3 +139,12 @@ def test_ca_dataset_checks_labels_and_roles():
         CADataset(**good, factors={"a": np.arange(4)}, roles={"a": "shared"})
     with pytest.raises(InvalidInputError, match="shape"):
         CADataset(**{**good, "target": np.zeros((4, 2))}, factors={}, roles={})
+
+
+def test_loader_options_are_checked():
+    with pytest.raises(InvalidInputError, match="did you mean 'digits-on-fashion'"):
+        sepclr.datasets.load("digits-on-fashon")
+    with pytest.raises(InvalidInputError, match="has no option bogus; its options are n"):
+        sepclr.datasets.load("synthetic-tabular", bogus=1)
+    with pytest.raises(InvalidInputError, match="n >= 2"):
+        sepclr.datasets.load("synthetic-tabular", n=0)

@@ -3,6 +3,8 @@
 ``load(name, root=None, split="train", **options)`` returns a :class:`CADataset`.
 """
 
+import difflib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,6 +152,8 @@ def synthetic_tabular(
     ``n`` samples per group; the test split uses fresh samples from the same distribution.
     """
     del root
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise InvalidInputError(f"synthetic-tabular needs n >= 2 samples per group, got {n!r}")
     if features < 12:
         raise InvalidInputError("synthetic-tabular needs at least 12 features")
     mixing, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(features, features)))
@@ -216,8 +220,17 @@ def load(
     """Load the CA dataset ``name`` (see :data:`DATASETS`) for ``split``; ``options`` go to its
     builder (e.g. ``size="small"`` for digits-on-fashion)."""
     if name not in DATASETS:
-        raise InvalidInputError(f"unknown dataset {name!r}; available: {sorted(DATASETS)}")
-    return DATASETS[name].build(split=split, root=root, **options)
+        close = difflib.get_close_matches(str(name), list(DATASETS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise InvalidInputError(f"unknown dataset {name!r}{hint} Available: {sorted(DATASETS)}")
+    build = DATASETS[name].build
+    accepted = [p for p in inspect.signature(build).parameters if p not in ("split", "root")]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise InvalidInputError(
+            f"{name} has no option {', '.join(unknown)}; its options are {', '.join(accepted)}"
+        )
+    return build(split=split, root=root, **options)
 
 
 def availability(root: str | Path | None = None) -> list[tuple[str, str, str, str]]:
