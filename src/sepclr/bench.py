@@ -120,6 +120,7 @@ def _run_once(
         "params": _json_params(model),
         "fit_seconds": seconds,
         **probe_row(model, train, test),
+        "fitted": model._fitted_metadata(),  # e.g. the loss history, cPCA's alpha
     }
 
 
