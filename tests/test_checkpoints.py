@@ -221,3 +221,23 @@ def test_a_pickle_where_a_checkpoint_should_be_is_not_executed(
     assert not marker.exists()
     pickle.loads((tmp_path / CHECKPOINT_NAME).read_bytes())  # the payload does work...
     assert marker.exists()  # ...so the reader above never unpickled it
+
+
+def test_a_diverging_run_leaves_the_last_checkpoint_intact(finished_checkpoint, monkeypatch):
+    from sepclr.errors import TrainingDivergedError
+    from sepclr.methods import sepclr as sepclr_module
+
+    directory, data, options = finished_checkpoint
+    before = (directory / CHECKPOINT_NAME).read_bytes()
+    original = sepclr_module.sepclr_objective
+
+    def diverging(*args, **kwargs):
+        loss, terms = original(*args, **kwargs)
+        return loss * float("nan"), {**terms, "common": terms["common"] * float("nan")}
+
+    monkeypatch.setattr(sepclr_module, "sepclr_objective", diverging)
+    with pytest.raises(TrainingDivergedError, match="'common'"):
+        sepclr.SepCLR(**{**options, "epochs": 3}).fit(
+            data.background, data.target, checkpoint_dir=directory
+        )
+    assert (directory / CHECKPOINT_NAME).read_bytes() == before
