@@ -23,7 +23,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from sepclr._version import __version__
-from sepclr.engine.persistence import _atomic_write
+from sepclr.engine.persistence import atomic_write
 from sepclr.errors import CheckpointError
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
@@ -144,7 +144,7 @@ class Checkpointer:
         contiguous = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
         header = {_HEADER_KEY: json.dumps(document)}
         self.directory.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.path, lambda p: save_file(contiguous, p, metadata=header))
+        atomic_write(self.path, lambda p: save_file(contiguous, p, metadata=header))
         return self.path
 
     def read(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:

@@ -121,13 +121,13 @@ def run_epochs(
         total=epochs,
     )
     for epoch in bar:
-        resuming = epoch == state.epoch and state.step > 0 and state.order is not None
-        if not resuming and on_epoch_start is not None:
-            on_epoch_start(epoch)
-        order = state.order if resuming else torch.randperm(n_rows, generator=generator)
-        assert order is not None
-        sums = dict(state.sums) if resuming else {}
-        first = state.step if resuming else 0
+        resumed_order = state.order if epoch == state.epoch and state.step > 0 else None
+        if resumed_order is None:
+            if on_epoch_start is not None:
+                on_epoch_start(epoch)
+            order, sums, first = torch.randperm(n_rows, generator=generator), {}, 0
+        else:
+            order, sums, first = resumed_order, dict(state.sums), state.step
         steps = first
         for step, idx in enumerate(split_batches(order, batch_size)):
             if step < first:

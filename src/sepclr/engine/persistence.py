@@ -25,7 +25,9 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "weights.safetensors"
 
 
-def _atomic_write(path: Path, write: Any) -> None:
+def atomic_write(path: Path, write: Any) -> None:
+    """Call ``write(temporary_path)`` in ``path``'s directory, flush the file to disk, then
+    rename it to ``path``: readers see the old file or the new one, never half of one."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
@@ -53,8 +55,8 @@ def save_model(
     }
     text = json.dumps(document, indent=2)
     contiguous = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    _atomic_write(directory / WEIGHTS_NAME, lambda p: save_file(contiguous, p))
-    _atomic_write(directory / CONFIG_NAME, lambda p: Path(p).write_text(text))
+    atomic_write(directory / WEIGHTS_NAME, lambda p: save_file(contiguous, p))
+    atomic_write(directory / CONFIG_NAME, lambda p: Path(p).write_text(text))
     return directory
 
 
