@@ -17,6 +17,7 @@ from sklearn.base import BaseEstimator
 from sepclr.engine.checkpoint import Checkpointer, data_fingerprint
 from sepclr.engine.persistence import read_model, save_model
 from sepclr.errors import CheckpointError, InvalidInputError, NotFittedError
+from sepclr.methods.validation import check_pair
 
 Model = TypeVar("Model", bound="ContrastiveEstimator")
 
@@ -58,6 +59,16 @@ class ContrastiveEstimator(BaseEstimator):
 
     def transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
+
+    @staticmethod
+    def _stacked(background: Any, target: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """The validated background and target rows stacked (background first), and the
+        boolean mask of the target rows."""
+        bg, tg = check_pair(background, target)
+        is_target = torch.cat(
+            [torch.zeros(len(bg), dtype=torch.bool), torch.ones(len(tg), dtype=torch.bool)]
+        )
+        return torch.cat([bg, tg]), is_target
 
     def _checkpointer(
         self,

@@ -13,7 +13,7 @@ from sepclr.engine.loop import StopRequest
 from sepclr.engine.training import encode, train_two_view
 from sepclr.errors import InvalidInputError
 from sepclr.methods.base import ContrastiveEstimator, Standardiser, prefixed
-from sepclr.methods.validation import as_float_tensor, check_choice, check_pair, check_positive
+from sepclr.methods.validation import as_float_tensor, check_choice, check_positive
 from sepclr.nets.encoder import BACKBONES, EncodedBatch, TwoBranchEncoder, resolve_backbone
 from sepclr.objectives import (
     INDEPENDENCE_TERMS,
@@ -178,8 +178,8 @@ class SepCLR(ContrastiveEstimator):
         result as an uninterrupted run.
         """
         weights = self._check_params()
-        bg, tg = check_pair(background, target)
-        sample_shape = tuple(bg.shape[1:])
+        inputs, is_target = self._stacked(background, target)
+        sample_shape = tuple(inputs.shape[1:])
         kind = "tabular" if len(sample_shape) == 1 else "image"
         try:
             options = view_options(kind, self.views)
@@ -187,10 +187,6 @@ class SepCLR(ContrastiveEstimator):
             raise InvalidInputError(str(exc)) from exc
         device = resolve_device(self.device)
 
-        inputs = torch.cat([bg, tg])
-        is_target = torch.cat(
-            [torch.zeros(len(bg), dtype=torch.bool), torch.ones(len(tg), dtype=torch.bool)]
-        )
         standardiser = Standardiser.fit(inputs)
         checkpointer, resuming = self._checkpointer(
             checkpoint_dir, checkpoint_every, resume, inputs, is_target

@@ -42,7 +42,7 @@ from sepclr.engine.loop import StopRequest
 from sepclr.engine.vae_training import train_vae
 from sepclr.errors import InvalidInputError
 from sepclr.methods.base import ContrastiveEstimator, Standardiser, prefixed
-from sepclr.methods.validation import as_float_tensor, check_choice, check_pair, check_positive
+from sepclr.methods.validation import as_float_tensor, check_choice, check_positive
 from sepclr.nets.encoder import BACKBONES, resolve_backbone
 from sepclr.nets.vae import ContrastiveVAENet, FactorDiscriminator
 from sepclr.objectives.independence import multi_kernel_mmd
@@ -168,13 +168,9 @@ class ContrastiveVAE(ContrastiveEstimator):
         ``self``. ``checkpoint_dir``, ``checkpoint_every``, ``resume``: as in
         :meth:`sepclr.SepCLR.fit`."""
         weights = self._check_params()
-        bg, tg = check_pair(background, target)
-        sample_shape = tuple(bg.shape[1:])
+        inputs, is_target = self._stacked(background, target)
+        sample_shape = tuple(inputs.shape[1:])
         device = resolve_device(self.device)
-        inputs = torch.cat([bg, tg])
-        is_target = torch.cat(
-            [torch.zeros(len(bg), dtype=torch.bool), torch.ones(len(tg), dtype=torch.bool)]
-        )
         standardiser = Standardiser.fit(inputs)
         checkpointer, resuming = self._checkpointer(
             checkpoint_dir, checkpoint_every, resume, inputs, is_target
