@@ -1,6 +1,8 @@
+import numpy as np
 import pytest
 import torch
 
+import sepclr
 from sepclr.data.views import (
     ImageViewOptions,
     ImageViews,
@@ -8,7 +10,9 @@ from sepclr.data.views import (
     TabularViews,
     view_options,
 )
+from sepclr.errors import InvalidInputError
 from sepclr.nets import TwoBranchEncoder, resolve_backbone
+from sepclr.nets.resnet import ResNet18Backbone
 
 
 @pytest.mark.parametrize("shape", [(1, 16, 16), (3, 32, 32), (2, 28, 40)])
@@ -72,3 +76,36 @@ def test_tabular_views():
 def test_unknown_view_option():
     with pytest.raises(ValueError, match="crop_scale"):
         view_options("image", {"crop": 0.5})
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    # torchvision's resnet18 has 11,689,512 parameters, 513,000 of them in its 1000-class
+    # classifier; the CIFAR stem replaces the 7x7x3x64 convolution by a 3x3x3x64 one.
+    [(224, 11_689_512 - 513_000), (64, 11_689_512 - 513_000), (32, 11_176_512 - 7680)],
+)
+def test_resnet18_has_the_published_size(size, expected):
+    backbone = ResNet18Backbone(3, size)
+    assert sum(p.numel() for p in backbone.parameters()) == expected
+    with torch.no_grad():
+        out = backbone.eval()(torch.rand(2, 3, size, size))
+    assert out.shape == (2, 512) and backbone.out_features == 512
+
+
+def test_resnet18_stems_and_sizes():
+    cifar, imagenet = ResNet18Backbone(1, 32, width=2), ResNet18Backbone(1, 64, width=2)
+    assert not any(isinstance(m, torch.nn.MaxPool2d) for m in cifar.modules())
+    assert any(isinstance(m, torch.nn.MaxPool2d) for m in imagenet.modules())
+    for shape in ((1, 16, 16), (3, 40, 24), (2, 96, 96)):
+        model = ResNet18Backbone(shape[0], min(shape[1:]), width=2)
+        assert model(torch.rand(3, *shape)).shape == (3, 64)
+
+
+def test_estimators_take_the_resnet18_backbone():
+    rng = np.random.default_rng(0)
+    images = rng.random((2, 8, 3, 16, 16), dtype=np.float32)
+    model = sepclr.SepCLR(backbone="resnet18", width=2, epochs=1, batch_size=8, verbose=False)
+    common, salient = model.fit(images[0], images[1]).transform(images[1])
+    assert common.shape == (8, 32) and salient.shape == (8, 32)
+    with pytest.raises(InvalidInputError, match="resnet18 backbone needs images of at least 16"):
+        sepclr.CVAE(backbone="resnet18", epochs=1).fit(images[0][..., :8], images[1][..., :8])

@@ -8,8 +8,10 @@ from torch import nn
 
 from sepclr.nets.convnet import ConvNetBackbone
 from sepclr.nets.mlp import MLPBackbone
+from sepclr.nets.resnet import ResNet18Backbone
 
-BACKBONES = ("auto", "mlp", "convnet")
+BACKBONES = ("auto", "mlp", "convnet", "resnet18")
+IMAGE_BACKBONES = {"convnet": ConvNetBackbone.min_size, "resnet18": ResNet18Backbone.min_size}
 
 
 class EncodedBatch(NamedTuple):
@@ -21,7 +23,8 @@ class EncodedBatch(NamedTuple):
 
 def resolve_backbone(name: str, input_shape: tuple[int, ...]) -> str:
     """The backbone for ``name`` and a per-sample input shape: ``auto`` picks ``mlp`` for
-    vectors (features,) and ``convnet`` for images (C, H, W)."""
+    vectors (features,) and ``convnet`` for images (C, H, W); ``resnet18`` is asked for by
+    name."""
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; choose one of {BACKBONES}")
     if name == "auto":
@@ -35,9 +38,9 @@ def resolve_backbone(name: str, input_shape: tuple[int, ...]) -> str:
         raise ValueError(
             f"backbone {name!r} needs samples of rank {expected}, got shape {input_shape}"
         )
-    if name == "convnet" and min(input_shape[1:]) < ConvNetBackbone.min_size:
+    if name in IMAGE_BACKBONES and min(input_shape[1:]) < IMAGE_BACKBONES[name]:
         raise ValueError(
-            f"the convnet backbone needs images of at least {ConvNetBackbone.min_size} pixels "
+            f"the {name} backbone needs images of at least {IMAGE_BACKBONES[name]} pixels "
             f"per side, got {input_shape[1:]}"
         )
     return name
@@ -49,6 +52,9 @@ def build_backbone(name: str, input_shape: tuple[int, ...], width: int) -> tuple
     if name == "mlp":
         mlp = MLPBackbone(input_shape[0], hidden=(8 * width, 8 * width))
         return mlp, mlp.out_features
+    if name == "resnet18":
+        resnet = ResNet18Backbone(input_shape[0], min(input_shape[1:]), width=width)
+        return resnet, resnet.out_features
     convnet = ConvNetBackbone(input_shape[0], width=width)
     return convnet, convnet.out_features
 
