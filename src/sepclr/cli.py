@@ -167,9 +167,8 @@ def cmd_fit(args: argparse.Namespace) -> None:
     try:
         model.fit(train.background, train.target, **fit_options)
     except TrainingInterruptedError as exc:
-        hint = f"continue with `sepclr fit --resume {out}`"
         raise TrainingInterruptedError(
-            str(exc).replace("fit again with resume=True", hint)
+            f"{exc}; continue with `sepclr fit --resume {out}`"
         ) from None
     run["fit_seconds"] = round(time.perf_counter() - start, 1)
     model.save(out)
@@ -328,10 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except TrainingInterruptedError as exc:
-        message = str(exc).replace(
-            "fit again with resume=True", "run the same command with --resume"
-        )
-        print(f"sepclr: {message}", file=sys.stderr)
+        print(f"sepclr: {exc}", file=sys.stderr)
         return 130
     except SepCLRError as exc:
         print(f"sepclr: error: {exc}", file=sys.stderr)

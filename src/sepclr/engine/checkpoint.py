@@ -23,7 +23,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from sepclr._version import __version__
-from sepclr.engine.persistence import atomic_write
+from sepclr.engine.persistence import atomic_write, check_document
 from sepclr.errors import CheckpointError
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
@@ -160,14 +160,7 @@ class Checkpointer:
             raise CheckpointError(
                 f"{self.path} is not a readable sepclr checkpoint ({exc}); delete it to start over"
             ) from exc
-        if not isinstance(document, dict) or document.get("format") != FORMAT:
-            raise CheckpointError(f"{self.path} is not a sepclr checkpoint")
-        if document.get("format_version") != FORMAT_VERSION:
-            raise CheckpointError(
-                f"{self.path} was written in checkpoint format {document.get('format_version')} "
-                f"by sepclr {document.get('library_version')}; this sepclr ({__version__}) "
-                f"reads format {FORMAT_VERSION}"
-            )
+        check_document(document, FORMAT, FORMAT_VERSION, self.path)
         for key, expected in self.identity.items():
             found = document.get(key)
             if found != expected:
@@ -181,9 +174,11 @@ class Checkpointer:
         modules: dict[str, nn.Module],
         optimizers: dict[str, torch.optim.Optimizer],
         generator: torch.Generator,
+        checkpoint: tuple[dict[str, Any], dict[str, torch.Tensor]] | None = None,
     ) -> Progress:
-        """Load weights, optimiser states and random states; return the progress reached."""
-        document, tensors = self.read()
+        """Load weights, optimiser states and random states; return the progress reached.
+        ``checkpoint`` is what :meth:`read` returned, if the caller has read it already."""
+        document, tensors = checkpoint if checkpoint is not None else self.read()
         try:
             for name, module in modules.items():
                 prefix = f"{name}."

@@ -97,10 +97,11 @@ def run_epochs(
     """
     state = Progress()
     if resume and checkpointer is not None:
-        document, _ = checkpointer.read()
+        checkpoint = checkpointer.read()
+        document = checkpoint[0]
         if int(document["step"]) > 0 and on_epoch_start is not None:
             on_epoch_start(int(document["epoch"]))  # create the optimisers the step used
-        state = checkpointer.restore(parts.modules, parts.optimizers, generator)
+        state = checkpointer.restore(parts.modules, parts.optimizers, generator, checkpoint)
 
     def save(progress: Progress) -> str:
         if checkpointer is None:
@@ -108,7 +109,7 @@ def run_epochs(
         if parts.settle is not None:
             parts.settle()
         path = checkpointer.save(parts.modules, parts.optimizers, generator, progress)
-        return f"checkpoint written to {path}; fit again with resume=True to continue"
+        return f"checkpoint written to {path} (resume=True continues from it)"
 
     history = list(state.history)
     bar = tqdm(

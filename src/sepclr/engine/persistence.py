@@ -40,6 +40,19 @@ def atomic_write(path: Path, write: Any) -> None:
         raise
 
 
+def check_document(document: Any, kind: str, version: int, source: str | Path) -> None:
+    """Raise :class:`CheckpointError` unless ``document`` is a ``kind`` document in format
+    ``version`` (saying which sepclr wrote it otherwise)."""
+    if not isinstance(document, dict) or document.get("format") != kind:
+        raise CheckpointError(f"{source} is not a {kind} file")
+    if document.get("format_version") != version:
+        raise CheckpointError(
+            f"{source} was written in {kind} format {document.get('format_version')} by sepclr "
+            f"{document.get('library_version')}; this sepclr ({__version__}) reads format "
+            f"{version}. Load it with the version that wrote it."
+        )
+
+
 def save_model(
     directory: str | Path, class_name: str, config: dict[str, Any], tensors: dict[str, torch.Tensor]
 ) -> Path:
@@ -73,14 +86,7 @@ def read_model(directory: str | Path) -> tuple[dict[str, Any], dict[str, torch.T
         config = json.loads(config_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{config_path} is not valid JSON ({exc})") from exc
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise CheckpointError(f"{config_path} is not a sepclr model configuration")
-    if config.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(
-            f"{directory} was saved in model format {config.get('format_version')} by sepclr "
-            f"{config.get('library_version')}; this sepclr ({__version__}) reads format "
-            f"{FORMAT_VERSION}. Load it with the version that saved it."
-        )
+    check_document(config, FORMAT, FORMAT_VERSION, config_path)
     try:
         tensors = load_file(weights_path)
     except (SafetensorError, OSError, ValueError) as exc:
