@@ -31,7 +31,7 @@ def test_mix_in_background_is_a_convex_mix_with_background_rows():
 def _nan_after(steps: int):
     calls = {"n": 0}
 
-    def objective(first, second, targets):
+    def objective(first, second, targets, shard):
         calls["n"] += 1
         value = first.common_head.pow(2).mean()
         bad = torch.tensor(float("nan")) if calls["n"] > steps else torch.zeros(())

@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 
 from sepclr.engine.checkpoint import Checkpointer, Progress
 from sepclr.errors import TrainingInterruptedError
+from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
 # (batch row indices, epoch, step) -> the step's loss terms, "loss" among them
 StepFunction = Callable[[torch.Tensor, int, int], dict[str, torch.Tensor]]
@@ -85,6 +86,7 @@ def run_epochs(
     stop: StopRequest | None = None,
     verbose: bool = True,
     description: str = "training",
+    shard: Shard = SINGLE_PROCESS,
 ) -> list[dict[str, float]]:
     """Run ``epochs`` epochs of ``step_fn`` over shuffled batches of ``n_rows`` rows and
     return the mean of each loss term per epoch.
@@ -94,6 +96,11 @@ def run_epochs(
     random states, position inside an epoch), so the run continues as if it had not
     stopped. When ``stop`` has caught a signal, the current step finishes, a checkpoint is
     written (with a checkpointer) and :class:`TrainingInterruptedError` is raised.
+
+    In a multi-process run (``shard``), every process runs this loop with the same
+    ``generator`` seed; the first process alone writes checkpoints and shows progress, every
+    process reads the checkpoint to resume, and a signal caught by any process stops all of
+    them at the same step.
     """
     state = Progress()
     if resume and checkpointer is not None:
@@ -108,15 +115,22 @@ def run_epochs(
             return "no checkpoint directory was given, so nothing was saved"
         if parts.settle is not None:
             parts.settle()
-        path = checkpointer.save(parts.modules, parts.optimizers, generator, progress)
+        path = checkpointer.path
+        if shard.rank == 0:
+            path = checkpointer.save(parts.modules, parts.optimizers, generator, progress)
+        shard.barrier()
         return f"checkpoint written to {path} (resume=True continues from it)"
+
+    def stop_requested() -> bool:
+        requested = stop is not None and stop.signal is not None
+        return shard.any(requested)
 
     history = list(state.history)
     bar = tqdm(
         range(state.epoch, epochs),
         desc=description,
         unit="epoch",
-        disable=not verbose,
+        disable=not verbose or shard.rank != 0,
         leave=True,
         initial=state.epoch,
         total=epochs,
@@ -137,10 +151,11 @@ def run_epochs(
             steps += 1
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + float(value.detach())
-            if stop is not None and stop.signal is not None:
+            if stop_requested():
                 where = save(Progress(epoch, steps, order, sums, history))
+                cause = stop.signal if stop is not None and stop.signal else "a signal"
                 raise TrainingInterruptedError(
-                    f"training stopped by {stop.signal} at epoch {epoch + 1}, step {steps}; {where}"
+                    f"training stopped by {cause} at epoch {epoch + 1}, step {steps}; {where}"
                 )
         epoch_terms = {k: v / max(steps, 1) for k, v in sums.items()}
         history.append(epoch_terms)

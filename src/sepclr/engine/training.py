@@ -2,20 +2,31 @@
 background and target rows in one forward pass, Adam; the epochs around it are
 :func:`sepclr.engine.loop.run_epochs`."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import nn
 
 from sepclr.engine.checkpoint import Checkpointer
+from sepclr.engine.distributed import (
+    check_batch_size,
+    for_processes,
+    rows_of_process,
+    seed_views,
+)
 from sepclr.engine.loop import StopRequest, TrainingParts, run_epochs
+from sepclr.engine.performance import DEFAULT_SPEED, StepSpeed, backend_settings
 from sepclr.errors import TrainingDivergedError
 from sepclr.nets.encoder import EncodedBatch
 from sepclr.objectives.critics import Critic
+from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
+# (first view, second view, is_target, shard) -> (loss, {term: value})
 TwoViewLoss = Callable[
-    [EncodedBatch, EncodedBatch, torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]
+    [EncodedBatch, EncodedBatch, torch.Tensor, Shard],
+    tuple[torch.Tensor, dict[str, torch.Tensor]],
 ]
+OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 
 
 def mix_in_background(x: torch.Tensor, is_target: torch.Tensor, max_weight: float) -> torch.Tensor:
@@ -49,15 +60,27 @@ def ensure_finite(
 
 
 def optimiser_step(
-    optimizer: torch.optim.Optimizer, loss: torch.Tensor, max_grad_norm: float | None
+    optimizer: torch.optim.Optimizer,
+    loss: torch.Tensor,
+    max_grad_norm: float | None,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> None:
-    """Backward pass, optional clipping of the global gradient norm, and one step."""
+    """Backward pass, optional clipping of the global gradient norm, and one step (through
+    the float16 gradient ``scaler`` when there is one)."""
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    if scaler is None:
+        loss.backward()
+    else:
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
     if max_grad_norm is not None:
         params = [p for group in optimizer.param_groups for p in group["params"]]
         torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
-    optimizer.step()
+    if scaler is None:
+        optimizer.step()
+    else:
+        scaler.step(optimizer)
+        scaler.update()
 
 
 def train_two_view(
@@ -79,67 +102,103 @@ def train_two_view(
     checkpointer: Checkpointer | None = None,
     resume: bool = False,
     stop: StopRequest | None = None,
+    prepare: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    speed: StepSpeed = DEFAULT_SPEED,
+    shard: Shard = SINGLE_PROCESS,
+    seed: int = 0,
+    make_optimizer: OptimizerFactory | None = None,
 ) -> list[dict[str, float]]:
     """Train ``encoder`` in place and return one dict of mean loss terms per epoch.
 
-    Each step draws two views of the batch, encodes both in one forward pass (so BatchNorm
-    sees both views) and minimises ``loss_fn(first_view, second_view, is_target)`` with
-    Adam. With ``salient_background_mix > 0`` the salient branch sees its views mixed with
-    background rows (:func:`mix_in_background`). A ``critic`` (the trained critic of an
-    independence term, already on ``device``) takes its queued steps before each encoder
-    step. A non-finite loss stops training with :class:`TrainingDivergedError`;
-    ``max_grad_norm`` clips the gradient norm. Checkpoints, ``resume`` and ``stop``: see
-    :func:`sepclr.engine.loop.run_epochs`.
+    Each step takes a batch of stored rows (``prepare``, run on ``device``, turns them into
+    the model's float input: uint8 images stay uint8 until then), draws two views of it
+    without gradient, encodes both in one forward pass (so BatchNorm sees both views) and
+    minimises ``loss_fn(first_view, second_view, is_target, shard)`` with Adam (or
+    ``make_optimizer(parameters)``). With ``salient_background_mix > 0`` the salient branch
+    sees its views mixed with background rows (:func:`mix_in_background`). A ``critic`` (the
+    trained critic of an independence term, already on ``device``) takes its queued steps
+    before each encoder step. A non-finite loss stops training with
+    :class:`TrainingDivergedError`; ``max_grad_norm`` clips the gradient norm. ``speed``:
+    precision, channels-last and compilation (:class:`StepSpeed`). Checkpoints, ``resume``
+    and ``stop``: see :func:`sepclr.engine.loop.run_epochs`.
+
+    Multi-process (``shard``, see :mod:`sepclr.engine.distributed`): ``batch_size`` is the
+    global batch, every process takes its share of each batch (:func:`rows_of_process`),
+    the encoder is wrapped in DistributedDataParallel, and each process's views are seeded
+    from (``seed``, rank, epoch, step).
     """
+    check_batch_size(batch_size, shard)
     encoder.to(device)
-    optimizer = torch.optim.Adam(encoder.parameters(), lr=lr)
+    if speed.channels_last:
+        encoder.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    optimizer = (make_optimizer or (lambda p: torch.optim.Adam(p, lr=lr)))(encoder.parameters())
     parts = TrainingParts({"encoder": encoder}, {"encoder": optimizer})
     if critic is not None:
         parts.modules["critic"] = critic
         parts.optimizers |= critic.optimizers()
         parts.settle = critic.train_pending
+    model = for_processes(encoder, device, shard)
+    forward = torch.compile(model) if speed.compile else model
+    scaler = speed.scaler(device)
+    prepare = prepare or (lambda x: x.float())
 
     def step(idx: torch.Tensor, epoch: int, index: int) -> dict[str, torch.Tensor]:
-        encoder.train()
+        model.train()
         if critic is not None:
             critic.train_pending()
-        x = inputs[idx].to(device, non_blocking=True)
+        if shard.distributed:
+            seed_views(seed, shard, epoch, index)
+        idx = rows_of_process(idx, is_target, shard)
         targets = is_target[idx].to(device)
         with torch.no_grad():
+            x = prepare(inputs[idx].to(device, non_blocking=True))
             both = torch.cat([views(x), views(x)])
             both_targets = torch.cat([targets, targets])
             salient_input = mix_in_background(both, both_targets, salient_background_mix)
-        encoded = encoder(both, salient_input)
+            if speed.channels_last:
+                both = both.contiguous(memory_format=torch.channels_last)
+                salient_input = salient_input.contiguous(memory_format=torch.channels_last)
+        with speed.autocast(device):
+            encoded = forward(both, salient_input)
+        encoded = [t.float() for t in encoded]
         first = EncodedBatch(*(t[: len(x)] for t in encoded))
         second = EncodedBatch(*(t[len(x) :] for t in encoded))
-        loss, terms = loss_fn(first, second, targets)
+        loss, terms = loss_fn(first, second, targets, shard)
         ensure_finite(loss, terms, epoch, index)
-        optimiser_step(optimizer, loss, max_grad_norm)
+        optimiser_step(optimizer, loss, max_grad_norm, scaler)
         return {"loss": loss, **terms}
 
-    return run_epochs(
-        len(inputs),
-        batch_size,
-        epochs,
-        generator,
-        step,
-        parts,
-        checkpointer=checkpointer,
-        resume=resume,
-        stop=stop,
-        verbose=verbose,
-        description=description,
-    )
+    with backend_settings(device):
+        return run_epochs(
+            len(inputs),
+            batch_size,
+            epochs,
+            generator,
+            step,
+            parts,
+            checkpointer=checkpointer,
+            resume=resume,
+            stop=stop,
+            verbose=verbose,
+            description=description,
+            shard=shard,
+        )
 
 
 @torch.no_grad()
 def encode(
-    encoder: nn.Module, inputs: torch.Tensor, device: torch.device, batch_size: int = 1024
+    encoder: nn.Module,
+    inputs: torch.Tensor,
+    device: torch.device,
+    batch_size: int = 1024,
+    prepare: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> EncodedBatch:
-    """Encoder outputs for ``inputs`` in evaluation mode, on the CPU."""
+    """Encoder outputs for ``inputs`` (stored rows, turned into model input by ``prepare``
+    one chunk at a time) in evaluation mode, on the CPU."""
     encoder.eval()
+    prepare = prepare or (lambda x: x.float())
     parts = [
-        EncodedBatch(*(t.float().cpu() for t in encoder(chunk.to(device))))
+        EncodedBatch(*(t.float().cpu() for t in encoder(prepare(chunk.to(device)))))
         for chunk in inputs.split(batch_size)
     ]
     return EncodedBatch(*(torch.cat(ts) for ts in zip(*parts, strict=True)))

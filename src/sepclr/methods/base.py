@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator
 from sepclr.engine.checkpoint import Checkpointer, data_fingerprint
 from sepclr.engine.persistence import read_model, save_model
 from sepclr.errors import CheckpointError, InvalidInputError, NotFittedError
-from sepclr.methods.validation import check_pair
+from sepclr.methods.validation import check_pair, to_float
 
 Model = TypeVar("Model", bound="ContrastiveEstimator")
 
@@ -37,7 +37,11 @@ class Standardiser:
         return cls(x.mean(dim=0), torch.where(scale > 1e-8, scale, torch.ones_like(scale)))
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.scale
+        """Standardised float32 ``x`` (uint8 images are first scaled to [0, 1])."""
+        x = to_float(x)
+        if self.mean.ndim == 0:
+            return x
+        return (x - self.mean.to(x.device)) / self.scale.to(x.device)
 
 
 class ContrastiveEstimator(BaseEstimator):
@@ -61,10 +65,12 @@ class ContrastiveEstimator(BaseEstimator):
         raise NotImplementedError
 
     @staticmethod
-    def _stacked(background: Any, target: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    def _stacked(
+        background: Any, target: Any, keep_uint8: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """The validated background and target rows stacked (background first), and the
-        boolean mask of the target rows."""
-        bg, tg = check_pair(background, target)
+        boolean mask of the target rows; uint8 images stay uint8 with ``keep_uint8``."""
+        bg, tg = check_pair(background, target, keep_uint8)
         is_target = torch.cat(
             [torch.zeros(len(bg), dtype=torch.bool), torch.ones(len(tg), dtype=torch.bool)]
         )

@@ -9,11 +9,13 @@ import torch
 
 from sepclr.data.views import build_views, options_as_dict, view_options
 from sepclr.engine.devices import resolve_device
+from sepclr.engine.distributed import process_device
 from sepclr.engine.loop import StopRequest
+from sepclr.engine.performance import PRECISIONS, StepSpeed, default_channels_last
 from sepclr.engine.training import encode, train_two_view
 from sepclr.errors import InvalidInputError
 from sepclr.methods.base import ContrastiveEstimator, Standardiser, prefixed
-from sepclr.methods.validation import as_float_tensor, check_choice, check_positive
+from sepclr.methods.validation import as_sample_tensor, check_choice, check_positive
 from sepclr.nets.encoder import BACKBONES, EncodedBatch, TwoBranchEncoder, resolve_backbone
 from sepclr.objectives import (
     INDEPENDENCE_TERMS,
@@ -23,12 +25,14 @@ from sepclr.objectives import (
 )
 from sepclr.objectives.critics import Critic
 from sepclr.objectives.registry import IndependencePenalty
+from sepclr.objectives.shard import Shard
 
 
 def _loss(
     first: EncodedBatch,
     second: EncodedBatch,
     is_target: torch.Tensor,
+    shard: Shard,
     weights: SepCLRWeights,
     independence: IndependencePenalty,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -38,6 +42,7 @@ def _loss(
         is_target,
         weights,
         independence,
+        shard,
     )
 
 
@@ -69,6 +74,13 @@ class SepCLR(ContrastiveEstimator):
     ``max_grad_norm`` clips the encoders' global gradient norm (off by default); a NaN or
     infinite loss stops ``fit`` with :class:`sepclr.errors.TrainingDivergedError` naming the
     term.
+
+    Speed: ``precision="bfloat16"`` or ``"float16"`` runs the encoders' forward pass under
+    autocast (the loss terms stay in float32); ``compile=True`` compiles the encoders with
+    ``torch.compile``; images are channels-last on CUDA. uint8 images stay uint8 in memory
+    until a batch is built. Under ``torchrun`` (an initialised ``torch.distributed`` process
+    group), ``fit`` trains on all processes with ``batch_size`` as the global batch (see
+    :mod:`sepclr.engine.distributed`); every process must pass the same data.
     """
 
     def __init__(
@@ -85,6 +97,8 @@ class SepCLR(ContrastiveEstimator):
         batch_size: int = 256,
         lr: float = 3e-4,
         max_grad_norm: float | None = None,
+        precision: str = "float32",
+        compile: bool = False,
         width: int = 16,
         salient_projector: bool = False,
         salient_background_mix: float = 0.0,
@@ -105,6 +119,8 @@ class SepCLR(ContrastiveEstimator):
         self.batch_size = batch_size
         self.lr = lr
         self.max_grad_norm = max_grad_norm
+        self.precision = precision
+        self.compile = compile
         self.width = width
         self.salient_projector = salient_projector
         self.salient_background_mix = salient_background_mix
@@ -133,6 +149,9 @@ class SepCLR(ContrastiveEstimator):
             check_positive(name, getattr(self, name), allow_zero=True)
         check_choice("independence", self.independence, INDEPENDENCE_TERMS)
         check_choice("backbone", self.backbone, BACKBONES)
+        check_choice("precision", self.precision, PRECISIONS)
+        if not isinstance(self.compile, bool):
+            raise InvalidInputError(f"compile must be True or False, got {self.compile!r}")
         if self.views is not None and not isinstance(self.views, dict):
             raise InvalidInputError(f"views must be None or a dict of options, got {self.views!r}")
         return SepCLRWeights(
@@ -178,14 +197,18 @@ class SepCLR(ContrastiveEstimator):
         result as an uninterrupted run.
         """
         weights = self._check_params()
-        inputs, is_target = self._stacked(background, target)
+        inputs, is_target = self._stacked(background, target, keep_uint8=True)
         sample_shape = tuple(inputs.shape[1:])
         kind = "tabular" if len(sample_shape) == 1 else "image"
         try:
             options = view_options(kind, self.views)
         except ValueError as exc:
             raise InvalidInputError(str(exc)) from exc
-        device = resolve_device(self.device)
+        shard = Shard.current()
+        device = process_device(resolve_device(self.device), shard)
+        speed = StepSpeed(
+            str(self.precision), default_channels_last(device, kind == "image"), self.compile
+        )
 
         standardiser = Standardiser.fit(inputs)
         checkpointer, resuming = self._checkpointer(
@@ -205,7 +228,7 @@ class SepCLR(ContrastiveEstimator):
             history = train_two_view(
                 encoder,
                 views,
-                standardiser(inputs),
+                inputs,
                 is_target,
                 partial(_loss, weights=weights, independence=independence),
                 epochs=self.epochs,
@@ -221,8 +244,12 @@ class SepCLR(ContrastiveEstimator):
                 checkpointer=checkpointer,
                 resume=resuming,
                 stop=stop,
+                prepare=standardiser,
+                speed=speed,
+                shard=shard,
+                seed=int(self.seed),
             )
-        self.encoder_ = encoder.cpu()
+        self.encoder_ = encoder.cpu().to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
         self.standardiser_ = standardiser
         self.sample_shape_ = sample_shape
         self.view_options_ = options_as_dict(options)
@@ -234,10 +261,10 @@ class SepCLR(ContrastiveEstimator):
     def encode(self, x: Any) -> EncodedBatch:
         """All four encoder outputs (common/salient representation and projector head)."""
         self._check_fitted()
-        inputs = as_float_tensor(x, "x")
+        inputs = as_sample_tensor(x, "x")
         self._check_sample_shape(inputs)
         device = resolve_device(self.device)
-        out = encode(self.encoder_.to(device), self.standardiser_(inputs), device)
+        out = encode(self.encoder_.to(device), inputs, device, prepare=self.standardiser_)
         self.encoder_.cpu()
         return out
 

@@ -11,13 +11,15 @@ import torch
 from sepclr.errors import InvalidInputError
 
 
-def as_float_tensor(x: Any, name: str = "x") -> torch.Tensor:
-    """Validate a batch and return it as a float32 CPU tensor, channels first.
+def as_sample_tensor(x: Any, name: str = "x") -> torch.Tensor:
+    """Validate a batch and return it as a CPU tensor, channels first: uint8 images stay
+    uint8 (four times smaller than float32; :func:`to_float` scales them when a batch is
+    built), everything else becomes float32.
 
     Accepted: numpy arrays or torch tensors of shape (n, features) (tabular), (n, H, W)
-    (one-channel images, a channel axis is added) or (n, C, H, W) (images). uint8 images are
-    scaled from [0, 255] to [0, 1]. Raises :class:`InvalidInputError` for other types, ranks,
-    dtypes, empty batches and non-finite values.
+    (one-channel images, a channel axis is added) or (n, C, H, W) (images). Raises
+    :class:`InvalidInputError` for other types, ranks, dtypes, empty batches and non-finite
+    values.
     """
     if isinstance(x, torch.Tensor):
         array = x.detach().cpu()
@@ -43,26 +45,42 @@ def as_float_tensor(x: Any, name: str = "x") -> torch.Tensor:
         )
     if array.shape[0] == 0:
         raise InvalidInputError(f"{name} is empty (0 samples)")
-    is_uint8_image = array.dtype == torch.uint8 and array.ndim >= 3
-    out = array.float() / 255.0 if is_uint8_image else array.float()
     if array.ndim == 3:
-        out = out.unsqueeze(1)
+        array = array.unsqueeze(1)
+    if array.dtype == torch.uint8 and array.ndim == 4:
+        return array.contiguous()
+    out = array.float()
     if not torch.isfinite(out).all():
         bad = int((~torch.isfinite(out)).any(dim=tuple(range(1, out.ndim))).sum())
         raise InvalidInputError(f"{name} contains NaN or infinite values in {bad} sample(s)")
     return out.contiguous()
 
 
-def check_pair(background: Any, target: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    """Validate background and target batches and check they share the sample shape."""
-    bg = as_float_tensor(background, "background")
-    tg = as_float_tensor(target, "target")
+def to_float(x: torch.Tensor) -> torch.Tensor:
+    """float32 values of validated samples: uint8 images scaled from [0, 255] to [0, 1]."""
+    return x.float() / 255.0 if x.dtype == torch.uint8 else x
+
+
+def as_float_tensor(x: Any, name: str = "x") -> torch.Tensor:
+    """:func:`as_sample_tensor` as float32 (uint8 images scaled to [0, 1])."""
+    return to_float(as_sample_tensor(x, name))
+
+
+def check_pair(
+    background: Any, target: Any, keep_uint8: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate background and target batches and check they share the sample shape. With
+    ``keep_uint8``, uint8 images stay uint8 when both groups are uint8."""
+    bg = as_sample_tensor(background, "background")
+    tg = as_sample_tensor(target, "target")
     if bg.shape[1:] != tg.shape[1:]:
         raise InvalidInputError(
             f"background samples have shape {tuple(bg.shape[1:])} but target samples have "
             f"{tuple(tg.shape[1:])}; both groups must have the same trailing shape"
         )
-    return bg, tg
+    if keep_uint8 and bg.dtype == tg.dtype:
+        return bg, tg
+    return to_float(bg), to_float(tg)
 
 
 def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:

@@ -1,7 +1,6 @@
 """The full SepCLR objective (official code, spec section 1.4), from the projector outputs of
 two views."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -16,6 +15,8 @@ from sepclr.objectives.infomax import (
     salient_uniformity,
     uniformity,
 )
+from sepclr.objectives.registry import IndependencePenalty
+from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ def sepclr_objective(
     salient_heads: tuple[torch.Tensor, torch.Tensor],
     is_target: torch.Tensor,
     weights: SepCLRWeights,
-    independence: str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = "k-jem",
+    independence: "str | IndependencePenalty" = "k-jem",
+    shard: Shard = SINGLE_PROCESS,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """SepCLR loss ``L = L_C + beta_S L_S + beta_reg L_reg + lambda L_ind`` (minimised), with
 
@@ -52,33 +54,35 @@ def sepclr_objective(
       target rows and ``s~`` the batch with background rows at s' = 0 (max I(y; s));
     - ``L_reg = (1/2) [infoless(s^1) + infoless(s^2)]`` (background codes onto s');
     - ``L_ind = (1/2) [ind(c^1, s~^1) + ind(c^2, s~^2)]``, k-JEM by default; ``independence``
-      is a kernel term's name or any penalty callable of (c, s) (see
+      is a kernel term's name or any penalty callable of (c, s, shard) (see
       :func:`sepclr.objectives.registry.build_independence`).
 
     Louiset et al., ICLR 2024; official code ``cifar_mnist/sep_clr_k-jem.py``. Returns the total
     and each weighted-free term (for logging). ``is_target`` is a bool tensor of shape (n,).
+    With a batch split across processes, each passes its own rows and its ``shard``, and
+    every process gets the global values (see :mod:`sepclr.objectives.shard`).
     """
     c1, c2 = (F.normalize(h, dim=1) for h in common_heads)
     s1, s2 = salient_heads
     w = weights
     half_u = w.uniformity / 2.0
-    common = alignment(c1, c2, w.common_bandwidth) + half_u * (
-        uniformity(c1, w.common_bandwidth) + uniformity(c2, w.common_bandwidth)
+    common = alignment(c1, c2, w.common_bandwidth, shard) + half_u * (
+        uniformity(c1, w.common_bandwidth, shard) + uniformity(c2, w.common_bandwidth, shard)
     )
     targets = is_target
-    salient = alignment(s1[targets], s2[targets], w.salient_bandwidth) + half_u * (
-        salient_uniformity(s1, targets, w.salient_bandwidth)
-        + salient_uniformity(s2, targets, w.salient_bandwidth)
+    salient = alignment(s1[targets], s2[targets], w.salient_bandwidth, shard) + half_u * (
+        salient_uniformity(s1, targets, w.salient_bandwidth, shard)
+        + salient_uniformity(s2, targets, w.salient_bandwidth, shard)
     )
     infoless = 0.5 * (
-        infoless_penalty(s1, targets, w.salient_bandwidth)
-        + infoless_penalty(s2, targets, w.salient_bandwidth)
+        infoless_penalty(s1, targets, w.salient_bandwidth, shard)
+        + infoless_penalty(s2, targets, w.salient_bandwidth, shard)
     )
     if isinstance(independence, str):
         independence = partial(independence_term, independence, bandwidth=w.independence_bandwidth)
     ind = 0.5 * (
-        independence(c1, null_background_rows(s1, targets))
-        + independence(c2, null_background_rows(s2, targets))
+        independence(c1, null_background_rows(s1, targets), shard=shard)
+        + independence(c2, null_background_rows(s2, targets), shard=shard)
     )
     total = common + w.salient * salient + w.infoless * infoless + w.independence * ind
     terms = {"common": common, "salient": salient, "infoless": infoless, "independence": ind}

@@ -6,7 +6,9 @@ training mode it returns its estimate and keeps the detached inputs; :meth:`Crit
 then takes one critic step per kept batch. The training loop calls it before each encoder
 step, so the critic takes one step per view of the previous batch (two per encoder step, as
 SepCLR evaluates the term on each view) and its estimates lag the encoders by one step. The
-critic is never stepped while a graph that uses its parameters is alive.
+critic is never stepped while a graph that uses its parameters is alive. With a batch split
+across processes (``shard``), every process evaluates and trains its critic on the gathered
+batch, so the critics' copies take the same steps.
 """
 
 import math
@@ -14,6 +16,8 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
 
 class GaussianConditional(nn.Module):
@@ -84,7 +88,10 @@ class Critic(nn.Module):
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
-    def forward(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, c: torch.Tensor, s: torch.Tensor, shard: Shard = SINGLE_PROCESS
+    ) -> torch.Tensor:
+        c, s = shard.gather(c), shard.gather(s)
         if self.training and torch.is_grad_enabled():
             self._pending.append((c.detach(), s.detach()))
         return self.estimate(c, s)
@@ -171,7 +178,10 @@ class Symmetric(Critic):
         self.c2s = kind(c_dim, s_dim, "c2s", lr)
         self.s2c = kind(c_dim, s_dim, "s2c", lr)
 
-    def forward(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, c: torch.Tensor, s: torch.Tensor, shard: Shard = SINGLE_PROCESS
+    ) -> torch.Tensor:
+        c, s = shard.gather(c), shard.gather(s)
         return self.c2s(c, s) + self.s2c(c, s)
 
     def estimate(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:

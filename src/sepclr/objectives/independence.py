@@ -1,11 +1,39 @@
-"""Independence terms between the common code ``c`` and the salient code ``s``."""
+"""Independence terms between the common code ``c`` and the salient code ``s``.
+
+Every term takes a ``shard`` (:mod:`sepclr.objectives.shard`): with a batch split across
+processes, each process passes its own rows and gets the value over the global batch.
+"""
 
 import torch
 
 from sepclr.objectives.kernels import log_mean_exp, pairwise_sq_distances
+from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
 
-def kjem(c: torch.Tensor, s: torch.Tensor, bandwidth: float = 0.5) -> torch.Tensor:
+def _log_kernels(
+    c: torch.Tensor, s: torch.Tensor, bandwidth: float, shard: Shard
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log Gaussian kernels of this process's rows against the whole batch, in each space;
+    two (n, N) matrices, self-pairs at distance 0."""
+    if not shard.distributed:
+        return (
+            -pairwise_sq_distances(c) / (2.0 * bandwidth),
+            -pairwise_sq_distances(s) / (2.0 * bandwidth),
+        )
+    offset = shard.offset(len(c))
+    log_kc = -pairwise_sq_distances(c, shard.gather(c), offset) / (2.0 * bandwidth)
+    log_ks = -pairwise_sq_distances(s, shard.gather(s), offset) / (2.0 * bandwidth)
+    return log_kc, log_ks
+
+
+def _batch_mean(rows: torch.Tensor, shard: Shard) -> torch.Tensor:
+    """The mean of per-row values over the whole batch."""
+    return shard.sum(rows.sum()) / shard.count(len(rows))
+
+
+def kjem(
+    c: torch.Tensor, s: torch.Tensor, bandwidth: float = 0.5, shard: Shard = SINGLE_PROCESS
+) -> torch.Tensor:
     """k-JEM, minus the kernel estimate of the joint entropy H(c, s):
 
     ``(1/n) sum_i log[ (1/n) sum_j exp(-|c_i - c_j|^2 / (2 tau)) exp(-|s_i - s_j|^2 / (2 tau)) ]``
@@ -16,11 +44,13 @@ def kjem(c: torch.Tensor, s: torch.Tensor, bandwidth: float = 0.5) -> torch.Tens
     I(c; s) = H(c) + H(s) - H(c, s) down without lowering the marginal entropies.
     Shapes: ``c`` (n, d_c), L2-normalised; ``s`` (n, d_s), background rows at s' = 0.
     """
-    log_kernel = -(pairwise_sq_distances(c) + pairwise_sq_distances(s)) / (2.0 * bandwidth)
-    return log_mean_exp(log_kernel, dim=1).mean()
+    log_kc, log_ks = _log_kernels(c, s, bandwidth, shard)
+    return _batch_mean(log_mean_exp(log_kc + log_ks, dim=1), shard)
 
 
-def kmi(c: torch.Tensor, s: torch.Tensor, bandwidth: float = 0.5) -> torch.Tensor:
+def kmi(
+    c: torch.Tensor, s: torch.Tensor, bandwidth: float = 0.5, shard: Shard = SINGLE_PROCESS
+) -> torch.Tensor:
     """k-MI, the kernel estimate of the mutual information itself (spec section 2.2):
 
     ``I(c; s) ~ (1/n) sum_i log[ (1/n) sum_j K_C K_S / ((1/n) sum_j K_C) ((1/n) sum_j K_S) ]``
@@ -30,28 +60,35 @@ def kmi(c: torch.Tensor, s: torch.Tensor, bandwidth: float = 0.5) -> torch.Tenso
     paper's "k-MI" ablation row; minimising it also lowers the marginal entropies, which is
     what k-JEM avoids. Shapes as in :func:`kjem`.
     """
-    log_kc = -pairwise_sq_distances(c) / (2.0 * bandwidth)
-    log_ks = -pairwise_sq_distances(s) / (2.0 * bandwidth)
+    log_kc, log_ks = _log_kernels(c, s, bandwidth, shard)
     joint = log_mean_exp(log_kc + log_ks, dim=1)
-    return (joint - log_mean_exp(log_kc, dim=1) - log_mean_exp(log_ks, dim=1)).mean()
+    return _batch_mean(joint - log_mean_exp(log_kc, dim=1) - log_mean_exp(log_ks, dim=1), shard)
 
 
 MMD_GAMMAS = tuple(10.0**k for k in range(-6, 7))
 
 
-def multi_kernel_mmd(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def multi_kernel_mmd(
+    x: torch.Tensor, y: torch.Tensor, shard: Shard = SINGLE_PROCESS
+) -> torch.Tensor:
     """Biased squared MMD with a sum of 13 RBF kernels, ``k(a, b) = sum_g exp(-g |a - b|^2)``
     for ``g`` in 1e-6 ... 1e6 (Gretton et al., JMLR 2012; the kernel of MM-cVAE, Weinberger et
     al., AISTATS 2022): ``mean k(x, x) + mean k(y, y) - 2 mean k(x, y)``, clamped at 0."""
+    all_x, all_y = shard.gather(x), shard.gather(y)
 
     def mean_kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         distances = pairwise_sq_distances(a, b)
-        return torch.stack([torch.exp(-g * distances).mean() for g in MMD_GAMMAS]).sum()
+        sums = torch.stack([torch.exp(-g * distances).sum() for g in MMD_GAMMAS]).sum()
+        return shard.sum(sums) / (len(b) * shard.count(len(a)))
 
-    return (mean_kernel(x, x) + mean_kernel(y, y) - 2.0 * mean_kernel(x, y)).clamp_min(0.0)
+    return (mean_kernel(x, all_x) + mean_kernel(y, all_y) - 2.0 * mean_kernel(x, all_y)).clamp_min(
+        0.0
+    )
 
 
-def mmd_independence(c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+def mmd_independence(
+    c: torch.Tensor, s: torch.Tensor, shard: Shard = SINGLE_PROCESS
+) -> torch.Tensor:
     """MMD between joint samples ``(c_i, s_i)`` and product-of-marginals samples
     ``(c_i, s_pi(i))``, ``pi`` a random permutation of the batch (torch's global generator).
 
@@ -60,25 +97,31 @@ def mmd_independence(c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     the marginals, which is zero exactly when the batch's c and s look independent, with
     :func:`multi_kernel_mmd`.
     """
-    permutation = torch.randperm(len(s), device=s.device)
+    all_s = shard.gather(s)
+    permutation = shard.permutation(len(all_s), s.device)
+    own = permutation[shard.offset(len(s)) : shard.offset(len(s)) + len(s)]
     joint = torch.cat([c, s], dim=1)
-    product = torch.cat([c, s[permutation]], dim=1)
-    return multi_kernel_mmd(joint, product)
+    product = torch.cat([c, all_s[own]], dim=1)
+    return multi_kernel_mmd(joint, product, shard)
 
 
 KERNEL_TERMS = ("k-jem", "k-mi", "mmd", "none")
 
 
 def independence_term(
-    name: str, c: torch.Tensor, s: torch.Tensor, bandwidth: float = 0.5
+    name: str,
+    c: torch.Tensor,
+    s: torch.Tensor,
+    bandwidth: float = 0.5,
+    shard: Shard = SINGLE_PROCESS,
 ) -> torch.Tensor:
     """Evaluate the kernel independence term called ``name`` (one of :data:`KERNEL_TERMS`)."""
     if name == "k-jem":
-        return kjem(c, s, bandwidth)
+        return kjem(c, s, bandwidth, shard)
     if name == "k-mi":
-        return kmi(c, s, bandwidth)
+        return kmi(c, s, bandwidth, shard)
     if name == "mmd":
-        return mmd_independence(c, s)
+        return mmd_independence(c, s, shard)
     if name == "none":
         return c.sum() * 0.0
     raise ValueError(f"unknown kernel independence term {name!r}; choose one of {KERNEL_TERMS}")

@@ -6,35 +6,55 @@ paper's code value) this is ``exp(-|a - b|^2)``. On the unit sphere it is a von 
 kernel with concentration ``1 / tau``. Every log of a mean of exponentials is a ``logsumexp``
 minus ``log(count)``, so the terms stay finite where the reference's
 ``.exp().mean().log()`` underflows to ``-inf``.
+
+Every term takes a ``shard`` (:mod:`sepclr.objectives.shard`): with a batch split across
+processes, each process passes its own rows and gets the value over the global batch.
 """
+
+import math
 
 import torch
 
-from sepclr.objectives.kernels import log_mean_exp_off_diagonal, pairwise_sq_distances
+from sepclr.objectives.kernels import pairwise_sq_distances, self_pairs
+from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
 
-def alignment(a: torch.Tensor, b: torch.Tensor, bandwidth: float = 0.5) -> torch.Tensor:
+def alignment(
+    a: torch.Tensor, b: torch.Tensor, bandwidth: float = 0.5, shard: Shard = SINGLE_PROCESS
+) -> torch.Tensor:
     """Alignment of two views, ``(1/n) sum_i |a_i - b_i|^2 / (2 tau)``.
 
     The conditional-entropy half of an InfoMax term (-H(z|x) up to constants), Wang & Isola
     (ICML 2020) with alpha = 2; SepCLR code ``align_loss``. Minimised. Shapes (n, d), (n, d).
     Returns 0 for an empty batch (no target in a batch has no salient alignment to compute).
     """
-    if a.shape[0] == 0:
-        return a.sum() * 0.0
-    return (a - b).pow(2).sum(dim=1).mean() / (2.0 * bandwidth)
+    rows = (a - b).pow(2).sum(dim=1)
+    count = shard.count(len(rows))
+    if count == 0:
+        return rows.sum() * 0.0
+    return shard.sum(rows.sum()) / count / (2.0 * bandwidth)
 
 
-def uniformity(z: torch.Tensor, bandwidth: float = 0.5) -> torch.Tensor:
+def uniformity(
+    z: torch.Tensor, bandwidth: float = 0.5, shard: Shard = SINGLE_PROCESS
+) -> torch.Tensor:
     """Uniformity, ``log[ (1 / (n (n-1))) sum_{i != j} exp(-|z_i - z_j|^2 / (2 tau)) ]``.
 
     Minus a resubstitution KDE estimate of the entropy H(z) (Wang & Isola, ICML 2020; SepCLR
     code ``uniform_loss``, which averages over ``torch.pdist`` pairs i < j: the same value).
     Minimised. ``z`` is (n, d) with n >= 2; for the common space it holds L2-normalised rows.
     """
-    if z.shape[0] < 2:
+    everything = shard.gather(z)
+    n = len(everything)
+    if n < 2:
         raise ValueError("uniformity needs at least 2 rows")
-    return log_mean_exp_off_diagonal(-pairwise_sq_distances(z) / (2.0 * bandwidth))
+    columns = everything if shard.distributed else None  # None: the symmetric Gram product
+    log_kernel = -pairwise_sq_distances(z, columns) / (2.0 * bandwidth)
+    others = self_pairs(len(z), n, shard.offset(len(z)), z.device)
+    log_sum = torch.logsumexp(log_kernel.masked_fill(others, float("-inf")).reshape(-1), dim=0)
+    if shard.distributed:
+        log_sum = torch.logsumexp(shard.gather(log_sum.reshape(1)), dim=0)
+    return log_sum - math.log(n * (n - 1))
 
 
 def null_background_rows(s: torch.Tensor, is_target: torch.Tensor) -> torch.Tensor:
@@ -44,7 +64,10 @@ def null_background_rows(s: torch.Tensor, is_target: torch.Tensor) -> torch.Tens
 
 
 def salient_uniformity(
-    s: torch.Tensor, is_target: torch.Tensor, bandwidth: float = 0.5
+    s: torch.Tensor,
+    is_target: torch.Tensor,
+    bandwidth: float = 0.5,
+    shard: Shard = SINGLE_PROCESS,
 ) -> torch.Tensor:
     """s'-uniformity: :func:`uniformity` of the batch with background rows set to ``s' = 0``.
 
@@ -52,11 +75,14 @@ def salient_uniformity(
     s'-s' (constant 1, no gradient, part of the normaliser). SepCLR code: ``uniform_loss`` on
     ``specific_head_teacher``. Minimised. Shapes: ``s`` (n, d), ``is_target`` (n,) bool.
     """
-    return uniformity(null_background_rows(s, is_target), bandwidth)
+    return uniformity(null_background_rows(s, is_target), bandwidth, shard)
 
 
 def infoless_penalty(
-    s: torch.Tensor, is_target: torch.Tensor, bandwidth: float = 0.5
+    s: torch.Tensor,
+    is_target: torch.Tensor,
+    bandwidth: float = 0.5,
+    shard: Shard = SINGLE_PROCESS,
 ) -> torch.Tensor:
     """Information-less penalty, ``(1/N_x) sum_{i in background} |s_i - s'|^2 / (2 tau)``.
 
@@ -65,4 +91,4 @@ def infoless_penalty(
     Returns 0 when the batch has no background row.
     """
     background = s[~is_target]
-    return alignment(background, torch.zeros_like(background), bandwidth)
+    return alignment(background, torch.zeros_like(background), bandwidth, shard)

@@ -1,16 +1,24 @@
 """Every independence term by its name in the paper's Table 1, behind one interface: a
-callable of (c, s) returning the penalty (a trained critic is a module that also trains
+callable of (c, s, shard) returning the penalty (a trained critic is a module that also trains
 itself when called in training mode, see :mod:`sepclr.objectives.critics`)."""
 
-from collections.abc import Callable
 from functools import partial
+from typing import Protocol
 
 import torch
 
 from sepclr.objectives.critics import build_critic
 from sepclr.objectives.independence import KERNEL_TERMS, independence_term
+from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
-IndependencePenalty = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+class IndependencePenalty(Protocol):
+    """A penalty of (c, s); with a split batch, of this process's rows and its shard."""
+
+    def __call__(
+        self, c: torch.Tensor, s: torch.Tensor, *, shard: Shard = SINGLE_PROCESS
+    ) -> torch.Tensor: ...
+
 
 CRITIC_TERMS = (
     "tc",
