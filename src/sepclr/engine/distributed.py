@@ -69,6 +69,20 @@ def for_processes(module: nn.Module, device: torch.device, shard: Shard) -> nn.M
     return DistributedDataParallel(module, device_ids=device_ids, process_group=shard.group)
 
 
+def average_buffers(module: nn.Module, shard: Shard) -> None:
+    """Replace every floating-point buffer (BatchNorm running statistics) by its mean over
+    the processes, so every process ends with the same model. DistributedDataParallel only
+    broadcasts the first process's buffers before each forward pass, and the last pass
+    updates each process's copy from its own rows."""
+    if not shard.distributed:
+        return
+    with torch.no_grad():
+        for buffer in module.buffers():
+            if buffer.is_floating_point():
+                dist.all_reduce(buffer, op=dist.ReduceOp.SUM, group=shard.group)
+                buffer.div_(shard.world_size)
+
+
 def process_device(device: torch.device, shard: Shard) -> torch.device:
     """Each process of a multi-process run on CUDA takes the GPU of its local rank."""
     if shard.distributed and device.type == "cuda" and device.index is None:

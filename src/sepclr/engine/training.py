@@ -9,6 +9,7 @@ from torch import nn
 
 from sepclr.engine.checkpoint import Checkpointer
 from sepclr.engine.distributed import (
+    average_buffers,
     check_batch_size,
     for_processes,
     rows_of_process,
@@ -160,7 +161,7 @@ def train_two_view(
                 salient_input = salient_input.contiguous(memory_format=torch.channels_last)
         with speed.autocast(device):
             encoded = forward(both, salient_input)
-        encoded = [t.float() for t in encoded]
+        encoded = [t.float() if t.dtype in (torch.float16, torch.bfloat16) else t for t in encoded]
         first = EncodedBatch(*(t[: len(x)] for t in encoded))
         second = EncodedBatch(*(t[len(x) :] for t in encoded))
         loss, terms = loss_fn(first, second, targets, shard)
@@ -169,7 +170,7 @@ def train_two_view(
         return {"loss": loss, **terms}
 
     with backend_settings(device):
-        return run_epochs(
+        history = run_epochs(
             len(inputs),
             batch_size,
             epochs,
@@ -183,6 +184,8 @@ def train_two_view(
             description=description,
             shard=shard,
         )
+    average_buffers(encoder, shard)
+    return history
 
 
 @torch.no_grad()
