@@ -195,3 +195,25 @@ def test_fit_writes_checkpoints_and_resumes(tmp_path, capsys):
     assert "CPCA is fitted in one step" in capsys.readouterr().err
     assert cli.main(["fit", "--out", str(tmp_path / "d")]) == 1
     assert "needs --dataset and --out" in capsys.readouterr().err
+
+
+def test_fit_on_two_processes_with_devices(tmp_path):
+    """`--devices 2` runs the same command on 2 gloo processes (torch.distributed.run on
+    loopback); the first process writes the model, the checkpoint and the results."""
+    out = tmp_path / "run"
+    argv = ["fit", "--dataset", "synthetic-tabular", "--out", str(out), "--epochs", "2"]
+    argv += ["--batch-size", "64", "--quiet", "--device", "cpu", "--devices", "2"]
+    assert cli.main(argv) == 0
+    run = json.loads((out / "run.json").read_text())
+    assert run["processes"] == 2
+    assert (out / "checkpoint" / "checkpoint.safetensors").is_file()
+    model = sepclr.load(out)
+    assert len(model.history_) == 2
+    assert "SepCLR (synthetic-tabular)" in json.loads((out / "results.json").read_text())["rows"]
+
+
+def test_devices_refuses_a_method_without_multi_process_training(tmp_path, capsys):
+    argv = ["fit", "--dataset", "synthetic-tabular", "--out", str(tmp_path / "x")]
+    argv += ["--method", "cvae", "--epochs", "1", "--quiet", "--devices", "2"]
+    assert cli.main(argv) == 1
+    assert "multi-process training is implemented for SepCLR" in capsys.readouterr().err

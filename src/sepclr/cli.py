@@ -2,6 +2,8 @@
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -10,6 +12,7 @@ from typing import Any
 from sepclr.bench import BASELINES, INDEPENDENCE_ROWS, method_rows, run_table
 from sepclr.data.datasets import DIGITS_ON_FASHION_SIZES, CADataset, availability, load
 from sepclr.engine.checkpoint import CHECKPOINT_NAME
+from sepclr.engine.distributed import launched_by_torchrun, process_group
 from sepclr.errors import SepCLRError, TrainingInterruptedError
 from sepclr.evaluation.plots import plot_reconstructions, plot_spaces
 from sepclr.evaluation.report import ideal_row, markdown_table, probe_row, write_json
@@ -111,7 +114,18 @@ def _new_run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 # Options that may change when a run is resumed; every other one comes from its run.json.
-RESUME_OPTIONS = ("resume", "data_dir", "quiet", "no_evaluate", "plot", "device", "func", "command")
+RESUME_OPTIONS = (
+    "resume",
+    "data_dir",
+    "quiet",
+    "no_evaluate",
+    "plot",
+    "device",
+    "devices",
+    "argv",
+    "func",
+    "command",
+)
 
 
 def _resumed_run(args: argparse.Namespace) -> dict[str, Any]:
@@ -145,9 +159,64 @@ def _resumed_run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_fit(args: argparse.Namespace) -> None:
+    if args.devices is not None and args.devices > 1 and not launched_by_torchrun():
+        run = _resumed_run(args) if args.resume else _new_run(args)
+        _check_processes(FIT_METHODS[run["method"]], args.devices)
+        _relaunch_on_processes(args.devices, args.argv)
+        return
+    with process_group() as shard:
+        if args.devices is not None and args.devices != shard.world_size:
+            raise SepCLRError(
+                f"--devices {args.devices} but torchrun started {shard.world_size} process(es); "
+                "give one number (torchrun --nproc-per-node, or --devices without torchrun)"
+            )
+        model, run, out = _fit(args, shard.rank, shard.world_size)
+    if shard.rank != 0:  # the first process writes the results, in one process
+        return
+    model.save(out)
+    write_json(out / RUN_FILE, run)
+    print(f"model saved to {out} (training took {run['fit_seconds']} s)")
+    if not args.no_evaluate:
+        _evaluate(model, out, run, args.data_dir, args.plot)
+
+
+def _check_processes(method: type[ContrastiveEstimator], processes: int) -> None:
+    if processes > 1 and method is not SepCLR:
+        raise SepCLRError(
+            f"multi-process training is implemented for SepCLR; {method.__name__} trains in "
+            "one process (leave out --devices / torchrun)"
+        )
+
+
+def _relaunch_on_processes(devices: int, argv: list[str]) -> None:
+    """Run this same command on ``devices`` processes with ``torch.distributed.run`` (the
+    module behind ``torchrun``) on this machine; raise if they fail."""
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={devices}",
+        "-m",
+        "sepclr",
+        *argv,
+    ]
+    code = subprocess.run(command, env=os.environ.copy(), check=False).returncode
+    if code == 130:
+        raise TrainingInterruptedError("the training processes were interrupted")
+    if code != 0:
+        raise SepCLRError(f"the {devices} training processes failed (exit code {code})")
+
+
+def _fit(
+    args: argparse.Namespace, rank: int, world_size: int
+) -> tuple[ContrastiveEstimator, dict[str, Any], Path]:
+    """Train the run's model (in every process of a multi-process run); returns it, the
+    run's settings and its directory."""
     run = _resumed_run(args) if args.resume else _new_run(args)
     out = Path(args.resume or args.out)
     method = FIT_METHODS[run["method"]]
+    _check_processes(method, world_size)
     params = dict(run["params"])
     accepted = method().get_params()
     if "verbose" in accepted:
@@ -161,8 +230,10 @@ def cmd_fit(args: argparse.Namespace) -> None:
         }
     train = load(run["dataset"], root=args.data_dir, split="train", **run["dataset_options"])
     model = method(**params)
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / RUN_FILE, run)  # before training, so that --resume finds the settings
+    run["processes"] = world_size
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / RUN_FILE, run)  # before training, so that --resume finds the settings
     start = time.perf_counter()
     try:
         model.fit(train.background, train.target, **fit_options)
@@ -171,11 +242,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
             f"{exc}; continue with `sepclr fit --resume {out}`"
         ) from None
     run["fit_seconds"] = round(time.perf_counter() - start, 1)
-    model.save(out)
-    write_json(out / RUN_FILE, run)
-    print(f"model saved to {out} (training took {run['fit_seconds']} s)")
-    if not args.no_evaluate:
-        _evaluate(model, out, run, args.data_dir, args.plot)
+    return model, run, out
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -264,6 +331,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue the stopped run in DIR (its --out) from DIR/checkpoint, with the "
         "settings in DIR/run.json (only --data-dir, --device and the output flags may change)",
     )
+    fit.add_argument(
+        "--devices",
+        type=int,
+        metavar="N",
+        help="train SepCLR on N processes of this machine (one per GPU, or CPU processes), "
+        "the batch size being the global batch; under torchrun, N is its --nproc-per-node",
+    )
     fit.add_argument("--no-evaluate", action="store_true", help="skip the probes after training")
     fit.add_argument(
         "--set",
@@ -324,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args.func(args)
     except TrainingInterruptedError as exc:
