@@ -1,35 +1,66 @@
-"""Training throughput of one SepCLR step (k-JEM, default weights): pairs of views per second
-for each backbone and batch size, the share of the step spent in the loss terms, peak
-memory, and the fused two-view step (both views in one forward pass, the library's) against
-two separate forward passes, measured in the same run. Each configuration runs in its own
-process so that its peak memory is its own. Writes ``results/throughput.md`` and ``.json``.
+"""Training throughput of SepCLR (k-JEM, default weights) and the memory its data takes.
+
+Four tables, each configuration in its own process (so that its peak memory is its own):
+
+1. backbones: pairs of views per second for each backbone and batch size, the share of a
+   step spent in the loss terms, peak memory, and the fused two-view step (both views in one
+   forward pass, the library's) against two separate forward passes, in the same run;
+2. step options: the library's training step (``train_two_view``: views, forward, loss,
+   Adam) with channels-last, bfloat16 autocast, ``torch.compile``;
+3. processes: the same step on 1 and on 2 processes (gloo on a CPU, NCCL on GPUs), with the
+   same global batch;
+4. data memory: the memory ``SepCLR.fit`` adds to hold 60,000 28x28 images given as uint8,
+   float32 or float64 (``epochs=0``: validation and storage only).
+
+Writes ``results/throughput.md`` and ``.json`` (``throughput_cuda.*`` on a GPU).
 
     python benchmarks/throughput.py [--steps 5] [--device auto]
 """
 
 import argparse
+import itertools
 import json
+import os
 import resource
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
 
+from sepclr import SepCLR
 from sepclr.data.views import build_views, view_options
 from sepclr.engine.devices import resolve_device
+from sepclr.engine.distributed import process_device
+from sepclr.engine.performance import StepSpeed
+from sepclr.engine.training import train_two_view
 from sepclr.evaluation import markdown_table
 from sepclr.nets import EncodedBatch, TwoBranchEncoder
 from sepclr.objectives import SepCLRWeights, sepclr_objective
+from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
 RESULTS = Path(__file__).parent / "results"
-CONFIGS = [  # backbone, image shape, batch size
+BACKBONES = [  # backbone, image shape, batch size
     ("convnet", (1, 28, 28), 64),
     ("convnet", (1, 28, 28), 256),
     ("resnet18", (3, 32, 32), 64),
     ("resnet18", (3, 32, 32), 256),
 ]
+OPTIONS = {
+    "float32": StepSpeed(),
+    "channels-last": StepSpeed(channels_last=True),
+    "bfloat16": StepSpeed(precision="bfloat16"),
+    "compile": StepSpeed(compile=True),
+}
+STEP_CONFIGS = [("convnet", (1, 28, 28), 256), ("resnet18", (3, 32, 32), 64)]
+PROCESSES = [1, 2]
+MEMORY_DTYPES = ["uint8", "float32", "float64"]
 
 
 def _sync(device: torch.device) -> None:
@@ -37,7 +68,27 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def measure(backbone: str, shape: tuple[int, ...], batch: int, steps: int, device_name: str):
+def _peak_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _loss(is_target: torch.Tensor, first: EncodedBatch, second: EncodedBatch) -> torch.Tensor:
+    loss, _ = sepclr_objective(
+        (first.common_head, second.common_head),
+        (first.salient_head, second.salient_head),
+        is_target,
+        SepCLRWeights(),
+    )
+    return loss
+
+
+def measure_backbone(
+    backbone: str, shape: tuple[int, ...], batch: int, steps: int, device_name: str
+):
+    """Table 1: fused vs two passes, loss share, peak memory (a hand-written step, so that
+    the two forward schemes differ in nothing else)."""
     device = resolve_device(device_name)
     torch.manual_seed(0)
     encoder = TwoBranchEncoder(backbone, shape, 32, 32, salient_projector=False).to(device)
@@ -45,16 +96,6 @@ def measure(backbone: str, shape: tuple[int, ...], batch: int, steps: int, devic
     views = build_views(view_options("image"), shape).to(device)
     x = torch.rand(batch, *shape, device=device)
     is_target = torch.arange(batch, device=device) % 2 == 1
-    weights = SepCLRWeights()
-
-    def loss_of(first: EncodedBatch, second: EncodedBatch) -> torch.Tensor:
-        loss, _ = sepclr_objective(
-            (first.common_head, second.common_head),
-            (first.salient_head, second.salient_head),
-            is_target,
-            weights,
-        )
-        return loss
 
     def fused() -> None:
         with torch.no_grad():
@@ -63,21 +104,21 @@ def measure(backbone: str, shape: tuple[int, ...], batch: int, steps: int, devic
         first = EncodedBatch(*(t[:batch] for t in out))
         second = EncodedBatch(*(t[batch:] for t in out))
         optimizer.zero_grad(set_to_none=True)
-        loss_of(first, second).backward()
+        _loss(is_target, first, second).backward()
         optimizer.step()
 
     def separate() -> None:
         with torch.no_grad():
             a, b = views(x), views(x)
         optimizer.zero_grad(set_to_none=True)
-        loss_of(encoder(a), encoder(b)).backward()
+        _loss(is_target, encoder(a), encoder(b)).backward()
         optimizer.step()
 
     def loss_only() -> None:
         heads = [torch.randn(batch, 32, device=device, requires_grad=True) for _ in range(4)]
         first = EncodedBatch(heads[0], heads[0], heads[1], heads[1])
         second = EncodedBatch(heads[2], heads[2], heads[3], heads[3])
-        loss_of(first, second).backward()
+        _loss(is_target, first, second).backward()
 
     def seconds(step) -> float:
         step()  # warm-up
@@ -93,56 +134,213 @@ def measure(backbone: str, shape: tuple[int, ...], batch: int, steps: int, devic
     fused_s = seconds(fused)
     separate_s = seconds(separate)
     loss_s = seconds(loss_only)
-    peak_mb = (
-        torch.cuda.max_memory_allocated() / 2**20
-        if device.type == "cuda"
-        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    )
     return {
-        "backbone": f"{backbone} {shape[1]}x{shape[2]}x{shape[0]}",
-        "batch": batch,
+        "row": f"{backbone} {shape[1]}x{shape[2]}x{shape[0]}, batch {batch}",
         "pairs/s (fused)": batch / fused_s,
         "pairs/s (two passes)": batch / separate_s,
         "fused speed-up": separate_s / fused_s,
         "loss share %": 100 * loss_s / fused_s,
-        "peak MB": peak_mb,
+        "peak MB": _peak_mb(device),
         "device": str(device),
     }
+
+
+def _library_steps(
+    backbone: str,
+    shape: tuple[int, ...],
+    batch: int,
+    steps: int,
+    device: torch.device,
+    speed: StepSpeed,
+    shard: Shard,
+) -> list[float]:
+    """Seconds between consecutive steps of ``train_two_view`` (2 warm-up steps left out),
+    timed where the loss is computed."""
+    torch.manual_seed(0)
+    encoder = TwoBranchEncoder(backbone, shape, 32, 32, salient_projector=False)
+    views = build_views(view_options("image"), shape).to(device)
+    inputs = torch.randint(0, 256, ((steps + 3) * batch, *shape), dtype=torch.uint8)
+    is_target = torch.arange(len(inputs)) % 2 == 1
+    stamps: list[float] = []
+
+    def loss(first, second, targets, shard):
+        _sync(device)
+        stamps.append(time.perf_counter())
+        return sepclr_objective(
+            (first.common_head, second.common_head),
+            (first.salient_head, second.salient_head),
+            targets,
+            SepCLRWeights(),
+            "k-jem",
+            shard,
+        )
+
+    train_two_view(
+        encoder,
+        views,
+        inputs,
+        is_target,
+        loss,
+        epochs=1,
+        batch_size=batch,
+        lr=3e-4,
+        device=device,
+        generator=torch.Generator().manual_seed(0),
+        verbose=False,
+        prepare=lambda x: x.float() / 255.0,
+        speed=speed,
+        shard=shard,
+    )
+    return [b - a for a, b in itertools.pairwise(stamps[2:])]
+
+
+def measure_option(
+    backbone: str, shape: tuple[int, ...], batch: int, option: str, steps: int, device_name: str
+):
+    """Table 2: the library's step with one speed option."""
+    device = resolve_device(device_name)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    intervals = _library_steps(
+        backbone, shape, batch, steps, device, OPTIONS[option], SINGLE_PROCESS
+    )
+    return {
+        "row": f"{backbone} {shape[1]}x{shape[2]}x{shape[0]}, batch {batch}, {option}",
+        "pairs/s": batch / statistics.median(intervals),
+        "peak MB": _peak_mb(device),
+        "device": str(device),
+    }
+
+
+def _process_worker(
+    rank: int, world: int, store: str, out: str, steps: int, device_name: str
+) -> None:
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+    backend = "nccl" if resolve_device(device_name).type == "cuda" else "gloo"
+    dist.init_process_group(backend, init_method=f"file://{store}", rank=rank, world_size=world)
+    try:
+        shard = Shard.current()
+        device = process_device(resolve_device(device_name), shard)
+        if device.type == "cuda":
+            device = torch.device("cuda", rank)
+            torch.cuda.set_device(device)
+        backbone, shape, batch = STEP_CONFIGS[0]
+        intervals = _library_steps(backbone, shape, batch, steps, device, StepSpeed(), shard)
+        if rank == 0:
+            Path(out).write_text(json.dumps(intervals))
+    finally:
+        dist.destroy_process_group()
+
+
+def measure_processes(world: int, steps: int, device_name: str):
+    """Table 3: the library's step on ``world`` processes, same global batch."""
+    backbone, shape, batch = STEP_CONFIGS[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = f"{tmp}/intervals.json"
+        mp.start_processes(
+            _process_worker,
+            args=(world, f"{tmp}/store", out, steps, device_name),
+            nprocs=world,
+            start_method="spawn",
+        )
+        intervals = json.loads(Path(out).read_text())
+    return {
+        "row": f"{backbone} {shape[1]}x{shape[2]}x{shape[0]}, batch {batch}, {world} process(es)",
+        "pairs/s": batch / statistics.median(intervals),
+        "device": str(resolve_device(device_name)),
+    }
+
+
+def measure_memory(dtype: str):
+    """Table 4: resident memory added by ``SepCLR.fit(epochs=0)`` on 60,000 28x28 images."""
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, size=(60_000, 1, 28, 28), dtype=np.uint8)
+    data = pixels if dtype == "uint8" else np.empty(pixels.shape, dtype=dtype)
+    for start in range(0, len(data), 1000) if dtype != "uint8" else ():  # no full-size temporary
+        data[start : start + 1000] = pixels[start : start + 1000] / 255.0
+    background, target = data[:30_000], data[30_000:]
+    given_mb = data.nbytes / 2**20
+    SepCLR(epochs=0, verbose=False, device="cpu").fit(data[:64], data[64:128])  # imports, setup
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    SepCLR(epochs=0, verbose=False, device="cpu").fit(background, target)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "row": f"60,000 images given as {dtype}",
+        "given MB": given_mb,
+        "added by fit MB": after - before,
+    }
+
+
+def _children(kind: str, count: int, args: argparse.Namespace) -> list[dict]:
+    rows = []
+    for index in range(count):
+        command = [sys.executable, __file__, "--one", kind, str(index), "--steps", str(args.steps)]
+        command += ["--device", args.device]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"{kind} {index} failed:\n{done.stderr[-3000:]}")
+        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        print(rows[-1], flush=True)
+    return rows
+
+
+def _one(kind: str, index: int, args: argparse.Namespace) -> dict:
+    if kind == "backbone":
+        return measure_backbone(*BACKBONES[index], args.steps, args.device)
+    if kind == "option":
+        config = STEP_CONFIGS[index // len(OPTIONS)]
+        return measure_option(*config, list(OPTIONS)[index % len(OPTIONS)], args.steps, args.device)
+    if kind == "processes":
+        return measure_processes(PROCESSES[index], args.steps, args.device)
+    return measure_memory(MEMORY_DTYPES[index])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a child's configuration
+    parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)  # a child's configuration
     args = parser.parse_args()
     if args.one is not None:
-        backbone, shape, batch = CONFIGS[args.one]
-        print(json.dumps(measure(backbone, shape, batch, args.steps, args.device)))
+        print(json.dumps(_one(args.one[0], int(args.one[1]), args)))
         return
-    rows = []
-    for index in range(len(CONFIGS)):
-        command = [sys.executable, __file__, "--one", str(index), "--steps", str(args.steps)]
-        command += ["--device", args.device]
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
-        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-        print(rows[-1], flush=True)
-    columns = ["pairs/s (fused)", "pairs/s (two passes)", "fused speed-up", "loss share %"]
-    columns.append("peak MB")
-    table = markdown_table({f"{r['backbone']}, batch {r['batch']}": r for r in rows}, columns)
+    tables = {
+        "backbones": _children("backbone", len(BACKBONES), args),
+        "step options": _children("option", len(STEP_CONFIGS) * len(OPTIONS), args),
+        "processes": _children("processes", len(PROCESSES), args),
+        "data memory": _children("memory", len(MEMORY_DTYPES), args),
+    }
+    device = tables["backbones"][0]["device"]
     threads = torch.get_num_threads()
-    header = (
-        "# Training throughput of one SepCLR step (k-JEM)\n\n"
-        f"Device: {rows[0]['device']} ({threads} CPU threads); mean of {args.steps} steps after "
-        "one warm-up; 'pairs/s' counts samples, each seen as two views. Peak MB is the "
-        "process's peak resident memory on a CPU, the peak allocated GPU memory on CUDA. "
-        "Command: `python benchmarks/throughput.py`\n\n"
-    )
+    parts = [
+        "# Training throughput of SepCLR (k-JEM) and the memory of its data\n",
+        f"Device: {device} ({threads} CPU threads). Command: `python benchmarks/throughput.py "
+        f"--steps {args.steps}`. 'pairs/s' counts samples, each seen as two views. Peak MB is "
+        "the process's peak resident memory on a CPU, the peak allocated GPU memory on CUDA.\n",
+    ]
+    notes = {
+        "backbones": f"A hand-written step (views, forward, k-JEM objective, Adam); mean of "
+        f"{args.steps} steps after one warm-up. 'loss share' is the objective's forward and "
+        "backward alone on random heads, over the fused step.",
+        "step options": f"The library's step (`train_two_view`: uint8 batch to float, two views, "
+        f"one forward pass, objective, Adam); median of {args.steps} steps after 2 warm-up "
+        "steps (compilation happens there).",
+        "processes": "The library's step with the same global batch split over processes "
+        "(DistributedDataParallel; gloo and one thread per core on a CPU, NCCL on GPUs); median "
+        "step time of the first process.",
+        "data memory": "Resident memory that `SepCLR(epochs=0).fit` adds over the arrays the "
+        "caller holds (validation, stacking of the two groups, standardiser): uint8 images are "
+        "kept as uint8 and scaled batch by batch.",
+    }
+    for title, rows in tables.items():
+        columns = [c for c in rows[0] if c not in ("row", "device")]
+        table = markdown_table({r["row"]: r for r in rows}, columns)
+        parts.append(f"## {title.capitalize()}\n\n{notes[title]}\n\n{table}\n")
     RESULTS.mkdir(exist_ok=True)
-    suffix = "" if rows[0]["device"] == "cpu" else f"_{rows[0]['device'].split(':')[0]}"
-    (RESULTS / f"throughput{suffix}.md").write_text(header + table + "\n")
-    (RESULTS / f"throughput{suffix}.json").write_text(json.dumps(rows, indent=2) + "\n")
-    print(table)
+    suffix = "" if device == "cpu" else f"_{device.split(':')[0]}"
+    (RESULTS / f"throughput{suffix}.md").write_text("\n".join(parts))
+    (RESULTS / f"throughput{suffix}.json").write_text(json.dumps(tables, indent=2) + "\n")
+    print("\n".join(parts))
 
 
 if __name__ == "__main__":

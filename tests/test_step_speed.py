@@ -123,3 +123,27 @@ def test_auto_device_prefers_cuda_then_mps_then_cpu(monkeypatch, cuda, mps, expe
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
     assert devices.resolve_device("auto").type == expected
+
+
+def test_groups_are_stacked_chunk_by_chunk_into_one_exact_copy():
+    """float64 groups larger than a chunk become one float32 tensor equal to the plain
+    conversion; NaN rows in several chunks are all counted; a uint8 group beside a float
+    group is scaled to [0, 1]."""
+    from sepclr.errors import InvalidInputError
+    from sepclr.methods.validation import stack_groups
+
+    rng = np.random.default_rng(0)
+    background = rng.normal(size=(5000, 3, 4))
+    target = rng.normal(size=(4200, 3, 4))
+    stacked, is_target = stack_groups(background, target)
+    expected = torch.from_numpy(np.concatenate([background, target])).float().unsqueeze(1)
+    assert stacked.dtype == torch.float32
+    assert torch.equal(stacked, expected)
+    assert is_target.sum() == 4200 and not is_target[:5000].any()
+    target[[10, 4100]] = np.nan
+    with pytest.raises(InvalidInputError, match="target contains NaN or infinite values in 2"):
+        stack_groups(background, target)
+    pixels = rng.integers(0, 256, size=(7, 1, 4, 4), dtype=np.uint8)
+    mixed, _ = stack_groups(pixels, pixels / 255.0, keep_uint8=True)
+    assert mixed.dtype == torch.float32
+    torch.testing.assert_close(mixed[:7], mixed[7:])

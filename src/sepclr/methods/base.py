@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator
 from sepclr.engine.checkpoint import Checkpointer, data_fingerprint
 from sepclr.engine.persistence import read_model, save_model
 from sepclr.errors import CheckpointError, InvalidInputError, NotFittedError
-from sepclr.methods.validation import check_pair, to_float
+from sepclr.methods.validation import stack_groups, to_float
 
 Model = TypeVar("Model", bound="ContrastiveEstimator")
 
@@ -70,11 +70,7 @@ class ContrastiveEstimator(BaseEstimator):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The validated background and target rows stacked (background first), and the
         boolean mask of the target rows; uint8 images stay uint8 with ``keep_uint8``."""
-        bg, tg = check_pair(background, target, keep_uint8)
-        is_target = torch.cat(
-            [torch.zeros(len(bg), dtype=torch.bool), torch.ones(len(tg), dtype=torch.bool)]
-        )
-        return torch.cat([bg, tg]), is_target
+        return stack_groups(background, target, keep_uint8)
 
     def _checkpointer(
         self,

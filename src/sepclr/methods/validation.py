@@ -11,16 +11,9 @@ import torch
 from sepclr.errors import InvalidInputError
 
 
-def as_sample_tensor(x: Any, name: str = "x") -> torch.Tensor:
-    """Validate a batch and return it as a CPU tensor, channels first: uint8 images stay
-    uint8 (four times smaller than float32; :func:`to_float` scales them when a batch is
-    built), everything else becomes float32.
-
-    Accepted: numpy arrays or torch tensors of shape (n, features) (tabular), (n, H, W)
-    (one-channel images, a channel axis is added) or (n, C, H, W) (images). Raises
-    :class:`InvalidInputError` for other types, ranks, dtypes, empty batches and non-finite
-    values.
-    """
+def _raw_tensor(x: Any, name: str) -> torch.Tensor:
+    """``x`` as a CPU tensor without copying when possible, channels first; checks the type,
+    dtype, rank and emptiness."""
     if isinstance(x, torch.Tensor):
         array = x.detach().cpu()
     elif isinstance(x, np.ndarray):
@@ -45,15 +38,89 @@ def as_sample_tensor(x: Any, name: str = "x") -> torch.Tensor:
         )
     if array.shape[0] == 0:
         raise InvalidInputError(f"{name} is empty (0 samples)")
-    if array.ndim == 3:
-        array = array.unsqueeze(1)
-    if array.dtype == torch.uint8 and array.ndim == 4:
-        return array.contiguous()
-    out = array.float()
-    if not torch.isfinite(out).all():
-        bad = int((~torch.isfinite(out)).any(dim=tuple(range(1, out.ndim))).sum())
+    return array.unsqueeze(1) if array.ndim == 3 else array
+
+
+def _is_uint8_image(x: torch.Tensor) -> bool:
+    return x.dtype == torch.uint8 and x.ndim == 4
+
+
+_CHUNK = 4096
+
+
+def _non_finite_rows(values: torch.Tensor) -> int:
+    return int((~torch.isfinite(values).reshape(len(values), -1).all(dim=1)).sum())
+
+
+def _refuse_non_finite(bad: int, name: str) -> None:
+    if bad:
         raise InvalidInputError(f"{name} contains NaN or infinite values in {bad} sample(s)")
-    return out.contiguous()
+
+
+def _fill(out: torch.Tensor, raw: torch.Tensor, name: str) -> None:
+    """Copy ``raw`` into ``out`` (same shape) ``_CHUNK`` rows at a time, converting to
+    ``out``'s dtype (uint8 images to float32 are scaled to [0, 1]), so that no full-size
+    temporary is made; refuse non-finite values."""
+    bad = 0
+    for start in range(0, len(raw), _CHUNK):
+        rows = slice(start, start + _CHUNK)
+        if out.dtype == torch.uint8:
+            out[rows] = raw[rows]
+            continue
+        values = to_float(raw[rows]) if _is_uint8_image(raw) else raw[rows].float()
+        bad += _non_finite_rows(values)
+        out[rows] = values
+    _refuse_non_finite(bad, name)
+
+
+def as_sample_tensor(x: Any, name: str = "x") -> torch.Tensor:
+    """Validate a batch and return it as a CPU tensor, channels first: uint8 images stay
+    uint8 (four times smaller than float32; :func:`to_float` scales them when a batch is
+    built), everything else becomes float32 (float32 input is used as is, not copied).
+
+    Accepted: numpy arrays or torch tensors of shape (n, features) (tabular), (n, H, W)
+    (one-channel images, a channel axis is added) or (n, C, H, W) (images). Raises
+    :class:`InvalidInputError` for other types, ranks, dtypes, empty batches and non-finite
+    values.
+    """
+    raw = _raw_tensor(x, name)
+    if _is_uint8_image(raw):
+        return raw.contiguous()
+    if raw.dtype == torch.float32 and raw.is_contiguous():
+        bad = sum(_non_finite_rows(raw[s : s + _CHUNK]) for s in range(0, len(raw), _CHUNK))
+        _refuse_non_finite(bad, name)
+        return raw
+    out = torch.empty(raw.shape, dtype=torch.float32)
+    _fill(out, raw, name)
+    return out
+
+
+def stack_groups(
+    background: Any, target: Any, keep_uint8: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate the two groups and stack them (background first) into one new tensor,
+    converted chunk by chunk (the only full-size copy made); returns it and the boolean mask
+    of the target rows. uint8 images stay uint8 with ``keep_uint8`` when both groups are."""
+    bg, tg = _raw_tensor(background, "background"), _raw_tensor(target, "target")
+    _check_same_shape(bg, tg)
+    keep = keep_uint8 and _is_uint8_image(bg) and _is_uint8_image(tg)
+    stacked = torch.empty(
+        (len(bg) + len(tg), *bg.shape[1:]), dtype=torch.uint8 if keep else torch.float32
+    )
+    _fill(stacked[: len(bg)], bg, "background")
+    _fill(stacked[len(bg) :], tg, "target")
+    is_target = torch.cat(
+        [torch.zeros(len(bg), dtype=torch.bool), torch.ones(len(tg), dtype=torch.bool)]
+    )
+    return stacked, is_target
+
+
+def _check_same_shape(bg: torch.Tensor, tg: torch.Tensor) -> None:
+    if bg.shape[1:] != tg.shape[1:]:
+        raise InvalidInputError(
+            f"background samples have shape {tuple(bg.shape[1:])} but target samples have "
+            f"{tuple(tg.shape[1:])}; both groups must have the same trailing shape"
+        )
 
 
 def to_float(x: torch.Tensor) -> torch.Tensor:
@@ -66,21 +133,13 @@ def as_float_tensor(x: Any, name: str = "x") -> torch.Tensor:
     return to_float(as_sample_tensor(x, name))
 
 
-def check_pair(
-    background: Any, target: Any, keep_uint8: bool = False
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Validate background and target batches and check they share the sample shape. With
-    ``keep_uint8``, uint8 images stay uint8 when both groups are uint8."""
-    bg = as_sample_tensor(background, "background")
-    tg = as_sample_tensor(target, "target")
-    if bg.shape[1:] != tg.shape[1:]:
-        raise InvalidInputError(
-            f"background samples have shape {tuple(bg.shape[1:])} but target samples have "
-            f"{tuple(tg.shape[1:])}; both groups must have the same trailing shape"
-        )
-    if keep_uint8 and bg.dtype == tg.dtype:
-        return bg, tg
-    return to_float(bg), to_float(tg)
+def check_pair(background: Any, target: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate background and target batches as float32 and check they share the sample
+    shape."""
+    bg = as_float_tensor(background, "background")
+    tg = as_float_tensor(target, "target")
+    _check_same_shape(bg, tg)
+    return bg, tg
 
 
 def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
