@@ -16,7 +16,12 @@ from sepclr.engine.distributed import (
     seed_views,
 )
 from sepclr.engine.loop import StopRequest, TrainingParts, run_epochs
-from sepclr.engine.performance import DEFAULT_SPEED, StepSpeed, backend_settings
+from sepclr.engine.performance import (
+    DEFAULT_SPEED,
+    StepSpeed,
+    backend_settings,
+    set_memory_format,
+)
 from sepclr.errors import TrainingDivergedError
 from sepclr.nets.encoder import EncodedBatch
 from sepclr.objectives.critics import Critic
@@ -131,7 +136,7 @@ def train_two_view(
     check_batch_size(batch_size, shard)
     encoder.to(device)
     if speed.channels_last:
-        encoder.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        set_memory_format(encoder, channels_last=True)
     optimizer = (make_optimizer or (lambda p: torch.optim.Adam(p, lr=lr)))(encoder.parameters())
     parts = TrainingParts({"encoder": encoder}, {"encoder": optimizer})
     if critic is not None:

@@ -11,7 +11,12 @@ from sepclr.data.views import build_views, options_as_dict, view_options
 from sepclr.engine.devices import resolve_device
 from sepclr.engine.distributed import process_device
 from sepclr.engine.loop import StopRequest
-from sepclr.engine.performance import PRECISIONS, StepSpeed, default_channels_last
+from sepclr.engine.performance import (
+    PRECISIONS,
+    StepSpeed,
+    default_channels_last,
+    set_memory_format,
+)
 from sepclr.engine.training import encode, train_two_view
 from sepclr.errors import InvalidInputError
 from sepclr.methods.base import ContrastiveEstimator, Standardiser, prefixed
@@ -77,10 +82,11 @@ class SepCLR(ContrastiveEstimator):
 
     Speed: ``precision="bfloat16"`` or ``"float16"`` runs the encoders' forward pass under
     autocast (the loss terms stay in float32); ``compile=True`` compiles the encoders with
-    ``torch.compile``; images are channels-last on CUDA. uint8 images stay uint8 in memory
-    until a batch is built. Under ``torchrun`` (an initialised ``torch.distributed`` process
-    group), ``fit`` trains on all processes with ``batch_size`` as the global batch (see
-    :mod:`sepclr.engine.distributed`); every process must pass the same data.
+    ``torch.compile``; images are channels-last on CUDA and CPUs. uint8 images stay uint8
+    in memory until a batch is built. Under ``torchrun`` (an initialised
+    ``torch.distributed`` process group), ``fit`` trains on all processes with
+    ``batch_size`` as the global batch (see :mod:`sepclr.engine.distributed`); every
+    process must call it with the same data.
     """
 
     def __init__(
@@ -249,7 +255,7 @@ class SepCLR(ContrastiveEstimator):
                 shard=shard,
                 seed=int(self.seed),
             )
-        self.encoder_ = encoder.cpu().to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
+        self.encoder_ = set_memory_format(encoder.cpu(), channels_last=False)
         self.standardiser_ = standardiser
         self.sample_shape_ = sample_shape
         self.view_options_ = options_as_dict(options)
