@@ -271,6 +271,13 @@ def measure_memory(dtype: str):
     }
 
 
+def _usable_process_counts(device_name: str) -> int:
+    """How many entries of PROCESSES this machine can run (NCCL needs a GPU per process)."""
+    if resolve_device(device_name).type != "cuda":
+        return len(PROCESSES)
+    return sum(world <= torch.cuda.device_count() for world in PROCESSES)
+
+
 def _children(kind: str, count: int, args: argparse.Namespace) -> list[dict]:
     rows = []
     for index in range(count):
@@ -307,7 +314,7 @@ def main() -> None:
     tables = {
         "backbones": _children("backbone", len(BACKBONES), args),
         "step options": _children("option", len(STEP_CONFIGS) * len(OPTIONS), args),
-        "processes": _children("processes", len(PROCESSES), args),
+        "processes": _children("processes", _usable_process_counts(args.device), args),
         "data memory": _children("memory", len(MEMORY_DTYPES), args),
     }
     device = tables["backbones"][0]["device"]
