@@ -6,7 +6,7 @@
 import difflib
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,51 +14,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sepclr.data.sources import fashion_mnist_files, load_fashion_mnist, load_sklearn_digits
+from sepclr.data import cifar, dsprites, paper_datasets
+from sepclr.data.ca_dataset import CADataset, check_split
+from sepclr.data.celeba import CELEBA_HOW_TO_GET
+from sepclr.data.locations import find_files
+from sepclr.data.sources import (
+    MNIST_HOW_TO_GET,
+    fashion_mnist_files,
+    idx_files,
+    load_fashion_mnist,
+    load_sklearn_digits,
+)
 from sepclr.errors import DataNotFoundError, InvalidInputError
-
-
-@dataclass
-class CADataset:
-    """A contrastive-analysis split.
-
-    ``background`` and ``target`` are arrays with the same trailing shape (images are float32
-    (n, C, H, W) in [0, 1]). ``factors`` maps a factor name to its labels over the target rows;
-    ``background_factors`` holds the background labels where known. ``roles`` says whether a
-    factor is ``"salient"`` (target only) or ``"common"`` (shared).
-    """
-
-    name: str
-    split: str
-    background: np.ndarray
-    target: np.ndarray
-    factors: dict[str, np.ndarray]
-    roles: dict[str, str]
-    background_factors: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if np.shape(self.background)[1:] != np.shape(self.target)[1:]:
-            raise InvalidInputError(
-                f"{self.name}: background samples have shape {np.shape(self.background)[1:]} "
-                f"but target samples {np.shape(self.target)[1:]}"
-            )
-        for group, labels, rows in (
-            ("target", self.factors, len(self.target)),
-            ("background", self.background_factors, len(self.background)),
-        ):
-            for factor, values in labels.items():
-                if len(values) != rows:
-                    raise InvalidInputError(
-                        f"{self.name}: factor {factor!r} has {len(values)} labels for "
-                        f"{rows} {group} samples; give one label per {group} sample"
-                    )
-        unknown = sorted(set(self.roles) - set(self.factors))
-        if unknown:
-            raise InvalidInputError(f"{self.name}: roles name unknown factors {unknown}")
-        bad = {f: r for f, r in self.roles.items() if r not in ("salient", "common")}
-        if bad:
-            raise InvalidInputError(f"{self.name}: roles must be 'salient' or 'common', got {bad}")
-
 
 # --- digits on Fashion-MNIST ---------------------------------------------------------------
 
@@ -99,8 +66,7 @@ def digits_on_fashion(
             f"unknown size {size!r} for digits-on-fashion; choose one of "
             f"{sorted(DIGITS_ON_FASHION_SIZES)}"
         )
-    if split not in ("train", "test"):
-        raise InvalidInputError(f"unknown split {split!r}; choose 'train' or 'test'")
+    check_split(split)
     n_train, n_test = DIGITS_ON_FASHION_SIZES[size]
     per_group = n_train if split == "train" else n_test
     fashion, objects = load_fashion_mnist(split, root)
@@ -197,6 +163,30 @@ def _fashion_paths(root: str | Path | None) -> list[Path]:
     return [*fashion_mnist_files("train", root), *fashion_mnist_files("test", root)]
 
 
+def _mnist_paths(root: str | Path | None) -> list[Path]:
+    return [*idx_files("mnist", s, root, MNIST_HOW_TO_GET) for s in ("train", "test")]
+
+
+def _cifar_mnist_paths(root: str | Path | None) -> list[Path]:
+    names = [(n,) for n in (*cifar.BATCHES["train"], *cifar.BATCHES["test"])]
+    return [*find_files(cifar.FOLDER, names, root, cifar.CIFAR_HOW_TO_GET), *_mnist_paths(root)]
+
+
+def _dsprites_paths(root: str | Path | None) -> list[Path]:
+    found = find_files("dsprites", [(dsprites.FILE,)], root, dsprites.DSPRITES_HOW_TO_GET)
+    return [*found, *_mnist_paths(root)]
+
+
+def _celeba_paths(root: str | Path | None) -> list[Path]:
+    names = [("list_attr_celeba.csv", "list_attr_celeba.txt")]
+    return find_files("celeba", names, root, CELEBA_HOW_TO_GET)
+
+
+def _chexpert_paths(root: str | Path | None) -> list[Path]:
+    names = [("CheXpert-v1.0-small/train.csv",)]
+    return find_files("chexpert", names, root, paper_datasets.CHEXPERT_HOW_TO_GET)
+
+
 DATASETS: dict[str, DatasetInfo] = {
     "digits-on-fashion": DatasetInfo(
         digits_on_fashion,
@@ -204,6 +194,30 @@ DATASETS: dict[str, DatasetInfo] = {
         _fashion_paths,
         "apt-get install dataset-fashion-mnist, or put the Fashion-MNIST IDX files in "
         "$SEPCLR_DATA/fashion-mnist",
+    ),
+    "cifar-mnist": DatasetInfo(
+        paper_datasets.cifar_mnist,
+        "MNIST digits (salient) on CIFAR-10 objects (common): the paper's Table 1",
+        _cifar_mnist_paths,
+        "sepclr download cifar-10 mnist",
+    ),
+    "celeba-accessories": DatasetInfo(
+        paper_datasets.celeba_accessories,
+        "CelebA faces with glasses or hats (salient) against neither; sex is common",
+        _celeba_paths,
+        CELEBA_HOW_TO_GET,
+    ),
+    "dsprites-digit-grid": DatasetInfo(
+        paper_datasets.dsprites_digit_grid,
+        "dSprites shapes (salient: shape, scale, orientation, position) on MNIST digit grids",
+        _dsprites_paths,
+        "sepclr download dsprites mnist",
+    ),
+    "chexpert-subtypes": DatasetInfo(
+        paper_datasets.chexpert_subtypes,
+        "CheXpert X-rays: cardiomegaly, edema, effusion (salient) against healthy; age, sex",
+        _chexpert_paths,
+        paper_datasets.CHEXPERT_HOW_TO_GET,
     ),
     "synthetic-tabular": DatasetInfo(
         synthetic_tabular,

@@ -1,4 +1,5 @@
-"""Raw image sources: Fashion-MNIST (IDX files) and scikit-learn's bundled digits."""
+"""Raw image sources in the IDX format (MNIST, Fashion-MNIST) and scikit-learn's bundled
+digits."""
 
 from pathlib import Path
 
@@ -15,29 +16,54 @@ FASHION_HOW_TO_GET = (
     "$SEPCLR_DATA/fashion-mnist or ~/.cache/sepclr/fashion-mnist, or pass root=/--data-dir."
 )
 
-_FASHION_FILES = {
+MNIST_HOW_TO_GET = (
+    "Get MNIST: `sepclr download mnist` (from the canonical mirror, checksummed), or put the "
+    "four *-ubyte.gz files into $SEPCLR_DATA/mnist or ~/.cache/sepclr/mnist, or pass "
+    "root=/--data-dir."
+)
+
+IDX_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 
 
+def idx_files(
+    folder: str, split: str, root: str | Path | None, how_to_get: str
+) -> tuple[Path, Path]:
+    """Paths of the images and labels IDX files (raw or .gz) of ``split`` ("train" or
+    "test") of the dataset kept in ``folder``."""
+    names = [(f"{n}.gz", n) for n in IDX_FILES[split]]
+    images, labels = find_files(folder, names, root, how_to_get)
+    return images, labels
+
+
+def _load_idx_pair(
+    folder: str, title: str, split: str, root: str | Path | None, how_to_get: str
+) -> tuple[np.ndarray, np.ndarray]:
+    images_path, labels_path = idx_files(folder, split, root, how_to_get)
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise CorruptFileError(
+            f"{title} {split}: images {images.shape} and labels {labels.shape} do not "
+            "match (expected (n, 28, 28) and (n,))"
+        )
+    return images, labels.astype(np.int64)
+
+
 def fashion_mnist_files(split: str, root: str | Path | None = None) -> tuple[Path, Path]:
     """Paths of the Fashion-MNIST images and labels files of ``split`` ("train" or "test")."""
-    names = [(f"{n}.gz", n) for n in _FASHION_FILES[split]]
-    images, labels = find_files("fashion-mnist", names, root, FASHION_HOW_TO_GET)
-    return images, labels
+    return idx_files("fashion-mnist", split, root, FASHION_HOW_TO_GET)
 
 
 def load_fashion_mnist(split: str, root: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Fashion-MNIST ``split``: uint8 images (n, 28, 28) and int64 class labels (n,)."""
-    images_path, labels_path = fashion_mnist_files(split, root)
-    images, labels = read_idx(images_path), read_idx(labels_path)
-    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise CorruptFileError(
-            f"Fashion-MNIST {split}: images {images.shape} and labels {labels.shape} do not "
-            "match (expected (n, 28, 28) and (n,))"
-        )
-    return images, labels.astype(np.int64)
+    return _load_idx_pair("fashion-mnist", "Fashion-MNIST", split, root, FASHION_HOW_TO_GET)
+
+
+def load_mnist(split: str, root: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST ``split``: uint8 images (n, 28, 28) and int64 digit labels (n,)."""
+    return _load_idx_pair("mnist", "MNIST", split, root, MNIST_HOW_TO_GET)
 
 
 def load_sklearn_digits() -> tuple[np.ndarray, np.ndarray]:

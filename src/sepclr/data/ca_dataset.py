@@ -1,0 +1,54 @@
+"""The value every dataset builder returns: a contrastive-analysis split."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sepclr.errors import InvalidInputError
+
+
+def check_split(split: str) -> None:
+    if split not in ("train", "test"):
+        raise InvalidInputError(f"unknown split {split!r}; choose 'train' or 'test'")
+
+
+@dataclass
+class CADataset:
+    """A contrastive-analysis split.
+
+    ``background`` and ``target`` are arrays with the same trailing shape (images are float32
+    (n, C, H, W) in [0, 1]). ``factors`` maps a factor name to its labels over the target rows;
+    ``background_factors`` holds the background labels where known. ``roles`` says whether a
+    factor is ``"salient"`` (target only) or ``"common"`` (shared).
+    """
+
+    name: str
+    split: str
+    background: np.ndarray
+    target: np.ndarray
+    factors: dict[str, np.ndarray]
+    roles: dict[str, str]
+    background_factors: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if np.shape(self.background)[1:] != np.shape(self.target)[1:]:
+            raise InvalidInputError(
+                f"{self.name}: background samples have shape {np.shape(self.background)[1:]} "
+                f"but target samples {np.shape(self.target)[1:]}"
+            )
+        for group, labels, rows in (
+            ("target", self.factors, len(self.target)),
+            ("background", self.background_factors, len(self.background)),
+        ):
+            for factor, values in labels.items():
+                if len(values) != rows:
+                    raise InvalidInputError(
+                        f"{self.name}: factor {factor!r} has {len(values)} labels for "
+                        f"{rows} {group} samples; give one label per {group} sample"
+                    )
+        unknown = sorted(set(self.roles) - set(self.factors))
+        if unknown:
+            raise InvalidInputError(f"{self.name}: roles name unknown factors {unknown}")
+        bad = {f: r for f, r in self.roles.items() if r not in ("salient", "common")}
+        if bad:
+            raise InvalidInputError(f"{self.name}: roles must be 'salient' or 'common', got {bad}")

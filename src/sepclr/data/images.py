@@ -1,0 +1,61 @@
+"""Image files to uint8 arrays: decode (Pillow), centre-crop, resize."""
+
+from pathlib import Path
+
+import numpy as np
+
+from sepclr.errors import CorruptFileError, DataNotFoundError
+
+
+def read_image(
+    path: str | Path,
+    size: int,
+    crop: int | None = None,
+    rgb: bool = True,
+    border: int = 0,
+    area: bool = False,
+) -> np.ndarray:
+    """One image as uint8 (C, size, size): ``border`` pixels cut from each side, then
+    optionally centre-cropped to ``crop`` x ``crop``, then resized (bilinear, or area
+    averaging with ``area``); 3 channels with ``rgb``, else 1."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataNotFoundError(f"image {path} does not exist")
+    try:
+        with Image.open(path) as opened:
+            image = opened.convert("RGB" if rgb else "L")
+            if border:
+                width, height = image.size
+                image = image.crop((border, border, width - border, height - border))
+            if crop is not None:
+                width, height = image.size
+                if crop > min(width, height):
+                    raise CorruptFileError(
+                        f"{path} is {width}x{height}, smaller than the {crop} crop"
+                    )
+                left, top = (width - crop) // 2, (height - crop) // 2
+                image = image.crop((left, top, left + crop, top + crop))
+            method = Image.Resampling.BOX if area else Image.Resampling.BILINEAR
+            image = image.resize((size, size), method)
+            array = np.asarray(image, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise CorruptFileError(f"{path} is not a readable image: {exc}") from exc
+    return array.transpose(2, 0, 1) if array.ndim == 3 else array[None]
+
+
+def read_images(
+    paths: list[Path],
+    size: int,
+    crop: int | None = None,
+    rgb: bool = True,
+    border: int = 0,
+    area: bool = False,
+) -> np.ndarray:
+    """Images as one uint8 array (n, C, size, size), filled one file at a time (arguments
+    as in :func:`read_image`)."""
+    out = np.empty((len(paths), 3 if rgb else 1, size, size), dtype=np.uint8)
+    for i, path in enumerate(paths):
+        out[i] = read_image(path, size, crop, rgb, border, area)
+    return out
