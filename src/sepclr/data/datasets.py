@@ -164,7 +164,10 @@ def _fashion_paths(root: str | Path | None) -> list[Path]:
 
 
 def _mnist_paths(root: str | Path | None) -> list[Path]:
-    return [*idx_files("mnist", s, root, MNIST_HOW_TO_GET) for s in ("train", "test")]
+    return [
+        *idx_files("mnist", "train", root, MNIST_HOW_TO_GET),
+        *idx_files("mnist", "test", root, MNIST_HOW_TO_GET),
+    ]
 
 
 def _cifar_mnist_paths(root: str | Path | None) -> list[Path]:
