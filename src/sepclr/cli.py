@@ -11,9 +11,10 @@ from typing import Any
 
 from sepclr.bench import BASELINES, INDEPENDENCE_ROWS, method_rows, run_table
 from sepclr.data.datasets import DIGITS_ON_FASHION_SIZES, CADataset, availability, load
+from sepclr.data.download import NEEDS, RESOURCES, download
 from sepclr.engine.checkpoint import CHECKPOINT_NAME
 from sepclr.engine.distributed import launched_by_torchrun, process_group
-from sepclr.errors import SepCLRError, TrainingInterruptedError
+from sepclr.errors import DataNotFoundError, SepCLRError, TrainingInterruptedError
 from sepclr.evaluation.plots import plot_reconstructions, plot_spaces
 from sepclr.evaluation.report import ideal_row, markdown_table, probe_row, write_json
 from sepclr.methods import ContrastiveEstimator, SepCLR
@@ -64,10 +65,29 @@ def _dataset_options(name: str, size: str | None) -> dict[str, Any]:
     return {"size": size} if size is not None and name == "digits-on-fashion" else {}
 
 
-def _load_splits(run: dict[str, Any], data_dir: str | None) -> tuple[CADataset, CADataset]:
+def _load(
+    name: str, data_dir: str | None, split: str, options: dict[str, Any], fetch: bool
+) -> CADataset:
+    """Load a dataset split; when its files are missing and it has public downloads, fetch
+    them into the data directory first (unless ``fetch`` is False or $SEPCLR_OFFLINE is
+    set, where the not-found error stands)."""
+    try:
+        return load(name, root=data_dir, split=split, **options)
+    except DataNotFoundError:
+        if not fetch or name not in NEEDS or os.environ.get("SEPCLR_OFFLINE"):
+            raise
+    for resource in NEEDS[name]:
+        print(f"downloading {resource} (missing for {name})", file=sys.stderr)
+        download(resource, data_dir)
+    return load(name, root=data_dir, split=split, **options)
+
+
+def _load_splits(
+    run: dict[str, Any], data_dir: str | None, fetch: bool = True
+) -> tuple[CADataset, CADataset]:
     options = run.get("dataset_options", {})
-    train = load(run["dataset"], root=data_dir, split="train", **options)
-    test = load(run["dataset"], root=data_dir, split="test", **options)
+    train = _load(run["dataset"], data_dir, "train", options, fetch)
+    test = _load(run["dataset"], data_dir, "test", options, fetch)
     return train, test
 
 
@@ -122,6 +142,7 @@ RESUME_OPTIONS = (
     "plot",
     "device",
     "devices",
+    "no_download",
     "argv",
     "func",
     "command",
@@ -228,7 +249,9 @@ def _fit(
             "checkpoint_every": run["checkpoint_every"],
             "resume": bool(args.resume),
         }
-    train = load(run["dataset"], root=args.data_dir, split="train", **run["dataset_options"])
+    train = _load(
+        run["dataset"], args.data_dir, "train", run["dataset_options"], not args.no_download
+    )
     model = method(**params)
     run["processes"] = world_size
     if rank == 0:
@@ -273,8 +296,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
                 f"unknown variant(s) {unknown}; choose from {', '.join(INDEPENDENCE_ROWS)}"
             )
         name = args.ablation
-    train = load(args.dataset, root=args.data_dir, split="train", **options)
-    test = load(args.dataset, root=args.data_dir, split="test", **options)
+    train = _load(args.dataset, args.data_dir, "train", options, not args.no_download)
+    test = _load(args.dataset, args.data_dir, "test", options, not args.no_download)
     run_table(
         train,
         test,
@@ -286,6 +309,11 @@ def cmd_bench(args: argparse.Namespace) -> None:
         context={"dataset": args.dataset, **options},
     )
     print((Path(args.out) / f"{name}.md").read_text())
+
+
+def cmd_download(args: argparse.Namespace) -> None:
+    for name in args.names:
+        print(f"{name}: {download(name, args.data_dir, progress=not args.quiet)}")
 
 
 def cmd_datasets(args: argparse.Namespace) -> None:
@@ -310,6 +338,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("--out", help="directory for the model and its results; required")
     fit.add_argument("--data-dir", help="where the dataset files are (searched first)")
+    fit.add_argument(
+        "--no-download",
+        action="store_true",
+        help="never download missing public files (also: SEPCLR_OFFLINE=1)",
+    )
     fit.add_argument(
         "--size", choices=sorted(DIGITS_ON_FASHION_SIZES), help="digits-on-fashion size"
     )
@@ -380,6 +413,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", required=True, help="directory for runs and tables (resumable)")
     bench.add_argument("--data-dir", help="where the dataset files are (searched first)")
     bench.add_argument(
+        "--no-download",
+        action="store_true",
+        help="never download missing public files (also: SEPCLR_OFFLINE=1)",
+    )
+    bench.add_argument(
         "--size", choices=sorted(DIGITS_ON_FASHION_SIZES), help="digits-on-fashion size (small)"
     )
     bench.add_argument("--only", help="comma-separated subset of the variants")
@@ -389,6 +427,22 @@ def build_parser() -> argparse.ArgumentParser:
                 flag, type=kind, help=f"{param} of every method that has it (default: each's)"
             )
     bench.set_defaults(func=cmd_bench)
+
+    fetch = sub.add_parser(
+        "download", help="download public source files (checksummed, resumable) into the data dir"
+    )
+    fetch.add_argument(
+        "names",
+        nargs="+",
+        choices=sorted(RESOURCES),
+        metavar="NAME",
+        help=f"one or more of {', '.join(sorted(RESOURCES))}",
+    )
+    fetch.add_argument(
+        "--data-dir", help="where to put them (default $SEPCLR_DATA or ~/.cache/sepclr)"
+    )
+    fetch.add_argument("--quiet", action="store_true", help="no progress bar")
+    fetch.set_defaults(func=cmd_download)
 
     datasets = sub.add_parser("datasets", help="list datasets and whether their files are here")
     datasets.add_argument("--data-dir", help="extra directory to search first")

@@ -5,10 +5,11 @@ images in turn) and ``labels`` (10,000 ints).
 
 The batches are pickles, and unpickling can run arbitrary code. They are read with a
 restricted unpickler that admits only what those files hold (dicts, lists, bytes, ints and
-numpy arrays rebuilt by numpy's own reconstructor); any other global is refused before
-anything is called.
+numpy arrays rebuilt by numpy's own reconstructor, plus ``codecs.encode``, with which Python 3
+writes bytes at protocol 2); any other global is refused before anything is called.
 """
 
+import codecs
 import importlib
 import io
 import pickle
@@ -41,6 +42,7 @@ CLASSES = (
 )
 
 _ALLOWED = {
+    ("_codecs", "encode"),  # how Python 3 writes bytes in a protocol-2 pickle
     ("numpy.core.multiarray", "_reconstruct"),
     ("numpy._core.multiarray", "_reconstruct"),
     ("numpy", "ndarray"),
@@ -52,6 +54,8 @@ class _BatchUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in _ALLOWED:
             raise pickle.UnpicklingError(f"global {module}.{name} is not allowed here")
+        if module == "_codecs":
+            return codecs.encode
         if name == "_reconstruct":
             for candidate in ("numpy._core.multiarray", "numpy.core.multiarray"):
                 try:
