@@ -20,6 +20,7 @@ from sepclr.evaluation.report import ideal_row, markdown_table, probe_row, write
 from sepclr.methods import ContrastiveEstimator, SepCLR
 from sepclr.methods import load as load_model
 from sepclr.objectives import INDEPENDENCE_TERMS
+from sepclr.presets import PRESETS, preset
 
 RUN_FILE = "run.json"
 FIT_METHODS: dict[str, type[ContrastiveEstimator]] = {"sepclr": SepCLR, **BASELINES}
@@ -50,14 +51,7 @@ def _model_params(args: argparse.Namespace, skip: frozenset[str] = frozenset()) 
         param: getattr(args, flag[2:].replace("-", "_"), None)
         for flag, (param, _) in MODEL_FLAGS.items()
     }
-    for pair in getattr(args, "set", None) or []:
-        name, sep, text = pair.partition("=")
-        if not sep or not name:
-            raise SepCLRError(f"--set takes NAME=VALUE, got {pair!r}")
-        try:
-            given[name] = json.loads(text)
-        except json.JSONDecodeError:
-            given[name] = text
+    given |= _pairs("--set", getattr(args, "set", None))
     return {p: v for p, v in given.items() if v is not None and p not in skip}
 
 
@@ -112,11 +106,31 @@ def _evaluate(model: Any, out: Path, run: dict[str, Any], data_dir: str | None, 
             print(f"reconstructions written to {grid}")
 
 
+def _pairs(flag: str, pairs: list[str] | None) -> dict[str, Any]:
+    """``NAME=VALUE`` pairs as a dict, values read as JSON where they parse."""
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        name, sep, text = pair.partition("=")
+        if not sep or not name:
+            raise SepCLRError(f"{flag} takes NAME=VALUE, got {pair!r}")
+        try:
+            out[name] = json.loads(text)
+        except json.JSONDecodeError:
+            out[name] = text
+    return out
+
+
 def _new_run(args: argparse.Namespace) -> dict[str, Any]:
-    if not args.dataset or not args.out:
-        raise SepCLRError("fit needs --dataset and --out (or --resume DIR to continue a run)")
+    recipe = preset(args.preset) if args.preset else None
+    dataset = args.dataset or (recipe.dataset if recipe else None)
+    if not dataset or not args.out:
+        raise SepCLRError(
+            "fit needs --dataset (or --preset) and --out (or --resume DIR to continue a run)"
+        )
+    if recipe is not None and args.method != "sepclr":
+        raise SepCLRError(f"--preset {args.preset} is a SepCLR recipe; leave out --method")
     method = FIT_METHODS[args.method]
-    params = _model_params(args)
+    params = {**(recipe.params if recipe else {}), **_model_params(args)}
     accepted = method().get_params()
     unused = sorted(set(params) - set(accepted))
     if unused:
@@ -124,10 +138,16 @@ def _new_run(args: argparse.Namespace) -> dict[str, Any]:
             f"{method.__name__} has no parameter {', '.join(unused)}; its parameters are "
             f"{', '.join(accepted)}"
         )
+    options = {
+        **(recipe.dataset_options if recipe and dataset == recipe.dataset else {}),
+        **_dataset_options(dataset, args.size),
+        **_pairs("--dataset-option", args.dataset_option),
+    }
     return {
-        "dataset": args.dataset,
-        "dataset_options": _dataset_options(args.dataset, args.size),
+        "dataset": dataset,
+        "dataset_options": options,
         "method": args.method,
+        "preset": args.preset,
         "params": params,
         "checkpoint_every": args.checkpoint_every,
     }
@@ -332,7 +352,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     fit = sub.add_parser("fit", help="train a method on a dataset, save it, evaluate it")
-    fit.add_argument("--dataset", help="dataset name (see `sepclr datasets`); required")
+    fit.add_argument(
+        "--dataset", help="dataset name (see `sepclr datasets`); required without --preset"
+    )
+    fit.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        help="the paper's recipe for a dataset (its dataset, dims, weights, batch, epochs, "
+        "backbone, views); other flags override its values",
+    )
+    fit.add_argument(
+        "--dataset-option",
+        action="append",
+        metavar="NAME=VALUE",
+        help="an option of the dataset's builder, e.g. --dataset-option size=64 (repeatable)",
+    )
     fit.add_argument(
         "--method", choices=sorted(FIT_METHODS), default="sepclr", help="default: sepclr"
     )

@@ -28,7 +28,9 @@ def _mnist_32x32x3(digits: np.ndarray) -> np.ndarray:
     return np.repeat(padded[:, None], 3, axis=1)
 
 
-def cifar_mnist(split: str = "train", root: str | Path | None = None) -> CADataset:
+def cifar_mnist(
+    split: str = "train", root: str | Path | None = None, per_group: int | None = None
+) -> CADataset:
     """MNIST digits superimposed on CIFAR-10 objects (paper Table 1; official
     ``cifar_mnist/dataset.py``).
 
@@ -38,9 +40,10 @@ def cifar_mnist(split: str = "train", root: str | Path | None = None) -> CADatas
     the digit zero-padded to 32x32 and repeated on 3 channels. float32 (n, 3, 32, 32).
     Factors over the targets: ``digit`` (salient) and ``object`` (the CIFAR-10 class, common);
     the background's ``object`` too. No deviation from the official construction.
+    ``per_group`` replaces n (for quick runs; None is the paper's).
     """
     check_split(split)
-    n = CIFAR_MNIST_PER_GROUP[split]
+    n = CIFAR_MNIST_PER_GROUP[split] if per_group is None else int(per_group)
     objects, object_labels = load_cifar10(split, root)
     digits, digit_labels = load_mnist(split, root)
     if len(objects) < 2 * n or len(digits) < 2 * n:

@@ -12,23 +12,35 @@ from torch import nn
 
 @dataclass(frozen=True)
 class ImageViewOptions:
-    """Image views: random resized crop, horizontal flip, brightness/contrast jitter, noise.
+    """Image views: random resized crop, flips, rotation, colour jitter, grayscale, blur,
+    noise.
 
     ``crop_scale`` is the range of the crop's area fraction, ``crop_ratio`` its aspect-ratio
-    range; ``hflip`` and ``jitter_p`` are probabilities; ``brightness`` is the largest additive
-    shift and ``contrast`` the largest relative change of contrast; ``noise_std`` the standard
-    deviation of additive Gaussian noise (images in [0, 1]); ``blur_p`` the probability of a
-    Gaussian blur with a standard deviation drawn in ``blur_sigma`` (pixels). Flips are off by
-    default: a mirrored digit or letter is another symbol, and on digits-on-fashion turning
-    them off measured better (``benchmarks/results/tuning.md``).
+    range; ``hflip``, ``vflip`` and ``jitter_p`` are probabilities; ``rotation`` the largest
+    angle in degrees (applied with probability ``rotation_p``); ``brightness`` is the largest
+    additive shift, ``contrast`` and ``saturation`` the largest relative changes, ``hue`` the
+    largest hue shift (in turns, at most 0.5); ``grayscale_p`` the probability of turning a
+    colour view grey (saturation, hue and grayscale act on 3-channel images only);
+    ``noise_std`` the standard deviation of additive Gaussian noise (images in [0, 1]);
+    ``blur_p`` the probability of a Gaussian blur with a standard deviation drawn in
+    ``blur_sigma`` (pixels). Flips are off by default: a mirrored digit or letter is another
+    symbol, and on digits-on-fashion turning them off measured better
+    (``benchmarks/results/tuning.md``). The paper's recipes (:mod:`sepclr.presets`) use the
+    colour and rotation options.
     """
 
     crop_scale: tuple[float, float] = (0.7, 1.0)
     crop_ratio: tuple[float, float] = (0.8, 1.25)
     hflip: float = 0.0
+    vflip: float = 0.0
+    rotation: float = 0.0
+    rotation_p: float = 0.5
     brightness: float = 0.2
     contrast: float = 0.4
+    saturation: float = 0.0
+    hue: float = 0.0
     jitter_p: float = 0.8
+    grayscale_p: float = 0.0
     noise_std: float = 0.03
     blur_p: float = 0.0
     blur_sigma: tuple[float, float] = (0.5, 1.5)
@@ -71,16 +83,26 @@ def options_as_dict(options: ViewOptions) -> dict[str, Any]:
 class ImageViews(nn.Module):
     """Batched image augmentation; input and output (n, C, H, W) floats in [0, 1]."""
 
-    def __init__(self, image_size: tuple[int, int], options: ImageViewOptions) -> None:
+    def __init__(
+        self, image_size: tuple[int, int], options: ImageViewOptions, channels: int = 1
+    ) -> None:
         super().__init__()
         o = options
+        colour = channels == 3
         steps: list[nn.Module] = [
             K.RandomResizedCrop(image_size, scale=o.crop_scale, ratio=o.crop_ratio),
         ]
         if o.hflip > 0:
             steps.append(K.RandomHorizontalFlip(p=o.hflip))
-        if o.brightness > 0 or o.contrast > 0:
-            steps.append(K.ColorJiggle(brightness=o.brightness, contrast=o.contrast, p=o.jitter_p))
+        if o.vflip > 0:
+            steps.append(K.RandomVerticalFlip(p=o.vflip))
+        if o.rotation > 0:
+            steps.append(K.RandomRotation(o.rotation, p=o.rotation_p))
+        saturation, hue = (o.saturation, o.hue) if colour else (0.0, 0.0)
+        if o.brightness > 0 or o.contrast > 0 or saturation > 0 or hue > 0:
+            steps.append(K.ColorJiggle(o.brightness, o.contrast, saturation, hue, p=o.jitter_p))
+        if colour and o.grayscale_p > 0:
+            steps.append(K.RandomGrayscale(p=o.grayscale_p))
         if o.blur_p > 0:
             steps.append(K.RandomGaussianBlur((5, 5), o.blur_sigma, p=o.blur_p))
         if o.noise_std > 0:
@@ -110,5 +132,5 @@ class TabularViews(nn.Module):
 def build_views(options: ViewOptions, sample_shape: tuple[int, ...]) -> nn.Module:
     """The view module for ``options``; ``sample_shape`` is (features,) or (C, H, W)."""
     if isinstance(options, ImageViewOptions):
-        return ImageViews((sample_shape[1], sample_shape[2]), options)
+        return ImageViews((sample_shape[1], sample_shape[2]), options, sample_shape[0])
     return TabularViews(options)

@@ -52,11 +52,12 @@ def set_memory_format(module: nn.Module, channels_last: bool) -> nn.Module:
 
 
 def default_channels_last(device: torch.device, image: bool) -> bool:
-    """Channels-last for images on CUDA and on CPUs: on this project's 2-core CPU the
-    library's convnet step ran 1.18x faster with it (median of 12 steps, batch 256) and the
-    ResNet-18 step 1.07x (``benchmarks/results/throughput.md``); on GPUs it is the layout
-    tensor-core convolutions use. Not on MPS, where it was not measured."""
-    return image and device.type in ("cuda", "cpu")
+    """Channels-last for images on CUDA only, the layout tensor-core convolutions use. On
+    this project's 2-core CPU it ran the convnet step 1.18x faster
+    (``benchmarks/results/throughput.md``), but PyTorch 2.13's CPU convolutions crashed the
+    process (segmentation fault in the backward pass) on a ResNet-18 at 224 px with 4-8
+    channels in its first layer, so CPUs keep the default layout."""
+    return image and device.type == "cuda"
 
 
 @contextmanager

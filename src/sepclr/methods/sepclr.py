@@ -82,7 +82,7 @@ class SepCLR(ContrastiveEstimator):
 
     Speed: ``precision="bfloat16"`` or ``"float16"`` runs the encoders' forward pass under
     autocast (the loss terms stay in float32); ``compile=True`` compiles the encoders with
-    ``torch.compile``; images are channels-last on CUDA and CPUs. uint8 images stay uint8
+    ``torch.compile``; images are channels-last on CUDA. uint8 images stay uint8
     in memory until a batch is built. Under ``torchrun`` (an initialised
     ``torch.distributed`` process group), ``fit`` trains on all processes with
     ``batch_size`` as the global batch (see :mod:`sepclr.engine.distributed`); every
