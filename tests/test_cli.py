@@ -75,7 +75,8 @@ def test_errors_are_one_line_and_nonzero(capsys, monkeypatch, tmp_path):
     monkeypatch.setattr(locations, "DEBIAN_DATA", tmp_path / "none")
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("SEPCLR_DATA", raising=False)
-    code = cli.main(["fit", "--dataset", "digits-on-fashion", "--out", str(tmp_path / "x")])
+    argv = ["fit", "--dataset", "digits-on-fashion", "--out", str(tmp_path / "x")]
+    code = cli.main([*argv, "--no-download"])
     err = capsys.readouterr().err
     assert code == 1
     assert err.startswith("sepclr: error: fashion-mnist files")
@@ -194,7 +195,7 @@ def test_fit_writes_checkpoints_and_resumes(tmp_path, capsys):
     assert cli.main(["fit", "--resume", str(tmp_path / "c")]) == 1
     assert "CPCA is fitted in one step" in capsys.readouterr().err
     assert cli.main(["fit", "--out", str(tmp_path / "d")]) == 1
-    assert "needs --dataset and --out" in capsys.readouterr().err
+    assert "needs --dataset (or --preset) and --out" in capsys.readouterr().err
 
 
 def test_fit_on_two_processes_with_devices(tmp_path):

@@ -5,7 +5,7 @@ import json
 import math
 
 import pytest
-from source_files import write_celeba, write_chexpert, write_cifar, write_mnist
+from source_files import write_celeba, write_chexpert, write_cifar, write_dsprites, write_mnist
 
 import sepclr
 from sepclr import cli
@@ -20,6 +20,10 @@ FILES = {
     "celeba-accessories": (
         lambda root: write_celeba(root, per_kind=4),
         [f"per_sex_scale={4 / 6000}", "size=64"],
+    ),
+    "dsprites-digit-grid": (
+        lambda root: (write_dsprites(root, 400), write_mnist(root, 60, 20)),
+        ["n_train=24", "n_test=16"],
     ),
     "chexpert-subtypes": (
         lambda root: write_chexpert(
@@ -64,3 +68,22 @@ def test_a_preset_with_another_method_is_refused(tmp_path, capsys):
     argv = ["fit", "--preset", "cifar-mnist", "--method", "cvae", "--out", str(tmp_path)]
     assert cli.main(argv) == 1
     assert "SepCLR recipe" in capsys.readouterr().err
+
+
+def test_the_supervised_preset_reports_each_attribute(tmp_path):
+    """The dSprites recipe passes the dataset's target factors as the known attributes and
+    its evaluation adds one row per salient attribute; continuous factors are probed by
+    regression (MAE columns)."""
+    data = tmp_path / "data"
+    write_dsprites(data, 600)
+    write_mnist(data, 60, 20)
+    out = tmp_path / "run"
+    argv = ["fit", "--preset", "dsprites-digit-grid", "--out", str(out), "--data-dir", str(data)]
+    argv += ["--epochs", "1", "--batch-size", "16", "--width", "1", "--quiet", "--no-download"]
+    argv += ["--dataset-option", "n_train=64", "--dataset-option", "n_test=48"]
+    assert cli.main(argv) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["attributes"]) == {"shape", "scale", "orientation", "posX", "posY"}
+    row = results["rows"]["SepCLR (dsprites-digit-grid)"]
+    assert {"S_shape", "C_shape", "S_scale_MAE", "C_posY_MAE", "delta_TOT"} <= set(row)
+    assert all(math.isfinite(v) for v in row.values())

@@ -23,7 +23,7 @@ import numpy as np
 from sepclr.data.datasets import CADataset
 from sepclr.errors import SepCLRError
 from sepclr.evaluation.plots import plot_reconstructions
-from sepclr.evaluation.report import ideal_row, markdown_table, ordered_factors, probe_row
+from sepclr.evaluation.report import ideal_row, markdown_table, probe_columns, probe_row
 from sepclr.methods import CPCA, CVAE, MMCVAE, ContrastiveEstimator, ConVAE, SepCLR, SepVAE
 
 # The poster's Table 1 order for the SepCLR rows.
@@ -177,10 +177,7 @@ def run_table(
     runs = out / "runs"
     runs.mkdir(parents=True, exist_ok=True)
     params = dict(params or {})
-    columns = [
-        *(f"{space}_{f}" for f in ordered_factors(test.roles) for space in "SC"),
-        "delta_TOT",
-    ]
+    columns = probe_columns(test)
     summary: dict[str, dict[str, float]] = {}
     for variant in (*variants, FLOOR):
         results = [_result(variant, seed, params, train, test, runs, log) for seed in range(seeds)]

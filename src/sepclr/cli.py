@@ -10,13 +10,20 @@ from pathlib import Path
 from typing import Any
 
 from sepclr.bench import BASELINES, INDEPENDENCE_ROWS, method_rows, run_table
-from sepclr.data.datasets import DIGITS_ON_FASHION_SIZES, CADataset, availability, load
-from sepclr.data.download import NEEDS, RESOURCES, download
+from sepclr.data.datasets import DIGITS_ON_FASHION_SIZES, CADataset, availability
+from sepclr.data.download import RESOURCES, download, load_or_fetch
 from sepclr.engine.checkpoint import CHECKPOINT_NAME
 from sepclr.engine.distributed import launched_by_torchrun, process_group
-from sepclr.errors import DataNotFoundError, SepCLRError, TrainingInterruptedError
+from sepclr.errors import SepCLRError, TrainingInterruptedError
 from sepclr.evaluation.plots import plot_reconstructions, plot_spaces
-from sepclr.evaluation.report import ideal_row, markdown_table, probe_row, write_json
+from sepclr.evaluation.report import (
+    ideal_row,
+    markdown_table,
+    probe_columns,
+    probe_row,
+    write_json,
+)
+from sepclr.evaluation.supervised import attribute_report
 from sepclr.methods import ContrastiveEstimator, SepCLR
 from sepclr.methods import load as load_model
 from sepclr.objectives import INDEPENDENCE_TERMS
@@ -59,30 +66,23 @@ def _dataset_options(name: str, size: str | None) -> dict[str, Any]:
     return {"size": size} if size is not None and name == "digits-on-fashion" else {}
 
 
-def _load(
-    name: str, data_dir: str | None, split: str, options: dict[str, Any], fetch: bool
-) -> CADataset:
-    """Load a dataset split; when its files are missing and it has public downloads, fetch
-    them into the data directory first (unless ``fetch`` is False or $SEPCLR_OFFLINE is
-    set, where the not-found error stands)."""
-    try:
-        return load(name, root=data_dir, split=split, **options)
-    except DataNotFoundError:
-        if not fetch or name not in NEEDS or os.environ.get("SEPCLR_OFFLINE"):
-            raise
-    for resource in NEEDS[name]:
-        print(f"downloading {resource} (missing for {name})", file=sys.stderr)
-        download(resource, data_dir)
-    return load(name, root=data_dir, split=split, **options)
-
-
 def _load_splits(
     run: dict[str, Any], data_dir: str | None, fetch: bool = True
 ) -> tuple[CADataset, CADataset]:
     options = run.get("dataset_options", {})
-    train = _load(run["dataset"], data_dir, "train", options, fetch)
-    test = _load(run["dataset"], data_dir, "test", options, fetch)
+    train = load_or_fetch(run["dataset"], data_dir, "train", options, fetch)
+    test = load_or_fetch(run["dataset"], data_dir, "test", options, fetch)
     return train, test
+
+
+def _known_attributes(model: Any, data: CADataset) -> dict[str, Any]:
+    """``fit``'s ``attributes=`` for a supervised SepCLR (its salient attributes taken from
+    the dataset's target factors); empty otherwise."""
+    names = model.get_params().get("salient_attributes") or {}
+    missing = sorted(set(names) - set(data.factors))
+    if missing:
+        raise SepCLRError(f"{data.name} has no factor {missing} for salient_attributes")
+    return {"attributes": {name: data.factors[name] for name in names}} if names else {}
 
 
 def _evaluate(model: Any, out: Path, run: dict[str, Any], data_dir: str | None, plot: bool) -> None:
@@ -90,12 +90,24 @@ def _evaluate(model: Any, out: Path, run: dict[str, Any], data_dir: str | None, 
     rows = {f"{type(model).__name__} ({run['dataset']})": probe_row(model, train, test)}
     if "epochs" in model.get_params():  # the same architecture untrained
         floor_params = {**model.get_params(), "epochs": 0, "verbose": False}
-        floor = type(model)(**floor_params).fit(train.background, train.target)
+        floor = type(model)(**floor_params)
+        floor.fit(train.background, train.target, **_known_attributes(model, train))
         rows["untrained encoder (floor)"] = probe_row(floor, train, test)
     rows["best expected"] = ideal_row(test)
-    columns = list(rows["best expected"])
-    table = markdown_table(rows, columns)
-    write_json(out / "results.json", {"dataset": run["dataset"], "rows": rows, "run": run})
+    table = markdown_table(rows, probe_columns(test))
+    document: dict[str, Any] = {"dataset": run["dataset"], "rows": rows, "run": run}
+    kinds = model.get_params().get("salient_attributes")
+    if kinds:
+        train_known = _known_attributes(model, train)["attributes"]
+        test_known = _known_attributes(model, test)["attributes"]
+        report = attribute_report(
+            model, kinds, (train.target, train_known), (test.target, test_known)
+        )
+        document["attributes"] = report
+        table += "\n\nSalient attributes (supervised):\n\n" + markdown_table(
+            report, ["rho_dim", "rho_other", "S", "C"]
+        )
+    write_json(out / "results.json", document)
     (out / "results.md").write_text(table + "\n")
     print(table)
     if plot:
@@ -269,7 +281,7 @@ def _fit(
             "checkpoint_every": run["checkpoint_every"],
             "resume": bool(args.resume),
         }
-    train = _load(
+    train = load_or_fetch(
         run["dataset"], args.data_dir, "train", run["dataset_options"], not args.no_download
     )
     model = method(**params)
@@ -279,7 +291,7 @@ def _fit(
         write_json(out / RUN_FILE, run)  # before training, so that --resume finds the settings
     start = time.perf_counter()
     try:
-        model.fit(train.background, train.target, **fit_options)
+        model.fit(train.background, train.target, **fit_options, **_known_attributes(model, train))
     except TrainingInterruptedError as exc:
         raise TrainingInterruptedError(
             f"{exc}; continue with `sepclr fit --resume {out}`"
@@ -316,8 +328,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
                 f"unknown variant(s) {unknown}; choose from {', '.join(INDEPENDENCE_ROWS)}"
             )
         name = args.ablation
-    train = _load(args.dataset, args.data_dir, "train", options, not args.no_download)
-    test = _load(args.dataset, args.data_dir, "test", options, not args.no_download)
+    train = load_or_fetch(args.dataset, args.data_dir, "train", options, not args.no_download)
+    test = load_or_fetch(args.dataset, args.data_dir, "test", options, not args.no_download)
     run_table(
         train,
         test,

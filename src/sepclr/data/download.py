@@ -9,14 +9,18 @@ target)."""
 
 import hashlib
 import os
+import sys
 import tarfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tqdm.auto import tqdm
 
+from sepclr.data.ca_dataset import CADataset
+from sepclr.data.datasets import load
 from sepclr.errors import CorruptFileError, DataNotFoundError, InvalidInputError
 
 
@@ -178,3 +182,20 @@ def download(
         if remote.unpack:
             _unpack(path, target)
     return target
+
+
+def load_or_fetch(
+    name: str, root: str | Path | None, split: str, options: dict[str, Any], fetch: bool = True
+) -> CADataset:
+    """:func:`sepclr.data.datasets.load`, but when the files are missing and the dataset has
+    public downloads (:data:`NEEDS`), fetch them into the data root first; with
+    ``fetch=False`` or ``$SEPCLR_OFFLINE`` set, the not-found error stands."""
+    try:
+        return load(name, root=root, split=split, **options)
+    except DataNotFoundError:
+        if not fetch or name not in NEEDS or os.environ.get("SEPCLR_OFFLINE"):
+            raise
+    for resource in NEEDS[name]:
+        print(f"downloading {resource} (missing for {name})", file=sys.stderr)
+        download(resource, root)
+    return load(name, root=root, split=split, **options)

@@ -27,11 +27,8 @@ from sepclr.nets.encoder import EncodedBatch
 from sepclr.objectives.critics import Critic
 from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
-# (first view, second view, is_target, shard) -> (loss, {term: value})
-TwoViewLoss = Callable[
-    [EncodedBatch, EncodedBatch, torch.Tensor, Shard],
-    tuple[torch.Tensor, dict[str, torch.Tensor]],
-]
+# (first view, second view, is_target, shard[, the batch's row_data]) -> (loss, {term: value})
+TwoViewLoss = Callable[..., tuple[torch.Tensor, dict[str, torch.Tensor]]]
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 
 
@@ -113,6 +110,8 @@ def train_two_view(
     shard: Shard = SINGLE_PROCESS,
     seed: int = 0,
     make_optimizer: OptimizerFactory | None = None,
+    original_first: bool = False,
+    row_data: torch.Tensor | None = None,
 ) -> list[dict[str, float]]:
     """Train ``encoder`` in place and return one dict of mean loss terms per epoch.
 
@@ -127,6 +126,10 @@ def train_two_view(
     :class:`TrainingDivergedError`; ``max_grad_norm`` clips the gradient norm. ``speed``:
     precision, channels-last and compilation (:class:`StepSpeed`). Checkpoints, ``resume``
     and ``stop``: see :func:`sepclr.engine.loop.run_epochs`.
+
+    ``original_first=True`` makes the first view the batch itself (no augmentation), as the
+    supervised SepCLR of the paper does; ``row_data`` (n, ...) gives the loss one more
+    argument, its rows for the batch (known attributes).
 
     Multi-process (``shard``, see :mod:`sepclr.engine.distributed`): ``batch_size`` is the
     global batch, every process takes its share of each batch (:func:`rows_of_process`),
@@ -158,7 +161,7 @@ def train_two_view(
         targets = is_target[idx].to(device)
         with torch.no_grad():
             x = prepare(inputs[idx].to(device, non_blocking=True))
-            both = torch.cat([views(x), views(x)])
+            both = torch.cat([x if original_first else views(x), views(x)])
             both_targets = torch.cat([targets, targets])
             salient_input = mix_in_background(both, both_targets, salient_background_mix)
             if speed.channels_last:
@@ -169,7 +172,10 @@ def train_two_view(
         encoded = [t.float() if t.dtype in (torch.float16, torch.bfloat16) else t for t in encoded]
         first = EncodedBatch(*(t[: len(x)] for t in encoded))
         second = EncodedBatch(*(t[len(x) :] for t in encoded))
-        loss, terms = loss_fn(first, second, targets, shard)
+        if row_data is None:
+            loss, terms = loss_fn(first, second, targets, shard)
+        else:
+            loss, terms = loss_fn(first, second, targets, shard, row_data[idx].to(device))
         ensure_finite(loss, terms, epoch, index)
         optimiser_step(optimizer, loss, max_grad_norm, scaler)
         return {"loss": loss, **terms}

@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 from sepclr.data.datasets import CADataset
-from sepclr.evaluation.report import Transformer, ordered_factors
+from sepclr.evaluation.report import Transformer, is_continuous, ordered_factors
 
 
 def _save(fig: Any, path: str | Path) -> Path:
@@ -46,9 +46,14 @@ def plot_spaces(model: Transformer, test: CADataset, path: str | Path, title: st
         labels = test.factors[factor]
         classes = np.unique(labels)
         colours = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+        continuous = is_continuous(labels)
         for col, (space, (bg, tg)) in enumerate(spaces.items()):
             ax: Any = axes[row, col]
             ax.scatter(bg[:, 0], bg[:, 1], s=3, c="lightgrey", label="background")
+            if continuous:  # a colour scale instead of one colour per value
+                points = ax.scatter(tg[:, 0], tg[:, 1], s=3, c=labels, cmap="viridis")
+                fig.colorbar(points, ax=ax, label=factor)
+                classes = classes[:0]
             for k, value in enumerate(classes):
                 chosen = labels == value
                 ax.scatter(
@@ -61,9 +66,14 @@ def plot_spaces(model: Transformer, test: CADataset, path: str | Path, title: st
             ax.set_title(f"{space} space, targets by {factor} ({test.roles[factor]} factor)")
             ax.set_xticks([])
             ax.set_yticks([])
-        axes[row, 1].legend(
-            title=factor, loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=4, fontsize=8
-        )
+        if not continuous:
+            axes[row, 1].legend(
+                title=factor,
+                loc="center left",
+                bbox_to_anchor=(1.0, 0.5),
+                markerscale=4,
+                fontsize=8,
+            )
     if title:
         fig.suptitle(title)
     fig.tight_layout()

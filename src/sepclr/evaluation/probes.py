@@ -1,8 +1,9 @@
-"""Linear probes: how well a representation predicts a factor (logistic regression)."""
+"""Linear probes: how well a representation predicts a factor (logistic regression for
+classes, linear regression for continuous values)."""
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import balanced_accuracy_score
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.metrics import balanced_accuracy_score, mean_absolute_error
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -18,3 +19,16 @@ def probe_balanced_accuracy(
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     probe.fit(train_features, train_labels)
     return 100.0 * float(balanced_accuracy_score(test_labels, probe.predict(test_features)))
+
+
+def probe_mean_absolute_error(
+    train_features: np.ndarray,
+    train_values: np.ndarray,
+    test_features: np.ndarray,
+    test_values: np.ndarray,
+) -> float:
+    """Mean absolute error on the test rows of a linear-regression probe fitted on the train
+    rows (features standardised on the train rows), in the unit of the values."""
+    probe = make_pipeline(StandardScaler(), LinearRegression())
+    probe.fit(train_features, train_values)
+    return float(mean_absolute_error(test_values, probe.predict(test_features)))

@@ -31,6 +31,29 @@ from sepclr.objectives import (
 from sepclr.objectives.critics import Critic
 from sepclr.objectives.registry import IndependencePenalty
 from sepclr.objectives.shard import Shard
+from sepclr.objectives.supervised import ATTRIBUTE_KINDS, supervised_sepclr_objective
+
+
+def _supervised_loss(
+    original: EncodedBatch,
+    distorted: EncodedBatch,
+    is_target: torch.Tensor,
+    shard: Shard,
+    attributes: torch.Tensor,
+    kinds: tuple[str, ...],
+    weights: SepCLRWeights,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    del shard  # one process (checked in fit)
+    return supervised_sepclr_objective(
+        (original.common_head, distorted.common_head),
+        original.salient_head,
+        is_target,
+        attributes,
+        kinds,
+        weights.salient,
+        weights.independence,
+        weights.common_bandwidth,
+    )
 
 
 def _loss(
@@ -108,6 +131,7 @@ class SepCLR(ContrastiveEstimator):
         width: int = 16,
         salient_projector: bool = False,
         salient_background_mix: float = 0.0,
+        salient_attributes: dict[str, str] | None = None,
         views: dict[str, Any] | None = None,
         seed: int = 0,
         device: str = "auto",
@@ -130,6 +154,7 @@ class SepCLR(ContrastiveEstimator):
         self.width = width
         self.salient_projector = salient_projector
         self.salient_background_mix = salient_background_mix
+        self.salient_attributes = salient_attributes
         self.views = views
         self.seed = seed
         self.device = device
@@ -156,6 +181,19 @@ class SepCLR(ContrastiveEstimator):
         check_choice("independence", self.independence, INDEPENDENCE_TERMS)
         check_choice("backbone", self.backbone, BACKBONES)
         check_choice("precision", self.precision, PRECISIONS)
+        if self.salient_attributes is not None:
+            if not isinstance(self.salient_attributes, dict) or not self.salient_attributes:
+                raise InvalidInputError(
+                    "salient_attributes must be a dict of attribute name -> 'discrete' or "
+                    f"'continuous', got {self.salient_attributes!r}"
+                )
+            for name, kind in self.salient_attributes.items():
+                check_choice(f"kind of attribute {name!r}", kind, ATTRIBUTE_KINDS)
+            if self.salient_dim != len(self.salient_attributes):
+                raise InvalidInputError(
+                    f"salient_attributes names {len(self.salient_attributes)} attributes, one "
+                    f"salient dimension each, but salient_dim={self.salient_dim}"
+                )
         if not isinstance(self.compile, bool):
             raise InvalidInputError(f"compile must be True or False, got {self.compile!r}")
         if self.views is not None and not isinstance(self.views, dict):
@@ -192,9 +230,14 @@ class SepCLR(ContrastiveEstimator):
         checkpoint_dir: str | Path | None = None,
         checkpoint_every: int = 1,
         resume: bool = False,
+        attributes: dict[str, Any] | None = None,
     ) -> "SepCLR":
         """Train on ``background`` (e.g. healthy controls) and ``target`` (e.g. patients)
         samples of the same shape. Returns ``self``.
+
+        With ``salient_attributes`` set, ``attributes`` maps each of those names to its
+        values over the target rows, and salient dimension ``k`` learns attribute ``k``
+        (supervised SepCLR, :mod:`sepclr.objectives.supervised`).
 
         With ``checkpoint_dir``, a checkpoint is written there every ``checkpoint_every``
         epochs and at the end, and SIGINT/SIGTERM stop training cleanly after the current
@@ -204,6 +247,7 @@ class SepCLR(ContrastiveEstimator):
         """
         weights = self._check_params()
         inputs, is_target = self._stacked(background, target, keep_uint8=True)
+        row_data = self._attribute_rows(attributes, is_target)
         sample_shape = tuple(inputs.shape[1:])
         kind = "tabular" if len(sample_shape) == 1 else "image"
         try:
@@ -211,14 +255,17 @@ class SepCLR(ContrastiveEstimator):
         except ValueError as exc:
             raise InvalidInputError(str(exc)) from exc
         shard = Shard.current()
+        if shard.distributed and row_data is not None:
+            raise InvalidInputError("supervised SepCLR (salient_attributes) trains in one process")
         device = process_device(resolve_device(self.device), shard)
         speed = StepSpeed(
             str(self.precision), default_channels_last(device, kind == "image"), self.compile
         )
 
         standardiser = Standardiser.fit(inputs)
+        known = () if row_data is None else (row_data,)
         checkpointer, resuming = self._checkpointer(
-            checkpoint_dir, checkpoint_every, resume, inputs, is_target
+            checkpoint_dir, checkpoint_every, resume, inputs, is_target, *known
         )
         with torch.random.fork_rng(devices=[]), StopRequest(checkpointer is not None) as stop:
             torch.manual_seed(self.seed)
@@ -231,12 +278,16 @@ class SepCLR(ContrastiveEstimator):
             if critic is not None:
                 critic.to(device).train()
             generator = torch.Generator().manual_seed(self.seed)
+            loss = partial(_loss, weights=weights, independence=independence)
+            if row_data is not None:
+                kinds = tuple(dict(self.salient_attributes or {}).values())
+                loss = partial(_supervised_loss, kinds=kinds, weights=weights)
             history = train_two_view(
                 encoder,
                 views,
                 inputs,
                 is_target,
-                partial(_loss, weights=weights, independence=independence),
+                loss,
                 epochs=self.epochs,
                 batch_size=self.batch_size,
                 lr=self.lr,
@@ -254,6 +305,8 @@ class SepCLR(ContrastiveEstimator):
                 speed=speed,
                 shard=shard,
                 seed=int(self.seed),
+                original_first=row_data is not None,
+                row_data=row_data,
             )
         self.encoder_ = set_memory_format(encoder.cpu(), channels_last=False)
         self.standardiser_ = standardiser
@@ -261,6 +314,31 @@ class SepCLR(ContrastiveEstimator):
         self.view_options_ = options_as_dict(options)
         self.history_ = history
         return self
+
+    def _attribute_rows(
+        self, attributes: dict[str, Any] | None, is_target: torch.Tensor
+    ) -> torch.Tensor | None:
+        """The known attributes as an (n_rows, K) float tensor (0 on background rows), in
+        the order of ``salient_attributes``; None without supervision."""
+        if self.salient_attributes is None:
+            if attributes is not None:
+                raise InvalidInputError("attributes= needs salient_attributes= in the model")
+            return None
+        names = list(self.salient_attributes)
+        if attributes is None or sorted(attributes) != sorted(names):
+            given = None if attributes is None else sorted(attributes)
+            raise InvalidInputError(f"fit needs attributes= with {sorted(names)}, got {given}")
+        n_target = int(is_target.sum())
+        rows = torch.zeros(len(is_target), len(names))
+        for k, name in enumerate(names):
+            values = torch.as_tensor(np.asarray(attributes[name], dtype=np.float32))
+            if values.shape != (n_target,) or not torch.isfinite(values).all():
+                raise InvalidInputError(
+                    f"attribute {name!r} needs {n_target} finite values, one per target row, "
+                    f"got shape {tuple(values.shape)}"
+                )
+            rows[is_target, k] = values
+        return rows
 
     # --- using a fitted model --------------------------------------------------------------
 
