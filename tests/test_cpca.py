@@ -115,3 +115,14 @@ def test_bad_input_and_options():
         sepclr.CPCA(common_dim=2, salient_dim=2).fit(background[:1], target)
     with pytest.raises(InvalidInputError, match="trailing shape"):
         sepclr.CPCA().fit(background[:, :5], target)
+
+
+def test_fewer_samples_than_the_pre_pca_keeps():
+    """Wide data with few samples: the pre-PCA keeps at most one dimension per sample, and a
+    salient space larger than that is refused with a clear message."""
+    rng = np.random.default_rng(0)
+    background, target = rng.normal(size=(12, 1500)), rng.normal(size=(12, 1500))
+    model = sepclr.CPCA(common_dim=4, salient_dim=4, alpha=1.0).fit(background, target)
+    assert model.transform(target)[1].shape == (12, 4)
+    with pytest.raises(InvalidInputError, match="salient_dim=32 is larger than the 24 dimensions"):
+        sepclr.CPCA(common_dim=4, salient_dim=32, alpha=1.0).fit(background, target)

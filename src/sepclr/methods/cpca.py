@@ -160,7 +160,14 @@ class CPCA(ContrastiveEstimator):
         bg_std, tg_std = (bg - bg_mean) / bg_scale, (tg - tg_mean) / tg_scale
         reduction = np.eye(bg.shape[1])
         if bg.shape[1] > self.max_features:
-            reducer = PCA(n_components=self.max_features, random_state=self.seed)
+            kept = min(self.max_features, len(bg) + len(tg))
+            if self.salient_dim > kept:
+                raise InvalidInputError(
+                    f"salient_dim={self.salient_dim} is larger than the {kept} dimensions the "
+                    f"pre-PCA keeps from {len(bg) + len(tg)} samples of {bg.shape[1]} features; "
+                    "lower salient_dim or give more samples"
+                )
+            reducer = PCA(n_components=kept, random_state=self.seed)
             reducer.fit(np.concatenate([bg_std, tg_std]))
             reduction = reducer.components_.T
             bg_std, tg_std = bg_std @ reduction, tg_std @ reduction
