@@ -148,3 +148,23 @@ def write_chexpert(root: Path, rows: list[dict[str, str]]) -> None:
             full = {c: "" for c in CHEXPERT_COLUMNS} | {"Path": path} | row
             writer.writerow(full)
             write_jpeg(base / path, (60, 50), seed=i, gray=True)
+
+
+ODIR_COLUMNS = ["ID", "Patient Age", "Patient Sex", "Left-Fundus", "Right-Fundus"]
+ODIR_COLUMNS += ["N", "D", "G", "C", "A", "H", "M", "O"]
+
+
+def write_odir(root: Path, patients: list[dict[str, str]]) -> None:
+    """root/odir/data.csv (one row per patient) and two small RGB JPEGs per patient."""
+    base = root / "odir"
+    (base / "preprocessed_images").mkdir(parents=True, exist_ok=True)
+    with (base / "data.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=ODIR_COLUMNS)
+        writer.writeheader()
+        for i, patient in enumerate(patients):
+            row = dict.fromkeys(ODIR_COLUMNS, "0") | {"ID": str(i), "Patient Age": "60"}
+            row |= {"Patient Sex": "Female", "Left-Fundus": f"{i}_left.jpg"}
+            row |= {"Right-Fundus": f"{i}_right.jpg"} | patient
+            writer.writerow(row)
+            for side in ("left", "right"):
+                write_jpeg(base / "preprocessed_images" / f"{i}_{side}.jpg", (40, 40), seed=i)

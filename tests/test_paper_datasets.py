@@ -3,7 +3,14 @@ splits, mixing and factors as the official code builds them."""
 
 import numpy as np
 import pytest
-from source_files import write_celeba, write_chexpert, write_cifar, write_dsprites, write_mnist
+from source_files import (
+    write_celeba,
+    write_chexpert,
+    write_cifar,
+    write_dsprites,
+    write_mnist,
+    write_odir,
+)
 
 import sepclr
 from sepclr.errors import InvalidInputError
@@ -127,3 +134,27 @@ def test_chexpert_subtypes_filters_rows_like_the_official_code(tmp_path):
     ages = np.concatenate([train.factors["age"], test.factors["age"]])
     assert sorted(ages.tolist()) == [40.0, 50.0, 50.0, 50.0]
     assert train.roles == {"subtype": "salient", "sex": "common", "age": "common"}
+
+
+def test_odir_subtypes_keeps_eyes_of_single_label_patients(tmp_path):
+    patients = (
+        [{"N": "1"}] * 6  # normal: 12 eyes, capped at 10 below
+        + [{"D": "1"}] * 3  # diabetes: 6 eyes
+        + [{"G": "1", "H": "1"}] * 2  # glaucoma (hypertension ignored): 4 eyes
+        + [{"C": "1", "M": "1"}]  # two diseases: out
+        + [{"O": "1"}]  # only "other": out
+        + [{"A": "1", "Patient Age": "1", "Patient Sex": "Male"}]  # AMD, unknown age: 2 eyes
+    )
+    write_odir(tmp_path, patients)
+    options = {"size": 32, "cap_scale": 10 / 2300}  # caps: N 10, others 2 (350 -> 1.5 -> 2)
+    train = sepclr.datasets.load("odir-subtypes", root=tmp_path, **options)
+    test = sepclr.datasets.load("odir-subtypes", root=tmp_path, split="test", **options)
+    assert len(train.background) + len(test.background) == 10
+    subtypes = np.concatenate([train.factors["subtype"], test.factors["subtype"]])
+    assert sorted(subtypes.tolist()) == [0, 0, 1, 1, 3, 3]  # D, G, A capped at 2 eyes each
+    eyes = np.concatenate([train.factors["eye"], test.factors["eye"]])
+    assert sorted(eyes.tolist()) == [0, 0, 0, 1, 1, 1]
+    ages = np.concatenate([train.factors["age"], test.factors["age"]])
+    assert 1.0 not in ages.tolist()  # the unknown age became the mean
+    assert train.target.shape[1:] == (3, 32, 32)
+    assert set(train.roles) == {"subtype", "age", "sex", "eye"}

@@ -5,7 +5,14 @@ import json
 import math
 
 import pytest
-from source_files import write_celeba, write_chexpert, write_cifar, write_dsprites, write_mnist
+from source_files import (
+    write_celeba,
+    write_chexpert,
+    write_cifar,
+    write_dsprites,
+    write_mnist,
+    write_odir,
+)
 
 import sepclr
 from sepclr import cli
@@ -20,6 +27,10 @@ FILES = {
     "celeba-accessories": (
         lambda root: write_celeba(root, per_kind=4),
         [f"per_sex_scale={4 / 6000}", "size=64"],
+    ),
+    "odir-subtypes": (
+        lambda root: write_odir(root, [{"N": "1"}] * 6 + [{"D": "1"}] * 3 + [{"G": "1"}] * 3),
+        ["size=64"],
     ),
     "dsprites-digit-grid": (
         lambda root: (write_dsprites(root, 400), write_mnist(root, 60, 20)),

@@ -104,6 +104,35 @@ PRESETS: dict[str, Preset] = {
             },
         },
     ),
+    "odir-subtypes": Preset(
+        "ODIR subtypes at 224 px: two ResNet-18s, 32 + 32 dims, beta_S = 1, beta_reg = 100, "
+        "lambda = 10, batch 256, 200 epochs",
+        "odir-subtypes",
+        {
+            "backbone": "resnet18",
+            "common_dim": 32,
+            "salient_dim": 32,
+            "salient_weight": 1.0,
+            "infoless_weight": 100.0,
+            "independence_weight": 10.0,
+            "batch_size": 256,
+            "epochs": 200,
+            "lr": 3e-4,
+            "salient_projector": True,
+            "views": {
+                "crop_scale": [0.75, 1.0],
+                "vflip": 0.5,
+                "rotation": 45.0,
+                "brightness": 0.4,
+                "contrast": 0.4,
+                "saturation": 0.4,
+                "hue": 0.1,
+                "jitter_p": 0.8,
+                "grayscale_p": 0.2,
+                "noise_std": 0.0,
+            },
+        },
+    ),
     "dsprites-digit-grid": Preset(
         "dSprites on digit grids, supervised SepCLR: 32 common dims and one salient dim per "
         "attribute (shape, scale, orientation, posX, posY), beta_S = 100, lambda = 10, "

@@ -190,6 +190,10 @@ def _chexpert_paths(root: str | Path | None) -> list[Path]:
     return find_files("chexpert", names, root, paper_datasets.CHEXPERT_HOW_TO_GET)
 
 
+def _odir_paths(root: str | Path | None) -> list[Path]:
+    return find_files("odir", [("data.csv",)], root, paper_datasets.ODIR_HOW_TO_GET)
+
+
 DATASETS: dict[str, DatasetInfo] = {
     "digits-on-fashion": DatasetInfo(
         digits_on_fashion,
@@ -221,6 +225,12 @@ DATASETS: dict[str, DatasetInfo] = {
         "CheXpert X-rays: cardiomegaly, edema, effusion (salient) against healthy; age, sex",
         _chexpert_paths,
         paper_datasets.CHEXPERT_HOW_TO_GET,
+    ),
+    "odir-subtypes": DatasetInfo(
+        paper_datasets.odir_subtypes,
+        "ODIR-5K fundus photographs: five diseases (salient) against normal; age, sex, eye",
+        _odir_paths,
+        paper_datasets.ODIR_HOW_TO_GET,
     ),
     "synthetic-tabular": DatasetInfo(
         synthetic_tabular,

@@ -11,7 +11,7 @@ from sepclr.data.ca_dataset import CADataset, check_split
 from sepclr.data.celeba import celeba_files
 from sepclr.data.cifar import load_cifar10
 from sepclr.data.dsprites import load_dsprites
-from sepclr.data.folder import labelled_folder
+from sepclr.data.folder import labelled_folder, read_table
 from sepclr.data.images import read_images
 from sepclr.data.locations import find_files
 from sepclr.data.sources import load_mnist
@@ -281,4 +281,83 @@ def chexpert_subtypes(
         factors={"subtype": kind_of[is_target] - 1, "sex": sex[is_target], "age": age[is_target]},
         roles={"subtype": "salient", "sex": "common", "age": "common"},
         background_factors={"sex": sex[~is_target], "age": age[~is_target]},
+    )
+
+
+ODIR_HOW_TO_GET = (
+    "Get ODIR-5K (after registering with its organisers; not downloadable by sepclr): put "
+    "the per-patient table as data.csv (data.xlsx saved as CSV) and the fundus images in "
+    "preprocessed_images/ into $SEPCLR_DATA/odir or ~/.cache/sepclr/odir, or pass "
+    "root=/--data-dir."
+)
+ODIR_LABELS = ("N", "D", "G", "C", "A", "M")  # normal, then the five diseases kept
+ODIR_CAPS = {"N": 2300, "D": 400, "G": 350, "C": 350, "A": 350, "M": 350}
+
+
+def odir_subtypes(
+    split: str = "train",
+    root: str | Path | None = None,
+    size: int = 224,
+    table: str = "data.csv",
+    images: str = "preprocessed_images",
+    cap_scale: float = 1.0,
+) -> CADataset:
+    """Normal fundus photographs (background) against diabetes, glaucoma, cataract, AMD or
+    myopia (target), official ``odir_subtypes/create_dataset.py``, from the per-patient
+    table of ODIR-5K (``Left-Fundus``, ``Right-Fundus``, ``Patient Age``, ``Patient Sex`` and
+    the label columns N, D, G, C, A, H, M, O) and its image folder.
+
+    Each eye is a sample; a patient's eyes are kept only when exactly one of N, D, G, C, A, M
+    is 1 (H and O are ignored). Caps in table order: N 2,300, D 400, G, C, A, M 350 each
+    (times ``cap_scale``). Images RGB, resized to ``size`` (224), uint8 (the official code
+    normalises BGR pixels with RGB ImageNet statistics, then rescales; not reproduced). An
+    age of 1 means unknown and becomes the mean age. Split 90/10 stratified by diagnosis
+    with ``random_state=0`` (the official split has no seed and first holds out 3 images).
+    Factors over the targets: ``subtype`` (0-4 for D, G, C, A, M; salient), ``age``,
+    ``sex`` (male 1) and ``eye`` (right 1), common; the background's common ones too.
+    """
+    check_split(split)
+    (table_path,) = find_files("odir", [(table,)], root, ODIR_HOW_TO_GET)
+    folder = table_path.parent / images
+    columns = read_table(table_path)
+    for needed in ("Left-Fundus", "Right-Fundus", "Patient Age", "Patient Sex", *ODIR_LABELS):
+        if needed not in columns:
+            raise InvalidInputError(f"{table_path} has no column {needed!r}")
+    counts = dict.fromkeys(ODIR_LABELS, 0)
+    paths: list[Path] = []
+    kinds, ages, sexes, eyes = [], [], [], []
+    for i in range(len(columns["N"])):
+        flags = [float(columns[label][i] or 0) == 1 for label in ODIR_LABELS]
+        if sum(flags) != 1:
+            continue
+        label = ODIR_LABELS[flags.index(True)]
+        for eye, column in enumerate(("Left-Fundus", "Right-Fundus")):
+            if counts[label] >= round(ODIR_CAPS[label] * cap_scale):
+                break
+            counts[label] += 1
+            paths.append(folder / columns[column][i])
+            kinds.append(ODIR_LABELS.index(label))
+            ages.append(float(columns["Patient Age"][i]))
+            sexes.append(int(columns["Patient Sex"][i].strip().lower() == "male"))
+            eyes.append(eye)
+    kind, age = np.asarray(kinds), np.asarray(ages)
+    known = age != 1
+    age[~known] = age[known].mean() if known.any() else 0.0
+    train, test = train_test_split(
+        np.arange(len(kind)), test_size=0.1, random_state=0, stratify=kind > 0
+    )
+    keep = np.sort(train if split == "train" else test)
+    pixels = read_images([paths[i] for i in keep], size)
+    kind, age = kind[keep], age[keep]
+    sex, eye = np.asarray(sexes)[keep], np.asarray(eyes)[keep]
+    is_target = kind > 0
+    common = {"age": age, "sex": sex, "eye": eye}
+    return CADataset(
+        name="odir-subtypes",
+        split=split,
+        background=pixels[~is_target],
+        target=pixels[is_target],
+        factors={"subtype": kind[is_target] - 1, **{k: v[is_target] for k, v in common.items()}},
+        roles={"subtype": "salient", "age": "common", "sex": "common", "eye": "common"},
+        background_factors={k: v[~is_target] for k, v in common.items()},
     )
