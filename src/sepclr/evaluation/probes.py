@@ -3,7 +3,7 @@ classes, linear regression for continuous values)."""
 
 import numpy as np
 from sklearn.linear_model import LinearRegression, LogisticRegression
-from sklearn.metrics import balanced_accuracy_score, mean_absolute_error
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, mean_absolute_error
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -32,3 +32,15 @@ def probe_mean_absolute_error(
     probe = make_pipeline(StandardScaler(), LinearRegression())
     probe.fit(train_features, train_values)
     return float(mean_absolute_error(test_values, probe.predict(test_features)))
+
+
+def probe_accuracy(
+    train_features: np.ndarray,
+    train_labels: np.ndarray,
+    test_features: np.ndarray,
+    test_labels: np.ndarray,
+) -> float:
+    """Plain accuracy (percent) of the probe of :func:`probe_balanced_accuracy`."""
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    probe.fit(train_features, train_labels)
+    return 100.0 * float(accuracy_score(test_labels, probe.predict(test_features)))

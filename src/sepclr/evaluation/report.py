@@ -9,7 +9,12 @@ import numpy as np
 
 from sepclr.data.datasets import CADataset
 from sepclr.evaluation.metrics import chance_level, delta_tot, ideal_scores
-from sepclr.evaluation.probes import probe_balanced_accuracy, probe_mean_absolute_error
+from sepclr.evaluation.probes import (
+    probe_accuracy,
+    probe_balanced_accuracy,
+    probe_mean_absolute_error,
+)
+from sepclr.evaluation.protocols import protocol_for
 
 
 class Transformer(Protocol):
@@ -28,8 +33,9 @@ def is_continuous(values: np.ndarray) -> bool:
 
 
 def probe_columns(test: CADataset) -> list[str]:
-    """The columns of :func:`probe_row` for ``test``'s factors, then ``delta_TOT``."""
-    columns = []
+    """The columns of :func:`probe_row` for ``test``: the group probe when its protocol has
+    one, the factors, then ``delta_TOT``."""
+    columns = ["S_group", "C_group"] if protocol_for(test.name).group_probe else []
     for factor in ordered_factors(test.roles):
         suffix = "_MAE" if is_continuous(test.factors[factor]) else ""
         columns += [f"S_{factor}{suffix}", f"C_{factor}{suffix}"]
@@ -43,11 +49,15 @@ def probe_row(model: Transformer, train: CADataset, test: CADataset) -> dict[str
     accuracy in percent of a logistic regression for a factor of classes; for a continuous
     factor (:func:`is_continuous`), ``S_f_MAE`` and ``C_f_MAE``, the mean absolute error of
     a linear regression. ``delta_TOT`` is the distance to the ideal row over the class
-    factors.
+    factors. The dataset's protocol (:mod:`sepclr.evaluation.protocols`) may ask for plain
+    accuracy and for the target-versus-background probe ``S_group`` / ``C_group``.
     """
+    protocol = protocol_for(test.name)
+    scores: dict[str, float] = {}
+    if protocol.group_probe is not None:
+        scores |= _group_probe(model, train, test, protocol.group_probe == "head")
     common_train, salient_train = model.transform(train.target)
     common_test, salient_test = model.transform(test.target)
-    scores: dict[str, float] = {}
     chance: dict[str, float] = {}
     probe: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], float]
     for factor in ordered_factors(test.roles):
@@ -55,7 +65,7 @@ def probe_row(model: Transformer, train: CADataset, test: CADataset) -> dict[str
         if is_continuous(y_test):
             probe, name = probe_mean_absolute_error, f"{factor}_MAE"
         else:
-            probe, name = probe_balanced_accuracy, factor
+            probe, name = probe_accuracy if protocol.accuracy else probe_balanced_accuracy, factor
             chance[factor] = chance_level(len(np.unique(y_test)))
         scores[f"S_{name}"] = probe(salient_train, y_train, salient_test, y_test)
         scores[f"C_{name}"] = probe(common_train, y_train, common_test, y_test)
@@ -64,12 +74,39 @@ def probe_row(model: Transformer, train: CADataset, test: CADataset) -> dict[str
     return scores
 
 
+def _features(model: Transformer, x: Any, heads: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(common, salient) representations, or projector heads when asked and available."""
+    encode = getattr(model, "encode", None)
+    if heads and encode is not None:
+        out = encode(x)
+        return out.common_head.numpy(), out.salient_head.numpy()
+    return model.transform(x)
+
+
+def _group_probe(
+    model: Transformer, train: CADataset, test: CADataset, heads: bool
+) -> dict[str, float]:
+    """Balanced accuracy of telling targets from backgrounds, on all samples."""
+    spaces = []
+    for data in (train, test):
+        bg, tg = _features(model, data.background, heads), _features(model, data.target, heads)
+        labels = np.r_[np.zeros(len(bg[0])), np.ones(len(tg[0]))]
+        spaces.append(([np.concatenate([b, t]) for b, t in zip(bg, tg, strict=True)], labels))
+    (train_spaces, y_train), (test_spaces, y_test) = spaces
+    return {
+        f"{space}_group": probe_balanced_accuracy(train_spaces[k], y_train, test_spaces[k], y_test)
+        for space, k in (("S", 1), ("C", 0))
+    }
+
+
 def ideal_row(test: CADataset) -> dict[str, float]:
-    """The 'best expected' row for ``test`` (class factors only)."""
+    """The 'best expected' row for ``test`` (class factors, and the group probe of its
+    protocol: 100 from S, 50 from C)."""
+    group = {"S_group": 100.0, "C_group": 50.0} if protocol_for(test.name).group_probe else {}
     classes = [f for f in ordered_factors(test.roles) if not is_continuous(test.factors[f])]
     chance = {f: chance_level(len(np.unique(test.factors[f]))) for f in classes}
     ideal = ideal_scores({f: test.roles[f] for f in classes}, chance)
-    return {**ideal, "delta_TOT": 0.0}
+    return {**group, **ideal, "delta_TOT": 0.0}
 
 
 def _cell(value: object) -> str:

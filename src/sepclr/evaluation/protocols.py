@@ -1,0 +1,31 @@
+"""How each of the paper's datasets is evaluated (spec sections 4.1-4.5 and 4.7): the
+metric of the class probes, and whether a target-versus-background probe on all samples
+comes first, on the representations or on the projector heads."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """``accuracy``: plain accuracy for class probes (Digits-on-CIFAR, Table 1) instead of
+    balanced accuracy. ``group_probe``: ``"representation"`` or ``"head"`` adds ``S_group``
+    and ``C_group``, the balanced accuracy of telling targets from backgrounds on all test
+    samples (ideal: 100 from S, 50 from C); a method without projector heads uses its
+    representations."""
+
+    accuracy: bool = False
+    group_probe: str | None = None
+
+
+PROTOCOLS = {
+    "cifar-mnist": Protocol(accuracy=True),
+    "celeba-accessories": Protocol(group_probe="representation"),
+    "chexpert-subtypes": Protocol(group_probe="head"),
+    "odir-subtypes": Protocol(group_probe="head"),
+}
+DEFAULT_PROTOCOL = Protocol()
+
+
+def protocol_for(dataset: str) -> Protocol:
+    """The paper's protocol for ``dataset``; balanced accuracy and no group probe else."""
+    return PROTOCOLS.get(dataset, DEFAULT_PROTOCOL)
