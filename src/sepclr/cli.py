@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sepclr.bench import BASELINES, INDEPENDENCE_ROWS, method_rows, run_table
-from sepclr.data.datasets import DIGITS_ON_FASHION_SIZES, CADataset, availability
+from sepclr.data.datasets import CADataset, availability
 from sepclr.data.download import RESOURCES, download, load_or_fetch
 from sepclr.engine.checkpoint import CHECKPOINT_NAME
 from sepclr.engine.distributed import launched_by_torchrun, process_group
@@ -62,8 +62,11 @@ def _model_params(args: argparse.Namespace, skip: frozenset[str] = frozenset()) 
     return {p: v for p, v in given.items() if v is not None and p not in skip}
 
 
+SIZED = ("digits-on-fashion", "synthetic-brain")  # datasets with named sizes
+
+
 def _dataset_options(name: str, size: str | None) -> dict[str, Any]:
-    return {"size": size} if size is not None and name == "digits-on-fashion" else {}
+    return {"size": size} if size is not None and name in SIZED else {}
 
 
 def _load_splits(
@@ -390,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="never download missing public files (also: SEPCLR_OFFLINE=1)",
     )
     fit.add_argument(
-        "--size", choices=sorted(DIGITS_ON_FASHION_SIZES), help="digits-on-fashion size"
+        "--size", help=f"size of {' or '.join(SIZED)} (small, default; digits-on-fashion: full)"
     )
     for flag, (param, kind) in MODEL_FLAGS.items():
         extra: dict[str, Any] = {}
@@ -463,9 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="never download missing public files (also: SEPCLR_OFFLINE=1)",
     )
-    bench.add_argument(
-        "--size", choices=sorted(DIGITS_ON_FASHION_SIZES), help="digits-on-fashion size (small)"
-    )
+    bench.add_argument("--size", help=f"size of {' or '.join(SIZED)} (default here: small)")
     bench.add_argument("--only", help="comma-separated subset of the variants")
     for flag, (param, kind) in MODEL_FLAGS.items():
         if param not in ("independence", "seed"):

@@ -25,6 +25,7 @@ from sepclr.data.sources import (
     load_fashion_mnist,
     load_sklearn_digits,
 )
+from sepclr.data.synthetic_brain import synthetic_brain
 from sepclr.errors import DataNotFoundError, InvalidInputError
 
 # --- digits on Fashion-MNIST ---------------------------------------------------------------
@@ -231,6 +232,12 @@ DATASETS: dict[str, DatasetInfo] = {
         "ODIR-5K fundus photographs: five diseases (salient) against normal; age, sex, eye",
         _odir_paths,
         paper_datasets.ODIR_HOW_TO_GET,
+    ),
+    "synthetic-brain": DatasetInfo(
+        synthetic_brain,
+        "generated 3-D brain volumes: a local lesion (salient score) on age, sex, site effects",
+        None,
+        "generated, nothing to download",
     ),
     "synthetic-tabular": DatasetInfo(
         synthetic_tabular,

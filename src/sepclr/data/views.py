@@ -1,12 +1,15 @@
 """Random views (augmentations) for contrastive training, applied to whole batches with
-per-sample random parameters: kornia for images, noise and feature dropout for tabular data."""
+per-sample random parameters: kornia for images, an affine resampling, flips, intensity and
+noise for 3-D volumes, noise and feature dropout for tabular data."""
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import kornia.augmentation as K
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -55,15 +58,39 @@ class TabularViewOptions:
     feature_dropout: float = 0.1
 
 
-ViewOptions = ImageViewOptions | TabularViewOptions
+@dataclass(frozen=True)
+class VolumeViewOptions:
+    """3-D views: a random affine map per volume (zoom in ``zoom``, i.e. a crop of that
+    fraction of each side resampled to the full size; translation up to ``shift`` of the
+    half-width; rotation up to ``rotation`` degrees about each axis), flips along each axis
+    with probability ``flip``, intensity scaled by up to ``intensity`` and shifted by up to
+    ``intensity / 2`` (relative), and Gaussian noise of standard deviation ``noise_std``.
+    Flips are off by default: brains are not left-right symmetric in what a study looks
+    for."""
+
+    zoom: tuple[float, float] = (0.85, 1.0)
+    shift: float = 0.05
+    rotation: float = 5.0
+    flip: float = 0.0
+    intensity: float = 0.1
+    noise_std: float = 0.02
+
+
+ViewOptions = ImageViewOptions | TabularViewOptions | VolumeViewOptions
 
 
 def view_options(kind: str, overrides: Mapping[str, Any] | None = None) -> ViewOptions:
-    """Default options for ``kind`` ("image" or "tabular") with ``overrides`` applied.
+    """Default options for ``kind`` ("image", "volume" or "tabular") with ``overrides``
+    applied.
 
     Unknown option names raise ``ValueError`` listing the valid ones.
     """
-    defaults: ViewOptions = ImageViewOptions() if kind == "image" else TabularViewOptions()
+    kinds: dict[str, type[ViewOptions]] = {
+        "image": ImageViewOptions,
+        "volume": VolumeViewOptions,
+        "tabular": TabularViewOptions,
+    }
+    defaults: ViewOptions = kinds[kind]()
     overrides = dict(overrides or {})
     valid = {f.name for f in fields(defaults)}
     unknown = sorted(set(overrides) - valid)
@@ -129,8 +156,48 @@ class TabularViews(nn.Module):
         return out
 
 
+class VolumeViews(nn.Module):
+    """Batched 3-D augmentation (:class:`VolumeViewOptions`) with per-volume parameters:
+    one ``affine_grid`` / ``grid_sample`` resampling for zoom, shift and rotation, then
+    flips, intensity and noise; input and output (n, C, D, H, W)."""
+
+    def __init__(self, options: VolumeViewOptions) -> None:
+        super().__init__()
+        self.options = options
+
+    def _rotations(self, n: int, device: torch.device) -> torch.Tensor:
+        angles = (torch.rand(n, 3, device=device) * 2 - 1) * math.radians(self.options.rotation)
+        cos, sin = angles.cos(), angles.sin()
+        one, zero = torch.ones(n, device=device), torch.zeros(n, device=device)
+        about_x = torch.stack([one, zero, zero, zero, cos[:, 0], -sin[:, 0],
+                               zero, sin[:, 0], cos[:, 0]], 1).view(n, 3, 3)  # fmt: skip
+        about_y = torch.stack([cos[:, 1], zero, sin[:, 1], zero, one, zero,
+                               -sin[:, 1], zero, cos[:, 1]], 1).view(n, 3, 3)  # fmt: skip
+        about_z = torch.stack([cos[:, 2], -sin[:, 2], zero, sin[:, 2], cos[:, 2], zero,
+                               zero, zero, one], 1).view(n, 3, 3)  # fmt: skip
+        return about_x @ about_y @ about_z
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        o, n, device = self.options, len(x), x.device
+        low, high = o.zoom
+        scale = low + (high - low) * torch.rand(n, 1, 1, device=device)
+        shift = (torch.rand(n, 3, 1, device=device) * 2 - 1) * o.shift
+        theta = torch.cat([self._rotations(n, device) * scale, shift], dim=2)
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        for axis in (2, 3, 4):
+            flipped = torch.rand(n, device=device) < o.flip
+            out = torch.where(flipped.view(n, 1, 1, 1, 1), out.flip(axis), out)
+        factor = 1 + (torch.rand(n, 1, 1, 1, 1, device=device) * 2 - 1) * o.intensity
+        offset = (torch.rand(n, 1, 1, 1, 1, device=device) * 2 - 1) * o.intensity / 2
+        return out * factor + offset + o.noise_std * torch.randn_like(out)
+
+
 def build_views(options: ViewOptions, sample_shape: tuple[int, ...]) -> nn.Module:
-    """The view module for ``options``; ``sample_shape`` is (features,) or (C, H, W)."""
+    """The view module for ``options``; ``sample_shape`` is (features,), (C, H, W) or
+    (C, D, H, W)."""
+    if isinstance(options, VolumeViewOptions):
+        return VolumeViews(options)
     if isinstance(options, ImageViewOptions):
         return ImageViews((sample_shape[1], sample_shape[2]), options, sample_shape[0])
     return TabularViews(options)

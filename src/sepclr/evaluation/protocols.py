@@ -22,6 +22,7 @@ PROTOCOLS = {
     "celeba-accessories": Protocol(group_probe="representation"),
     "chexpert-subtypes": Protocol(group_probe="head"),
     "odir-subtypes": Protocol(group_probe="head"),
+    "synthetic-brain": Protocol(group_probe="representation"),  # the DIAGNOSIS column
 }
 DEFAULT_PROTOCOL = Protocol()
 

@@ -249,7 +249,7 @@ class SepCLR(ContrastiveEstimator):
         inputs, is_target = self._stacked(background, target, keep_uint8=True)
         row_data = self._attribute_rows(attributes, is_target)
         sample_shape = tuple(inputs.shape[1:])
-        kind = "tabular" if len(sample_shape) == 1 else "image"
+        kind = {1: "tabular", 3: "image"}.get(len(sample_shape), "volume")
         try:
             options = view_options(kind, self.views)
         except ValueError as exc:

@@ -30,11 +30,10 @@ def _raw_tensor(x: Any, name: str) -> torch.Tensor:
         )
     if array.is_complex():
         raise InvalidInputError(f"{name} is complex; pass real numbers")
-    if array.ndim not in (2, 3, 4):
-        hint = " (3-D volumes are not supported yet)" if array.ndim == 5 else ""
+    if array.ndim not in (2, 3, 4, 5):
         raise InvalidInputError(
-            f"{name} has shape {tuple(array.shape)}; expected (n, features), (n, H, W) or "
-            f"(n, C, H, W){hint}"
+            f"{name} has shape {tuple(array.shape)}; expected (n, features), (n, H, W), "
+            "(n, C, H, W) or (n, C, D, H, W)"
         )
     if array.shape[0] == 0:
         raise InvalidInputError(f"{name} is empty (0 samples)")
@@ -42,7 +41,8 @@ def _raw_tensor(x: Any, name: str) -> torch.Tensor:
 
 
 def _is_uint8_image(x: torch.Tensor) -> bool:
-    return x.dtype == torch.uint8 and x.ndim == 4
+    """uint8 images (n, C, H, W) or volumes (n, C, D, H, W)."""
+    return x.dtype == torch.uint8 and x.ndim >= 4
 
 
 _CHUNK = 4096
@@ -79,7 +79,8 @@ def as_sample_tensor(x: Any, name: str = "x") -> torch.Tensor:
     built), everything else becomes float32 (float32 input is used as is, not copied).
 
     Accepted: numpy arrays or torch tensors of shape (n, features) (tabular), (n, H, W)
-    (one-channel images, a channel axis is added) or (n, C, H, W) (images). Raises
+    (one-channel images, a channel axis is added), (n, C, H, W) (images) or (n, C, D, H, W)
+    (volumes). Raises
     :class:`InvalidInputError` for other types, ranks, dtypes, empty batches and non-finite
     values.
     """

@@ -9,27 +9,33 @@ class ConvNetBackbone(nn.Module):
     then an adaptive average pool to 4x4 and a flatten.
 
     A 28x28 input becomes 14x14, 7x7, 4x4; any input of at least 16x16 pixels and any channel
-    count works. Output: (n, 64 w). Input: (n, C, H, W).
+    count works. Output: (n, 64 w). Input: (n, C, H, W). With ``spatial_dims=3``: volumes
+    (n, C, D, H, W), 3-D convolutions, pooled to 2x2x2, output (n, 32 w).
     """
 
     min_size = 16
 
-    def __init__(self, in_channels: int, width: int = 16) -> None:
+    def __init__(self, in_channels: int, width: int = 16, spatial_dims: int = 2) -> None:
         super().__init__()
+        conv, norm, pool = {
+            2: (nn.Conv2d, nn.BatchNorm2d, nn.AdaptiveAvgPool2d),
+            3: (nn.Conv3d, nn.BatchNorm3d, nn.AdaptiveAvgPool3d),
+        }[spatial_dims]
         widths = (width, 2 * width, 4 * width)
         kernels = (4, 4, 3)
         layers: list[nn.Module] = []
         channels = in_channels
         for out, k in zip(widths, kernels, strict=True):
             layers += [
-                nn.Conv2d(channels, out, k, stride=2, padding=1, bias=False),
-                nn.BatchNorm2d(out),
+                conv(channels, out, k, stride=2, padding=1, bias=False),
+                norm(out),
                 nn.ReLU(inplace=True),
             ]
             channels = out
-        layers += [nn.AdaptiveAvgPool2d(4), nn.Flatten()]
+        side = 4 if spatial_dims == 2 else 2
+        layers += [pool(side), nn.Flatten()]
         self.layers = nn.Sequential(*layers)
-        self.out_features = channels * 16
+        self.out_features = channels * side**spatial_dims
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(x)

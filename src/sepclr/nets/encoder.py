@@ -23,21 +23,21 @@ class EncodedBatch(NamedTuple):
 
 def resolve_backbone(name: str, input_shape: tuple[int, ...]) -> str:
     """The backbone for ``name`` and a per-sample input shape: ``auto`` picks ``mlp`` for
-    vectors (features,) and ``convnet`` for images (C, H, W); ``resnet18`` is asked for by
-    name."""
+    vectors (features,) and ``convnet`` for images (C, H, W) and volumes (C, D, H, W), in 2-D
+    or 3-D; ``resnet18`` (2-D or 3-D by the same rule) is asked for by name."""
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; choose one of {BACKBONES}")
     if name == "auto":
-        if len(input_shape) not in (1, 3):
+        if len(input_shape) not in (1, 3, 4):
             raise ValueError(
-                f"no backbone for samples of shape {input_shape}: expected (features,) or (C, H, W)"
+                f"no backbone for samples of shape {input_shape}: expected (features,), "
+                "(C, H, W) or (C, D, H, W)"
             )
         name = "mlp" if len(input_shape) == 1 else "convnet"
-    expected = 1 if name == "mlp" else 3
-    if len(input_shape) != expected:
-        raise ValueError(
-            f"backbone {name!r} needs samples of rank {expected}, got shape {input_shape}"
-        )
+    allowed = (1,) if name == "mlp" else (3, 4)
+    if len(input_shape) not in allowed:
+        kinds = "vectors (features,)" if name == "mlp" else "images or volumes"
+        raise ValueError(f"backbone {name!r} takes {kinds}, got samples of shape {input_shape}")
     if name in IMAGE_BACKBONES and min(input_shape[1:]) < IMAGE_BACKBONES[name]:
         raise ValueError(
             f"the {name} backbone needs images of at least {IMAGE_BACKBONES[name]} pixels "
@@ -48,14 +48,15 @@ def resolve_backbone(name: str, input_shape: tuple[int, ...]) -> str:
 
 def build_backbone(name: str, input_shape: tuple[int, ...], width: int) -> tuple[nn.Module, int]:
     """A backbone instance and its number of output features; ``name`` must already be
-    resolved (see :func:`resolve_backbone`)."""
+    resolved (see :func:`resolve_backbone`). Samples of rank 4 get 3-D convolutions."""
     if name == "mlp":
         mlp = MLPBackbone(input_shape[0], hidden=(8 * width, 8 * width))
         return mlp, mlp.out_features
+    dims = len(input_shape) - 1
     if name == "resnet18":
-        resnet = ResNet18Backbone(input_shape[0], min(input_shape[1:]), width=width)
+        resnet = ResNet18Backbone(input_shape[0], min(input_shape[1:]), width, dims)
         return resnet, resnet.out_features
-    convnet = ConvNetBackbone(input_shape[0], width=width)
+    convnet = ConvNetBackbone(input_shape[0], width=width, spatial_dims=dims)
     return convnet, convnet.out_features
 
 

@@ -51,6 +51,19 @@ class MLPDecoder(nn.Module):
         return self.layers(z)
 
 
+class VolumeDecoder(nn.Module):
+    """For 3-D volumes (C, D, H, W) in [0, 1]: the MLP decoder to every voxel, reshaped,
+    then a sigmoid. (A transposed 3-D convnet would scale better; volumes here are small.)"""
+
+    def __init__(self, latent_dim: int, volume_shape: tuple[int, ...], hidden: int) -> None:
+        super().__init__()
+        self.shape = tuple(volume_shape)
+        self.mlp = MLPDecoder(latent_dim, math.prod(volume_shape), hidden)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.mlp(z)).view(len(z), *self.shape)
+
+
 class ConvDecoder(nn.Module):
     """The convnet backbone in reverse: ``Linear(latent, hidden)`` -> ``Linear`` to a
     (4w, ceil(H/8), ceil(W/8)) map -> three 4x4 stride-2 transposed convolutions (4w -> 2w ->
@@ -103,11 +116,13 @@ class ContrastiveVAENet(nn.Module):
             build_backbone(name, input_shape, width), salient_dim, hidden
         )
         latent = common_dim + salient_dim
-        self.decoder: nn.Module = (
-            MLPDecoder(latent, input_shape[0], hidden)
-            if name == "mlp"
-            else ConvDecoder(latent, input_shape, width, hidden)
-        )
+        self.decoder: nn.Module
+        if name == "mlp":
+            self.decoder = MLPDecoder(latent, input_shape[0], hidden)
+        elif len(input_shape) == 4:
+            self.decoder = VolumeDecoder(latent, input_shape, hidden)
+        else:
+            self.decoder = ConvDecoder(latent, input_shape, width, hidden)
 
     def forward(self, x: torch.Tensor) -> tuple[Posterior, Posterior]:
         return self.common(x), self.salient(x)
