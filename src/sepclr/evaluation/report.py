@@ -129,3 +129,36 @@ def markdown_table(rows: Mapping[str, Mapping[str, object]], columns: Sequence[s
 def write_json(path: str | Path, document: Any) -> None:
     """Write ``document`` as indented JSON."""
     Path(path).write_text(json.dumps(document, indent=2) + "\n")
+
+
+def table3_layout(
+    summary: Mapping[str, Mapping[str, float]], test: CADataset, label: Callable[[str], str]
+) -> str:
+    """The poster's Table 3 layout (schizophrenia on 3-D MRI): common factors (continuous
+    ones as MAE first), salient factors, then DIAGNOSIS (the group probe); for each, the C
+    and S columns with the direction that is better (a common factor should be in C and not
+    in S, a salient one the reverse); cells are mean ± std over seeds."""
+    roles = dict(test.roles)
+    order = sorted(
+        roles, key=lambda f: (roles[f] == "salient", not is_continuous(test.factors[f]), f)
+    )
+    columns: list[tuple[str, str]] = []  # (header, key)
+    for factor in [*order, "group"]:
+        continuous = factor != "group" and is_continuous(test.factors[factor])
+        name = "DIAGNOSIS" if factor == "group" else factor.upper()
+        metric, key = ("MAE", f"{factor}_MAE") if continuous else ("B-ACC", factor)
+        wanted = "S" if factor == "group" or roles.get(factor) == "salient" else "C"
+        for space in "CS":
+            higher = (space == wanted) != continuous
+            arrow = "↑" if higher else "↓"
+            columns.append((f"{name} {metric} {space} {arrow}", f"{space}_{key}"))
+    rows = {
+        label(variant): {
+            header: f"{row[key]:.2f} ± {row[key + '_std']:.2f}"
+            if key.endswith("_MAE")
+            else f"{row[key]:.1f} ± {row[key + '_std']:.1f}"
+            for header, key in columns
+        }
+        for variant, row in summary.items()
+    }
+    return markdown_table(rows, [header for header, _ in columns])
