@@ -110,3 +110,65 @@ def test_sepclr_trains_on_volumes_and_its_salient_space_tells_the_groups_apart()
     s_acc = probe_balanced_accuracy(np.r_[s_bg, s_tg], labels, np.r_[ts_bg, ts_tg], test_labels)
     c_acc = probe_balanced_accuracy(np.r_[c_bg, c_tg], labels, np.r_[tc_bg, tc_tg], test_labels)
     assert s_acc > c_acc + 5, (s_acc, c_acc)
+
+
+def _write_study(root, n_controls=6, n_patients=6):
+    import nibabel
+
+    rng = np.random.default_rng(0)
+    lines = ["participant_id\tgroup\tage\tsex\tsite\tsaps\tpath"]
+    for i in range(n_controls + n_patients):
+        patient = i >= n_controls
+        data = rng.random((20, 24, 18)).astype(np.float32) * (2.0 if patient else 1.0)
+        name = f"sub-{i:02d}/anat/sub-{i:02d}_T1w.nii.gz"
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        nibabel.save(nibabel.Nifti1Image(data, np.eye(4)), str(root / name))
+        group, saps = ("patient", str(10 + i)) if patient else ("control", "n/a")
+        lines.append(
+            f"sub-{i:02d}\t{group}\t{30 + i}\t{'MF'[i % 2]}\t{['a', 'b'][i % 2]}\t{saps}\t{name}"
+        )
+    (root / "participants.tsv").write_text("\n".join(lines) + "\n")
+
+
+def test_a_nifti_study_from_its_participants_table(tmp_path):
+    _write_study(tmp_path)
+    options = {"continuous": ("age", "saps"), "salient": ("saps",), "shape": (8, 8, 8)}
+    train = sepclr.datasets.load("nifti-study", root=tmp_path, **options)
+    test = sepclr.datasets.load("nifti-study", root=tmp_path, split="test", **options)
+    assert len(train.background) + len(test.background) == 6
+    assert len(test.target) == 1 and len(test.background) == 1  # 20 % of each group
+    assert (
+        train.target.shape[1:] == (1, 8, 8, 8)
+        and train.target.min() >= 0
+        and train.target.max() <= 1
+    )
+    assert train.roles == {"age": "common", "saps": "salient", "sex": "common", "site": "common"}
+    assert set(train.background_factors) == {"age", "sex", "site"}
+    assert set(np.unique(train.factors["sex"])) <= {0, 1}
+    cached = sorted((tmp_path / ".sepclr-cache").glob("*.npy"))
+    assert len(cached) == 12
+    stamps = [p.stat().st_mtime_ns for p in cached]
+    again = sepclr.datasets.load("nifti-study", root=tmp_path, **options)  # from the cache
+    np.testing.assert_array_equal(again.target, train.target)
+    assert [p.stat().st_mtime_ns for p in cached] == stamps
+
+
+def test_nifti_study_errors_are_clear(tmp_path):
+    from sepclr.errors import CorruptFileError, DataNotFoundError, InvalidInputError
+
+    _write_study(tmp_path)
+    with pytest.raises(InvalidInputError, match="no column 'diagnosis'"):
+        sepclr.datasets.load("nifti-study", root=tmp_path, group_column="diagnosis")
+    with pytest.raises(InvalidInputError, match="needs both 'control' and 'SZ'"):
+        sepclr.datasets.load("nifti-study", root=tmp_path, target_value="SZ")
+    with pytest.raises(InvalidInputError, match="covariate 'saps' is missing for some subjects"):
+        sepclr.datasets.load(
+            "nifti-study", root=tmp_path, continuous=("saps",), salient=(), categorical=()
+        )
+    for volume in tmp_path.glob("sub-*/anat/*.nii.gz"):
+        volume.write_bytes(b"not nifti")
+    with pytest.raises(CorruptFileError, match=r"_T1w\.nii\.gz is not a readable NIfTI"):
+        sepclr.datasets.load("nifti-study", root=tmp_path, cache=False)
+    (tmp_path / "sub-03/anat/sub-03_T1w.nii.gz").unlink()
+    with pytest.raises(DataNotFoundError, match="1 volume"):
+        sepclr.datasets.load("nifti-study", root=tmp_path)

@@ -26,6 +26,7 @@ from sepclr.data.sources import (
     load_sklearn_digits,
 )
 from sepclr.data.synthetic_brain import synthetic_brain
+from sepclr.data.volumes import nifti_study
 from sepclr.errors import DataNotFoundError, InvalidInputError
 
 # --- digits on Fashion-MNIST ---------------------------------------------------------------
@@ -238,6 +239,12 @@ DATASETS: dict[str, DatasetInfo] = {
         "generated 3-D brain volumes: a local lesion (salient score) on age, sex, site effects",
         None,
         "generated, nothing to download",
+    ),
+    "nifti-study": DatasetInfo(
+        nifti_study,
+        "your NIfTI study: volumes listed in a participants table with group and covariates",
+        None,
+        "your own files: --data-dir holds participants.tsv (see sepclr.data.volumes)",
     ),
     "synthetic-tabular": DatasetInfo(
         synthetic_tabular,

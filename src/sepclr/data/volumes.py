@@ -1,0 +1,150 @@
+"""A neuroimaging study as a CA dataset: NIfTI volumes listed in a BIDS-like participants
+table (a TSV or CSV with one row per subject: an id, the group, covariates such as age, sex,
+site, clinical scores, and the path of the subject's volume).
+
+Volumes are read one at a time through nibabel's lazy data proxy, resampled to a small grid
+(trilinear), scaled to [0, 1] by their 99.5th percentile, and cached as ``.npy`` files keyed
+by the file's path, size, modification time and the grid, so a second load reads only the
+small arrays. nibabel is an optional dependency (``pip install 'sepclr[volumes]'``)."""
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from sepclr.data.ca_dataset import CADataset, check_split
+from sepclr.data.folder import read_table
+from sepclr.errors import CorruptFileError, DataNotFoundError, InvalidInputError
+
+
+def _nibabel() -> Any:
+    try:
+        import nibabel
+    except ImportError as exc:
+        raise InvalidInputError(
+            "reading NIfTI volumes needs nibabel: pip install 'sepclr[volumes]'"
+        ) from exc
+    return nibabel
+
+
+def read_volume(path: Path, shape: tuple[int, int, int]) -> np.ndarray:
+    """One NIfTI volume as float32 (1, *shape) in [0, 1]."""
+    nibabel = _nibabel()
+    try:
+        proxy = nibabel.load(str(path))
+        data = np.asarray(proxy.dataobj, dtype=np.float32)
+    except Exception as exc:  # nibabel raises many kinds for a bad file
+        raise CorruptFileError(f"{path} is not a readable NIfTI volume: {exc}") from exc
+    if data.ndim == 4 and data.shape[3] == 1:
+        data = data[..., 0]
+    if data.ndim != 3 or not np.isfinite(data).all():
+        raise CorruptFileError(f"{path}: expected a finite 3-D volume, got shape {data.shape}")
+    tensor = torch.from_numpy(data)[None, None]
+    resampled = F.interpolate(tensor, size=shape, mode="trilinear", align_corners=False)[0]
+    top = float(torch.quantile(resampled.flatten(), 0.995))
+    return (resampled / top if top > 0 else resampled).clamp(0.0, 1.0).numpy()
+
+
+def _cached(path: Path, shape: tuple[int, int, int], cache: Path | None) -> np.ndarray:
+    if cache is None:
+        return read_volume(path, shape)
+    stat = path.stat()
+    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{shape}".encode())
+    cached = cache / f"{key.hexdigest()[:32]}.npy"
+    if cached.is_file():
+        return np.load(cached, allow_pickle=False)
+    volume = read_volume(path, shape)
+    cache.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(".tmp.npy")
+    np.save(partial, volume, allow_pickle=False)
+    partial.replace(cached)
+    return volume
+
+
+def nifti_study(
+    split: str = "train",
+    root: str | Path | None = None,
+    table: str = "participants.tsv",
+    group_column: str = "group",
+    background_value: str = "control",
+    target_value: str = "patient",
+    path_column: str = "path",
+    continuous: tuple[str, ...] = ("age",),
+    categorical: tuple[str, ...] = ("sex", "site"),
+    salient: tuple[str, ...] = (),
+    shape: tuple[int, int, int] = (32, 32, 32),
+    test_fraction: float = 0.2,
+    cache: bool = True,
+) -> CADataset:
+    """Background (``group_column == background_value``) and target subjects of the study
+    whose participants ``table`` lies in ``root``; paths are relative to the table's folder.
+
+    ``continuous`` and ``categorical`` name the covariate columns (categories become 0, 1,
+    ... in sorted order); those in ``salient`` (e.g. clinical scores, measured on patients
+    only) are salient factors, the others common. Subjects are split with seed 0 into train
+    and test (``test_fraction``), stratified by group. Volumes: float32 (n, 1, *shape),
+    cached under ``root/.sepclr-cache`` unless ``cache=False``.
+    """
+    check_split(split)
+    base = Path(root) if root is not None else Path.cwd()
+    table_path = base / table
+    columns = read_table(table_path)
+    for column in (group_column, path_column, *continuous, *categorical):
+        if column not in columns:
+            raise InvalidInputError(
+                f"{table_path} has no column {column!r}; its columns are {sorted(columns)}"
+            )
+    groups = np.asarray(columns[group_column])
+    known = (groups == background_value) | (groups == target_value)
+    if not (groups == target_value).any() or not (groups == background_value).any():
+        raise InvalidInputError(
+            f"{table_path}: column {group_column!r} needs both {background_value!r} and "
+            f"{target_value!r} rows; it holds {sorted(set(groups))}"
+        )
+    rows = np.flatnonzero(known)
+    paths = [table_path.parent / columns[path_column][i] for i in rows]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise DataNotFoundError(
+            f"{len(missing)} volume(s) listed in {table_path} are missing, e.g. {missing[:3]}"
+        )
+    is_target = groups[rows] == target_value
+    rng = np.random.default_rng(0)
+    in_test = np.zeros(len(rows), dtype=bool)
+    for flag in (False, True):
+        members = np.flatnonzero(is_target == flag)
+        in_test[rng.permutation(members)[: round(test_fraction * len(members))]] = True
+    keep = in_test if split == "test" else ~in_test
+    cache_dir = base / ".sepclr-cache" if cache else None
+    grid = (int(shape[0]), int(shape[1]), int(shape[2]))
+    volumes = np.stack([_cached(paths[i], grid, cache_dir) for i in np.flatnonzero(keep)])
+    values: dict[str, np.ndarray] = {}
+    for name in continuous:
+        cells = [columns[name][i].strip() for i in rows[keep]]
+        values[name] = np.array([np.nan if c in ("", "n/a") else float(c) for c in cells])
+    for name in categorical:
+        labels = np.asarray([columns[name][i] for i in rows[keep]])
+        values[name] = np.searchsorted(np.unique(columns[name]), labels).astype(np.int64)
+    target = is_target[keep]
+    for name in salient:
+        if np.isnan(values[name][target]).any():
+            raise InvalidInputError(
+                f"salient factor {name!r} is missing for some {target_value} rows"
+            )
+    factors = {name: v[target] for name, v in values.items()}
+    common = [name for name in values if name not in salient]
+    for name in common:
+        if np.isnan(values[name].astype(float)).any():
+            raise InvalidInputError(f"covariate {name!r} is missing for some subjects")
+    return CADataset(
+        name="nifti-study",
+        split=split,
+        background=volumes[~target],
+        target=volumes[target],
+        factors=factors,
+        roles={name: "salient" if name in salient else "common" for name in values},
+        background_factors={name: values[name][~target] for name in common},
+    )
