@@ -26,6 +26,7 @@ from sepclr.data.sources import (
     load_sklearn_digits,
 )
 from sepclr.data.synthetic_brain import synthetic_brain
+from sepclr.data.tables import anndata_study, table_study
 from sepclr.data.volumes import nifti_study
 from sepclr.errors import DataNotFoundError, InvalidInputError
 
@@ -245,6 +246,18 @@ DATASETS: dict[str, DatasetInfo] = {
         "your NIfTI study: volumes listed in a participants table with group and covariates",
         None,
         "your own files: --data-dir holds participants.tsv (see sepclr.data.volumes)",
+    ),
+    "table-study": DatasetInfo(
+        table_study,
+        "your table (CSV, TSV, Parquet): rows split by a group column; numeric features",
+        None,
+        "your own file: --data-dir holds it (see sepclr.data.tables)",
+    ),
+    "anndata-study": DatasetInfo(
+        anndata_study,
+        "your single-cell AnnData (.h5ad): cells split by an obs column; genes as features",
+        None,
+        "your own file: --data-dir holds it (see sepclr.data.tables)",
     ),
     "synthetic-tabular": DatasetInfo(
         synthetic_tabular,

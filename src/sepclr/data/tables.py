@@ -1,0 +1,180 @@
+"""Tabular and single-cell studies as CA datasets: a table (CSV, TSV or Parquet) with one
+row per sample, or an AnnData ``.h5ad`` file (cells x genes), split into background and
+target by the value of one column.
+
+Parquet needs ``pyarrow`` and AnnData needs ``anndata`` (``pip install 'sepclr[tables]'`` /
+``'sepclr[singlecell]'``). Counts can be library-size normalised and log-transformed
+(``normalize="log1p"``: each row scaled to 10,000 counts, then ``log(1 + x)``), the usual
+preparation of single-cell data."""
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sepclr.data.ca_dataset import CADataset, check_split
+from sepclr.data.folder import read_table
+from sepclr.errors import DataNotFoundError, InvalidInputError
+
+NORMALIZATIONS = ("none", "log1p")
+
+
+def normalize_counts(x: np.ndarray, how: str) -> np.ndarray:
+    """``how="log1p"``: rows scaled to a total of 10,000 (rows of zeros left at 0), then
+    ``log(1 + x)``; ``"none"``: unchanged."""
+    if how == "none":
+        return x
+    if how != "log1p":
+        raise InvalidInputError(f"normalize must be one of {NORMALIZATIONS}, got {how!r}")
+    if (x < 0).any():
+        raise InvalidInputError("normalize='log1p' needs counts (no negative values)")
+    totals = x.sum(axis=1, keepdims=True)
+    scaled = np.divide(x * 1e4, totals, out=np.zeros_like(x), where=totals > 0)
+    return np.log1p(scaled).astype(np.float32)
+
+
+def _factor(values: np.ndarray) -> np.ndarray:
+    """Numbers stay numbers (float); anything else becomes 0, 1, ... in sorted order."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        labels = np.asarray(values).astype(str)
+        return np.searchsorted(np.unique(labels), labels).astype(np.int64)
+
+
+def _split(
+    x: np.ndarray,
+    groups: np.ndarray,
+    factors: dict[str, np.ndarray],
+    background_value: str,
+    target_value: str,
+    salient: tuple[str, ...],
+    split: str,
+    test_fraction: float,
+    name: str,
+) -> CADataset:
+    groups = groups.astype(str)
+    is_target, known = (
+        groups == target_value,
+        (groups == target_value) | (groups == background_value),
+    )
+    if not is_target.any() or not (groups == background_value).any():
+        raise InvalidInputError(
+            f"{name}: the group column needs both {background_value!r} and {target_value!r} "
+            f"rows; it holds {sorted(set(groups.tolist()))[:10]}"
+        )
+    rng = np.random.default_rng(0)
+    in_test = np.zeros(len(groups), dtype=bool)
+    for flag in (False, True):
+        members = np.flatnonzero(known & (is_target == flag))
+        in_test[rng.permutation(members)[: round(test_fraction * len(members))]] = True
+    keep = known & (in_test if split == "test" else ~in_test)
+    target = is_target[keep]
+    values = {f: _factor(v)[keep] for f, v in factors.items()}
+    common = [f for f in values if f not in salient]
+    return CADataset(
+        name=name,
+        split=split,
+        background=x[keep][~target],
+        target=x[keep][target],
+        factors={f: v[target] for f, v in values.items()},
+        roles={f: "salient" if f in salient else "common" for f in values},
+        background_factors={f: values[f][~target] for f in common},
+    )
+
+
+def _read_columns(path: Path) -> dict[str, np.ndarray]:
+    if path.suffix == ".parquet":
+        try:
+            import pyarrow.parquet as pq
+        except ImportError as exc:
+            raise InvalidInputError(
+                "reading Parquet needs pyarrow: pip install 'sepclr[tables]'"
+            ) from exc
+        table = pq.read_table(path)
+        return {name: table.column(name).to_numpy() for name in table.column_names}
+    return {name: np.asarray(values) for name, values in read_table(path).items()}
+
+
+def table_study(
+    split: str = "train",
+    root: str | Path | None = None,
+    table: str = "data.csv",
+    group_column: str = "group",
+    background_value: str = "control",
+    target_value: str = "treated",
+    features: tuple[str, ...] | None = None,
+    factors: tuple[str, ...] = (),
+    salient: tuple[str, ...] = (),
+    normalize: str = "none",
+    test_fraction: float = 0.2,
+) -> CADataset:
+    """Rows of ``table`` (in ``root``; ``.csv``, ``.tsv`` or ``.parquet``) whose
+    ``group_column`` is ``background_value`` or ``target_value``. Features: the ``features``
+    columns, or every column but the group and the ``factors``; all must be numbers.
+    ``factors`` are labelled factors (numbers stay continuous, text becomes classes), those
+    in ``salient`` salient. Split 80/20 per group with seed 0."""
+    check_split(split)
+    path = (Path(root) if root is not None else Path.cwd()) / table
+    if not path.is_file():
+        raise DataNotFoundError(f"table {path} does not exist")
+    columns = _read_columns(path)
+    for column in (group_column, *factors, *(features or ())):
+        if column not in columns:
+            raise InvalidInputError(
+                f"{path} has no column {column!r}; its columns are {sorted(columns)}"
+            )
+    chosen = features or tuple(c for c in columns if c != group_column and c not in factors)
+    try:
+        x = np.stack([np.asarray(columns[c], dtype=np.float32) for c in chosen], axis=1)
+    except ValueError as exc:
+        raise InvalidInputError(f"{path}: feature columns must hold numbers ({exc})") from exc
+    x = normalize_counts(x, normalize)
+    return _split(
+        x, np.asarray(columns[group_column]), {f: columns[f] for f in factors},
+        background_value, target_value, salient, split, test_fraction, "table-study",
+    )  # fmt: skip
+
+
+def anndata_study(
+    split: str = "train",
+    root: str | Path | None = None,
+    file: str = "data.h5ad",
+    group_column: str = "condition",
+    background_value: str = "control",
+    target_value: str = "treated",
+    factors: tuple[str, ...] = (),
+    salient: tuple[str, ...] = (),
+    normalize: str = "log1p",
+    layer: str | None = None,
+    test_fraction: float = 0.2,
+) -> CADataset:
+    """Cells of an AnnData file (in ``root``) whose ``obs[group_column]`` is
+    ``background_value`` or ``target_value``; features are the genes of ``X`` (or of
+    ``layers[layer]``), made dense, normalised as ``normalize`` says (``log1p`` by default,
+    for raw counts). ``factors`` are ``obs`` columns (cell type, batch, dose ...), those in
+    ``salient`` salient. Split 80/20 per group with seed 0."""
+    check_split(split)
+    try:
+        import anndata
+    except ImportError as exc:
+        raise InvalidInputError(
+            "reading .h5ad needs anndata: pip install 'sepclr[singlecell]'"
+        ) from exc
+    path = (Path(root) if root is not None else Path.cwd()) / file
+    if not path.is_file():
+        raise DataNotFoundError(f"AnnData file {path} does not exist")
+    data: Any = anndata.read_h5ad(path)
+    for column in (group_column, *factors):
+        if column not in data.obs.columns:
+            raise InvalidInputError(
+                f"{path}: obs has no column {column!r}; it has {sorted(data.obs.columns)}"
+            )
+    matrix = data.X if layer is None else data.layers[layer]
+    dense = matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
+    x = normalize_counts(np.asarray(dense, dtype=np.float32), normalize)
+    obs = data.obs
+    return _split(
+        x, obs[group_column].astype(str).to_numpy(), {f: obs[f].to_numpy() for f in factors},
+        background_value, target_value, salient, split, test_fraction, "anndata-study",
+    )  # fmt: skip
