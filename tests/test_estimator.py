@@ -92,7 +92,8 @@ def test_images_uint8_and_three_ranks():
         (np.full((10, 5), np.nan), np.zeros((10, 5)), "NaN"),
         (np.zeros((10, 5)), np.full((10, 5), np.inf), "NaN or infinite"),
         (np.zeros(10), np.zeros(10), "expected"),
-        (np.zeros((2, 1, 4, 4, 4)), np.zeros((2, 1, 4, 4, 4)), "3-D volumes"),
+        (np.zeros((2, 1, 4, 4, 4)), np.zeros((2, 1, 4, 4, 4)), "at least 16 pixels"),
+        (np.zeros((2, 1, 4, 4, 4, 4)), np.zeros((2, 1, 4, 4, 4, 4)), r"\(n, C, D, H, W\)"),
         ([[1.0, 2.0]], [[1.0, 2.0]], "numpy array or a torch tensor"),
         (np.array([["a", "b"]]), np.array([["a", "b"]]), "dtype"),
         (np.zeros((4, 3), dtype=complex), np.zeros((4, 3)), "complex"),
@@ -113,7 +114,7 @@ def test_input_validation(background, target, message):
         ({"lr": 0.0}, "lr"),
         ({"common_dim": 2.5}, "common_dim"),
         ({"views": {"hflp": 0.5}}, "unknown view option"),
-        ({"backbone": "convnet"}, "rank 3"),
+        ({"backbone": "convnet"}, "takes images or volumes"),
     ],
 )
 def test_parameter_validation(params, message, tabular):

@@ -34,7 +34,8 @@ def test_auto_backbone_by_rank():
     assert resolve_backbone("auto", (1, 28, 28)) == "convnet"
     with pytest.raises(ValueError, match="at least 16"):
         resolve_backbone("auto", (1, 8, 8))
-    with pytest.raises(ValueError, match="rank"):
+    assert resolve_backbone("auto", (1, 16, 16, 16)) == "convnet"  # 3-D
+    with pytest.raises(ValueError, match="takes vectors"):
         resolve_backbone("mlp", (1, 28, 28))
 
 

@@ -146,4 +146,4 @@ def test_array_inputs_convert_or_raise_the_library_error(array):
     except InvalidInputError:
         return
     assert tensor.dtype == torch.float32 and torch.isfinite(tensor).all()
-    assert tensor.ndim in (2, 4) and len(tensor) == len(array) > 0
+    assert tensor.ndim in (2, 4, 5) and len(tensor) == len(array) > 0
