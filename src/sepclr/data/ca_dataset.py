@@ -12,6 +12,17 @@ def check_split(split: str) -> None:
         raise InvalidInputError(f"unknown split {split!r}; choose 'train' or 'test'")
 
 
+def split_rows(is_target: np.ndarray, split: str, test_fraction: float) -> np.ndarray:
+    """Boolean mask of the rows of ``split``: ``test_fraction`` of each group (background,
+    target) goes to the test split, drawn with seed 0."""
+    rng = np.random.default_rng(0)
+    in_test = np.zeros(len(is_target), dtype=bool)
+    for flag in (False, True):
+        members = np.flatnonzero(is_target == flag)
+        in_test[rng.permutation(members)[: round(test_fraction * len(members))]] = True
+    return in_test if split == "test" else ~in_test
+
+
 @dataclass
 class CADataset:
     """A contrastive-analysis split.

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from sepclr.data.ca_dataset import CADataset, check_split
+from sepclr.data.ca_dataset import CADataset, check_split, split_rows
 from sepclr.data.folder import read_table
 from sepclr.errors import DataNotFoundError, InvalidInputError
 
@@ -63,12 +63,7 @@ def _split(
             f"{name}: the group column needs both {background_value!r} and {target_value!r} "
             f"rows; it holds {sorted(set(groups.tolist()))[:10]}"
         )
-    rng = np.random.default_rng(0)
-    in_test = np.zeros(len(groups), dtype=bool)
-    for flag in (False, True):
-        members = np.flatnonzero(known & (is_target == flag))
-        in_test[rng.permutation(members)[: round(test_fraction * len(members))]] = True
-    keep = known & (in_test if split == "test" else ~in_test)
+    keep = np.flatnonzero(known)[split_rows(is_target[known], split, test_fraction)]
     target = is_target[keep]
     values = {f: _factor(v)[keep] for f, v in factors.items()}
     common = [f for f in values if f not in salient]

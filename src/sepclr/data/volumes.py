@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sepclr.data.ca_dataset import CADataset, check_split
+from sepclr.data.ca_dataset import CADataset, check_split, split_rows
 from sepclr.data.folder import read_table
 from sepclr.errors import CorruptFileError, DataNotFoundError, InvalidInputError
 
@@ -112,12 +112,7 @@ def nifti_study(
             f"{len(missing)} volume(s) listed in {table_path} are missing, e.g. {missing[:3]}"
         )
     is_target = groups[rows] == target_value
-    rng = np.random.default_rng(0)
-    in_test = np.zeros(len(rows), dtype=bool)
-    for flag in (False, True):
-        members = np.flatnonzero(is_target == flag)
-        in_test[rng.permutation(members)[: round(test_fraction * len(members))]] = True
-    keep = in_test if split == "test" else ~in_test
+    keep = split_rows(is_target, split, test_fraction)
     cache_dir = base / ".sepclr-cache" if cache else None
     grid = (int(shape[0]), int(shape[1]), int(shape[2]))
     volumes = np.stack([_cached(paths[i], grid, cache_dir) for i in np.flatnonzero(keep)])
