@@ -4,7 +4,8 @@
 # timed. Optional inputs, in the repository root: .whl/ (wheels of missing packages, e.g.
 # kornia and kornia_rs) and .data/fashion-mnist/ (the four IDX .gz files).
 #   OUT=/some/dir bash benchmarks/gpu_check.sh   (EPOCHS=1 METHODS=sepclr for a dry run;
-#   MAIN=0 skips the main job)
+#   MAIN=0 skips the main job; SCALE=1 also runs benchmarks/throughput.py on CUDA (fused step,
+#   channels-last, bfloat16, compile) and a bfloat16 + compile fit of the main job)
 # Writes $OUT/environment.txt, $OUT/main/{config.json,weights.safetensors,results.json},
 # $OUT/methods.md, $OUT/methods.json and $OUT/log.txt.
 set -euo pipefail
@@ -31,6 +32,15 @@ cat "$OUT/environment.txt"
     echo "main job (fit + probes + floor): $(($(date +%s) - start)) s"
     mkdir -p "$OUT/main"
     cp /tmp/main/config.json /tmp/main/weights.safetensors /tmp/main/results.json "$OUT/main/"
+    fi
+
+    if [ "${SCALE:-0}" = 1 ]; then
+    start=$(date +%s)
+    python3 benchmarks/throughput.py --steps 5 --device cuda
+    cp benchmarks/results/throughput_cuda.md benchmarks/results/throughput_cuda.json "$OUT/"
+    sepclr fit --dataset digits-on-fashion --out /tmp/fast --quiet --no-evaluate \
+        --set precision=bfloat16 --set compile=true ${EPOCHS:+--epochs $EPOCHS}
+    echo "scale checks: $(($(date +%s) - start)) s"
     fi
 
     start=$(date +%s)
