@@ -6,6 +6,7 @@ the same computation in one process. Workers are killed after a deadline, so a c
 that waits forever fails the test instead of hanging the suite.
 """
 
+import os
 import time
 from functools import partial
 from pathlib import Path
@@ -283,3 +284,53 @@ def test_a_global_batch_that_does_not_split_is_refused():
         check_batch_size(256, Shard(0, 3))
     check_batch_size(255, Shard(0, 3))
     check_batch_size(7, SINGLE_PROCESS)
+
+
+# --- a multi-process run stopped by a signal and resumed ----------------------------------
+
+
+def _fit_until_stopped(out: str, resume: bool, shard: Shard) -> dict:
+    from sepclr.errors import TrainingInterruptedError
+
+    g = torch.Generator().manual_seed(0)
+    background, target = torch.randn(60, 8, generator=g), torch.randn(60, 8, generator=g) + 1
+    model = SepCLR(4, 4, backbone="mlp", width=4, epochs=40, batch_size=24, verbose=False)
+    try:
+        model.fit(background, target, checkpoint_dir=f"{out}/checkpoint", resume=resume)
+    except TrainingInterruptedError:
+        return {"stopped": torch.tensor(1)}
+    return {"stopped": torch.tensor(0), "state": model.encoder_.state_dict()}
+
+
+def test_a_multi_process_run_stopped_by_sigterm_resumes_to_the_same_weights(tmp_path):
+    """SIGTERM to one of 2 processes after the first checkpoint stops both at the same step
+    with a checkpoint; resuming on 2 processes ends with the weights of an uninterrupted
+    2-process run (views are seeded per step and rank, so nothing random is lost)."""
+    import signal
+
+    (tmp_path / "a").mkdir()
+    whole = _run(partial(_fit_until_stopped, str(tmp_path / "whole"), False), tmp_path / "a")
+    (tmp_path / "b").mkdir()
+    context = mp.start_processes(
+        _worker,
+        args=(str(tmp_path / "b" / "store"), str(tmp_path / "b"),
+              partial(_fit_until_stopped, str(tmp_path / "cut"), False)),
+        nprocs=WORLD, join=False, start_method="spawn",
+    )  # fmt: skip
+    checkpoint = tmp_path / "cut" / "checkpoint" / "checkpoint.safetensors"
+    deadline = time.monotonic() + DEADLINE_S
+    while not checkpoint.exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.kill(context.processes[1].pid, signal.SIGTERM)
+    while not context.join(timeout=1):
+        if time.monotonic() > deadline:
+            for process in context.processes:
+                process.kill()
+            pytest.fail("the stopped processes did not exit")
+    stopped = [torch.load(tmp_path / "b" / f"rank{r}.pt", weights_only=True) for r in range(WORLD)]
+    assert [int(s["stopped"]) for s in stopped] == [1, 1]  # both stopped, not just the one
+    (tmp_path / "c").mkdir()
+    resumed = _run(partial(_fit_until_stopped, str(tmp_path / "cut"), True), tmp_path / "c")
+    for rank in range(WORLD):
+        for key, value in whole[rank]["state"].items():
+            torch.testing.assert_close(resumed[rank]["state"][key], value, rtol=0, atol=0)
