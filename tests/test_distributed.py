@@ -50,15 +50,20 @@ def _worker(rank: int, store: str, out: str, task) -> None:
         dist.destroy_process_group()
 
 
-def _run(task, tmp_path: Path) -> list:
-    """``task(shard)`` in each of WORLD processes; their results in rank order."""
-    context = mp.start_processes(
+def _start(task, tmp_path: Path):
+    """``task(shard)`` started in each of WORLD processes."""
+    tmp_path.mkdir(exist_ok=True)
+    return mp.start_processes(
         _worker,
         args=(str(tmp_path / "store"), str(tmp_path), task),
         nprocs=WORLD,
         join=False,
         start_method="spawn",
     )
+
+
+def _results(context, tmp_path: Path) -> list:
+    """Wait (up to the deadline) for the processes and return their results in rank order."""
     deadline = time.monotonic() + DEADLINE_S
     while not context.join(timeout=1):
         if time.monotonic() > deadline:
@@ -66,6 +71,11 @@ def _run(task, tmp_path: Path) -> list:
                 process.kill()
             pytest.fail(f"the {WORLD} processes did not finish within {DEADLINE_S} s")
     return [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(WORLD)]
+
+
+def _run(task, tmp_path: Path) -> list:
+    """``task(shard)`` in each of WORLD processes; their results in rank order."""
+    return _results(_start(task, tmp_path), tmp_path)
 
 
 # --- the batch-level terms ---------------------------------------------------------------
@@ -308,28 +318,15 @@ def test_a_multi_process_run_stopped_by_sigterm_resumes_to_the_same_weights(tmp_
     2-process run (views are seeded per step and rank, so nothing random is lost)."""
     import signal
 
-    (tmp_path / "a").mkdir()
     whole = _run(partial(_fit_until_stopped, str(tmp_path / "whole"), False), tmp_path / "a")
-    (tmp_path / "b").mkdir()
-    context = mp.start_processes(
-        _worker,
-        args=(str(tmp_path / "b" / "store"), str(tmp_path / "b"),
-              partial(_fit_until_stopped, str(tmp_path / "cut"), False)),
-        nprocs=WORLD, join=False, start_method="spawn",
-    )  # fmt: skip
+    context = _start(partial(_fit_until_stopped, str(tmp_path / "cut"), False), tmp_path / "b")
     checkpoint = tmp_path / "cut" / "checkpoint" / "checkpoint.safetensors"
     deadline = time.monotonic() + DEADLINE_S
     while not checkpoint.exists() and time.monotonic() < deadline:
         time.sleep(0.005)
     os.kill(context.processes[1].pid, signal.SIGTERM)
-    while not context.join(timeout=1):
-        if time.monotonic() > deadline:
-            for process in context.processes:
-                process.kill()
-            pytest.fail("the stopped processes did not exit")
-    stopped = [torch.load(tmp_path / "b" / f"rank{r}.pt", weights_only=True) for r in range(WORLD)]
+    stopped = _results(context, tmp_path / "b")
     assert [int(s["stopped"]) for s in stopped] == [1, 1]  # both stopped, not just the one
-    (tmp_path / "c").mkdir()
     resumed = _run(partial(_fit_until_stopped, str(tmp_path / "cut"), True), tmp_path / "c")
     for rank in range(WORLD):
         for key, value in whole[rank]["state"].items():

@@ -160,8 +160,8 @@ class _RangeHandler(http.server.SimpleHTTPRequestHandler):
 
     ranges: ClassVar[list[str]] = []
 
-    def log_message(self, *args):  # quiet
-        pass
+    def log_message(self, *args):
+        """Quiet: the tests read the server's answers, not its log."""
 
     def do_GET(self):
         path = Path(self.translate_path(self.path))

@@ -28,7 +28,7 @@ def _log_kernels(
 
 def _batch_mean(rows: torch.Tensor, shard: Shard) -> torch.Tensor:
     """The mean of per-row values over the whole batch."""
-    return shard.sum(rows.sum()) / shard.count(len(rows))
+    return shard.sum(rows.sum()) / (len(rows) * shard.world_size)  # equal rows per process
 
 
 def kjem(
@@ -79,7 +79,7 @@ def multi_kernel_mmd(
     def mean_kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         distances = pairwise_sq_distances(a, b)
         sums = torch.stack([torch.exp(-g * distances).sum() for g in MMD_GAMMAS]).sum()
-        return shard.sum(sums) / (len(b) * shard.count(len(a)))
+        return shard.sum(sums) / (len(b) * len(a) * shard.world_size)
 
     return (mean_kernel(x, all_x) + mean_kernel(y, all_y) - 2.0 * mean_kernel(x, all_y)).clamp_min(
         0.0
