@@ -3,7 +3,12 @@ import torch
 
 import sepclr
 from sepclr.engine.loop import split_batches
-from sepclr.engine.training import mix_in_background, optimiser_step, train_two_view
+from sepclr.engine.training import (
+    learning_rate_factor,
+    mix_in_background,
+    optimiser_step,
+    train_two_view,
+)
 from sepclr.errors import TrainingDivergedError
 from sepclr.nets import TwoBranchEncoder
 
@@ -20,12 +25,22 @@ def test_mix_in_background_is_a_convex_mix_with_background_rows():
     torch.manual_seed(0)
     x = torch.cat([torch.ones(50, 3), torch.zeros(50, 3)])
     is_target = torch.arange(100) >= 50
-    mixed = mix_in_background(x, is_target, 0.4)
+    mixed = mix_in_background(x, is_target, (0.0, 0.4))
     torch.testing.assert_close(mixed[:50], x[:50])  # background mixed with background
     assert mixed[50:].min() >= 0.0 and mixed[50:].max() <= 0.4
     assert mixed[50:].std() > 0.05  # per-row weights
-    torch.testing.assert_close(mix_in_background(x, is_target, 0.0), x)
-    torch.testing.assert_close(mix_in_background(x[50:], is_target[50:], 0.4), x[50:])
+    narrow = mix_in_background(x, is_target, (0.3, 0.5))
+    assert narrow[50:].min() >= 0.3 and narrow[50:].max() <= 0.5
+    torch.testing.assert_close(mix_in_background(x, is_target, (0.0, 0.0)), x)
+    torch.testing.assert_close(mix_in_background(x[50:], is_target[50:], (0.0, 0.4)), x[50:])
+
+
+def test_learning_rate_factor_warms_up_then_decays_along_a_cosine():
+    assert learning_rate_factor(0.05, "cosine", 0.1) == pytest.approx(0.5)
+    assert learning_rate_factor(0.1, "cosine", 0.1) == pytest.approx(1.0)
+    assert learning_rate_factor(0.55, "cosine", 0.1) == pytest.approx(0.5)
+    assert learning_rate_factor(0.999, "cosine", 0.0) < 1e-4
+    assert learning_rate_factor(0.7, "constant", 0.0) == 1.0
 
 
 def _nan_after(steps: int):

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sepclr.bench import BASELINES, INDEPENDENCE_ROWS, method_rows, run_table
+from sepclr.bench import ABLATIONS, BASELINES, method_rows, run_table
 from sepclr.data.datasets import CADataset, availability
 from sepclr.data.download import RESOURCES, download, load_or_fetch
 from sepclr.engine.checkpoint import CHECKPOINT_NAME
@@ -324,15 +324,16 @@ def cmd_bench(args: argparse.Namespace) -> None:
             raise SepCLRError("--only selects ablation variants; with --methods, list the methods")
         variants, name = method_rows(args.methods), "methods"
     else:
-        variants = tuple(args.only.split(",")) if args.only else INDEPENDENCE_ROWS
-        unknown = [v for v in variants if v not in INDEPENDENCE_ROWS]
+        rows = tuple(ABLATIONS[args.ablation])
+        variants = tuple(args.only.split(",")) if args.only else rows
+        unknown = [v for v in variants if v not in rows]
         if unknown:
-            raise SepCLRError(
-                f"unknown variant(s) {unknown}; choose from {', '.join(INDEPENDENCE_ROWS)}"
-            )
+            raise SepCLRError(f"unknown variant(s) {unknown}; choose from {', '.join(rows)}")
         name = args.ablation
     train = load_or_fetch(args.dataset, args.data_dir, "train", options, not args.no_download)
-    test = load_or_fetch(args.dataset, args.data_dir, "test", options, not args.no_download)
+    test = load_or_fetch(args.dataset, args.data_dir, args.split, options, not args.no_download)
+    if args.split != "test":
+        options = {**options, "split": args.split}
     run_table(
         train,
         test,
@@ -447,7 +448,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--dataset", required=True, help="dataset name (see `sepclr datasets`)")
     what = bench.add_mutually_exclusive_group(required=True)
     what.add_argument(
-        "--ablation", choices=["independence"], help="the SepCLR rows, one per independence term"
+        "--ablation",
+        choices=sorted(ABLATIONS),
+        help="SepCLR rows: 'independence', one per independence term; 'salient', the "
+        "variants of the objective that keep common factors out of the salient space",
     )
     what.add_argument(
         "--methods",
@@ -468,6 +472,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--size", help=f"size of {' or '.join(SIZED)} (default here: small)")
     bench.add_argument("--only", help="comma-separated subset of the variants")
+    bench.add_argument(
+        "--split",
+        choices=["test", "validation"],
+        default="test",
+        help="split the probes are scored on: 'validation' to choose settings without "
+        "looking at the test split (synthetic datasets and digits-on-fashion)",
+    )
+    bench.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        help="any other model parameter of every method that has it (JSON values), repeatable",
+    )
     for flag, (param, kind) in MODEL_FLAGS.items():
         if param not in ("independence", "seed"):
             bench.add_argument(

@@ -7,9 +7,13 @@ import numpy as np
 from sepclr.errors import InvalidInputError
 
 
-def check_split(split: str) -> None:
-    if split not in ("train", "test"):
-        raise InvalidInputError(f"unknown split {split!r}; choose 'train' or 'test'")
+def check_split(split: str, allowed: tuple[str, ...] = ("train", "test")) -> None:
+    """Refuse a split name outside ``allowed``."""
+    if split not in allowed:
+        choices = ", ".join(repr(a) for a in allowed)
+        raise InvalidInputError(
+            f"unknown split {split!r} for this dataset; choose one of {choices}"
+        )
 
 
 def split_rows(is_target: np.ndarray, split: str, test_fraction: float) -> np.ndarray:

@@ -63,27 +63,38 @@ def digits_on_fashion(
     images feed the train split and test images the test split; background and target use
     disjoint Fashion images drawn without replacement (seed 0). Factors over target rows:
     ``digit`` (salient) and ``object`` (the Fashion-MNIST class, common).
+
+    ``split="validation"`` (for choosing settings without looking at the test split) has as
+    many rows as the test split, made from Fashion-MNIST train images that the train split of
+    this ``size`` does not use (seed 1) and digits of the train pool; ``size="full"`` uses
+    every train image, so it has no validation split.
     """
     if size not in DIGITS_ON_FASHION_SIZES:
         raise InvalidInputError(
             f"unknown size {size!r} for digits-on-fashion; choose one of "
             f"{sorted(DIGITS_ON_FASHION_SIZES)}"
         )
-    check_split(split)
+    check_split(split, ("train", "validation", "test"))
     n_train, n_test = DIGITS_ON_FASHION_SIZES[size]
+    fashion, objects = load_fashion_mnist("test" if split == "test" else "train", root)
     per_group = n_train if split == "train" else n_test
-    fashion, objects = load_fashion_mnist(split, root)
-    if 2 * per_group > len(fashion):
+    needed = 2 * (n_train + n_test) if split == "validation" else 2 * per_group
+    if needed > len(fashion):
         raise InvalidInputError(
-            f"digits-on-fashion size {size!r} needs {2 * per_group} Fashion-MNIST {split} images; "
-            f"the files hold {len(fashion)}"
+            f"digits-on-fashion size {size!r} needs {needed} Fashion-MNIST images for its "
+            f"{split} split; the files hold {len(fashion)}"
         )
     digit_images, digit_labels = load_sklearn_digits()
     order = np.random.default_rng(0).permutation(len(digit_images))
-    pool = order[:_DIGIT_TRAIN_COUNT] if split == "train" else order[_DIGIT_TRAIN_COUNT:]
+    pool = order[_DIGIT_TRAIN_COUNT:] if split == "test" else order[:_DIGIT_TRAIN_COUNT]
 
     rng = np.random.default_rng(0)
     chosen = rng.choice(len(fashion), size=2 * per_group, replace=False)
+    if split == "validation":
+        train_rows = rng.choice(len(fashion), size=2 * n_train, replace=False)
+        unused = np.setdiff1d(np.arange(len(fashion)), train_rows)
+        rng = np.random.default_rng(1)
+        chosen = rng.choice(unused, size=2 * per_group, replace=False)
     bg_idx, tg_idx = chosen[:per_group], chosen[per_group:]
     digit_idx = rng.choice(pool, size=per_group, replace=True)
 
@@ -118,15 +129,17 @@ def synthetic_tabular(
     Every sample has a ``shared`` class (3 values) that moves features 0-4; targets also have a
     ``salient`` class (3 values) that moves features 5-9; the other features are noise. A fixed
     random rotation (seed ``seed``) then mixes all features, so no single column holds a factor.
-    ``n`` samples per group; the test split uses fresh samples from the same distribution.
+    ``n`` samples per group; the validation and test splits use fresh samples from the same
+    distribution.
     """
     del root
+    check_split(split, ("train", "validation", "test"))
     if isinstance(n, bool) or not isinstance(n, int) or n < 2:
         raise InvalidInputError(f"synthetic-tabular needs n >= 2 samples per group, got {n!r}")
     if features < 12:
         raise InvalidInputError("synthetic-tabular needs at least 12 features")
     mixing, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(features, features)))
-    rng = np.random.default_rng(seed + (1 if split == "train" else 2))
+    rng = np.random.default_rng(seed + {"train": 1, "test": 2, "validation": 3}[split])
     centres = 3.0 * np.eye(3, 5)
 
     def draw(with_salient: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

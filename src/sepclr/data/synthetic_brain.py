@@ -82,9 +82,10 @@ def synthetic_brain(
     docstring). ``size``: ``small`` (300 + 300 train, 150 + 150 test) or ``default`` (600 +
     600, 300 + 300); ``side`` is the volume's edge in voxels. Factors over the targets:
     ``score`` (salient), ``age``, ``sex``, ``site`` (common); the background's common ones too.
-    The train and test splits use other seeds."""
+    The train, test and validation splits (the validation split has the test split's size)
+    use other seeds."""
     del root  # generated, nothing to read
-    check_split(split)
+    check_split(split, ("train", "validation", "test"))
     if size not in SYNTHETIC_BRAIN_SIZES:
         raise InvalidInputError(
             f"unknown size {size!r} for synthetic-brain; choose one of "
@@ -92,7 +93,7 @@ def synthetic_brain(
         )
     n_train, n_test = SYNTHETIC_BRAIN_SIZES[size]
     n = n_train if split == "train" else n_test
-    seed = 0 if split == "train" else 1
+    seed = {"train": 0, "test": 1, "validation": 2}[split]
     rng = np.random.default_rng(seed)
     groups = {}
     for name, has_blob in (("background", False), ("target", True)):

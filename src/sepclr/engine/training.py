@@ -2,6 +2,7 @@
 background and target rows in one forward pass, Adam; the epochs around it are
 :func:`sepclr.engine.loop.run_epochs`."""
 
+import math
 from collections.abc import Callable, Iterable
 
 import torch
@@ -15,7 +16,7 @@ from sepclr.engine.distributed import (
     rows_of_process,
     seed_views,
 )
-from sepclr.engine.loop import StopRequest, TrainingParts, run_epochs
+from sepclr.engine.loop import StopRequest, TrainingParts, run_epochs, split_batches
 from sepclr.engine.performance import (
     DEFAULT_SPEED,
     StepSpeed,
@@ -32,17 +33,32 @@ TwoViewLoss = Callable[..., tuple[torch.Tensor, dict[str, torch.Tensor]]]
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 
 
-def mix_in_background(x: torch.Tensor, is_target: torch.Tensor, max_weight: float) -> torch.Tensor:
+def mix_in_background(
+    x: torch.Tensor, is_target: torch.Tensor, weights: tuple[float, float]
+) -> torch.Tensor:
     """``(1 - w) x_i + w b_i`` with ``b_i`` a random background row of the batch and
-    ``w ~ U(0, max_weight)`` per row: a view that changes the background content of a sample
-    while keeping what is specific to the target. Returns ``x`` when the batch has no
-    background row."""
+    ``w ~ U(low, high)`` per row (``weights = (low, high)``): a view that changes the
+    background content of a sample while keeping what is specific to the target. Returns
+    ``x`` when the batch has no background row or ``high`` is 0."""
+    low, high = weights
     pool = x[~is_target]
-    if max_weight <= 0 or len(pool) == 0:
+    if high <= 0 or len(pool) == 0:
         return x
     partner = pool[torch.randint(len(pool), (len(x),), device=x.device)]
-    weight = max_weight * torch.rand((len(x),) + (1,) * (x.ndim - 1), device=x.device)
+    weight = low + (high - low) * torch.rand((len(x),) + (1,) * (x.ndim - 1), device=x.device)
     return (1 - weight) * x + weight * partner
+
+
+def learning_rate_factor(progress: float, schedule: str, warmup: float) -> float:
+    """The multiplier of the base learning rate at ``progress`` (the fraction of training
+    done, in [0, 1)): a linear warm-up over the first ``warmup`` fraction, then constant
+    (``schedule="constant"``) or a cosine decay to 0 at the end (``"cosine"``)."""
+    if progress < warmup:
+        return (progress + 1e-12) / warmup
+    if schedule == "cosine":
+        rest = (progress - warmup) / max(1.0 - warmup, 1e-12)
+        return 0.5 * (1.0 + math.cos(math.pi * rest))
+    return 1.0
 
 
 def ensure_finite(
@@ -99,7 +115,7 @@ def train_two_view(
     generator: torch.Generator,
     verbose: bool = True,
     description: str = "training",
-    salient_background_mix: float = 0.0,
+    salient_background_mix: tuple[float, float] = (0.0, 0.0),
     critic: Critic | None = None,
     max_grad_norm: float | None = None,
     checkpointer: Checkpointer | None = None,
@@ -110,6 +126,8 @@ def train_two_view(
     shard: Shard = SINGLE_PROCESS,
     seed: int = 0,
     make_optimizer: OptimizerFactory | None = None,
+    lr_schedule: str = "constant",
+    warmup: float = 0.0,
     original_first: bool = False,
     row_data: torch.Tensor | None = None,
 ) -> list[dict[str, float]]:
@@ -119,8 +137,10 @@ def train_two_view(
     the model's float input: uint8 images stay uint8 until then), draws two views of it
     without gradient, encodes both in one forward pass (so BatchNorm sees both views) and
     minimises ``loss_fn(first_view, second_view, is_target, shard)`` with Adam (or
-    ``make_optimizer(parameters)``). With ``salient_background_mix > 0`` the salient branch
-    sees its views mixed with background rows (:func:`mix_in_background`). A ``critic`` (the
+    ``make_optimizer(parameters)``) at a learning rate scaled each step by
+    :func:`learning_rate_factor` (``lr_schedule``, ``warmup``). With a
+    ``salient_background_mix`` range above 0, the salient branch sees its views mixed with
+    background rows (:func:`mix_in_background`). A ``critic`` (the
     trained critic of an independence term, already on ``device``) takes its queued steps
     before each encoder step. A non-finite loss stops training with
     :class:`TrainingDivergedError`; ``max_grad_norm`` clips the gradient norm. ``speed``:
@@ -150,9 +170,13 @@ def train_two_view(
     forward = torch.compile(model) if speed.compile else model
     scaler = speed.scaler(device)
     prepare = prepare or (lambda x: x.float())
+    steps_per_epoch = len(split_batches(torch.arange(len(inputs)), batch_size))
 
     def step(idx: torch.Tensor, epoch: int, index: int) -> dict[str, torch.Tensor]:
         model.train()
+        progress = (epoch * steps_per_epoch + index) / (epochs * steps_per_epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = lr * learning_rate_factor(progress, lr_schedule, warmup)
         if critic is not None:
             critic.train_pending()
         if shard.distributed:

@@ -109,8 +109,14 @@ def ideal_row(test: CADataset) -> dict[str, float]:
     return {**group, **ideal, "delta_TOT": 0.0}
 
 
-def _cell(value: object) -> str:
-    return f"{value:.1f}" if isinstance(value, int | float) else str(value)
+def format_score(column: str, value: float) -> str:
+    """A score as shown in tables: three decimals for a mean absolute error (its unit may be
+    small, e.g. a clinical score in [0, 1]), one decimal for percentages."""
+    return f"{value:.3f}" if column.endswith("_MAE") else f"{value:.1f}"
+
+
+def _cell(column: str, value: object) -> str:
+    return format_score(column, value) if isinstance(value, int | float) else str(value)
 
 
 def markdown_table(rows: Mapping[str, Mapping[str, object]], columns: Sequence[str]) -> str:
@@ -121,7 +127,7 @@ def markdown_table(rows: Mapping[str, Mapping[str, object]], columns: Sequence[s
         "|---|" + "---|" * len(columns),
     ]
     for name, row in rows.items():
-        cells = [_cell(row[c]) if c in row else "" for c in columns]
+        cells = [_cell(c, row[c]) if c in row else "" for c in columns]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -29,6 +29,7 @@ from sepclr.objectives import (
     sepclr_objective,
 )
 from sepclr.objectives.critics import Critic
+from sepclr.objectives.redundancy import REDUNDANCY_TERMS, linear_residual
 from sepclr.objectives.registry import IndependencePenalty
 from sepclr.objectives.shard import Shard
 from sepclr.objectives.supervised import ATTRIBUTE_KINDS, supervised_sepclr_objective
@@ -71,6 +72,7 @@ def _loss(
         weights,
         independence,
         shard,
+        common_reps=(first.common_rep, second.common_rep),
     )
 
 
@@ -125,12 +127,22 @@ class SepCLR(ContrastiveEstimator):
         epochs: int = 30,
         batch_size: int = 256,
         lr: float = 3e-4,
+        lr_schedule: str = "constant",
+        warmup: float = 0.0,
         max_grad_norm: float | None = None,
         precision: str = "float32",
         compile: bool = False,
         width: int = 16,
         salient_projector: bool = False,
-        salient_background_mix: float = 0.0,
+        common_projector: bool = True,
+        salient_background_mix: float | tuple[float, float] = 0.0,
+        redundancy: str = "none",
+        redundancy_weight: float = 0.0,
+        conditional_uniformity: bool = False,
+        matching_weight: float = 0.0,
+        common_redundancy_weight: float = 0.0,
+        common_background_only: bool = False,
+        residualize: bool = False,
         salient_attributes: dict[str, str] | None = None,
         views: dict[str, Any] | None = None,
         seed: int = 0,
@@ -148,12 +160,22 @@ class SepCLR(ContrastiveEstimator):
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
+        self.lr_schedule = lr_schedule
+        self.warmup = warmup
         self.max_grad_norm = max_grad_norm
         self.precision = precision
         self.compile = compile
         self.width = width
         self.salient_projector = salient_projector
+        self.common_projector = common_projector
         self.salient_background_mix = salient_background_mix
+        self.redundancy = redundancy
+        self.redundancy_weight = redundancy_weight
+        self.conditional_uniformity = conditional_uniformity
+        self.matching_weight = matching_weight
+        self.common_redundancy_weight = common_redundancy_weight
+        self.common_background_only = common_background_only
+        self.residualize = residualize
         self.salient_attributes = salient_attributes
         self.views = views
         self.seed = seed
@@ -173,14 +195,33 @@ class SepCLR(ContrastiveEstimator):
         if self.max_grad_norm is not None:
             check_positive("max_grad_norm", self.max_grad_norm)
         check_positive("bandwidth", self.bandwidth)
-        check_positive("salient_background_mix", self.salient_background_mix, allow_zero=True)
-        if self.salient_background_mix >= 1:
-            raise InvalidInputError("salient_background_mix must be below 1")
-        for name in ("independence_weight", "salient_weight", "infoless_weight"):
+        low, high = self._mix_range()
+        if not 0 <= low <= high < 1:
+            raise InvalidInputError(
+                "salient_background_mix must be a weight in [0, 1) or a range [low, high] of "
+                f"such weights, got {self.salient_background_mix!r}"
+            )
+        for name in (
+            "independence_weight",
+            "salient_weight",
+            "infoless_weight",
+            "redundancy_weight",
+            "matching_weight",
+        ):
             check_positive(name, getattr(self, name), allow_zero=True)
         check_choice("independence", self.independence, INDEPENDENCE_TERMS)
+        check_choice("redundancy", self.redundancy, REDUNDANCY_TERMS)
+        for flag in ("conditional_uniformity", "residualize"):
+            if not isinstance(getattr(self, flag), bool):
+                raise InvalidInputError(
+                    f"{flag} must be True or False, got {getattr(self, flag)!r}"
+                )
         check_choice("backbone", self.backbone, BACKBONES)
         check_choice("precision", self.precision, PRECISIONS)
+        check_choice("lr_schedule", self.lr_schedule, ("constant", "cosine"))
+        check_positive("warmup", self.warmup, allow_zero=True)
+        if self.warmup >= 1:
+            raise InvalidInputError(f"warmup is a fraction of training below 1, got {self.warmup}")
         if self.salient_attributes is not None:
             if not isinstance(self.salient_attributes, dict) or not self.salient_attributes:
                 raise InvalidInputError(
@@ -205,7 +246,26 @@ class SepCLR(ContrastiveEstimator):
             common_bandwidth=float(self.bandwidth),
             salient_bandwidth=float(self.bandwidth),
             independence_bandwidth=float(self.bandwidth),
+            redundancy=str(self.redundancy),
+            redundancy_weight=float(self.redundancy_weight),
+            conditional_uniformity=bool(self.conditional_uniformity),
+            matching=float(self.matching_weight),
+            common_redundancy_weight=float(self.common_redundancy_weight),
+            common_background_only=bool(self.common_background_only),
         )
+
+    def _mix_range(self) -> tuple[float, float]:
+        """``salient_background_mix`` as a (low, high) range of mixing weights."""
+        mix = self.salient_background_mix
+        try:
+            if isinstance(mix, list | tuple):
+                low, high = (float(v) for v in mix)
+                return low, high
+            return 0.0, float(mix)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(
+                f"salient_background_mix must be a number or a [low, high] pair, got {mix!r}"
+            ) from exc
 
     # --- fitting ---------------------------------------------------------------------------
 
@@ -221,6 +281,7 @@ class SepCLR(ContrastiveEstimator):
             self.salient_dim,
             self.width,
             salient_projector=bool(self.salient_projector),
+            common_projector=bool(self.common_projector),
         )
 
     def fit(
@@ -291,11 +352,13 @@ class SepCLR(ContrastiveEstimator):
                 epochs=self.epochs,
                 batch_size=self.batch_size,
                 lr=self.lr,
+                lr_schedule=str(self.lr_schedule),
+                warmup=float(self.warmup),
                 device=device,
                 generator=generator,
                 verbose=self.verbose,
                 description="SepCLR",
-                salient_background_mix=float(self.salient_background_mix),
+                salient_background_mix=self._mix_range(),
                 critic=critic,
                 max_grad_norm=self.max_grad_norm,
                 checkpointer=checkpointer,
@@ -310,6 +373,13 @@ class SepCLR(ContrastiveEstimator):
             )
         self.encoder_ = set_memory_format(encoder.cpu(), channels_last=False)
         self.standardiser_ = standardiser
+        self.residual_ = None
+        if self.residualize:
+            fitted = encode(
+                self.encoder_.to(device), inputs[is_target], device, prepare=standardiser
+            )
+            self.encoder_.cpu()
+            self.residual_ = linear_residual(fitted.common_rep, fitted.salient_rep)
         self.sample_shape_ = sample_shape
         self.view_options_ = options_as_dict(options)
         self.history_ = history
@@ -350,6 +420,10 @@ class SepCLR(ContrastiveEstimator):
         device = resolve_device(self.device)
         out = encode(self.encoder_.to(device), inputs, device, prepare=self.standardiser_)
         self.encoder_.cpu()
+        if self.residual_ is not None:
+            coef, intercept = self.residual_
+            salient = out.salient_rep - out.common_rep @ coef - intercept
+            out = out._replace(salient_rep=salient)
         return out
 
     def transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -363,6 +437,8 @@ class SepCLR(ContrastiveEstimator):
         tensors = {f"encoder.{k}": v for k, v in self.encoder_.state_dict().items()}
         tensors["standardiser.mean"] = self.standardiser_.mean
         tensors["standardiser.scale"] = self.standardiser_.scale
+        if self.residual_ is not None:
+            tensors["residual.coef"], tensors["residual.intercept"] = self.residual_
         return tensors
 
     def _fitted_metadata(self) -> dict[str, Any]:
@@ -377,3 +453,6 @@ class SepCLR(ContrastiveEstimator):
             tensors["standardiser.mean"], tensors["standardiser.scale"]
         )
         self.encoder_ = encoder
+        self.residual_ = None
+        if self.residualize:
+            self.residual_ = (tensors["residual.coef"], tensors["residual.intercept"])

@@ -91,7 +91,8 @@ class Branch(nn.Module):
 
 class TwoBranchEncoder(nn.Module):
     """Independent common and salient branches on the same input. ``salient_projector=False``
-    makes the salient losses act on the salient representation itself."""
+    (``common_projector=False``) makes the salient (common) losses act on that branch's
+    representation itself."""
 
     def __init__(
         self,
@@ -101,10 +102,13 @@ class TwoBranchEncoder(nn.Module):
         salient_dim: int,
         width: int = 16,
         salient_projector: bool = True,
+        common_projector: bool = True,
     ) -> None:
         super().__init__()
         name = resolve_backbone(backbone, input_shape)
-        self.common = Branch(build_backbone(name, input_shape, width), common_dim)
+        self.common = Branch(
+            build_backbone(name, input_shape, width), common_dim, projector=common_projector
+        )
         self.salient = Branch(
             build_backbone(name, input_shape, width), salient_dim, projector=salient_projector
         )

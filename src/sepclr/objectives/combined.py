@@ -7,14 +7,16 @@ from functools import partial
 import torch
 import torch.nn.functional as F
 
-from sepclr.objectives.independence import independence_term
+from sepclr.objectives.independence import group_matching, independence_term
 from sepclr.objectives.infomax import (
     alignment,
+    conditional_salient_uniformity,
     infoless_penalty,
     null_background_rows,
     salient_uniformity,
     uniformity,
 )
+from sepclr.objectives.redundancy import redundancy
 from sepclr.objectives.registry import IndependencePenalty
 from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
@@ -27,6 +29,13 @@ class SepCLRWeights:
     the factor 2 the official code puts on each uniformity term. ``common_bandwidth`` and
     ``salient_bandwidth`` are the tau of the kernels in each space; k-JEM uses
     ``independence_bandwidth`` for both of its kernels.
+
+    This project's extensions (all off here, which is the paper's objective):
+    ``redundancy`` names a penalty of :mod:`sepclr.objectives.redundancy` between the target
+    rows' common and salient codes, with weight ``redundancy_weight``;
+    ``conditional_uniformity`` replaces the s'-uniformity by its conditional form
+    (:func:`conditional_salient_uniformity`); ``matching`` weighs the MMD between the
+    background and target common codes (:func:`group_matching`).
     """
 
     salient: float = 1.0
@@ -36,6 +45,12 @@ class SepCLRWeights:
     common_bandwidth: float = 0.5
     salient_bandwidth: float = 0.5
     independence_bandwidth: float = 0.5
+    redundancy: str = "none"
+    redundancy_weight: float = 0.0
+    conditional_uniformity: bool = False
+    matching: float = 0.0
+    common_redundancy_weight: float = 0.0
+    common_background_only: bool = False
 
 
 def sepclr_objective(
@@ -45,6 +60,7 @@ def sepclr_objective(
     weights: SepCLRWeights,
     independence: "str | IndependencePenalty" = "k-jem",
     shard: Shard = SINGLE_PROCESS,
+    common_reps: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """SepCLR loss ``L = L_C + beta_S L_S + beta_reg L_reg + lambda L_ind`` (minimised), with
 
@@ -57,6 +73,11 @@ def sepclr_objective(
       is a kernel term's name or any penalty callable of (c, s, shard) (see
       :func:`sepclr.objectives.registry.build_independence`).
 
+    With this project's extensions (see :class:`SepCLRWeights`), ``L`` adds
+    ``w_red L_red + w_match L_match``: ``L_red = (1/2) [red(r^1, s^1) + red(r^2, s^2)]`` on the
+    target rows, ``r`` the common representations ``common_reps`` (the common heads when None),
+    and ``L_match = (1/2) [mmd(c^1_X, c^1_Y) + mmd(c^2_X, c^2_Y)]``.
+
     Louiset et al., ICLR 2024; official code ``cifar_mnist/sep_clr_k-jem.py``. Returns the total
     and each weighted-free term (for logging). ``is_target`` is a bool tensor of shape (n,).
     With a batch split across processes, each passes its own rows and its ``shard``, and
@@ -66,14 +87,25 @@ def sepclr_objective(
     s1, s2 = salient_heads
     w = weights
     half_u = w.uniformity / 2.0
-    common = alignment(c1, c2, w.common_bandwidth, shard) + half_u * (
-        uniformity(c1, w.common_bandwidth, shard) + uniformity(c2, w.common_bandwidth, shard)
-    )
     targets = is_target
-    salient = alignment(s1[targets], s2[targets], w.salient_bandwidth, shard) + half_u * (
-        salient_uniformity(s1, targets, w.salient_bandwidth, shard)
-        + salient_uniformity(s2, targets, w.salient_bandwidth, shard)
+    if w.common_background_only:
+        u1, u2 = c1[~targets], c2[~targets]
+    else:
+        u1, u2 = c1, c2
+    common = alignment(c1, c2, w.common_bandwidth, shard) + half_u * (
+        uniformity(u1, w.common_bandwidth, shard) + uniformity(u2, w.common_bandwidth, shard)
     )
+    if w.conditional_uniformity:
+        spread = conditional_salient_uniformity(
+            s1, c1, targets, w.salient_bandwidth, w.common_bandwidth, shard
+        ) + conditional_salient_uniformity(
+            s2, c2, targets, w.salient_bandwidth, w.common_bandwidth, shard
+        )
+    else:
+        spread = salient_uniformity(s1, targets, w.salient_bandwidth, shard) + salient_uniformity(
+            s2, targets, w.salient_bandwidth, shard
+        )
+    salient = alignment(s1[targets], s2[targets], w.salient_bandwidth, shard) + half_u * spread
     infoless = 0.5 * (
         infoless_penalty(s1, targets, w.salient_bandwidth, shard)
         + infoless_penalty(s2, targets, w.salient_bandwidth, shard)
@@ -86,4 +118,24 @@ def sepclr_objective(
     )
     total = common + w.salient * salient + w.infoless * infoless + w.independence * ind
     terms = {"common": common, "salient": salient, "infoless": infoless, "independence": ind}
+    if w.redundancy != "none":
+        r1, r2 = common_reps if common_reps is not None else common_heads
+        terms["redundancy"] = 0.5 * (
+            redundancy(w.redundancy, r1, s1, targets, shard)
+            + redundancy(w.redundancy, r2, s2, targets, shard)
+        )
+        total = total + w.redundancy_weight * terms["redundancy"]
+    if w.common_redundancy_weight > 0:
+        r1, r2 = common_reps if common_reps is not None else common_heads
+        terms["common_redundancy"] = 0.5 * (
+            redundancy(w.redundancy, s1.detach(), r1, targets, shard, detach_common=False)
+            + redundancy(w.redundancy, s2.detach(), r2, targets, shard, detach_common=False)
+        )
+        total = total + w.common_redundancy_weight * terms["common_redundancy"]
+    if w.matching > 0:
+        terms["matching"] = 0.5 * (
+            group_matching(c1, targets, w.common_bandwidth, shard)
+            + group_matching(c2, targets, w.common_bandwidth, shard)
+        )
+        total = total + w.matching * terms["matching"]
     return total, terms

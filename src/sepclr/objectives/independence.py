@@ -125,3 +125,29 @@ def independence_term(
     if name == "none":
         return c.sum() * 0.0
     raise ValueError(f"unknown kernel independence term {name!r}; choose one of {KERNEL_TERMS}")
+
+
+def group_matching(
+    c: torch.Tensor, is_target: torch.Tensor, bandwidth: float = 0.5, shard: Shard = SINGLE_PROCESS
+) -> torch.Tensor:
+    """Squared MMD between the background and the target rows of ``c`` (Gretton et al., JMLR
+    2012; biased estimate, Gaussian kernel ``exp(-|a - b|^2 / (2 tau)``):
+    ``mean k(c_X, c_X) + mean k(c_Y, c_Y) - 2 mean k(c_X, c_Y)``.
+
+    Zero when the common codes of the two groups are alike in distribution, as contrastive
+    analysis assumes of the common factors; MM-cVAE (Weinberger et al., AISTATS 2022) matches
+    its common latents the same way. Returns 0 when either group is absent from the batch.
+    """
+    c_all = shard.gather(c)
+    targets = shard.gather(is_target.to(c.dtype).unsqueeze(1)).squeeze(1) > 0.5
+    if bool(targets.all()) or not bool(targets.any()):
+        return c.sum() * 0.0
+    log_k = -pairwise_sq_distances(c_all) / (2.0 * bandwidth)
+
+    def mean_kernel(rows: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+        return log_mean_exp(log_k[rows][:, columns]).exp()
+
+    bg = ~targets
+    return (
+        mean_kernel(bg, bg) + mean_kernel(targets, targets) - 2.0 * mean_kernel(bg, targets)
+    ).clamp_min(0.0)

@@ -92,3 +92,38 @@ def infoless_penalty(
     """
     background = s[~is_target]
     return alignment(background, torch.zeros_like(background), bandwidth, shard)
+
+
+def conditional_salient_uniformity(
+    s: torch.Tensor,
+    c: torch.Tensor,
+    is_target: torch.Tensor,
+    bandwidth: float = 0.5,
+    common_bandwidth: float = 0.5,
+    shard: Shard = SINGLE_PROCESS,
+) -> torch.Tensor:
+    """Minus a kernel estimate of the conditional entropy H(s | c), with background rows at
+    ``s' = 0``:
+
+    ``(1/n) sum_i log sum_{j != i} w_ij exp(-|s~_i - s~_j|^2 / (2 tau_S))``, with
+    ``w_ij = exp(-|c_i - c_j|^2 / (2 tau_C)) / sum_{k != i} exp(-|c_i - c_k|^2 / (2 tau_C))``.
+
+    It is the s'-uniformity with each pair weighted by how alike the two rows are in the
+    common space (``c``, L2-normalised, enters as a constant): two targets are pushed apart
+    in S in proportion to their common similarity, so spreading targets along a factor that
+    ``c`` already separates gains nothing. Equals ``H(c) - H(c, s)`` for the resubstitution
+    estimators without self-pairs. Minimised. Shapes: ``s`` (n, d_s), ``c`` (n, d_c),
+    ``is_target`` (n,) bool; n >= 2 over all processes.
+    """
+    s_all = shard.gather(null_background_rows(s, is_target))
+    c_all = shard.gather(c.detach())
+    n = len(s_all)
+    if n < 2:
+        raise ValueError("the conditional salient uniformity needs at least 2 rows")
+    others = self_pairs(n, n, 0, s_all.device)
+    log_w = (-pairwise_sq_distances(c_all) / (2.0 * common_bandwidth)).masked_fill(
+        others, float("-inf")
+    )
+    log_w = log_w - torch.logsumexp(log_w, dim=1, keepdim=True)
+    log_ks = -pairwise_sq_distances(s_all) / (2.0 * bandwidth)
+    return torch.logsumexp(log_w + log_ks, dim=1).mean()

@@ -1,0 +1,129 @@
+"""Redundancy between the common code ``c`` and the salient code ``s`` of the target rows.
+
+The salient space should hold what the targets do not share with the backgrounds, so a
+target's salient code should carry nothing that its common code already carries. k-JEM
+(joint entropy) does not see that redundancy: H(c, s) is the same whether ``s`` holds the
+salient factor alone or the salient factor and a copy of a common one. These penalties
+measure it directly on the target rows of a batch, each between 0 (no redundancy) and 1:
+
+- ``explained-variance``: the fraction of the salient variance that a ridge regression on
+  ``c`` explains (an R^2);
+- ``cca``: the mean squared canonical correlation between ``c`` and ``s`` (ridge-regularised
+  on both sides), invariant to any invertible linear map of either code;
+- ``linear-hsic``: the normalised linear HSIC, or linear CKA (Kornblith et al., ICML 2019),
+  ``|C^T S|_F^2 / (|C^T C|_F |S^T S|_F)`` on centred codes;
+- ``kernel-hsic``: the normalised HSIC with Gaussian kernels (Gretton et al., ALT 2005;
+  normalised as in Kornblith et al.), each kernel's bandwidth the median pairwise distance.
+
+The common code enters as a constant (no gradient): the penalty moves the salient encoder
+away from what the common encoder has learned, not the other way round.
+"""
+
+import torch
+
+from sepclr.objectives.kernels import pairwise_sq_distances
+from sepclr.objectives.shard import SINGLE_PROCESS, Shard
+
+REDUNDANCY_TERMS = ("none", "explained-variance", "cca", "linear-hsic", "kernel-hsic")
+
+
+def _centred(x: torch.Tensor) -> torch.Tensor:
+    return x - x.mean(dim=0, keepdim=True)
+
+
+def _ridge(cov: torch.Tensor, ridge: float) -> torch.Tensor:
+    """``cov + ridge * (trace(cov) / d) * I``: a ridge relative to the mean variance, so the
+    regularisation does not depend on the scale of the code (plus a floor for a zero code)."""
+    d = cov.shape[0]
+    scale = torch.trace(cov).detach() / d + 1e-8
+    return cov + ridge * scale * torch.eye(d, dtype=cov.dtype, device=cov.device)
+
+
+def explained_variance(c: torch.Tensor, s: torch.Tensor, ridge: float = 0.1) -> torch.Tensor:
+    """R^2 of the ridge regression of ``s`` on ``c``:
+    ``1 - |S - C B|_F^2 / |S|_F^2`` with ``B = (C^T C + r I)^{-1} C^T S`` on centred rows,
+    ``r = ridge * mean variance of c``. Shapes (m, d_c), (m, d_s); m >= 2."""
+    C, S = _centred(c), _centred(s)
+    coef = torch.linalg.solve(_ridge(C.T @ C, ridge), C.T @ S)
+    residual = S - C @ coef
+    return 1.0 - residual.pow(2).sum() / (S.pow(2).sum() + 1e-12)
+
+
+def cca(c: torch.Tensor, s: torch.Tensor, ridge: float = 0.1) -> torch.Tensor:
+    """Mean squared canonical correlation,
+    ``trace(S_ss^{-1} S_sc S_cc^{-1} S_cs) / d_s`` with ridge-regularised covariances
+    (``S_xx + ridge * mean variance * I``). Shapes (m, d_c), (m, d_s); m >= 2."""
+    C, S = _centred(c), _centred(s)
+    cross = C.T @ S
+    regression = torch.linalg.solve(_ridge(C.T @ C, ridge), cross)  # (d_c, d_s)
+    return (
+        torch.trace(torch.linalg.solve(_ridge(S.T @ S, ridge), cross.T @ regression)) / s.shape[1]
+    )
+
+
+def linear_hsic(c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """Normalised linear HSIC (linear CKA), ``|C^T S|_F^2 / (|C^T C|_F |S^T S|_F)`` on centred
+    rows. Shapes (m, d_c), (m, d_s)."""
+    C, S = _centred(c), _centred(s)
+    cross = (C.T @ S).pow(2).sum()
+    return cross / ((C.T @ C).pow(2).sum().sqrt() * (S.T @ S).pow(2).sum().sqrt() + 1e-12)
+
+
+def _median_kernel(x: torch.Tensor) -> torch.Tensor:
+    """Gaussian kernel matrix ``exp(-|x_i - x_j|^2 / (2 sigma^2))``, sigma^2 the median of the
+    off-diagonal squared distances (a constant)."""
+    distances = pairwise_sq_distances(x)
+    off = ~torch.eye(len(x), dtype=torch.bool, device=x.device)
+    sigma2 = distances[off].median().detach().clamp_min(1e-12)
+    return torch.exp(-distances / (2.0 * sigma2))
+
+
+def kernel_hsic(c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """Normalised HSIC with Gaussian kernels of median bandwidth,
+    ``<HKH, HLH> / (|HKH|_F |HLH|_F)`` with ``H`` the centring matrix. Shapes (m, d_c),
+    (m, d_s); m >= 2."""
+    K, L = _median_kernel(c), _median_kernel(s)
+    Kc = _centred(_centred(K).T)
+    Lc = _centred(_centred(L).T)
+    return (Kc * Lc).sum() / (Kc.pow(2).sum().sqrt() * Lc.pow(2).sum().sqrt() + 1e-12)
+
+
+def redundancy(
+    name: str,
+    c: torch.Tensor,
+    s: torch.Tensor,
+    is_target: torch.Tensor,
+    shard: Shard = SINGLE_PROCESS,
+    detach_common: bool = True,
+) -> torch.Tensor:
+    """The redundancy penalty ``name`` (one of :data:`REDUNDANCY_TERMS`) between ``c``
+    (detached here) and ``s`` over the target rows of the batch (all processes' rows with a
+    split batch). Returns 0 when fewer than 3 target rows are in the batch."""
+    if name not in REDUNDANCY_TERMS:
+        raise ValueError(f"unknown redundancy term {name!r}; choose one of {REDUNDANCY_TERMS}")
+    targets = shard.gather(is_target.to(s.dtype).unsqueeze(1)).squeeze(1) > 0.5
+    c_t = shard.gather(c.detach() if detach_common else c)[targets]
+    s_t = shard.gather(s)[targets]
+    if name == "none" or len(s_t) < 3:
+        return s.sum() * 0.0
+    c_t, s_t = c_t.float(), s_t.float()
+    if name == "explained-variance":
+        return explained_variance(c_t, s_t)
+    if name == "cca":
+        return cca(c_t, s_t)
+    if name == "linear-hsic":
+        return linear_hsic(c_t, s_t)
+    return kernel_hsic(c_t, s_t)
+
+
+def linear_residual(
+    c: torch.Tensor, s: torch.Tensor, ridge: float = 1e-3
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Coefficients ``(A, b)`` of the ridge regression ``s ~ c A + b`` (ridge relative to the
+    mean variance of ``c``): ``s - (c A + b)`` is the part of ``s`` that no linear function of
+    ``c`` predicts on these rows. Shapes (m, d_c), (m, d_s) -> (d_c, d_s), (d_s,)."""
+    c, s = c.double(), s.double()
+    C, S = _centred(c), _centred(s)
+    coef = torch.linalg.solve(_ridge(C.T @ C, ridge), C.T @ S)
+    intercept = s.mean(dim=0) - c.mean(dim=0) @ coef
+    return coef.float(), intercept.float()
