@@ -163,7 +163,7 @@ def _library_steps(
     is_target = torch.arange(len(inputs)) % 2 == 1
     stamps: list[float] = []
 
-    def loss(first, second, targets, shard):
+    def loss(first, second, targets, shard, **batch):
         _sync(device)
         stamps.append(time.perf_counter())
         return sepclr_objective(

@@ -189,7 +189,7 @@ class _TanhEncoder(nn.Module):
         return EncodedBatch(c, c, s, s)
 
 
-def _loss(first, second, is_target, shard):
+def _loss(first, second, is_target, shard, **batch):
     return sepclr_objective(
         (first.common_head, second.common_head),
         (first.salient_head, second.salient_head),

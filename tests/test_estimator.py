@@ -115,6 +115,13 @@ def test_input_validation(background, target, message):
         ({"common_dim": 2.5}, "common_dim"),
         ({"views": {"hflp": 0.5}}, "unknown view option"),
         ({"backbone": "convnet"}, "takes images or volumes"),
+        ({"redundancy": "hsic"}, "redundancy"),
+        ({"redundancy_weight": -1.0}, "redundancy_weight"),
+        ({"salient_background_mix": [0.6, 0.4]}, "salient_background_mix"),
+        ({"salient_background_mix": "a lot"}, "salient_background_mix"),
+        ({"lr_schedule": "step"}, "lr_schedule"),
+        ({"warmup": 1.5}, "warmup"),
+        ({"residualize": "yes"}, "residualize"),
     ],
 )
 def test_parameter_validation(params, message, tabular):
@@ -183,3 +190,50 @@ def test_separates_synthetic_tabular_factors():
     assert row["S_salient"] > row["C_salient"] + 10
     assert row["C_shared"] > row["S_shared"] + 10
     assert model.history_[-1]["loss"] < model.history_[0]["loss"]
+
+
+def test_residualized_salient_code_is_uncorrelated_with_the_common_code(tabular, tmp_path):
+    from sepclr.objectives.redundancy import cca
+
+    model = sepclr.SepCLR(**FAST, residualize=True).fit(tabular.background, tabular.target)
+    common, salient = model.transform(tabular.target)
+    plain = clone(model).set_params(residualize=False).fit(tabular.background, tabular.target)
+    common_plain, salient_plain = plain.transform(tabular.target)
+    np.testing.assert_array_equal(common, common_plain)
+    as_tensor = lambda a: torch.from_numpy(a).double()  # noqa: E731
+    assert float(cca(as_tensor(common_plain), as_tensor(salient_plain), ridge=1e-3)) > 0.05
+    assert float(cca(as_tensor(common), as_tensor(salient), ridge=1e-3)) < 1e-3
+    model.save(tmp_path / "m")
+    _, again = sepclr.load(tmp_path / "m").transform(tabular.target)
+    np.testing.assert_allclose(again, salient, rtol=1e-5, atol=1e-6)
+
+
+def test_objective_extensions_train_and_log_their_terms(tabular):
+    model = sepclr.SepCLR(
+        **FAST,
+        redundancy="kernel-hsic",
+        redundancy_weight=10.0,
+        matching_weight=1.0,
+        conditional_uniformity=True,
+        salient_background_mix=[0.4, 0.6],
+        common_projector=False,
+        lr_schedule="cosine",
+        warmup=0.1,
+    ).fit(tabular.background, tabular.target)
+    assert {"redundancy", "matching"} <= set(model.history_[-1])
+    assert isinstance(model.encoder_.common.projector, torch.nn.Identity)
+
+
+def test_decoder_reconstructs_and_counterfactual_drops_the_salient_code(tabular, tmp_path):
+    model = sepclr.SepCLR(**FAST, decoder_weight=1.0, decoder_noise=0.5)
+    model.fit(tabular.background, tabular.target)
+    assert "reconstruction" in model.history_[-1]
+    full = model.reconstruct(tabular.target[:10])
+    without = model.reconstruct(tabular.target[:10], salient=False)
+    assert full.shape == (10, 20) and not np.allclose(full, without)
+    model.save(tmp_path / "m")
+    np.testing.assert_allclose(
+        sepclr.load(tmp_path / "m").reconstruct(tabular.target[:10]), full, rtol=1e-5, atol=1e-5
+    )
+    with pytest.raises(InvalidInputError, match="no decoder"):
+        sepclr.SepCLR(**FAST).fit(tabular.background, tabular.target).reconstruct(tabular.target)

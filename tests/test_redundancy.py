@@ -227,3 +227,34 @@ def test_objective_adds_each_extension_with_its_weight(gen):
     torch.testing.assert_close(terms2["matching"], match)
     torch.testing.assert_close(total2, total + 3.0 * red + 2.0 * match)
     assert "redundancy" not in terms
+
+
+def test_reconstruction_decodes_backgrounds_without_their_salient_code(gen):
+    from sepclr.objectives.reconstruction import explaining_away_reconstruction
+
+    decoder = torch.nn.Linear(5, 4).double()
+    common, salient = randn(gen, 6, 3), randn(gen, 6, 2)
+    x = randn(gen, 6, 4)
+    is_target = torch.tensor([1, 0, 1, 0, 0, 1], dtype=torch.bool)
+    value = explaining_away_reconstruction(decoder, common, salient, is_target, x)
+    rows = []
+    for i in range(6):
+        code = salient[i] if is_target[i] else torch.zeros(2, dtype=torch.float64)
+        rows.append(((decoder(torch.cat([common[i], code])) - x[i]) ** 2).mean())
+    expected = float(torch.stack(rows).mean().detach())
+    assert float(value.detach()) == pytest.approx(expected, rel=1e-9)
+
+
+def test_relative_infoless_penalty_is_scale_free_and_matches_its_formula(gen):
+    from sepclr.objectives.infomax import relative_infoless_penalty
+
+    s = randn(gen, 10, 3)
+    is_target = torch.arange(10) >= 4
+    bg = sum(float(s[i].pow(2).sum()) for i in range(4)) / 4
+    tg = sum(float(s[i].pow(2).sum()) for i in range(4, 10)) / 6
+    value = relative_infoless_penalty(s, is_target)
+    assert float(value) == pytest.approx(bg / tg, rel=1e-9)
+    torch.testing.assert_close(relative_infoless_penalty(0.01 * s, is_target), value)
+    s.requires_grad_(True)
+    relative_infoless_penalty(s, is_target).backward()
+    assert float(s.grad[is_target].abs().sum()) == 0.0  # the targets' spread is a constant

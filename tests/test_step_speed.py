@@ -63,7 +63,7 @@ def _train(speed: StepSpeed, epochs: int = 2) -> tuple[list[dict[str, float]], d
     inputs = torch.rand(64, 1, 16, 16, generator=g)
     is_target = torch.arange(64) % 2 == 0
 
-    def loss(first, second, targets, shard):
+    def loss(first, second, targets, shard, **batch):
         return sepclr_objective(
             (first.common_head, second.common_head),
             (first.salient_head, second.salient_head),

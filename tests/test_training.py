@@ -46,7 +46,7 @@ def test_learning_rate_factor_warms_up_then_decays_along_a_cosine():
 def _nan_after(steps: int):
     calls = {"n": 0}
 
-    def objective(first, second, targets, shard):
+    def objective(first, second, targets, shard, **batch):
         calls["n"] += 1
         value = first.common_head.pow(2).mean()
         bad = torch.tensor(float("nan")) if calls["n"] > steps else torch.zeros(())

@@ -91,6 +91,7 @@ SALIENT_ROWS: dict[str, dict[str, Any]] = {
         "redundancy_weight": 100.0,
         "common_projector": False,
     },
+    "common-background-only": {"common_background_only": True},
     "conditional": {"conditional_uniformity": True},
     "mix": {"salient_background_mix": [0.4, 0.6]},
     "residualize": {"residualize": True},

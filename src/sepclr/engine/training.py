@@ -4,6 +4,7 @@ background and target rows in one forward pass, Adam; the epochs around it are
 
 import math
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 from torch import nn
@@ -28,7 +29,8 @@ from sepclr.nets.encoder import EncodedBatch
 from sepclr.objectives.critics import Critic
 from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
-# (first view, second view, is_target, shard[, the batch's row_data]) -> (loss, {term: value})
+# (first view, second view, is_target, shard, views=(the two common-branch inputs)[, rows=the
+# batch's row_data]) -> (loss, {term: value})
 TwoViewLoss = Callable[..., tuple[torch.Tensor, dict[str, torch.Tensor]]]
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 
@@ -136,7 +138,8 @@ def train_two_view(
     Each step takes a batch of stored rows (``prepare``, run on ``device``, turns them into
     the model's float input: uint8 images stay uint8 until then), draws two views of it
     without gradient, encodes both in one forward pass (so BatchNorm sees both views) and
-    minimises ``loss_fn(first_view, second_view, is_target, shard)`` with Adam (or
+    minimises ``loss_fn(first_view, second_view, is_target, shard, views=(x1, x2))`` (the
+    encoded views, and the inputs ``x1``, ``x2`` of the common branch) with Adam (or
     ``make_optimizer(parameters)``) at a learning rate scaled each step by
     :func:`learning_rate_factor` (``lr_schedule``, ``warmup``). With a
     ``salient_background_mix`` range above 0, the salient branch sees its views mixed with
@@ -148,8 +151,8 @@ def train_two_view(
     and ``stop``: see :func:`sepclr.engine.loop.run_epochs`.
 
     ``original_first=True`` makes the first view the batch itself (no augmentation), as the
-    supervised SepCLR of the paper does; ``row_data`` (n, ...) gives the loss one more
-    argument, its rows for the batch (known attributes).
+    supervised SepCLR of the paper does; ``row_data`` (n, ...) gives the loss its rows for
+    the batch as ``rows=`` (known attributes).
 
     Multi-process (``shard``, see :mod:`sepclr.engine.distributed`): ``batch_size`` is the
     global batch, every process takes its share of each batch (:func:`rows_of_process`),
@@ -171,12 +174,14 @@ def train_two_view(
     scaler = speed.scaler(device)
     prepare = prepare or (lambda x: x.float())
     steps_per_epoch = len(split_batches(torch.arange(len(inputs)), batch_size))
+    base_lrs = [group["lr"] for group in optimizer.param_groups]
 
     def step(idx: torch.Tensor, epoch: int, index: int) -> dict[str, torch.Tensor]:
         model.train()
         progress = (epoch * steps_per_epoch + index) / (epochs * steps_per_epoch)
-        for group in optimizer.param_groups:
-            group["lr"] = lr * learning_rate_factor(progress, lr_schedule, warmup)
+        factor = learning_rate_factor(progress, lr_schedule, warmup)
+        for group, base in zip(optimizer.param_groups, base_lrs, strict=True):
+            group["lr"] = base * factor
         if critic is not None:
             critic.train_pending()
         if shard.distributed:
@@ -196,10 +201,10 @@ def train_two_view(
         encoded = [t.float() if t.dtype in (torch.float16, torch.bfloat16) else t for t in encoded]
         first = EncodedBatch(*(t[: len(x)] for t in encoded))
         second = EncodedBatch(*(t[len(x) :] for t in encoded))
-        if row_data is None:
-            loss, terms = loss_fn(first, second, targets, shard)
-        else:
-            loss, terms = loss_fn(first, second, targets, shard, row_data[idx].to(device))
+        batch: dict[str, Any] = {"views": (both[: len(x)], both[len(x) :])}
+        if row_data is not None:
+            batch["rows"] = row_data[idx].to(device)
+        loss, terms = loss_fn(first, second, targets, shard, **batch)
         ensure_finite(loss, terms, epoch, index)
         optimiser_step(optimizer, loss, max_grad_norm, scaler)
         return {"loss": loss, **terms}

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from sepclr.data.views import build_views, options_as_dict, view_options
 from sepclr.engine.devices import resolve_device
@@ -29,6 +30,7 @@ from sepclr.objectives import (
     sepclr_objective,
 )
 from sepclr.objectives.critics import Critic
+from sepclr.objectives.reconstruction import explaining_away_reconstruction
 from sepclr.objectives.redundancy import REDUNDANCY_TERMS, linear_residual
 from sepclr.objectives.registry import IndependencePenalty
 from sepclr.objectives.shard import Shard
@@ -40,16 +42,18 @@ def _supervised_loss(
     distorted: EncodedBatch,
     is_target: torch.Tensor,
     shard: Shard,
-    attributes: torch.Tensor,
+    *,
+    rows: torch.Tensor,
     kinds: tuple[str, ...],
     weights: SepCLRWeights,
+    **batch: Any,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    del shard  # one process (checked in fit)
+    del shard, batch  # one process (checked in fit); the views are not used
     return supervised_sepclr_objective(
         (original.common_head, distorted.common_head),
         original.salient_head,
         is_target,
-        attributes,
+        rows,
         kinds,
         weights.salient,
         weights.independence,
@@ -62,10 +66,15 @@ def _loss(
     second: EncodedBatch,
     is_target: torch.Tensor,
     shard: Shard,
+    *,
+    views: tuple[torch.Tensor, torch.Tensor],
     weights: SepCLRWeights,
     independence: IndependencePenalty,
+    decoder: nn.Module | None = None,
+    decoder_weight: float = 0.0,
+    decoder_noise: float = 0.0,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    return sepclr_objective(
+    total, terms = sepclr_objective(
         (first.common_head, second.common_head),
         (first.salient_head, second.salient_head),
         is_target,
@@ -74,6 +83,20 @@ def _loss(
         shard,
         common_reps=(first.common_rep, second.common_rep),
     )
+    if decoder is not None:
+        terms["reconstruction"] = (
+            0.5
+            * torch.stack(
+                [
+                    explaining_away_reconstruction(
+                        decoder, out.common_rep, out.salient_rep, is_target, x, decoder_noise
+                    )
+                    for out, x in zip((first, second), views, strict=True)
+                ]
+            ).sum()
+        )
+        total = total + decoder_weight * terms["reconstruction"]
+    return total, terms
 
 
 class SepCLR(ContrastiveEstimator):
@@ -142,6 +165,9 @@ class SepCLR(ContrastiveEstimator):
         matching_weight: float = 0.0,
         common_redundancy_weight: float = 0.0,
         common_background_only: bool = False,
+        relative_infoless: bool = False,
+        decoder_weight: float = 0.0,
+        decoder_noise: float = 0.0,
         residualize: bool = False,
         salient_attributes: dict[str, str] | None = None,
         views: dict[str, Any] | None = None,
@@ -175,6 +201,9 @@ class SepCLR(ContrastiveEstimator):
         self.matching_weight = matching_weight
         self.common_redundancy_weight = common_redundancy_weight
         self.common_background_only = common_background_only
+        self.relative_infoless = relative_infoless
+        self.decoder_weight = decoder_weight
+        self.decoder_noise = decoder_noise
         self.residualize = residualize
         self.salient_attributes = salient_attributes
         self.views = views
@@ -207,6 +236,8 @@ class SepCLR(ContrastiveEstimator):
             "infoless_weight",
             "redundancy_weight",
             "matching_weight",
+            "decoder_weight",
+            "decoder_noise",
         ):
             check_positive(name, getattr(self, name), allow_zero=True)
         check_choice("independence", self.independence, INDEPENDENCE_TERMS)
@@ -252,6 +283,7 @@ class SepCLR(ContrastiveEstimator):
             matching=float(self.matching_weight),
             common_redundancy_weight=float(self.common_redundancy_weight),
             common_background_only=bool(self.common_background_only),
+            relative_infoless=bool(self.relative_infoless),
         )
 
     def _mix_range(self) -> tuple[float, float]:
@@ -282,6 +314,7 @@ class SepCLR(ContrastiveEstimator):
             self.width,
             salient_projector=bool(self.salient_projector),
             common_projector=bool(self.common_projector),
+            decoder=float(self.decoder_weight) > 0,
         )
 
     def fit(
@@ -318,6 +351,10 @@ class SepCLR(ContrastiveEstimator):
         shard = Shard.current()
         if shard.distributed and row_data is not None:
             raise InvalidInputError("supervised SepCLR (salient_attributes) trains in one process")
+        if shard.distributed and self.decoder_weight > 0:
+            raise InvalidInputError(
+                "SepCLR with a decoder (decoder_weight > 0) trains in one process"
+            )
         device = process_device(resolve_device(self.device), shard)
         speed = StepSpeed(
             str(self.precision), default_channels_last(device, kind == "image"), self.compile
@@ -339,7 +376,14 @@ class SepCLR(ContrastiveEstimator):
             if critic is not None:
                 critic.to(device).train()
             generator = torch.Generator().manual_seed(self.seed)
-            loss = partial(_loss, weights=weights, independence=independence)
+            loss = partial(
+                _loss,
+                weights=weights,
+                independence=independence,
+                decoder=encoder.decoder,
+                decoder_weight=float(self.decoder_weight),
+                decoder_noise=float(self.decoder_noise),
+            )
             if row_data is not None:
                 kinds = tuple(dict(self.salient_attributes or {}).values())
                 loss = partial(_supervised_loss, kinds=kinds, weights=weights)
@@ -430,6 +474,28 @@ class SepCLR(ContrastiveEstimator):
         """Common (n, common_dim) and salient (n, salient_dim) representations, float32."""
         out = self.encode(x)
         return out.common_rep.numpy(), out.salient_rep.numpy()
+
+    def reconstruct(self, x: Any, salient: bool = True) -> np.ndarray:
+        """Inputs rebuilt by the explaining-away decoder (models fitted with
+        ``decoder_weight > 0``), in the input's layout; ``salient=False`` decodes with the
+        salient code at ``s' = 0``: a counterfactual of each target without its salient
+        pattern."""
+        self._check_fitted()
+        decoder = getattr(self.encoder_, "decoder", None)
+        if not isinstance(decoder, nn.Module):
+            raise InvalidInputError(
+                "this SepCLR has no decoder; fit it with decoder_weight > 0 to reconstruct"
+            )
+        inputs = as_sample_tensor(x, "x")
+        self._check_sample_shape(inputs)
+        device = resolve_device(self.device)
+        out = encode(self.encoder_.to(device), inputs, device, prepare=self.standardiser_)
+        codes = out.salient_rep if salient else torch.zeros_like(out.salient_rep)
+        with torch.no_grad():
+            decoded = decoder(torch.cat([out.common_rep, codes], dim=1).to(device)).cpu()
+        self.encoder_.cpu()
+        scale, mean = self.standardiser_.scale, self.standardiser_.mean
+        return (decoded * scale + mean).numpy()
 
     # --- persistence (see ContrastiveEstimator.save / load) --------------------------------
 

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from sepclr.nets.convnet import ConvNetBackbone
+from sepclr.nets.decoders import build_decoder
 from sepclr.nets.mlp import MLPBackbone
 from sepclr.nets.resnet import ResNet18Backbone
 
@@ -92,7 +93,9 @@ class Branch(nn.Module):
 class TwoBranchEncoder(nn.Module):
     """Independent common and salient branches on the same input. ``salient_projector=False``
     (``common_projector=False``) makes the salient (common) losses act on that branch's
-    representation itself."""
+    representation itself. ``decoder=True`` adds a decoder from the concatenated
+    representations back to the input (:func:`sepclr.nets.decoders.build_decoder`), used by
+    the explaining-away reconstruction."""
 
     def __init__(
         self,
@@ -103,6 +106,7 @@ class TwoBranchEncoder(nn.Module):
         width: int = 16,
         salient_projector: bool = True,
         common_projector: bool = True,
+        decoder: bool = False,
     ) -> None:
         super().__init__()
         name = resolve_backbone(backbone, input_shape)
@@ -112,6 +116,9 @@ class TwoBranchEncoder(nn.Module):
         self.salient = Branch(
             build_backbone(name, input_shape, width), salient_dim, projector=salient_projector
         )
+        self.decoder: nn.Module | None = None
+        if decoder:
+            self.decoder = build_decoder(name, input_shape, common_dim + salient_dim, width)
 
     def forward(self, x: torch.Tensor, x_salient: torch.Tensor | None = None) -> EncodedBatch:
         """Encode ``x``; the salient branch reads ``x_salient`` instead when it is given."""

@@ -13,6 +13,7 @@ from sepclr.objectives.infomax import (
     conditional_salient_uniformity,
     infoless_penalty,
     null_background_rows,
+    relative_infoless_penalty,
     salient_uniformity,
     uniformity,
 )
@@ -51,6 +52,7 @@ class SepCLRWeights:
     matching: float = 0.0
     common_redundancy_weight: float = 0.0
     common_background_only: bool = False
+    relative_infoless: bool = False
 
 
 def sepclr_objective(
@@ -106,10 +108,16 @@ def sepclr_objective(
             s2, targets, w.salient_bandwidth, shard
         )
     salient = alignment(s1[targets], s2[targets], w.salient_bandwidth, shard) + half_u * spread
-    infoless = 0.5 * (
-        infoless_penalty(s1, targets, w.salient_bandwidth, shard)
-        + infoless_penalty(s2, targets, w.salient_bandwidth, shard)
-    )
+    if w.relative_infoless:
+        infoless = 0.5 * (
+            relative_infoless_penalty(s1, targets, shard)
+            + relative_infoless_penalty(s2, targets, shard)
+        )
+    else:
+        infoless = 0.5 * (
+            infoless_penalty(s1, targets, w.salient_bandwidth, shard)
+            + infoless_penalty(s2, targets, w.salient_bandwidth, shard)
+        )
     if isinstance(independence, str):
         independence = partial(independence_term, independence, bandwidth=w.independence_bandwidth)
     ind = 0.5 * (
