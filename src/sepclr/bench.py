@@ -84,6 +84,16 @@ SALIENT_ROWS: dict[str, dict[str, Any]] = {
         "redundancy_weight": 300.0,
     },
     "mix-50": {"salient_background_mix": [0.5, 0.5]},
+    "kernel-hsic-100-conditional": {
+        "redundancy": "kernel-hsic",
+        "redundancy_weight": 100.0,
+        "conditional_uniformity": True,
+    },
+    "kernel-hsic-100-residualize": {
+        "redundancy": "kernel-hsic",
+        "redundancy_weight": 100.0,
+        "residualize": True,
+    },
     "no-common-projector": {"common_projector": False},
     "mix-kernel-hsic-100-no-common-projector": {
         "salient_background_mix": [0.4, 0.6],
@@ -92,6 +102,12 @@ SALIENT_ROWS: dict[str, dict[str, Any]] = {
         "common_projector": False,
     },
     "common-background-only": {"common_background_only": True},
+    "kjem-salient-bandwidth-5": {"independence_salient_bandwidth": 5.0},
+    "kernel-hsic-100-kjem-salient-bandwidth-5": {
+        "redundancy": "kernel-hsic",
+        "redundancy_weight": 100.0,
+        "independence_salient_bandwidth": 5.0,
+    },
     "conditional": {"conditional_uniformity": True},
     "mix": {"salient_background_mix": [0.4, 0.6]},
     "residualize": {"residualize": True},
@@ -199,10 +215,10 @@ def _result(
             )
         return result
     result = _run_once(model, variant, seed, train, test)
-    if hasattr(model, "reconstruct") and test.target.ndim == 4:
-        title = f"{LABELS.get(variant, variant)} seed {seed}, {test.name} test samples"
-        plot_reconstructions(model, test, runs / f"{variant}-seed{seed}.png", title=title)
     _write_atomic(path, json.dumps(result, indent=2) + "\n")
+    if model.reconstructs and test.target.ndim == 4:
+        title = f"{LABELS.get(variant, variant)} seed {seed}, {test.name} {test.split} samples"
+        plot_reconstructions(model, test, runs / f"{variant}-seed{seed}.png", title=title)
     log(
         f"{variant} seed {seed}: delta_TOT {result['delta_TOT']:.1f} "
         f"({result['fit_seconds']:.0f} s)"

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,14 @@ from sepclr.presets import PRESETS, preset
 RUN_FILE = "run.json"
 FIT_METHODS: dict[str, type[ContrastiveEstimator]] = {"sepclr": SepCLR, **BASELINES}
 
-# CLI flag -> model parameter, with its type.
-MODEL_FLAGS: dict[str, tuple[str, type]] = {
+
+def _batch_size(text: str) -> int | str:
+    """A batch size: a whole number, or ``auto`` (SepCLR sizes it from the data)."""
+    return text if text == "auto" else int(text)
+
+
+# CLI flag -> model parameter, with the function that reads its value.
+MODEL_FLAGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "--common-dim": ("common_dim", int),
     "--salient-dim": ("salient_dim", int),
     "--backbone": ("backbone", str),
@@ -43,7 +50,7 @@ MODEL_FLAGS: dict[str, tuple[str, type]] = {
     "--infoless-weight": ("infoless_weight", float),
     "--bandwidth": ("bandwidth", float),
     "--epochs": ("epochs", int),
-    "--batch-size": ("batch_size", int),
+    "--batch-size": ("batch_size", _batch_size),
     "--lr": ("lr", float),
     "--width": ("width", int),
     "--seed": ("seed", int),
@@ -116,7 +123,7 @@ def _evaluate(model: Any, out: Path, run: dict[str, Any], data_dir: str | None, 
     if plot:
         path = plot_spaces(model, test, out / "spaces.png", title=f"{run['dataset']} (test split)")
         print(f"plot written to {path}")
-        if hasattr(model, "reconstruct") and test.target.ndim == 4:
+        if model.reconstructs and test.target.ndim == 4:
             grid = plot_reconstructions(model, test, out / "reconstructions.png")
             print(f"reconstructions written to {grid}")
 

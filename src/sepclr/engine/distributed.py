@@ -39,6 +39,21 @@ def rows_of_process(batch: torch.Tensor, is_target: torch.Tensor, shard: Shard) 
     return arranged[:usable][shard.rank :: shard.world_size]
 
 
+AUTO_BATCH_MAX = 256
+AUTO_BATCH_STEPS = 8
+
+
+def resolve_batch_size(batch_size: int | str, n_rows: int, shard: Shard) -> int:
+    """``batch_size``, or for ``"auto"``: 256 rows, or an eighth of the ``n_rows`` rows when
+    that is smaller (so that an epoch of a small dataset still takes 8 steps), at least 2
+    rows per process and a multiple of the number of processes."""
+    if batch_size != "auto":
+        return int(batch_size)
+    rows = min(AUTO_BATCH_MAX, n_rows // AUTO_BATCH_STEPS)
+    world = shard.world_size
+    return max(2 * world, rows - rows % world)
+
+
 def check_batch_size(batch_size: int, shard: Shard) -> None:
     """A global batch must split into equal parts of at least 2 rows per process."""
     if shard.distributed and (batch_size % shard.world_size or batch_size < 2 * shard.world_size):

@@ -64,6 +64,11 @@ class ContrastiveEstimator(BaseEstimator):
     def transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
+    @property
+    def reconstructs(self) -> bool:
+        """Whether this fitted model has a decoder (``reconstruct(x, salient=...)``)."""
+        return False
+
     @staticmethod
     def _stacked(
         background: Any, target: Any, keep_uint8: bool = False

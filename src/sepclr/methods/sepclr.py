@@ -10,7 +10,7 @@ from torch import nn
 
 from sepclr.data.views import build_views, options_as_dict, view_options
 from sepclr.engine.devices import resolve_device
-from sepclr.engine.distributed import process_device
+from sepclr.engine.distributed import process_device, resolve_batch_size
 from sepclr.engine.loop import StopRequest
 from sepclr.engine.performance import (
     PRECISIONS,
@@ -148,7 +148,7 @@ class SepCLR(ContrastiveEstimator):
         infoless_weight: float = 100.0,
         bandwidth: float = 0.5,
         epochs: int = 30,
-        batch_size: int = 256,
+        batch_size: int | str = 256,
         lr: float = 3e-4,
         lr_schedule: str = "constant",
         warmup: float = 0.0,
@@ -166,6 +166,7 @@ class SepCLR(ContrastiveEstimator):
         common_redundancy_weight: float = 0.0,
         common_background_only: bool = False,
         relative_infoless: bool = False,
+        independence_salient_bandwidth: float | None = None,
         decoder_weight: float = 0.0,
         decoder_noise: float = 0.0,
         residualize: bool = False,
@@ -202,6 +203,7 @@ class SepCLR(ContrastiveEstimator):
         self.common_redundancy_weight = common_redundancy_weight
         self.common_background_only = common_background_only
         self.relative_infoless = relative_infoless
+        self.independence_salient_bandwidth = independence_salient_bandwidth
         self.decoder_weight = decoder_weight
         self.decoder_noise = decoder_noise
         self.residualize = residualize
@@ -214,11 +216,13 @@ class SepCLR(ContrastiveEstimator):
     # --- parameters ----------------------------------------------------------------------
 
     def _check_params(self) -> SepCLRWeights:
-        for name in ("common_dim", "salient_dim", "batch_size", "width"):
+        for name in ("common_dim", "salient_dim", "width"):
             check_positive(name, getattr(self, name), integer=True)
+        if self.batch_size != "auto":
+            check_positive("batch_size", self.batch_size, integer=True)
         check_positive("epochs", self.epochs, allow_zero=True, integer=True)
         check_positive("seed", self.seed, allow_zero=True, integer=True)
-        if self.batch_size < 2:
+        if self.batch_size != "auto" and int(self.batch_size) < 2:
             raise InvalidInputError(f"batch_size must be at least 2, got {self.batch_size}")
         check_positive("lr", self.lr)
         if self.max_grad_norm is not None:
@@ -370,7 +374,11 @@ class SepCLR(ContrastiveEstimator):
             encoder = self._build(sample_shape)
             views = build_views(options, sample_shape).to(device)
             independence = build_independence(
-                self.independence, self.common_dim, self.salient_dim, float(self.bandwidth)
+                self.independence,
+                self.common_dim,
+                self.salient_dim,
+                float(self.bandwidth),
+                self.independence_salient_bandwidth,
             )
             critic = independence if isinstance(independence, Critic) else None
             if critic is not None:
@@ -394,7 +402,7 @@ class SepCLR(ContrastiveEstimator):
                 is_target,
                 loss,
                 epochs=self.epochs,
-                batch_size=self.batch_size,
+                batch_size=resolve_batch_size(self.batch_size, len(inputs), shard),
                 lr=self.lr,
                 lr_schedule=str(self.lr_schedule),
                 warmup=float(self.warmup),
@@ -474,6 +482,10 @@ class SepCLR(ContrastiveEstimator):
         """Common (n, common_dim) and salient (n, salient_dim) representations, float32."""
         out = self.encode(x)
         return out.common_rep.numpy(), out.salient_rep.numpy()
+
+    @property
+    def reconstructs(self) -> bool:
+        return isinstance(getattr(getattr(self, "encoder_", None), "decoder", None), nn.Module)
 
     def reconstruct(self, x: Any, salient: bool = True) -> np.ndarray:
         """Inputs rebuilt by the explaining-away decoder (models fitted with

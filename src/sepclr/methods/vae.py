@@ -228,6 +228,10 @@ class ContrastiveVAE(ContrastiveEstimator):
         common, salient = self._posterior_means(x)
         return common.numpy(), salient.numpy()
 
+    @property
+    def reconstructs(self) -> bool:
+        return True
+
     @torch.no_grad()
     def reconstruct(self, x: Any, salient: bool = True) -> np.ndarray:
         """Decoded posterior means, in the input's layout (images channels first);

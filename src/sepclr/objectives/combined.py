@@ -53,6 +53,7 @@ class SepCLRWeights:
     common_redundancy_weight: float = 0.0
     common_background_only: bool = False
     relative_infoless: bool = False
+    independence_salient_bandwidth: float | None = None
 
 
 def sepclr_objective(
@@ -119,7 +120,12 @@ def sepclr_objective(
             + infoless_penalty(s2, targets, w.salient_bandwidth, shard)
         )
     if isinstance(independence, str):
-        independence = partial(independence_term, independence, bandwidth=w.independence_bandwidth)
+        independence = partial(
+            independence_term,
+            independence,
+            bandwidth=w.independence_bandwidth,
+            salient_bandwidth=w.independence_salient_bandwidth,
+        )
     ind = 0.5 * (
         independence(c1, null_background_rows(s1, targets), shard=shard)
         + independence(c2, null_background_rows(s2, targets), shard=shard)

@@ -11,18 +11,24 @@ from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
 
 def _log_kernels(
-    c: torch.Tensor, s: torch.Tensor, bandwidth: float, shard: Shard
+    c: torch.Tensor,
+    s: torch.Tensor,
+    bandwidth: float,
+    shard: Shard,
+    salient_bandwidth: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Log Gaussian kernels of this process's rows against the whole batch, in each space;
-    two (n, N) matrices, self-pairs at distance 0."""
+    """Log Gaussian kernels of this process's rows against the whole batch, in each space
+    (``salient_bandwidth`` for ``s``, ``bandwidth`` when None); two (n, N) matrices,
+    self-pairs at distance 0."""
+    tau_s = bandwidth if salient_bandwidth is None else salient_bandwidth
     if not shard.distributed:
         return (
             -pairwise_sq_distances(c) / (2.0 * bandwidth),
-            -pairwise_sq_distances(s) / (2.0 * bandwidth),
+            -pairwise_sq_distances(s) / (2.0 * tau_s),
         )
     offset = shard.offset(len(c))
     log_kc = -pairwise_sq_distances(c, shard.gather(c), offset) / (2.0 * bandwidth)
-    log_ks = -pairwise_sq_distances(s, shard.gather(s), offset) / (2.0 * bandwidth)
+    log_ks = -pairwise_sq_distances(s, shard.gather(s), offset) / (2.0 * tau_s)
     return log_kc, log_ks
 
 
@@ -32,7 +38,11 @@ def _batch_mean(rows: torch.Tensor, shard: Shard) -> torch.Tensor:
 
 
 def kjem(
-    c: torch.Tensor, s: torch.Tensor, bandwidth: float = 0.5, shard: Shard = SINGLE_PROCESS
+    c: torch.Tensor,
+    s: torch.Tensor,
+    bandwidth: float = 0.5,
+    shard: Shard = SINGLE_PROCESS,
+    salient_bandwidth: float | None = None,
 ) -> torch.Tensor:
     """k-JEM, minus the kernel estimate of the joint entropy H(c, s):
 
@@ -43,8 +53,9 @@ def kjem(
     the uniformity terms already maximise H(c) and H(s), this pushes
     I(c; s) = H(c) + H(s) - H(c, s) down without lowering the marginal entropies.
     Shapes: ``c`` (n, d_c), L2-normalised; ``s`` (n, d_s), background rows at s' = 0.
+    ``salient_bandwidth`` gives the salient kernel its own tau (the paper uses one tau).
     """
-    log_kc, log_ks = _log_kernels(c, s, bandwidth, shard)
+    log_kc, log_ks = _log_kernels(c, s, bandwidth, shard, salient_bandwidth)
     return _batch_mean(log_mean_exp(log_kc + log_ks, dim=1), shard)
 
 
@@ -114,10 +125,12 @@ def independence_term(
     s: torch.Tensor,
     bandwidth: float = 0.5,
     shard: Shard = SINGLE_PROCESS,
+    salient_bandwidth: float | None = None,
 ) -> torch.Tensor:
-    """Evaluate the kernel independence term called ``name`` (one of :data:`KERNEL_TERMS`)."""
+    """Evaluate the kernel independence term called ``name`` (one of :data:`KERNEL_TERMS`);
+    ``salient_bandwidth`` is k-JEM's own tau for the salient kernel (None: ``bandwidth``)."""
     if name == "k-jem":
-        return kjem(c, s, bandwidth, shard)
+        return kjem(c, s, bandwidth, shard, salient_bandwidth)
     if name == "k-mi":
         return kmi(c, s, bandwidth, shard)
     if name == "mmd":
