@@ -141,6 +141,26 @@ def test_linear_residual_matches_least_squares(gen):
     assert float(cca(c, residual.double(), ridge=0.0)) < 1e-8
 
 
+def test_linear_residual_on_the_background_subspace_keeps_target_only_directions(gen):
+    """c = [a, b, t]: backgrounds vary along a and b only (a most), targets along all three;
+    s depends on b and t. Keeping the backgrounds' first direction removes nothing of t."""
+    n = 400
+    c_background = torch.cat([3 * randn(gen, n, 1), randn(gen, n, 1), torch.zeros(n, 1)], 1)
+    c = randn(gen, n, 3)
+    s = torch.stack([c[:, 0] + 0.1 * randn(gen, n), c[:, 2] + 0.1 * randn(gen, n)], 1)
+    coef, intercept = linear_residual(c.float(), s.float(), c_background.float(), 0.8, 0.0)
+    residual = s - c @ coef.double() - intercept.double()
+    # the a-part of the first column is gone, the t-dependence of the second stays
+    assert abs(np.corrcoef(residual[:, 0], c[:, 0])[0, 1]) < 0.05
+    assert np.corrcoef(residual[:, 1], c[:, 2])[0, 1] > 0.9
+    # reference: least squares on the projection onto the backgrounds' first principal axis
+    centred = (c_background - c_background.mean(0)).numpy()
+    axis = np.linalg.eigh(centred.T @ centred)[1][:, -1:]
+    design = np.c_[c.numpy() @ axis, np.ones(n)]
+    solution, *_ = np.linalg.lstsq(design, s.numpy(), rcond=None)
+    np.testing.assert_allclose(coef.numpy(), axis @ solution[:1], rtol=1e-4, atol=1e-5)
+
+
 def test_conditional_uniformity_matches_a_loop_over_pairs(gen):
     n = 12
     c = F.normalize(randn(gen, n, 3), dim=1)

@@ -427,11 +427,13 @@ class SepCLR(ContrastiveEstimator):
         self.standardiser_ = standardiser
         self.residual_ = None
         if self.residualize:
-            fitted = encode(
-                self.encoder_.to(device), inputs[is_target], device, prepare=standardiser
-            )
+            model = self.encoder_.to(device)
+            targets = encode(model, inputs[is_target], device, prepare=standardiser)
+            backgrounds = encode(model, inputs[~is_target], device, prepare=standardiser)
             self.encoder_.cpu()
-            self.residual_ = linear_residual(fitted.common_rep, fitted.salient_rep)
+            self.residual_ = linear_residual(
+                targets.common_rep, targets.salient_rep, backgrounds.common_rep
+            )
         self.sample_shape_ = sample_shape
         self.view_options_ = options_as_dict(options)
         self.history_ = history

@@ -117,13 +117,34 @@ def redundancy(
 
 
 def linear_residual(
-    c: torch.Tensor, s: torch.Tensor, ridge: float = 1e-3
+    c: torch.Tensor,
+    s: torch.Tensor,
+    c_background: torch.Tensor | None = None,
+    kept_variance: float = 0.9,
+    ridge: float = 1e-3,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Coefficients ``(A, b)`` of the ridge regression ``s ~ c A + b`` (ridge relative to the
-    mean variance of ``c``): ``s - (c A + b)`` is the part of ``s`` that no linear function of
-    ``c`` predicts on these rows. Shapes (m, d_c), (m, d_s) -> (d_c, d_s), (d_s,)."""
+    """Coefficients ``(A, b)`` such that ``s - (c A + b)`` is the part of the targets' salient
+    codes ``s`` that no linear function of the common codes ``c`` predicts on these rows.
+
+    ``A, b`` come from the ridge regression ``s ~ z B + b`` (ridge relative to the mean
+    variance of ``z``), ``A = U B``. Without ``c_background``, ``z = c`` and ``U = I``. With the
+    backgrounds' common codes ``c_background``, ``z = (c - mean) U`` where ``U`` holds their
+    leading principal directions, those that explain ``kept_variance`` of the backgrounds'
+    common variance: only what varies among backgrounds counts as common, so a salient factor
+    that has leaked into ``c`` (along directions the backgrounds do not use) is not removed
+    from ``s``. Shapes: ``c`` (m, d_c), ``s`` (m, d_s), ``c_background`` (k, d_c) ->
+    ``A`` (d_c, d_s), ``b`` (d_s,).
+    """
     c, s = c.double(), s.double()
-    C, S = _centred(c), _centred(s)
-    coef = torch.linalg.solve(_ridge(C.T @ C, ridge), C.T @ S)
+    basis = torch.eye(c.shape[1], dtype=c.dtype, device=c.device)
+    if c_background is not None:
+        background = _centred(c_background.double())
+        variances, directions = torch.linalg.eigh(background.T @ background)
+        variances, directions = variances.flip(0), directions.flip(1)
+        share = torch.cumsum(variances, 0) / variances.sum().clamp_min(1e-12)
+        keep = int((share < kept_variance).sum()) + 1
+        basis = directions[:, :keep]
+    Z, S = _centred(c @ basis), _centred(s)
+    coef = basis @ torch.linalg.solve(_ridge(Z.T @ Z, ridge), Z.T @ S)
     intercept = s.mean(dim=0) - c.mean(dim=0) @ coef
     return coef.float(), intercept.float()
