@@ -197,9 +197,9 @@ def test_residualized_salient_code_is_uncorrelated_with_the_background_common_su
 ):
     from sepclr.objectives.redundancy import cca
 
-    model = sepclr.SepCLR(**FAST, residualize=True).fit(tabular.background, tabular.target)
+    model = sepclr.SepCLR(**FAST, residualize="salient").fit(tabular.background, tabular.target)
     common, salient = model.transform(tabular.target)
-    plain = clone(model).set_params(residualize=False).fit(tabular.background, tabular.target)
+    plain = clone(model).set_params(residualize="none").fit(tabular.background, tabular.target)
     common_plain, salient_plain = plain.transform(tabular.target)
     np.testing.assert_array_equal(common, common_plain)
     # the backgrounds' leading principal directions of the common codes (90 % of variance)
@@ -246,3 +246,22 @@ def test_decoder_reconstructs_and_counterfactual_drops_the_salient_code(tabular,
     )
     with pytest.raises(InvalidInputError, match="no decoder"):
         sepclr.SepCLR(**FAST).fit(tabular.background, tabular.target).reconstruct(tabular.target)
+
+
+def test_residualize_both_also_removes_the_salient_prediction_from_the_common_code(tabular):
+    from sepclr.objectives.redundancy import cca
+
+    salient_only = sepclr.SepCLR(**FAST, residualize="salient")
+    salient_only.fit(tabular.background, tabular.target)
+    both = clone(salient_only).set_params(residualize="both")
+    both.fit(tabular.background, tabular.target)
+    c1, s1 = salient_only.transform(tabular.target)
+    c2, s2 = both.transform(tabular.target)
+    np.testing.assert_array_equal(s1, s2)
+    as_tensor = lambda a: torch.from_numpy(a).double()  # noqa: E731
+    assert float(cca(as_tensor(s1), as_tensor(c1), ridge=1e-3)) > 0.05
+    assert float(cca(as_tensor(s2), as_tensor(c2), ridge=1e-3)) < 1e-3
+    # backgrounds keep their mean common code
+    b1, _ = salient_only.transform(tabular.background)
+    b2, _ = both.transform(tabular.background)
+    np.testing.assert_allclose(b1.mean(0), b2.mean(0), atol=1e-4)

@@ -132,13 +132,14 @@ def test_redundancy_is_zero_with_fewer_than_three_targets(gen):
 
 def test_linear_residual_matches_least_squares(gen):
     c, s = correlated(gen, n=300)
-    coef, intercept = linear_residual(c.float(), s.float(), ridge=0.0)
+    coef, offset = linear_residual(c.float(), s.float(), ridge=0.0)
     design = np.c_[c.numpy(), np.ones(len(c))]
     solution, *_ = np.linalg.lstsq(design, s.numpy(), rcond=None)
     np.testing.assert_allclose(coef.numpy(), solution[:-1], rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(intercept.numpy(), solution[-1], rtol=1e-4, atol=1e-5)
-    residual = s.float() - c.float() @ coef - intercept
+    np.testing.assert_allclose(offset.numpy(), c.mean(0).numpy(), rtol=1e-5, atol=1e-6)
+    residual = s.float() - (c.float() - offset) @ coef
     assert float(cca(c, residual.double(), ridge=0.0)) < 1e-8
+    np.testing.assert_allclose(residual.mean(0).numpy(), s.mean(0).numpy(), atol=1e-5)
 
 
 def test_linear_residual_on_the_background_subspace_keeps_target_only_directions(gen):
@@ -148,8 +149,9 @@ def test_linear_residual_on_the_background_subspace_keeps_target_only_directions
     c_background = torch.cat([3 * randn(gen, n, 1), randn(gen, n, 1), torch.zeros(n, 1)], 1)
     c = randn(gen, n, 3)
     s = torch.stack([c[:, 0] + 0.1 * randn(gen, n), c[:, 2] + 0.1 * randn(gen, n)], 1)
-    coef, intercept = linear_residual(c.float(), s.float(), c_background.float(), 0.8, 0.0)
-    residual = s - c @ coef.double() - intercept.double()
+    coef, offset = linear_residual(c.float(), s.float(), c_background.float(), 0.8, 0.0)
+    np.testing.assert_allclose(offset.numpy(), c_background.mean(0).numpy(), atol=1e-6)
+    residual = s - (c - offset.double()) @ coef.double()
     # the a-part of the first column is gone, the t-dependence of the second stays
     assert abs(np.corrcoef(residual[:, 0], c[:, 0])[0, 1]) < 0.05
     assert np.corrcoef(residual[:, 1], c[:, 2])[0, 1] > 0.9

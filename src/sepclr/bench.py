@@ -92,7 +92,7 @@ SALIENT_ROWS: dict[str, dict[str, Any]] = {
     "kernel-hsic-100-residualize": {
         "redundancy": "kernel-hsic",
         "redundancy_weight": 100.0,
-        "residualize": True,
+        "residualize": "salient",
     },
     "no-common-projector": {"common_projector": False},
     "mix-kernel-hsic-100-no-common-projector": {
@@ -122,18 +122,18 @@ SALIENT_ROWS: dict[str, dict[str, Any]] = {
         "redundancy": "kernel-hsic",
         "redundancy_weight": 100.0,
         "common_redundancy_weight": 10.0,
-        "residualize": True,
+        "residualize": "salient",
     },
     "cca-100-common-10-residualize": {
         "redundancy": "cca",
         "redundancy_weight": 100.0,
         "common_redundancy_weight": 10.0,
-        "residualize": True,
+        "residualize": "salient",
     },
     "kernel-hsic-100-residualize-no-common-projector": {
         "redundancy": "kernel-hsic",
         "redundancy_weight": 100.0,
-        "residualize": True,
+        "residualize": "salient",
         "common_projector": False,
     },
     "kernel-hsic-100-no-common-projector": {
@@ -143,7 +143,7 @@ SALIENT_ROWS: dict[str, dict[str, Any]] = {
     },
     "conditional": {"conditional_uniformity": True},
     "mix": {"salient_background_mix": [0.4, 0.6]},
-    "residualize": {"residualize": True},
+    "residualize": {"residualize": "salient"},
     "matching-100": {"matching_weight": 100.0},
 }
 ABLATIONS: dict[str, dict[str, dict[str, Any]]] = {

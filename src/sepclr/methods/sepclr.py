@@ -32,6 +32,8 @@ from sepclr.objectives import (
 from sepclr.objectives.critics import Critic
 from sepclr.objectives.reconstruction import explaining_away_reconstruction
 from sepclr.objectives.redundancy import REDUNDANCY_TERMS, linear_residual
+
+RESIDUALS = ("none", "salient", "both")
 from sepclr.objectives.registry import IndependencePenalty
 from sepclr.objectives.shard import Shard
 from sepclr.objectives.supervised import ATTRIBUTE_KINDS, supervised_sepclr_objective
@@ -169,7 +171,7 @@ class SepCLR(ContrastiveEstimator):
         independence_salient_bandwidth: float | None = None,
         decoder_weight: float = 0.0,
         decoder_noise: float = 0.0,
-        residualize: bool = False,
+        residualize: str = "none",
         salient_attributes: dict[str, str] | None = None,
         views: dict[str, Any] | None = None,
         seed: int = 0,
@@ -246,7 +248,8 @@ class SepCLR(ContrastiveEstimator):
             check_positive(name, getattr(self, name), allow_zero=True)
         check_choice("independence", self.independence, INDEPENDENCE_TERMS)
         check_choice("redundancy", self.redundancy, REDUNDANCY_TERMS)
-        for flag in ("conditional_uniformity", "residualize"):
+        check_choice("residualize", self.residualize, RESIDUALS)
+        for flag in ("conditional_uniformity",):
             if not isinstance(getattr(self, flag), bool):
                 raise InvalidInputError(
                     f"{flag} must be True or False, got {getattr(self, flag)!r}"
@@ -425,15 +428,7 @@ class SepCLR(ContrastiveEstimator):
             )
         self.encoder_ = set_memory_format(encoder.cpu(), channels_last=False)
         self.standardiser_ = standardiser
-        self.residual_ = None
-        if self.residualize:
-            model = self.encoder_.to(device)
-            targets = encode(model, inputs[is_target], device, prepare=standardiser)
-            backgrounds = encode(model, inputs[~is_target], device, prepare=standardiser)
-            self.encoder_.cpu()
-            self.residual_ = linear_residual(
-                targets.common_rep, targets.salient_rep, backgrounds.common_rep
-            )
+        self.residuals_ = self._fit_residuals(inputs, is_target, device)
         self.sample_shape_ = sample_shape
         self.view_options_ = options_as_dict(options)
         self.history_ = history
@@ -474,10 +469,46 @@ class SepCLR(ContrastiveEstimator):
         device = resolve_device(self.device)
         out = encode(self.encoder_.to(device), inputs, device, prepare=self.standardiser_)
         self.encoder_.cpu()
-        if self.residual_ is not None:
-            coef, intercept = self.residual_
-            salient = out.salient_rep - out.common_rep @ coef - intercept
-            out = out._replace(salient_rep=salient)
+        return self._residualized(out)
+
+    def _fit_residuals(
+        self, inputs: torch.Tensor, is_target: torch.Tensor, device: torch.device
+    ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """The linear corrections of ``residualize`` (coefficients and offset of
+        :func:`sepclr.objectives.redundancy.linear_residual`), fitted on the training rows."""
+        if self.residualize == "none":
+            return {}
+        model = self.encoder_.to(device)
+        target = encode(model, inputs[is_target], device, prepare=self.standardiser_)
+        background = encode(model, inputs[~is_target], device, prepare=self.standardiser_)
+        self.encoder_.cpu()
+        residuals = {
+            "salient": linear_residual(target.common_rep, target.salient_rep, background.common_rep)
+        }
+        if self.residualize == "both":
+            fitted = {"salient": residuals["salient"]}
+            target_s = self._residualized(target, fitted).salient_rep
+            background_s = self._residualized(background, fitted).salient_rep
+            residuals["common"] = linear_residual(
+                target_s, target.common_rep, background_s, kept_variance=1.0
+            )
+        return residuals
+
+    def _residualized(
+        self,
+        out: EncodedBatch,
+        residuals: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
+    ) -> EncodedBatch:
+        """``out`` with the salient representation minus its prediction from the common one
+        and, for ``residualize="both"``, the common representation minus its prediction from
+        that residual salient one."""
+        residuals = self.residuals_ if residuals is None else residuals
+        if "salient" in residuals:
+            coef, offset = residuals["salient"]
+            out = out._replace(salient_rep=out.salient_rep - (out.common_rep - offset) @ coef)
+        if "common" in residuals:
+            coef, offset = residuals["common"]
+            out = out._replace(common_rep=out.common_rep - (out.salient_rep - offset) @ coef)
         return out
 
     def transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -517,8 +548,8 @@ class SepCLR(ContrastiveEstimator):
         tensors = {f"encoder.{k}": v for k, v in self.encoder_.state_dict().items()}
         tensors["standardiser.mean"] = self.standardiser_.mean
         tensors["standardiser.scale"] = self.standardiser_.scale
-        if self.residual_ is not None:
-            tensors["residual.coef"], tensors["residual.intercept"] = self.residual_
+        for name, (coef, offset) in self.residuals_.items():
+            tensors[f"residual.{name}.coef"], tensors[f"residual.{name}.offset"] = coef, offset
         return tensors
 
     def _fitted_metadata(self) -> dict[str, Any]:
@@ -533,6 +564,8 @@ class SepCLR(ContrastiveEstimator):
             tensors["standardiser.mean"], tensors["standardiser.scale"]
         )
         self.encoder_ = encoder
-        self.residual_ = None
-        if self.residualize:
-            self.residual_ = (tensors["residual.coef"], tensors["residual.intercept"])
+        names = {"none": (), "salient": ("salient",), "both": ("salient", "common")}
+        self.residuals_ = {
+            name: (tensors[f"residual.{name}.coef"], tensors[f"residual.{name}.offset"])
+            for name in names[self.residualize]
+        }

@@ -117,34 +117,36 @@ def redundancy(
 
 
 def linear_residual(
-    c: torch.Tensor,
-    s: torch.Tensor,
-    c_background: torch.Tensor | None = None,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    x_background: torch.Tensor | None = None,
     kept_variance: float = 0.9,
     ridge: float = 1e-3,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Coefficients ``(A, b)`` such that ``s - (c A + b)`` is the part of the targets' salient
-    codes ``s`` that no linear function of the common codes ``c`` predicts on these rows.
+    """Coefficients ``A`` and offset ``m`` such that ``y - (x - m) A`` is the part of ``y``
+    that no linear function of ``x`` predicts on these (target) rows.
 
-    ``A, b`` come from the ridge regression ``s ~ z B + b`` (ridge relative to the mean
-    variance of ``z``), ``A = U B``. Without ``c_background``, ``z = c`` and ``U = I``. With the
-    backgrounds' common codes ``c_background``, ``z = (c - mean) U`` where ``U`` holds their
-    leading principal directions, those that explain ``kept_variance`` of the backgrounds'
-    common variance: only what varies among backgrounds counts as common, so a salient factor
-    that has leaked into ``c`` (along directions the backgrounds do not use) is not removed
-    from ``s``. Shapes: ``c`` (m, d_c), ``s`` (m, d_s), ``c_background`` (k, d_c) ->
-    ``A`` (d_c, d_s), ``b`` (d_s,).
+    ``A = U B`` with ``B`` the ridge regression of the centred ``y`` on the centred
+    ``z = x U`` (ridge relative to the mean variance of ``z``). Without ``x_background``,
+    ``U = I`` and ``m`` is the mean of ``x``. With the backgrounds' codes ``x_background``,
+    ``U`` holds their leading principal directions, those that explain ``kept_variance`` of
+    their variance (1 keeps them all), and ``m`` is their mean: only what varies among
+    backgrounds counts as common, so a target-only factor that has leaked into ``x`` along
+    directions the backgrounds do not use is not removed from ``y``, and background rows keep
+    the mean they had. Shapes: ``x`` (m, d_x), ``y`` (m, d_y), ``x_background`` (k, d_x) ->
+    ``A`` (d_x, d_y), ``m`` (d_x,).
     """
-    c, s = c.double(), s.double()
-    basis = torch.eye(c.shape[1], dtype=c.dtype, device=c.device)
-    if c_background is not None:
-        background = _centred(c_background.double())
-        variances, directions = torch.linalg.eigh(background.T @ background)
+    x, y = x.double(), y.double()
+    basis = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
+    offset = x.mean(dim=0)
+    if x_background is not None:
+        background = x_background.double()
+        offset = background.mean(dim=0)
+        variances, directions = torch.linalg.eigh(_centred(background).T @ _centred(background))
         variances, directions = variances.flip(0), directions.flip(1)
         share = torch.cumsum(variances, 0) / variances.sum().clamp_min(1e-12)
-        keep = int((share < kept_variance).sum()) + 1
+        keep = min(int((share < kept_variance).sum()) + 1, x.shape[1])
         basis = directions[:, :keep]
-    Z, S = _centred(c @ basis), _centred(s)
-    coef = basis @ torch.linalg.solve(_ridge(Z.T @ Z, ridge), Z.T @ S)
-    intercept = s.mean(dim=0) - c.mean(dim=0) @ coef
-    return coef.float(), intercept.float()
+    Z, Y = _centred(x @ basis), _centred(y)
+    coef = basis @ torch.linalg.solve(_ridge(Z.T @ Z, ridge), Z.T @ Y)
+    return coef.float(), offset.float()
