@@ -32,11 +32,11 @@ from sepclr.objectives import (
 from sepclr.objectives.critics import Critic
 from sepclr.objectives.reconstruction import explaining_away_reconstruction
 from sepclr.objectives.redundancy import REDUNDANCY_TERMS, linear_residual
-
-RESIDUALS = ("none", "salient", "both")
 from sepclr.objectives.registry import IndependencePenalty
 from sepclr.objectives.shard import Shard
 from sepclr.objectives.supervised import ATTRIBUTE_KINDS, supervised_sepclr_objective
+
+RESIDUALS = ("none", "salient", "both")
 
 
 def _supervised_loss(
