@@ -169,6 +169,7 @@ class SepCLR(ContrastiveEstimator):
         common_background_only: bool = False,
         relative_infoless: bool = False,
         independence_salient_bandwidth: float | None = None,
+        redundancy_background_subspace: float | None = None,
         decoder_weight: float = 0.0,
         decoder_noise: float = 0.0,
         residualize: str = "none",
@@ -206,6 +207,7 @@ class SepCLR(ContrastiveEstimator):
         self.common_background_only = common_background_only
         self.relative_infoless = relative_infoless
         self.independence_salient_bandwidth = independence_salient_bandwidth
+        self.redundancy_background_subspace = redundancy_background_subspace
         self.decoder_weight = decoder_weight
         self.decoder_noise = decoder_noise
         self.residualize = residualize
@@ -291,6 +293,7 @@ class SepCLR(ContrastiveEstimator):
             common_redundancy_weight=float(self.common_redundancy_weight),
             common_background_only=bool(self.common_background_only),
             relative_infoless=bool(self.relative_infoless),
+            redundancy_background_subspace=self.redundancy_background_subspace,
         )
 
     def _mix_range(self) -> tuple[float, float]:

@@ -54,6 +54,7 @@ class SepCLRWeights:
     common_background_only: bool = False
     relative_infoless: bool = False
     independence_salient_bandwidth: float | None = None
+    redundancy_background_subspace: float | None = None
 
 
 def sepclr_objective(
@@ -134,9 +135,10 @@ def sepclr_objective(
     terms = {"common": common, "salient": salient, "infoless": infoless, "independence": ind}
     if w.redundancy != "none":
         r1, r2 = common_reps if common_reps is not None else common_heads
+        subspace = w.redundancy_background_subspace
         terms["redundancy"] = 0.5 * (
-            redundancy(w.redundancy, r1, s1, targets, shard)
-            + redundancy(w.redundancy, r2, s2, targets, shard)
+            redundancy(w.redundancy, r1, s1, targets, shard, background_subspace=subspace)
+            + redundancy(w.redundancy, r2, s2, targets, shard, background_subspace=subspace)
         )
         total = total + w.redundancy_weight * terms["redundancy"]
     if w.common_redundancy_weight > 0:

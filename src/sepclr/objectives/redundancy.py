@@ -88,6 +88,17 @@ def kernel_hsic(c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     return (Kc * Lc).sum() / (Kc.pow(2).sum().sqrt() * Lc.pow(2).sum().sqrt() + 1e-12)
 
 
+def principal_directions(x: torch.Tensor, kept_variance: float) -> torch.Tensor:
+    """The leading principal directions of the rows of ``x`` (d, k), the fewest that explain
+    ``kept_variance`` of their variance."""
+    centred = _centred(x)
+    variances, directions = torch.linalg.eigh(centred.T @ centred)
+    variances, directions = variances.flip(0), directions.flip(1)
+    share = torch.cumsum(variances, 0) / variances.sum().clamp_min(1e-12)
+    keep = min(int((share < kept_variance).sum()) + 1, x.shape[1])
+    return directions[:, :keep]
+
+
 def redundancy(
     name: str,
     c: torch.Tensor,
@@ -95,18 +106,28 @@ def redundancy(
     is_target: torch.Tensor,
     shard: Shard = SINGLE_PROCESS,
     detach_common: bool = True,
+    background_subspace: float | None = None,
 ) -> torch.Tensor:
     """The redundancy penalty ``name`` (one of :data:`REDUNDANCY_TERMS`) between ``c``
     (detached here) and ``s`` over the target rows of the batch (all processes' rows with a
-    split batch). Returns 0 when fewer than 3 target rows are in the batch."""
+    split batch). Returns 0 when fewer than 3 target rows are in the batch.
+
+    With ``background_subspace`` (a fraction of variance, e.g. 0.9), ``c`` is first projected
+    onto the leading principal directions of the batch's background rows of ``c`` that
+    explain that fraction of their variance (a constant basis): only what varies among the
+    backgrounds counts as common, so a salient factor that has leaked into ``c`` is not pushed
+    out of ``s``."""
     if name not in REDUNDANCY_TERMS:
         raise ValueError(f"unknown redundancy term {name!r}; choose one of {REDUNDANCY_TERMS}")
     targets = shard.gather(is_target.to(s.dtype).unsqueeze(1)).squeeze(1) > 0.5
-    c_t = shard.gather(c.detach() if detach_common else c)[targets]
+    c_all = shard.gather(c.detach() if detach_common else c)
+    c_t = c_all[targets]
     s_t = shard.gather(s)[targets]
     if name == "none" or len(s_t) < 3:
         return s.sum() * 0.0
     c_t, s_t = c_t.float(), s_t.float()
+    if background_subspace is not None and int((~targets).sum()) >= 2:
+        c_t = c_t @ principal_directions(c_all[~targets].detach().float(), background_subspace)
     if name == "explained-variance":
         return explained_variance(c_t, s_t)
     if name == "cca":
@@ -140,13 +161,8 @@ def linear_residual(
     basis = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
     offset = x.mean(dim=0)
     if x_background is not None:
-        background = x_background.double()
-        offset = background.mean(dim=0)
-        variances, directions = torch.linalg.eigh(_centred(background).T @ _centred(background))
-        variances, directions = variances.flip(0), directions.flip(1)
-        share = torch.cumsum(variances, 0) / variances.sum().clamp_min(1e-12)
-        keep = min(int((share < kept_variance).sum()) + 1, x.shape[1])
-        basis = directions[:, :keep]
+        offset = x_background.double().mean(dim=0)
+        basis = principal_directions(x_background.double(), kept_variance)
     Z, Y = _centred(x @ basis), _centred(y)
     coef = basis @ torch.linalg.solve(_ridge(Z.T @ Z, ridge), Z.T @ Y)
     return coef.float(), offset.float()
