@@ -46,6 +46,7 @@ PRESETS: dict[str, Preset] = {
         "lambda = 10, batch 512, 250 epochs, Adam 3e-4",
         "cifar-mnist",
         {
+            "objective": "paper",
             "backbone": "resnet18",
             "common_dim": 32,
             "salient_dim": 32,
@@ -64,6 +65,7 @@ PRESETS: dict[str, Preset] = {
         "beta_S = beta_reg = 1000, lambda = 10, batch 256, 250 epochs",
         "celeba-accessories",
         {
+            "objective": "paper",
             "backbone": "resnet18",
             "common_dim": 16,
             "salient_dim": 16,
@@ -83,6 +85,7 @@ PRESETS: dict[str, Preset] = {
         "lambda = 10, batch 256, 200 epochs",
         "chexpert-subtypes",
         {
+            "objective": "paper",
             "backbone": "resnet18",
             "common_dim": 32,
             "salient_dim": 32,
@@ -109,6 +112,7 @@ PRESETS: dict[str, Preset] = {
         "lambda = 10, batch 256, 200 epochs",
         "odir-subtypes",
         {
+            "objective": "paper",
             "backbone": "resnet18",
             "common_dim": 32,
             "salient_dim": 32,
@@ -139,6 +143,7 @@ PRESETS: dict[str, Preset] = {
         "batch 1024, 250 epochs",
         "dsprites-digit-grid",
         {
+            "objective": "paper",
             "backbone": "convnet",
             "common_dim": 32,
             "salient_dim": 5,

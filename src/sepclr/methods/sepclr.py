@@ -37,6 +37,7 @@ from sepclr.objectives.shard import Shard
 from sepclr.objectives.supervised import ATTRIBUTE_KINDS, supervised_sepclr_objective
 
 RESIDUALS = ("none", "salient", "both")
+OBJECTIVES = ("extended", "paper")
 
 
 def _supervised_loss(
@@ -144,13 +145,14 @@ class SepCLR(ContrastiveEstimator):
         common_dim: int = 32,
         salient_dim: int = 32,
         backbone: str = "auto",
+        objective: str = "extended",
         independence: str = "k-jem",
         independence_weight: float = 100.0,
         salient_weight: float = 1.0,
         infoless_weight: float = 100.0,
         bandwidth: float = 0.5,
         epochs: int = 30,
-        batch_size: int | str = 256,
+        batch_size: int | str = "auto",
         lr: float = 3e-4,
         lr_schedule: str = "constant",
         warmup: float = 0.0,
@@ -172,7 +174,7 @@ class SepCLR(ContrastiveEstimator):
         redundancy_background_subspace: float | None = None,
         decoder_weight: float = 0.0,
         decoder_noise: float = 0.0,
-        residualize: str = "none",
+        residualize: str | None = None,
         salient_attributes: dict[str, str] | None = None,
         views: dict[str, Any] | None = None,
         seed: int = 0,
@@ -182,6 +184,7 @@ class SepCLR(ContrastiveEstimator):
         self.common_dim = common_dim
         self.salient_dim = salient_dim
         self.backbone = backbone
+        self.objective = objective
         self.independence = independence
         self.independence_weight = independence_weight
         self.salient_weight = salient_weight
@@ -250,7 +253,10 @@ class SepCLR(ContrastiveEstimator):
             check_positive(name, getattr(self, name), allow_zero=True)
         check_choice("independence", self.independence, INDEPENDENCE_TERMS)
         check_choice("redundancy", self.redundancy, REDUNDANCY_TERMS)
-        check_choice("residualize", self.residualize, RESIDUALS)
+        check_choice("objective", self.objective, OBJECTIVES)
+        if self.residualize is not None:
+            check_choice("residualize", self.residualize, RESIDUALS)
+        self._check_paper_objective()
         for flag in ("conditional_uniformity",):
             if not isinstance(getattr(self, flag), bool):
                 raise InvalidInputError(
@@ -295,6 +301,37 @@ class SepCLR(ContrastiveEstimator):
             relative_infoless=bool(self.relative_infoless),
             redundancy_background_subspace=self.redundancy_background_subspace,
         )
+
+    @property
+    def residual_mode(self) -> str:
+        """``residualize`` as resolved: when None, ``"both"`` for the extended objective and
+        ``"none"`` for the paper's and for supervised SepCLR (whose salient dimensions each
+        learn a named attribute)."""
+        if self.residualize is not None:
+            return str(self.residualize)
+        extended = self.objective == "extended" and self.salient_attributes is None
+        return "both" if extended else "none"
+
+    def _check_paper_objective(self) -> None:
+        """``objective="paper"`` is the official loss: refuse this project's extensions."""
+        if self.objective != "paper":
+            return
+        extensions = {
+            "residualize": self.residual_mode != "none",
+            "redundancy": self.redundancy != "none" and self.redundancy_weight > 0,
+            "common_redundancy_weight": self.common_redundancy_weight > 0,
+            "conditional_uniformity": self.conditional_uniformity,
+            "matching_weight": self.matching_weight > 0,
+            "decoder_weight": self.decoder_weight > 0,
+            "salient_background_mix": self._mix_range()[1] > 0,
+        }
+        used = [name for name, on in extensions.items() if on]
+        if used:
+            raise InvalidInputError(
+                f"objective='paper' is the paper's loss without this project's extensions, "
+                f"but {', '.join(used)} asks for one; leave it at its default or use "
+                "objective='extended'"
+            )
 
     def _mix_range(self) -> tuple[float, float]:
         """``salient_background_mix`` as a (low, high) range of mixing weights."""
@@ -479,7 +516,8 @@ class SepCLR(ContrastiveEstimator):
     ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """The linear corrections of ``residualize`` (coefficients and offset of
         :func:`sepclr.objectives.redundancy.linear_residual`), fitted on the training rows."""
-        if self.residualize == "none":
+        mode = self.residual_mode
+        if mode == "none":
             return {}
         model = self.encoder_.to(device)
         target = encode(model, inputs[is_target], device, prepare=self.standardiser_)
@@ -488,7 +526,7 @@ class SepCLR(ContrastiveEstimator):
         residuals = {
             "salient": linear_residual(target.common_rep, target.salient_rep, background.common_rep)
         }
-        if self.residualize == "both":
+        if mode == "both":
             fitted = {"salient": residuals["salient"]}
             target_s = self._residualized(target, fitted).salient_rep
             background_s = self._residualized(background, fitted).salient_rep
@@ -570,5 +608,5 @@ class SepCLR(ContrastiveEstimator):
         names = {"none": (), "salient": ("salient",), "both": ("salient", "common")}
         self.residuals_ = {
             name: (tensors[f"residual.{name}.coef"], tensors[f"residual.{name}.offset"])
-            for name in names[self.residualize]
+            for name in names[self.residual_mode]
         }
