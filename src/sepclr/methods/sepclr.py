@@ -166,12 +166,6 @@ class SepCLR(ContrastiveEstimator):
         redundancy: str = "none",
         redundancy_weight: float = 0.0,
         conditional_uniformity: bool = False,
-        matching_weight: float = 0.0,
-        common_redundancy_weight: float = 0.0,
-        common_background_only: bool = False,
-        relative_infoless: bool = False,
-        independence_salient_bandwidth: float | None = None,
-        redundancy_background_subspace: float | None = None,
         decoder_weight: float = 0.0,
         decoder_noise: float = 0.0,
         residualize: str | None = None,
@@ -205,12 +199,6 @@ class SepCLR(ContrastiveEstimator):
         self.redundancy = redundancy
         self.redundancy_weight = redundancy_weight
         self.conditional_uniformity = conditional_uniformity
-        self.matching_weight = matching_weight
-        self.common_redundancy_weight = common_redundancy_weight
-        self.common_background_only = common_background_only
-        self.relative_infoless = relative_infoless
-        self.independence_salient_bandwidth = independence_salient_bandwidth
-        self.redundancy_background_subspace = redundancy_background_subspace
         self.decoder_weight = decoder_weight
         self.decoder_noise = decoder_noise
         self.residualize = residualize
@@ -246,7 +234,6 @@ class SepCLR(ContrastiveEstimator):
             "salient_weight",
             "infoless_weight",
             "redundancy_weight",
-            "matching_weight",
             "decoder_weight",
             "decoder_noise",
         ):
@@ -295,11 +282,6 @@ class SepCLR(ContrastiveEstimator):
             redundancy=str(self.redundancy),
             redundancy_weight=float(self.redundancy_weight),
             conditional_uniformity=bool(self.conditional_uniformity),
-            matching=float(self.matching_weight),
-            common_redundancy_weight=float(self.common_redundancy_weight),
-            common_background_only=bool(self.common_background_only),
-            relative_infoless=bool(self.relative_infoless),
-            redundancy_background_subspace=self.redundancy_background_subspace,
         )
 
     @property
@@ -319,9 +301,7 @@ class SepCLR(ContrastiveEstimator):
         extensions = {
             "residualize": self.residual_mode != "none",
             "redundancy": self.redundancy != "none" and self.redundancy_weight > 0,
-            "common_redundancy_weight": self.common_redundancy_weight > 0,
             "conditional_uniformity": self.conditional_uniformity,
-            "matching_weight": self.matching_weight > 0,
             "decoder_weight": self.decoder_weight > 0,
             "salient_background_mix": self._mix_range()[1] > 0,
         }
@@ -417,11 +397,7 @@ class SepCLR(ContrastiveEstimator):
             encoder = self._build(sample_shape)
             views = build_views(options, sample_shape).to(device)
             independence = build_independence(
-                self.independence,
-                self.common_dim,
-                self.salient_dim,
-                float(self.bandwidth),
-                self.independence_salient_bandwidth,
+                self.independence, self.common_dim, self.salient_dim, float(self.bandwidth)
             )
             critic = independence if isinstance(independence, Critic) else None
             if critic is not None:

@@ -7,13 +7,12 @@ from functools import partial
 import torch
 import torch.nn.functional as F
 
-from sepclr.objectives.independence import group_matching, independence_term
+from sepclr.objectives.independence import independence_term
 from sepclr.objectives.infomax import (
     alignment,
     conditional_salient_uniformity,
     infoless_penalty,
     null_background_rows,
-    relative_infoless_penalty,
     salient_uniformity,
     uniformity,
 )
@@ -35,8 +34,7 @@ class SepCLRWeights:
     ``redundancy`` names a penalty of :mod:`sepclr.objectives.redundancy` between the target
     rows' common and salient codes, with weight ``redundancy_weight``;
     ``conditional_uniformity`` replaces the s'-uniformity by its conditional form
-    (:func:`conditional_salient_uniformity`); ``matching`` weighs the MMD between the
-    background and target common codes (:func:`group_matching`).
+    (:func:`conditional_salient_uniformity`).
     """
 
     salient: float = 1.0
@@ -49,12 +47,6 @@ class SepCLRWeights:
     redundancy: str = "none"
     redundancy_weight: float = 0.0
     conditional_uniformity: bool = False
-    matching: float = 0.0
-    common_redundancy_weight: float = 0.0
-    common_background_only: bool = False
-    relative_infoless: bool = False
-    independence_salient_bandwidth: float | None = None
-    redundancy_background_subspace: float | None = None
 
 
 def sepclr_objective(
@@ -77,10 +69,9 @@ def sepclr_objective(
       is a kernel term's name or any penalty callable of (c, s, shard) (see
       :func:`sepclr.objectives.registry.build_independence`).
 
-    With this project's extensions (see :class:`SepCLRWeights`), ``L`` adds
-    ``w_red L_red + w_match L_match``: ``L_red = (1/2) [red(r^1, s^1) + red(r^2, s^2)]`` on the
-    target rows, ``r`` the common representations ``common_reps`` (the common heads when None),
-    and ``L_match = (1/2) [mmd(c^1_X, c^1_Y) + mmd(c^2_X, c^2_Y)]``.
+    With a redundancy penalty (see :class:`SepCLRWeights`), ``L`` adds ``w_red L_red`` with
+    ``L_red = (1/2) [red(r^1, s^1) + red(r^2, s^2)]`` on the target rows, ``r`` the common
+    representations ``common_reps`` (the common heads when None).
 
     Louiset et al., ICLR 2024; official code ``cifar_mnist/sep_clr_k-jem.py``. Returns the total
     and each weighted-free term (for logging). ``is_target`` is a bool tensor of shape (n,).
@@ -92,12 +83,8 @@ def sepclr_objective(
     w = weights
     half_u = w.uniformity / 2.0
     targets = is_target
-    if w.common_background_only:
-        u1, u2 = c1[~targets], c2[~targets]
-    else:
-        u1, u2 = c1, c2
     common = alignment(c1, c2, w.common_bandwidth, shard) + half_u * (
-        uniformity(u1, w.common_bandwidth, shard) + uniformity(u2, w.common_bandwidth, shard)
+        uniformity(c1, w.common_bandwidth, shard) + uniformity(c2, w.common_bandwidth, shard)
     )
     if w.conditional_uniformity:
         spread = conditional_salient_uniformity(
@@ -110,23 +97,12 @@ def sepclr_objective(
             s2, targets, w.salient_bandwidth, shard
         )
     salient = alignment(s1[targets], s2[targets], w.salient_bandwidth, shard) + half_u * spread
-    if w.relative_infoless:
-        infoless = 0.5 * (
-            relative_infoless_penalty(s1, targets, shard)
-            + relative_infoless_penalty(s2, targets, shard)
-        )
-    else:
-        infoless = 0.5 * (
-            infoless_penalty(s1, targets, w.salient_bandwidth, shard)
-            + infoless_penalty(s2, targets, w.salient_bandwidth, shard)
-        )
+    infoless = 0.5 * (
+        infoless_penalty(s1, targets, w.salient_bandwidth, shard)
+        + infoless_penalty(s2, targets, w.salient_bandwidth, shard)
+    )
     if isinstance(independence, str):
-        independence = partial(
-            independence_term,
-            independence,
-            bandwidth=w.independence_bandwidth,
-            salient_bandwidth=w.independence_salient_bandwidth,
-        )
+        independence = partial(independence_term, independence, bandwidth=w.independence_bandwidth)
     ind = 0.5 * (
         independence(c1, null_background_rows(s1, targets), shard=shard)
         + independence(c2, null_background_rows(s2, targets), shard=shard)
@@ -135,23 +111,9 @@ def sepclr_objective(
     terms = {"common": common, "salient": salient, "infoless": infoless, "independence": ind}
     if w.redundancy != "none":
         r1, r2 = common_reps if common_reps is not None else common_heads
-        subspace = w.redundancy_background_subspace
         terms["redundancy"] = 0.5 * (
-            redundancy(w.redundancy, r1, s1, targets, shard, background_subspace=subspace)
-            + redundancy(w.redundancy, r2, s2, targets, shard, background_subspace=subspace)
+            redundancy(w.redundancy, r1, s1, targets, shard)
+            + redundancy(w.redundancy, r2, s2, targets, shard)
         )
         total = total + w.redundancy_weight * terms["redundancy"]
-    if w.common_redundancy_weight > 0:
-        r1, r2 = common_reps if common_reps is not None else common_heads
-        terms["common_redundancy"] = 0.5 * (
-            redundancy(w.redundancy, s1.detach(), r1, targets, shard, detach_common=False)
-            + redundancy(w.redundancy, s2.detach(), r2, targets, shard, detach_common=False)
-        )
-        total = total + w.common_redundancy_weight * terms["common_redundancy"]
-    if w.matching > 0:
-        terms["matching"] = 0.5 * (
-            group_matching(c1, targets, w.common_bandwidth, shard)
-            + group_matching(c2, targets, w.common_bandwidth, shard)
-        )
-        total = total + w.matching * terms["matching"]
     return total, terms

@@ -15,20 +15,17 @@ def _log_kernels(
     s: torch.Tensor,
     bandwidth: float,
     shard: Shard,
-    salient_bandwidth: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Log Gaussian kernels of this process's rows against the whole batch, in each space
-    (``salient_bandwidth`` for ``s``, ``bandwidth`` when None); two (n, N) matrices,
-    self-pairs at distance 0."""
-    tau_s = bandwidth if salient_bandwidth is None else salient_bandwidth
+    """Log Gaussian kernels of this process's rows against the whole batch, in each space;
+    two (n, N) matrices, self-pairs at distance 0."""
     if not shard.distributed:
         return (
             -pairwise_sq_distances(c) / (2.0 * bandwidth),
-            -pairwise_sq_distances(s) / (2.0 * tau_s),
+            -pairwise_sq_distances(s) / (2.0 * bandwidth),
         )
     offset = shard.offset(len(c))
     log_kc = -pairwise_sq_distances(c, shard.gather(c), offset) / (2.0 * bandwidth)
-    log_ks = -pairwise_sq_distances(s, shard.gather(s), offset) / (2.0 * tau_s)
+    log_ks = -pairwise_sq_distances(s, shard.gather(s), offset) / (2.0 * bandwidth)
     return log_kc, log_ks
 
 
@@ -42,7 +39,6 @@ def kjem(
     s: torch.Tensor,
     bandwidth: float = 0.5,
     shard: Shard = SINGLE_PROCESS,
-    salient_bandwidth: float | None = None,
 ) -> torch.Tensor:
     """k-JEM, minus the kernel estimate of the joint entropy H(c, s):
 
@@ -53,9 +49,8 @@ def kjem(
     the uniformity terms already maximise H(c) and H(s), this pushes
     I(c; s) = H(c) + H(s) - H(c, s) down without lowering the marginal entropies.
     Shapes: ``c`` (n, d_c), L2-normalised; ``s`` (n, d_s), background rows at s' = 0.
-    ``salient_bandwidth`` gives the salient kernel its own tau (the paper uses one tau).
     """
-    log_kc, log_ks = _log_kernels(c, s, bandwidth, shard, salient_bandwidth)
+    log_kc, log_ks = _log_kernels(c, s, bandwidth, shard)
     return _batch_mean(log_mean_exp(log_kc + log_ks, dim=1), shard)
 
 
@@ -125,12 +120,10 @@ def independence_term(
     s: torch.Tensor,
     bandwidth: float = 0.5,
     shard: Shard = SINGLE_PROCESS,
-    salient_bandwidth: float | None = None,
 ) -> torch.Tensor:
-    """Evaluate the kernel independence term called ``name`` (one of :data:`KERNEL_TERMS`);
-    ``salient_bandwidth`` is k-JEM's own tau for the salient kernel (None: ``bandwidth``)."""
+    """Evaluate the kernel independence term called ``name`` (one of :data:`KERNEL_TERMS`)."""
     if name == "k-jem":
-        return kjem(c, s, bandwidth, shard, salient_bandwidth)
+        return kjem(c, s, bandwidth, shard)
     if name == "k-mi":
         return kmi(c, s, bandwidth, shard)
     if name == "mmd":
@@ -138,29 +131,3 @@ def independence_term(
     if name == "none":
         return c.sum() * 0.0
     raise ValueError(f"unknown kernel independence term {name!r}; choose one of {KERNEL_TERMS}")
-
-
-def group_matching(
-    c: torch.Tensor, is_target: torch.Tensor, bandwidth: float = 0.5, shard: Shard = SINGLE_PROCESS
-) -> torch.Tensor:
-    """Squared MMD between the background and the target rows of ``c`` (Gretton et al., JMLR
-    2012; biased estimate, Gaussian kernel ``exp(-|a - b|^2 / (2 tau)``):
-    ``mean k(c_X, c_X) + mean k(c_Y, c_Y) - 2 mean k(c_X, c_Y)``.
-
-    Zero when the common codes of the two groups are alike in distribution, as contrastive
-    analysis assumes of the common factors; MM-cVAE (Weinberger et al., AISTATS 2022) matches
-    its common latents the same way. Returns 0 when either group is absent from the batch.
-    """
-    c_all = shard.gather(c)
-    targets = shard.gather(is_target.to(c.dtype).unsqueeze(1)).squeeze(1) > 0.5
-    if bool(targets.all()) or not bool(targets.any()):
-        return c.sum() * 0.0
-    log_k = -pairwise_sq_distances(c_all) / (2.0 * bandwidth)
-
-    def mean_kernel(rows: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
-        return log_mean_exp(log_k[rows][:, columns]).exp()
-
-    bg = ~targets
-    return (
-        mean_kernel(bg, bg) + mean_kernel(targets, targets) - 2.0 * mean_kernel(bg, targets)
-    ).clamp_min(0.0)

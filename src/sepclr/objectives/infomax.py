@@ -127,23 +127,3 @@ def conditional_salient_uniformity(
     log_w = log_w - torch.logsumexp(log_w, dim=1, keepdim=True)
     log_ks = -pairwise_sq_distances(s_all) / (2.0 * bandwidth)
     return torch.logsumexp(log_w + log_ks, dim=1).mean()
-
-
-def relative_infoless_penalty(
-    s: torch.Tensor, is_target: torch.Tensor, shard: Shard = SINGLE_PROCESS
-) -> torch.Tensor:
-    """Information-less penalty relative to the targets' spread,
-    ``mean_{i in X} |s_i|^2 / mean_{j in Y} |s_j|^2`` with the denominator a constant.
-
-    Like :func:`infoless_penalty` it pulls background codes onto ``s' = 0``, but shrinking
-    every salient code does not lower it, so it cannot collapse the salient space when the
-    encoder does not yet tell targets from backgrounds. Returns 0 without background or
-    target rows in the batch.
-    """
-    squares = s.pow(2).sum(dim=1)
-    n_bg, n_tg = shard.count(int((~is_target).sum())), shard.count(int(is_target.sum()))
-    if n_bg == 0 or n_tg == 0:
-        return squares.sum() * 0.0
-    background = shard.sum(squares[~is_target].sum()) / n_bg
-    target = shard.sum(squares[is_target].sum().detach()) / n_tg
-    return background / (target + 1e-12)

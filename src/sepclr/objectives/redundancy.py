@@ -105,29 +105,18 @@ def redundancy(
     s: torch.Tensor,
     is_target: torch.Tensor,
     shard: Shard = SINGLE_PROCESS,
-    detach_common: bool = True,
-    background_subspace: float | None = None,
 ) -> torch.Tensor:
     """The redundancy penalty ``name`` (one of :data:`REDUNDANCY_TERMS`) between ``c``
     (detached here) and ``s`` over the target rows of the batch (all processes' rows with a
-    split batch). Returns 0 when fewer than 3 target rows are in the batch.
-
-    With ``background_subspace`` (a fraction of variance, e.g. 0.9), ``c`` is first projected
-    onto the leading principal directions of the batch's background rows of ``c`` that
-    explain that fraction of their variance (a constant basis): only what varies among the
-    backgrounds counts as common, so a salient factor that has leaked into ``c`` is not pushed
-    out of ``s``."""
+    split batch). Returns 0 when fewer than 3 target rows are in the batch."""
     if name not in REDUNDANCY_TERMS:
         raise ValueError(f"unknown redundancy term {name!r}; choose one of {REDUNDANCY_TERMS}")
     targets = shard.gather(is_target.to(s.dtype).unsqueeze(1)).squeeze(1) > 0.5
-    c_all = shard.gather(c.detach() if detach_common else c)
-    c_t = c_all[targets]
+    c_t = shard.gather(c.detach())[targets]
     s_t = shard.gather(s)[targets]
     if name == "none" or len(s_t) < 3:
         return s.sum() * 0.0
     c_t, s_t = c_t.float(), s_t.float()
-    if background_subspace is not None and int((~targets).sum()) >= 2:
-        c_t = c_t @ principal_directions(c_all[~targets].detach().float(), background_subspace)
     if name == "explained-variance":
         return explained_variance(c_t, s_t)
     if name == "cca":

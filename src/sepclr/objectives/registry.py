@@ -37,16 +37,12 @@ def build_independence(
     c_dim: int,
     s_dim: int,
     bandwidth: float = 0.5,
-    salient_bandwidth: float | None = None,
 ) -> IndependencePenalty:
     """The penalty called ``name`` (one of :data:`INDEPENDENCE_TERMS`) for codes of sizes
-    ``c_dim`` and ``s_dim``; ``bandwidth`` is the tau of the kernel terms (k-JEM's salient
-    kernel takes ``salient_bandwidth`` when given)."""
+    ``c_dim`` and ``s_dim``; ``bandwidth`` is the tau of the kernel terms."""
     name = ALIASES.get(name, name)
     if name in KERNEL_TERMS:
-        return partial(
-            independence_term, name, bandwidth=bandwidth, salient_bandwidth=salient_bandwidth
-        )
+        return partial(independence_term, name, bandwidth=bandwidth)
     if name in CRITIC_TERMS:
         return build_critic(name, c_dim, s_dim)
     raise ValueError(f"unknown independence term {name!r}; choose one of {INDEPENDENCE_TERMS}")
