@@ -107,37 +107,108 @@ class SepCLR(ContrastiveEstimator):
 
     ``fit(background, target)`` trains a common and a salient encoder; ``transform(x)``
     returns the common and salient representations (the pre-projector outputs, of sizes
-    ``common_dim`` and ``salient_dim``). The objective is :func:`sepclr.objectives.sepclr_objective`
-    with ``salient_weight`` = beta_S, ``infoless_weight`` = beta_reg and
-    ``independence_weight`` = lambda; ``bandwidth`` is the tau of every kernel
-    (``exp(-d^2 / (2 tau))``). The defaults are those measured best on the offline
-    digits-on-fashion benchmark on a CPU (``benchmarks/results/tuning.md``): beta_S = 1,
-    beta_reg = 100, lambda = 100, no salient projector, no flips. The paper's per-dataset
-    weights (1000/1000/10 on Digits-on-CIFAR) do not separate at this scale and are not the
-    defaults.
+    ``common_dim`` and ``salient_dim``).
 
-    Inputs: arrays or tensors of shape (n, features), (n, H, W) or (n, C, H, W); images in
-    [0, 1] (float) or [0, 255] (uint8). ``views`` overrides the default view options (see
-    :mod:`sepclr.data.views`). ``width`` is the base width of the backbones.
-    ``salient_projector=True`` adds the official code's projector head to the salient branch;
-    without it (the default) the salient losses and the information-less penalty act on the
-    representation that ``transform`` returns. ``salient_background_mix`` (experimental, off
-    by default) mixes each salient-branch view with a random background sample of the batch,
-    up to that weight. ``independence`` names any row of the paper's Table 1
-    (:data:`sepclr.objectives.INDEPENDENCE_TERMS`); trained critics (``tc``, ``vclub-*``,
-    ``vl1out-*``, ``vub-*``) take one Adam step (lr 1e-3) per view of the previous batch before
-    each encoder step, and exist only during training (they are not saved).
-    ``max_grad_norm`` clips the encoders' global gradient norm (off by default); a NaN or
-    infinite loss stops ``fit`` with :class:`sepclr.errors.TrainingDivergedError` naming the
-    term.
+    The training loss is the paper's (:func:`sepclr.objectives.sepclr_objective`, SepCLR,
+    Louiset et al., ICLR 2024, Eq. 10 with k-JEM, Eq. 9) with beta_S = ``salient_weight``,
+    beta_reg = ``infoless_weight`` and lambda = ``independence_weight``; the defaults
+    (1 / 100 / 100, no salient projector, no flips) are those measured best on the offline
+    digits-on-fashion benchmark on a CPU (``benchmarks/results/tuning.md``).
 
-    Speed: ``precision="bfloat16"`` or ``"float16"`` runs the encoders' forward pass under
-    autocast (the loss terms stay in float32); ``compile=True`` compiles the encoders with
-    ``torch.compile``; images are channels-last on CUDA. uint8 images stay uint8
-    in memory until a batch is built. Under ``torchrun`` (an initialised
-    ``torch.distributed`` process group), ``fit`` trains on all processes with
-    ``batch_size`` as the global batch (see :mod:`sepclr.engine.distributed`); every
-    process must call it with the same data.
+    **This project's extension** (``objective="extended"``, the default): after training,
+    ``fit`` also fits a linear correction on the training rows that ``transform`` applies
+    (``residualize``). With the paper's loss alone the salient space keeps the common
+    factors that are easy to learn (the object class on digits-on-fashion, sex and scanner
+    site on synthetic-brain): the loss constrains background salient codes only, and k-JEM
+    does not change when ``s`` repeats what ``c`` holds. The correction takes out of ``s``
+    what a linear function of ``c`` predicts, ``c`` restricted to the leading principal
+    directions of the backgrounds' common codes (90 % of their variance), so only what varies
+    among backgrounds counts as common (:func:`sepclr.objectives.redundancy.linear_residual`);
+    then out of ``c`` what the corrected ``s`` predicts. ``objective="paper"`` is the
+    paper's method exactly; every preset uses it. The measurements are in
+    ``benchmarks/README.md``.
+
+    Parameters
+    ----------
+    common_dim, salient_dim : int
+        Sizes of the common and salient representations.
+    backbone : str
+        ``"auto"`` (an MLP for tables, a small convnet, 2-D or 3-D, for images and
+        volumes), ``"mlp"``, ``"convnet"`` or ``"resnet18"``.
+    objective : {"extended", "paper"}
+        ``"paper"`` refuses the options below that change the paper's method
+        (``residualize``, ``redundancy``, ``conditional_uniformity``,
+        ``salient_background_mix``, ``decoder_weight``).
+    independence : str
+        Any row of the paper's Table 1 (:data:`sepclr.objectives.INDEPENDENCE_TERMS`).
+        Trained critics (``tc``, ``vclub-*``, ``vl1out-*``, ``vub-*``) take one Adam step
+        (lr 1e-3) per view of the previous batch before each encoder step and are not saved.
+    independence_weight, salient_weight, infoless_weight : float
+        lambda, beta_S and beta_reg.
+    bandwidth : float
+        The tau of every kernel, ``exp(-d^2 / (2 tau))``.
+    epochs : int
+        Passes over the data; 0 leaves the encoders at their initialisation.
+    batch_size : int or "auto"
+        Rows per step (both groups together; the global batch under ``torchrun``).
+        ``"auto"``: 256, or an eighth of the rows when that is smaller, so that small
+        datasets still get enough steps.
+    lr, lr_schedule, warmup : float, {"constant", "cosine"}, float
+        Adam's learning rate; ``"cosine"`` decays it to 0 after a linear warm-up over the
+        fraction ``warmup`` of training.
+    max_grad_norm : float or None
+        Clip the encoders' global gradient norm.
+    precision : {"float32", "bfloat16", "float16"}
+        Autocast for the encoders' forward pass (the loss terms stay in float32).
+    compile : bool
+        Compile the encoders with ``torch.compile``.
+    width : int
+        Base width of the backbones.
+    salient_projector, common_projector : bool
+        Projector heads (the official code has both; without the salient one, the default,
+        the salient terms act on the representation that ``transform`` returns).
+    residualize : {None, "none", "salient", "both"}
+        The post-hoc correction above: ``"salient"`` corrects ``s`` only, ``"both"`` also
+        ``c``. None: ``"both"`` for ``objective="extended"``, ``"none"`` for the paper's
+        objective and with ``salient_attributes``. The correction is saved with the model.
+    redundancy : {"none", "explained-variance", "cca", "linear-hsic", "kernel-hsic"}
+        A penalty, weight ``redundancy_weight``, on the dependence between the target rows'
+        common and salient codes within each batch (``c`` detached; formulas in
+        :mod:`sepclr.objectives.redundancy`).
+    redundancy_weight : float
+        Its weight.
+    conditional_uniformity : bool
+        Replace the s'-uniformity by a kernel estimate of minus H(s | c)
+        (:func:`sepclr.objectives.infomax.conditional_salient_uniformity`).
+    salient_background_mix : float or [low, high]
+        Salient-branch views mixed with a random background of the batch,
+        ``(1 - w) x + w b`` with ``w ~ U(low, high)``
+        (:func:`sepclr.engine.training.mix_in_background`).
+    decoder_weight, decoder_noise : float
+        An explaining-away decoder from ``[c, s]`` to the input, backgrounds decoded with
+        ``s' = 0`` (:func:`sepclr.objectives.reconstruction.explaining_away_reconstruction`),
+        with Gaussian noise on the target salient codes; ``reconstruct`` then gives
+        counterfactual inputs.
+    salient_attributes : dict or None
+        Supervised SepCLR: one salient dimension per named attribute (``"discrete"`` or
+        ``"continuous"``), whose values ``fit`` takes as ``attributes``.
+    views : dict or None
+        Overrides of the view options (:mod:`sepclr.data.views`).
+    seed : int
+        Seeds the initialisation, the views and the batches.
+    device : str
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ...
+    verbose : bool
+        A progress bar per epoch.
+
+    Notes
+    -----
+    Inputs: arrays or tensors of shape (n, features), (n, H, W), (n, C, H, W) or
+    (n, C, D, H, W); images in [0, 1] (float) or [0, 255] (uint8, kept uint8 until a batch is
+    built). A NaN or infinite loss stops ``fit`` with
+    :class:`sepclr.errors.TrainingDivergedError` naming the term. Under ``torchrun`` (an
+    initialised ``torch.distributed`` process group), ``fit`` trains on all processes
+    (:mod:`sepclr.engine.distributed`); every process must call it with the same data.
     """
 
     def __init__(
