@@ -129,6 +129,17 @@ def test_bench_independence_writes_tables_and_resumes(tmp_path, capsys):
     assert cli.main(argv) == 0
     assert {p: p.stat().st_mtime_ns for p in (out / "runs").iterdir()} == stamps
     assert "seed" not in capsys.readouterr().out.split("Mean")[0]
+    # A run file that records a parameter the library no longer has is reused when that
+    # parameter was off, and refused when it was on.
+    path = out / "runs" / "none-seed0.json"
+    run = json.loads(path.read_text())
+    path.write_text(json.dumps({**run, "params": {**run["params"], "retired_weight": 0.0}}))
+    assert cli.main(argv) == 0
+    assert json.loads(path.read_text())["params"]["retired_weight"] == 0.0  # not trained again
+    path.write_text(json.dumps({**run, "params": {**run["params"], "retired_weight": 5.0}}))
+    capsys.readouterr()
+    assert cli.main(argv) == 1
+    assert "other settings" in capsys.readouterr().err
 
 
 def test_bench_rejects_unknown_variant(tmp_path, capsys):

@@ -80,6 +80,7 @@ ABLATIONS: dict[str, dict[str, dict[str, Any]]] = {
 LABELS = {"cpca": "cPCA", "cvae": "CVAE", "convae": "ConVAE", "mm-cvae": "MM-cVAE"}
 LABELS |= {"sepvae": "SepVAE"}
 FLOOR = "untrained"
+_OFF = (0, False, None, "none")
 
 
 def method_rows(spec: str) -> tuple[str, ...]:
@@ -167,8 +168,11 @@ def _result(
     model = build_model(variant, seed, params)
     if path.exists():
         result: dict[str, Any] = json.loads(path.read_text())
-        # A parameter added to the library after the run was written counts as its default.
-        stored = {**_json_params(type(model)()), **result.get("params", {})}
+        # A parameter added to the library after the run was written counts as its default;
+        # one removed since counts as absent when it was off (0, False, None or "none").
+        defaults = _json_params(type(model)())
+        recorded = result.get("params", {}).items()
+        stored = defaults | {k: v for k, v in recorded if k in defaults or v not in _OFF}
         if stored != _json_params(model):
             raise SepCLRError(
                 f"{path} was made with other settings than this benchmark's; use another "

@@ -37,6 +37,9 @@ from sepclr.objectives.shard import Shard
 from sepclr.objectives.supervised import ATTRIBUTE_KINDS, supervised_sepclr_objective
 
 RESIDUALS = ("none", "salient", "both")
+# Share of the backgrounds' common variance whose principal directions count as common in
+# ``residualize`` (chosen on the validation splits: benchmarks/results/salient/residual-variance).
+RESIDUAL_KEPT_VARIANCE = 0.9
 OBJECTIVES = ("extended", "paper")
 
 
@@ -559,7 +562,11 @@ class SepCLR(ContrastiveEstimator):
         return self._residualized(out)
 
     def _fit_residuals(
-        self, inputs: torch.Tensor, is_target: torch.Tensor, device: torch.device
+        self,
+        inputs: torch.Tensor,
+        is_target: torch.Tensor,
+        device: torch.device,
+        kept_variance: float = RESIDUAL_KEPT_VARIANCE,
     ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """The linear corrections of ``residualize`` (coefficients and offset of
         :func:`sepclr.objectives.redundancy.linear_residual`), fitted on the training rows."""
@@ -571,7 +578,9 @@ class SepCLR(ContrastiveEstimator):
         background = encode(model, inputs[~is_target], device, prepare=self.standardiser_)
         self.encoder_.cpu()
         residuals = {
-            "salient": linear_residual(target.common_rep, target.salient_rep, background.common_rep)
+            "salient": linear_residual(
+                target.common_rep, target.salient_rep, background.common_rep, kept_variance
+            )
         }
         if mode == "both":
             fitted = {"salient": residuals["salient"]}
