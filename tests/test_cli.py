@@ -60,6 +60,10 @@ def test_fit_any_method_with_its_own_parameters(tmp_path, capsys):
     assert cli.main([*cpca, "--epochs", "3"]) == 1
     assert "CPCA has no parameter epochs" in capsys.readouterr().err
 
+    paper = ["fit", "--dataset", "synthetic-tabular", "--out", str(tmp_path / "p")]
+    assert cli.main([*paper, "--objective", "paper", "--residualize", "salient"]) == 1
+    assert "objective='paper'" in capsys.readouterr().err
+
 
 def test_datasets_lists_every_dataset(capsys, monkeypatch, tmp_path):
     monkeypatch.setattr(locations, "DEBIAN_DATA", tmp_path / "none")

@@ -27,6 +27,7 @@ from sepclr.evaluation.report import (
 from sepclr.evaluation.supervised import attribute_report
 from sepclr.methods import ContrastiveEstimator, SepCLR
 from sepclr.methods import load as load_model
+from sepclr.methods.sepclr import OBJECTIVES, RESIDUALS
 from sepclr.objectives import INDEPENDENCE_TERMS
 from sepclr.presets import PRESETS, preset
 
@@ -44,6 +45,8 @@ MODEL_FLAGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "--common-dim": ("common_dim", int),
     "--salient-dim": ("salient_dim", int),
     "--backbone": ("backbone", str),
+    "--objective": ("objective", str),
+    "--residualize": ("residualize", str),
     "--independence": ("independence", str),
     "--independence-weight": ("independence_weight", float),
     "--salient-weight": ("salient_weight", float),
@@ -100,6 +103,8 @@ def _evaluate(model: Any, out: Path, run: dict[str, Any], data_dir: str | None, 
     rows = {f"{type(model).__name__} ({run['dataset']})": probe_row(model, train, test)}
     if "epochs" in model.get_params():  # the same architecture untrained
         floor_params = {**model.get_params(), "epochs": 0, "verbose": False}
+        if "residualize" in floor_params:  # the raw encoder, as in `sepclr bench`
+            floor_params["residualize"] = "none"
         floor = type(model)(**floor_params)
         floor.fit(train.background, train.target, **_known_attributes(model, train))
         rows["untrained encoder (floor)"] = probe_row(floor, train, test)
@@ -405,8 +410,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for flag, (param, kind) in MODEL_FLAGS.items():
         extra: dict[str, Any] = {}
-        if param == "independence":
-            extra["choices"] = INDEPENDENCE_TERMS
+        choices = {
+            "independence": INDEPENDENCE_TERMS,
+            "objective": OBJECTIVES,
+            "residualize": RESIDUALS,
+        }
+        if param in choices:
+            extra["choices"] = choices[param]
         fit.add_argument(flag, type=kind, help=f"{param} (default: the method's)", **extra)
     fit.add_argument(
         "--checkpoint-every",
