@@ -3,8 +3,8 @@
 For SepCLR with the given parameters (the library's defaults unless ``--set`` changes them),
 seed by seed, on the validation split:
 
-- the four probes after 0, 1, 3, 10 and 30 epochs (the runs share their first epochs, since
-  nothing in training depends on the total number of epochs);
+- the four probes after 0, 1, 3, 10 and 30 epochs (one run each; with a constant learning
+  rate a shorter run is the beginning of a longer one);
 - after 30 epochs with one term removed (no k-JEM, no salient InfoMax, no
   information-less penalty);
 - for each model, how the salient encoder treats the common content: the mean salient norm
