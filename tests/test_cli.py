@@ -63,6 +63,7 @@ def test_fit_any_method_with_its_own_parameters(tmp_path, capsys):
     paper = ["fit", "--dataset", "synthetic-tabular", "--out", str(tmp_path / "p")]
     assert cli.main([*paper, "--objective", "paper", "--residualize", "salient"]) == 1
     assert "objective='paper'" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()  # a refused run leaves no folder behind
 
 
 def test_datasets_lists_every_dataset(capsys, monkeypatch, tmp_path):

@@ -3,6 +3,7 @@
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -301,6 +302,7 @@ def _fit(
     )
     model = method(**params)
     run["processes"] = world_size
+    created = not out.exists()
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / RUN_FILE, run)  # before training, so that --resume finds the settings
@@ -311,6 +313,11 @@ def _fit(
         raise TrainingInterruptedError(
             f"{exc}; continue with `sepclr fit --resume {out}`"
         ) from None
+    except SepCLRError:
+        # refused before its first checkpoint (bad parameters or data): leave no folder behind
+        if rank == 0 and created and not (out / "checkpoint" / CHECKPOINT_NAME).exists():
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     run["fit_seconds"] = round(time.perf_counter() - start, 1)
     return model, run, out
 
