@@ -21,7 +21,7 @@ COLUMNS = ["S_digit", "C_digit", "S_object", "C_object", "delta_TOT"]
 
 # Every variant spells out the settings it was measured with, so that changing the library's
 # defaults does not change what a variant means. "calibrated" is the best row of
-# ../shared/calibration.md: the official loss with beta_S = 1, beta_reg = 10, lambda = 100.
+# the official loss with beta_S = 1, beta_reg = 10, lambda = 100.
 CALIBRATED: dict[str, Any] = {
     "salient_weight": 1.0,
     "infoless_weight": 10.0,

@@ -1,7 +1,7 @@
-"""The paper's per-dataset recipes for SepCLR, by name (spec section 4; official code
-``neurospin-projects/2024_rlouiset_sep_clr``): the dataset, the representation sizes, the
-weights, the batch size, the epochs, the backbone and the views. ``sepclr fit --preset NAME``
-uses one; flags and ``--set`` given beside it override its values.
+"""The paper's per-dataset recipes for SepCLR, by name (Louiset et al., ICLR 2024,
+Sec. 4; official code ``neurospin-projects/2024_rlouiset_sep_clr``): the dataset, the
+representation sizes, the weights, the batch size, the epochs, the backbone and the views.
+``sepclr fit --preset NAME`` uses one; flags and ``--set`` given beside it override its values.
 
 Deviations shared by every recipe: views keep the input size (the official CIFAR crop outputs
 24x24 and relies on adaptive pooling); colour jitter is kornia's ``ColorJiggle`` with

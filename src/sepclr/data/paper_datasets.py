@@ -1,5 +1,5 @@
 """The paper's contrastive-analysis datasets, built from the original files as the official
-code builds them (``neurospin-projects/2024_rlouiset_sep_clr``, spec section 4), with fixed
+code builds them (``neurospin-projects/2024_rlouiset_sep_clr``), with fixed
 seeds where the official code has none. Each builder's docstring lists its deviations."""
 
 from pathlib import Path

@@ -1,6 +1,7 @@
-"""How each of the paper's datasets is evaluated (spec sections 4.1-4.5 and 4.7): the
-metric of the class probes, and whether a target-versus-background probe on all samples
-comes first, on the representations or on the projector heads."""
+"""How each of the paper's datasets is evaluated (Louiset et al., ICLR 2024, Sec. 4 and its
+appendix; official code ``neurospin-projects/2024_rlouiset_sep_clr``): the metric of the class
+probes, and whether a target-versus-background probe on all samples comes first, on the
+representations or on the projector heads."""
 
 from dataclasses import dataclass
 

@@ -1,10 +1,10 @@
 """The contrastive VAE baselines of the paper's Table 1, with the same contract as SepCLR:
 CVAE and ConVAE (Abid & Zou 2019), MM-cVAE (Weinberger et al. 2022) and SepVAE (Louiset et
-al. 2023), as the SepVAE authors' code implements them (spec section 3).
+al. 2023), as the SepVAE authors' code (``sep_vae``) implements them.
 
 All four share one model: a common and a salient Gaussian encoder, each on its own backbone,
 and a decoder of ``[z_c, z_s]`` in which the salient code of background samples is replaced
-by 0. The loss, summed over the batch (spec section 3.1), is
+by 0. The loss, summed over the batch as in that code, is
 
     SSE(x, x_hat) + beta_c sum_{X u Y} KL(q(z_c|x) || N(0, I))
                   + beta_s sum_{Y} KL(q(z_s|y) || N(0, I)) + (variant terms)

@@ -1,5 +1,5 @@
-"""The full SepCLR objective (official code, spec section 1.4), from the projector outputs of
-two views."""
+"""The full SepCLR objective (Louiset et al., ICLR 2024, Eq. 10; official code
+``cifar_mnist/sep_clr_k-jem.py``), from the projector outputs of two views."""
 
 from dataclasses import dataclass
 from functools import partial

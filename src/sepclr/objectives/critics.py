@@ -160,7 +160,8 @@ class VUB(_Directed):
     The CLUB repository's ``VarUB`` uses the closed-form KL, ``(1/2) sum_d (mu^2 + sigma^2 - 1
     - log sigma^2)``, which depends on ``x`` only, so one of the two encoders would get no
     gradient from the term; the sample form above has the same expectation when ``q`` fits
-    ``p(y | x)`` and reaches both encoders (this project's choice, spec section 7, item 6).
+    ``p(y | x)`` and reaches both encoders (this project's choice; the paper does not say
+    which form it uses).
     """
 
     def estimate(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -171,7 +172,7 @@ class VUB(_Directed):
 
 class Symmetric(Critic):
     """The ``-sym`` rows: the sum of the ``c2s`` and ``s2c`` estimates (this project's reading
-    of the paper's "sym", spec section 2.3)."""
+    of the paper's "sym" rows of Table 1)."""
 
     def __init__(self, kind: type[_Directed], c_dim: int, s_dim: int, lr: float = 1e-3) -> None:
         super().__init__(lr)

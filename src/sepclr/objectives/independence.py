@@ -57,7 +57,7 @@ def kjem(
 def kmi(
     c: torch.Tensor, s: torch.Tensor, bandwidth: float = 0.5, shard: Shard = SINGLE_PROCESS
 ) -> torch.Tensor:
-    """k-MI, the kernel estimate of the mutual information itself (spec section 2.2):
+    """k-MI, the kernel estimate of the mutual information itself (the paper's Table 1):
 
     ``I(c; s) ~ (1/n) sum_i log[ (1/n) sum_j K_C K_S / ((1/n) sum_j K_C) ((1/n) sum_j K_S) ]``
 
@@ -99,7 +99,7 @@ def mmd_independence(
     ``(c_i, s_pi(i))``, ``pi`` a random permutation of the batch (torch's global generator).
 
     The paper's "MMD" row names a moment-matching distance without saying which distributions
-    it matches (spec section 7, item 6); this project matches the joint against the product of
+    it matches; this project matches the joint against the product of
     the marginals, which is zero exactly when the batch's c and s look independent, with
     :func:`multi_kernel_mmd`.
     """

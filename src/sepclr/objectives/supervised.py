@@ -1,6 +1,6 @@
 """Supervised SepCLR: one salient dimension per known target attribute (the dSprites
 experiment of Louiset et al., ICLR 2024; official code
-``dsprite_digit_grid/supervised_disentangled_sep_clr_k-jem.py``, spec section 6)."""
+``dsprite_digit_grid/supervised_disentangled_sep_clr_k-jem.py``)."""
 
 import torch
 import torch.nn.functional as F
@@ -36,10 +36,11 @@ def supervised_salient_loss(
     s: torch.Tensor, is_target: torch.Tensor, attributes: torch.Tensor, kinds: tuple[str, ...]
 ) -> torch.Tensor:
     """``L_S = (1/K) sum_k { unif(s~_k) + (1/2) [supalign(s_Y,k, a_Y,k) + align(0, s_X,k)] }``
-    (spec section 6): column ``k`` of the salient code ``s`` (n, K) is spread (uniformity
-    with tau 0.5 of the batch with background rows at 0), aligned with attribute ``k`` on the
-    target rows (``attributes`` (n, K), background rows ignored) and pulled onto 0 on the
-    background rows. ``kinds[k]`` is ``"discrete"`` or ``"continuous"``."""
+    (official ``supervised_disentangled_sep_clr_k-jem.py``): column ``k`` of the salient code
+    ``s`` (n, K) is spread (uniformity with tau 0.5 of the batch with background rows at 0),
+    aligned with attribute ``k`` on the target rows (``attributes`` (n, K), background rows
+    ignored) and pulled onto 0 on the background rows. ``kinds[k]`` is ``"discrete"`` or
+    ``"continuous"``."""
     nulled = null_background_rows(s, is_target)
     terms = []
     for k, kind in enumerate(kinds):
@@ -72,7 +73,8 @@ def supervised_sepclr_objective(
     independence_weight: float = 10.0,
     bandwidth: float = 0.5,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """``L = L_C + beta_S L_S + lambda k-JEM(c, s~)`` (spec section 6), with
+    """``L = L_C + beta_S L_S + lambda k-JEM(c, s~)`` (official
+    ``supervised_disentangled_sep_clr_k-jem.py``), with
     ``L_C = align(c, c') + (1/2) [unif(c) + unif(c')]`` on the L2-normalised common heads of
     the original and the distorted image, ``L_S`` from :func:`supervised_salient_loss` on the
     salient code of the original image, and k-JEM on the original image. Returns the total and

@@ -1,8 +1,8 @@
 """Loss terms of the contrastive VAE baselines (CVAE, ConVAE, MM-cVAE, SepVAE).
 
 All terms are sums over the samples they are given (and over latent dimensions or input
-features), as in the SepVAE authors' code (spec section 3.1), so that the published weights
-keep their meaning. Tensors are (n, d).
+features), as in the SepVAE authors' code (their ``sep_vae`` repository), so that the
+published weights keep their meaning. Tensors are (n, d).
 """
 
 import torch
