@@ -318,11 +318,10 @@ class SepCLR(ContrastiveEstimator):
         if self.residualize is not None:
             check_choice("residualize", self.residualize, RESIDUALS)
         self._check_paper_objective()
-        for flag in ("conditional_uniformity",):
-            if not isinstance(getattr(self, flag), bool):
-                raise InvalidInputError(
-                    f"{flag} must be True or False, got {getattr(self, flag)!r}"
-                )
+        if not isinstance(self.conditional_uniformity, bool):
+            raise InvalidInputError(
+                f"conditional_uniformity must be True or False, got {self.conditional_uniformity!r}"
+            )
         check_choice("backbone", self.backbone, BACKBONES)
         check_choice("precision", self.precision, PRECISIONS)
         check_choice("lr_schedule", self.lr_schedule, ("constant", "cosine"))
