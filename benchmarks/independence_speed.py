@@ -19,7 +19,8 @@ from sepclr.evaluation import markdown_table
 from sepclr.nets import TwoBranchEncoder
 from sepclr.objectives import build_independence
 from sepclr.objectives.critics import Critic
-from sepclr.objectives.registry import ALIASES, INDEPENDENCE_TERMS
+from sepclr.objectives.registry import INDEPENDENCE_TERMS
+from sepclr.registry import TERMS
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -58,7 +59,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = {}
     for name in INDEPENDENCE_TERMS:
-        if name in ALIASES or name == "none":
+        if TERMS[name].alias_of or name == "none":
             continue
         rows[name] = {f"batch {b} (ms)": milliseconds(name, b, args.repeats) for b in (256, 1024)}
     rows["encoder step (reference)"] = {

@@ -20,6 +20,7 @@ import torch
 
 import sepclr
 from sepclr.evaluation import probe_row
+from sepclr.methods.residuals import fit_residuals
 
 RESULTS = Path(__file__).parent / "results" / "salient" / "residual-variance"
 KEPT = (0.5, 0.7, 0.8, 0.9, 0.95, 0.99)
@@ -48,7 +49,9 @@ def main() -> None:
             for mode in ("salient", "both"):
                 model.set_params(objective="extended", residualize=mode)
                 cpu = torch.device("cpu")
-                model.residuals_ = model._fit_residuals(inputs, is_target, cpu, kept)
+                target = model._encode_raw(inputs[is_target], cpu)
+                background = model._encode_raw(inputs[~is_target], cpu)
+                model.residuals_ = fit_residuals(target, background, mode, kept)
                 rows.append({"seed": seed, "kept_variance": kept, "mode": mode})
                 rows[-1] |= probe_row(model, train, valid)
         model.set_params(objective="paper", residualize=None)

@@ -5,7 +5,7 @@ Four tables, each configuration in its own process (so that its peak memory is i
 1. backbones: pairs of views per second for each backbone and batch size, the share of a
    step spent in the loss terms, peak memory, and the fused two-view step (both views in one
    forward pass, the library's) against two separate forward passes, in the same run;
-2. step options: the library's training step (``train_two_view``: views, forward, loss,
+2. step options: the library's training step (``TrainingPlan.run``: views, forward, loss,
    Adam) with channels-last, bfloat16 autocast, ``torch.compile``;
 3. processes: the same step on 1 and on 2 processes (gloo on a CPU, NCCL on GPUs), with the
    same global batch;
@@ -39,10 +39,11 @@ from sepclr.data.views import build_views, view_options
 from sepclr.engine.devices import resolve_device
 from sepclr.engine.distributed import process_device
 from sepclr.engine.performance import StepSpeed
-from sepclr.engine.training import train_two_view
+from sepclr.engine.training import TrainingData, TrainingPlan
 from sepclr.evaluation import markdown_table
+from sepclr.methods.sepclr_module import SepCLRModule
 from sepclr.nets import EncodedBatch, TwoBranchEncoder
-from sepclr.objectives import SepCLRWeights, sepclr_objective
+from sepclr.objectives import SepCLRWeights, build_independence, sepclr_objective
 from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
 RESULTS = Path(__file__).parent / "results"
@@ -154,7 +155,7 @@ def _library_steps(
     speed: StepSpeed,
     shard: Shard,
 ) -> list[float]:
-    """Seconds between consecutive steps of ``train_two_view`` (2 warm-up steps left out),
+    """Seconds between consecutive steps of ``TrainingPlan.run`` (2 warm-up steps left out),
     timed where the loss is computed."""
     torch.manual_seed(0)
     encoder = TwoBranchEncoder(backbone, shape, 32, 32, salient_projector=False)
@@ -163,34 +164,24 @@ def _library_steps(
     is_target = torch.arange(len(inputs)) % 2 == 1
     stamps: list[float] = []
 
-    def loss(first, second, targets, shard, **batch):
-        _sync(device)
-        stamps.append(time.perf_counter())
-        return sepclr_objective(
-            (first.common_head, second.common_head),
-            (first.salient_head, second.salient_head),
-            targets,
-            SepCLRWeights(),
-            "k-jem",
-            shard,
-        )
+    class TimedModule(SepCLRModule):
+        def loss(self, batch, forward):
+            first, second, _, _ = self.encode_pair(batch, forward)
+            _sync(device)
+            stamps.append(time.perf_counter())
+            return sepclr_objective(
+                (first.common_head, second.common_head),
+                (first.salient_head, second.salient_head),
+                batch.is_target,
+                SepCLRWeights(),
+                "k-jem",
+                batch.shard,
+            )
 
-    train_two_view(
-        encoder,
-        views,
-        inputs,
-        is_target,
-        loss,
-        epochs=1,
-        batch_size=batch,
-        lr=3e-4,
-        device=device,
-        generator=torch.Generator().manual_seed(0),
-        verbose=False,
-        prepare=lambda x: x.float() / 255.0,
-        speed=speed,
-        shard=shard,
-    )
+    module = TimedModule(encoder, views, build_independence("k-jem", 32, 32), SepCLRWeights())
+    plan = TrainingPlan(1, batch, 3e-4, device, speed=speed, shard=shard, verbose=False)
+    data = TrainingData(inputs, is_target, lambda x: x.float() / 255.0)
+    plan.run(module, data, torch.Generator().manual_seed(0))
     return [b - a for a, b in itertools.pairwise(stamps[2:])]
 
 
@@ -329,7 +320,7 @@ def main() -> None:
         "backbones": f"A hand-written step (views, forward, k-JEM objective, Adam); mean of "
         f"{args.steps} steps after one warm-up. 'loss share' is the objective's forward and "
         "backward alone on random heads, over the fused step.",
-        "step options": f"The library's step (`train_two_view`: uint8 batch to float, two views, "
+        "step options": f"The library's step (`TrainingPlan.run`: uint8 batch to float, two views, "
         f"one forward pass, objective, Adam); median of {args.steps} steps after 2 warm-up "
         "steps (compilation happens there).",
         "processes": "The library's step with the same global batch split over processes "

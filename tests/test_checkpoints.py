@@ -225,7 +225,7 @@ def test_a_pickle_where_a_checkpoint_should_be_is_not_executed(
 
 def test_a_diverging_run_leaves_the_last_checkpoint_intact(finished_checkpoint, monkeypatch):
     from sepclr.errors import TrainingDivergedError
-    from sepclr.methods import sepclr as sepclr_module
+    from sepclr.methods import sepclr_module
 
     directory, data, options = finished_checkpoint
     before = (directory / CHECKPOINT_NAME).read_bytes()

@@ -5,7 +5,7 @@ import pytest
 
 import sepclr
 from sepclr.data import locations
-from sepclr.data.datasets import CADataset, mnist_like_digits
+from sepclr.data.catalog import CADataset, mnist_like_digits
 from sepclr.data.idx import write_idx
 from sepclr.data.sources import load_sklearn_digits
 from sepclr.errors import DataNotFoundError, InvalidInputError

@@ -20,8 +20,9 @@ from torch import nn
 
 from sepclr import SepCLR
 from sepclr.engine.distributed import check_batch_size, rows_of_process
-from sepclr.engine.training import train_two_view
+from sepclr.engine.training import TrainingData, TrainingPlan
 from sepclr.errors import InvalidInputError
+from sepclr.methods.sepclr_module import SepCLRModule
 from sepclr.nets.encoder import EncodedBatch
 from sepclr.objectives import (
     SepCLRWeights,
@@ -184,20 +185,11 @@ class _TanhEncoder(nn.Module):
         self.common = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 5))
         self.salient = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 4))
 
+    decoder = None
+
     def forward(self, x: torch.Tensor, x_salient: torch.Tensor) -> EncodedBatch:
         c, s = self.common(x), self.salient(x_salient)
         return EncodedBatch(c, c, s, s)
-
-
-def _loss(first, second, is_target, shard, **batch):
-    return sepclr_objective(
-        (first.common_head, second.common_head),
-        (first.salient_head, second.salient_head),
-        is_target,
-        SepCLRWeights(),
-        "k-jem",
-        shard,
-    )
 
 
 def _train_steps(shard: Shard) -> dict:
@@ -206,22 +198,20 @@ def _train_steps(shard: Shard) -> dict:
     g = torch.Generator().manual_seed(1)
     inputs = torch.randn(4 * PER_PROCESS * WORLD, 6, generator=g, dtype=torch.float64)
     is_target = torch.arange(len(inputs)) % 3 == 0
-    history = train_two_view(
-        encoder,
-        nn.Identity(),
-        inputs,
-        is_target,
-        _loss,
+    module = SepCLRModule(
+        encoder, nn.Identity(), build_independence("k-jem", 5, 4), SepCLRWeights()
+    )
+    plan = TrainingPlan(
         epochs=2,
         batch_size=2 * PER_PROCESS * WORLD,
         lr=0.0,
         device=torch.device("cpu"),
-        generator=torch.Generator().manual_seed(2),
         verbose=False,
-        prepare=lambda x: x,
         shard=shard,
         make_optimizer=partial(torch.optim.SGD, lr=0.05),
     )
+    data = TrainingData(inputs, is_target, lambda x: x)
+    history = plan.run(module, data, torch.Generator().manual_seed(2))
     return {
         "state": encoder.state_dict(),
         "history": torch.tensor([list(h.values()) for h in history]),

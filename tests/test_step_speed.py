@@ -9,10 +9,11 @@ import torch
 from sepclr import SepCLR
 from sepclr.engine import devices
 from sepclr.engine.performance import StepSpeed, backend_settings
-from sepclr.engine.training import train_two_view
-from sepclr.methods.base import ContrastiveEstimator
+from sepclr.engine.training import TrainingData, TrainingPlan
+from sepclr.methods.sepclr_module import SepCLRModule
+from sepclr.methods.validation import stack_groups
 from sepclr.nets.encoder import TwoBranchEncoder
-from sepclr.objectives import SepCLRWeights, sepclr_objective
+from sepclr.objectives import SepCLRWeights, build_independence
 
 
 def _images(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -29,7 +30,7 @@ def _model(**params) -> SepCLR:
 
 def test_uint8_images_stay_uint8_in_memory_and_train_like_their_float_copy():
     background, target = _images()
-    stored, _ = ContrastiveEstimator._stacked(background, target, keep_uint8=True)
+    stored, _ = stack_groups(background, target, keep_uint8=True)
     assert stored.dtype == torch.uint8
     as_uint8 = _model().fit(background, target)
     as_float = _model().fit(background / 255.0, target / 255.0)
@@ -63,30 +64,12 @@ def _train(speed: StepSpeed, epochs: int = 2) -> tuple[list[dict[str, float]], d
     inputs = torch.rand(64, 1, 16, 16, generator=g)
     is_target = torch.arange(64) % 2 == 0
 
-    def loss(first, second, targets, shard, **batch):
-        return sepclr_objective(
-            (first.common_head, second.common_head),
-            (first.salient_head, second.salient_head),
-            targets,
-            SepCLRWeights(),
-            "k-jem",
-            shard,
-        )
-
-    history = train_two_view(
-        encoder,
-        torch.nn.Identity(),
-        inputs,
-        is_target,
-        loss,
-        epochs=epochs,
-        batch_size=32,
-        lr=1e-3,
-        device=torch.device("cpu"),
-        generator=torch.Generator().manual_seed(2),
-        verbose=False,
-        speed=speed,
+    module = SepCLRModule(
+        encoder, torch.nn.Identity(), build_independence("k-jem", 4, 4), SepCLRWeights()
     )
+    plan = TrainingPlan(epochs, 32, 1e-3, torch.device("cpu"), speed=speed, verbose=False)
+    data = TrainingData(inputs, is_target, lambda x: x.float())
+    history = plan.run(module, data, torch.Generator().manual_seed(2))
     return history, encoder.state_dict()
 
 

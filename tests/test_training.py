@@ -4,13 +4,27 @@ import torch
 import sepclr
 from sepclr.engine.loop import split_batches
 from sepclr.engine.training import (
+    TrainingData,
+    TrainingModule,
+    TrainingPlan,
     learning_rate_factor,
-    mix_in_background,
     optimiser_step,
-    train_two_view,
 )
 from sepclr.errors import TrainingDivergedError
+from sepclr.methods.sepclr_module import mix_in_background
 from sepclr.nets import TwoBranchEncoder
+
+
+class _Objective(TrainingModule):
+    """A network trained on ``objective(out, out, is_target, shard)`` of its output."""
+
+    def __init__(self, network, objective):
+        super().__init__()
+        self.network, self.objective = network, objective
+
+    def loss(self, batch, forward):
+        out = forward(batch.x)
+        return self.objective(out, out, batch.is_target, batch.shard)
 
 
 def test_batches_cover_rows_once_and_drop_the_incomplete_one():
@@ -61,25 +75,15 @@ def test_non_finite_loss_stops_training_naming_the_term():
     before = {k: v.detach().clone() for k, v in encoder.named_parameters()}
     inputs, is_target = torch.randn(40, 6), torch.arange(40) >= 20
     with pytest.raises(TrainingDivergedError, match=r"epoch 1, step 1: term 'independence'"):
-        train_two_view(
-            encoder,
-            torch.nn.Identity(),
-            inputs,
-            is_target,
-            _nan_after(0),
-            epochs=1,
-            batch_size=10,
-            lr=0.1,
-            device=torch.device("cpu"),
-            generator=torch.Generator().manual_seed(0),
-            verbose=False,
-        )
+        plan = TrainingPlan(1, 10, 0.1, torch.device("cpu"), verbose=False)
+        data = TrainingData(inputs, is_target, lambda x: x)
+        plan.run(_Objective(encoder, _nan_after(0)), data, torch.Generator().manual_seed(0))
     for name, value in encoder.named_parameters():  # no step was taken with the bad loss
         torch.testing.assert_close(value.detach(), before[name])
 
 
 def test_estimator_reports_the_diverging_term(monkeypatch):
-    from sepclr.methods import sepclr as sepclr_module
+    from sepclr.methods import sepclr_module
 
     original = sepclr_module.sepclr_objective
 

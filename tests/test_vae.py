@@ -8,16 +8,10 @@ from torch.distributions import Normal, kl_divergence
 import sepclr
 from sepclr.errors import InvalidInputError, NotFittedError
 from sepclr.evaluation import probe_row
-from sepclr.methods.vae import VAEWeights, contrastive_vae_loss
-from sepclr.nets.vae import ContrastiveVAENet, FactorDiscriminator
-from sepclr.objectives.vae import (
-    discriminator_loss,
-    gaussian_kl,
-    narrow_prior_mean_penalty,
-    shuffled_marginals,
-    sum_squared_error,
-    tc_penalty,
-)
+from sepclr.methods.vae_module import VAEWeights, contrastive_vae_loss
+from sepclr.nets.vae import ContrastiveVAENet
+from sepclr.objectives.critics import TotalCorrelation, shuffled_marginals
+from sepclr.objectives.vae import gaussian_kl, narrow_prior_mean_penalty, sum_squared_error
 
 VAES = (sepclr.CVAE, sepclr.ConVAE, sepclr.MMCVAE, sepclr.SepVAE)
 
@@ -52,18 +46,23 @@ def test_sum_squared_error_matches_loop(gen):
     assert sum_squared_error(y, x).item() == pytest.approx(expected, rel=1e-5)
 
 
-def test_tc_penalty_is_relu_of_the_log_density_ratio(gen):
-    logits = torch.randn(20, generator=gen) * 3
-    probability = torch.sigmoid(logits.double())
+def test_summed_tc_penalty_is_relu_of_the_log_density_ratio(gen):
+    torch.manual_seed(0)
+    tc = TotalCorrelation(2, 3, reduction="sum").eval()
+    c, s = torch.randn(20, 2, generator=gen) * 3, torch.randn(20, 3, generator=gen) * 3
+    probability = torch.sigmoid(tc.logits(torch.cat([c, s], dim=1)).double())
     expected = torch.clamp(torch.log(probability / (1 - probability)), min=0).sum()
-    assert tc_penalty(logits).item() == pytest.approx(expected.item(), rel=1e-5)
+    assert tc(c, s).item() == pytest.approx(expected.item(), rel=1e-5)
 
 
-def test_discriminator_loss_matches_plain_cross_entropy(gen):
-    joint, marginal = torch.randn(9, generator=gen), torch.randn(9, generator=gen)
-    p, q = torch.sigmoid(joint.double()), torch.sigmoid(marginal.double())
+def test_summed_discriminator_loss_matches_plain_cross_entropy(gen):
+    torch.manual_seed(0)
+    tc = TotalCorrelation(2, 3, reduction="sum")
+    c, s = torch.randn(9, 2, generator=gen), torch.randn(9, 3, generator=gen)
+    p = torch.sigmoid(tc.logits(torch.cat([c, s], dim=1)).double())
+    q = torch.sigmoid(tc.logits(shuffled_marginals(c, s)).double())
     expected = -(torch.log(p).sum() + torch.log(1 - q).sum())
-    assert discriminator_loss(joint, marginal).item() == pytest.approx(expected.item(), rel=1e-5)
+    assert tc.critic_loss(c, s).item() == pytest.approx(expected.item(), rel=1e-5)
 
 
 def test_shuffled_marginals_pair_each_common_code_with_the_next_salient_code(gen):
@@ -116,7 +115,7 @@ def reference_loss(net, x, is_target, w: VAEWeights, discriminator, seed):
         total = total + w.salient_mmd * multi_kernel_mmd(bg_s, torch.zeros_like(bg_s))
     if discriminator is not None and w.tc:
         joint = torch.cat([torch.stack(z_c_rows), torch.stack(z_s_rows)], dim=1)
-        total = total + w.tc * torch.clamp(discriminator(joint), min=0).sum()
+        total = total + w.tc * torch.clamp(discriminator.logits(joint), min=0).sum()
     return total
 
 
@@ -134,11 +133,11 @@ def reference_loss(net, x, is_target, w: VAEWeights, discriminator, seed):
 def test_composed_loss_matches_row_by_row_reference(weights):
     torch.manual_seed(0)
     net = ContrastiveVAENet("mlp", (6,), 3, 2, width=2, hidden=8).eval()
-    discriminator = FactorDiscriminator(5)
+    discriminator = TotalCorrelation(3, 2, reduction="sum").eval()
     x = torch.randn(8, 6)
     is_target = torch.tensor([0, 1, 1, 0, 1, 0, 0, 1], dtype=torch.bool)
     torch.manual_seed(1)
-    loss, terms, _ = contrastive_vae_loss(net, x, is_target, weights, discriminator)
+    loss, terms = contrastive_vae_loss(net, x, is_target, weights, discriminator)
     expected = reference_loss(net, x, is_target, weights, discriminator, seed=1)
     assert loss.item() == pytest.approx(expected.item(), rel=1e-4)
     assert ("tc" in terms) == (weights.tc > 0)
@@ -243,7 +242,7 @@ def test_errors(tabular):
 
 
 def test_reconstruction_grid_is_written(tmp_path):
-    from sepclr.data.datasets import CADataset
+    from sepclr.data.catalog import CADataset
     from sepclr.evaluation.plots import plot_reconstructions
 
     rng = np.random.default_rng(0)

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from sepclr.data.datasets import CADataset
+from sepclr.data.catalog import CADataset
 from sepclr.errors import SepCLRError
 from sepclr.evaluation.plots import plot_reconstructions
 from sepclr.evaluation.report import (
@@ -31,31 +31,14 @@ from sepclr.evaluation.report import (
     probe_row,
     table3_layout,
 )
-from sepclr.methods import CPCA, CVAE, MMCVAE, ContrastiveEstimator, ConVAE, SepCLR, SepVAE
+from sepclr.methods import ContrastiveEstimator, SepCLR
+from sepclr.registry import METHODS, TERMS
 
-# The poster's Table 1 order for the SepCLR rows.
-INDEPENDENCE_ROWS = (
-    "vclub-sym",
-    "vclub-c2s",
-    "vclub-s2c",
-    "vl1out-sym",
-    "vl1out-c2s",
-    "vl1out-s2c",
-    "vub-sym",
-    "vub-c2s",
-    "vub-s2c",
-    "tc",
-    "mmd",
-    "none",
-    "k-mi",
-    "k-jem",
-)
+# The paper's Table 1 rows: each independence term (not its short aliases), in the order
+# the terms register themselves; then the baselines.
+INDEPENDENCE_ROWS = tuple(name for name, term in TERMS.items() if term.alias_of is None)
 BASELINES: dict[str, type[ContrastiveEstimator]] = {
-    "cpca": CPCA,
-    "cvae": CVAE,
-    "convae": ConVAE,
-    "mm-cvae": MMCVAE,
-    "sepvae": SepVAE,
+    m.name: m.cls for m in METHODS.values() if m.baseline
 }
 # Variants of SepCLR's objective around the salient space (``--ablation salient``): each row
 # is a set of SepCLR parameters on top of the benchmark's. ``paper`` is the paper's objective,
@@ -77,8 +60,6 @@ ABLATIONS: dict[str, dict[str, dict[str, Any]]] = {
     "independence": {term: {"independence": term} for term in INDEPENDENCE_ROWS},
     "salient": SALIENT_ROWS,
 }
-LABELS = {"cpca": "cPCA", "cvae": "CVAE", "convae": "ConVAE", "mm-cvae": "MM-cVAE"}
-LABELS |= {"sepvae": "SepVAE"}
 FLOOR = "untrained"
 _OFF = (0, False, None, "none")
 
@@ -112,8 +93,7 @@ def build_model(variant: str, seed: int, params: dict[str, Any]) -> ContrastiveE
     to every method that has a parameter of that name (SepCLR's other parameters keep their
     defaults; so do the baselines')."""
     if variant == FLOOR:
-        floor = {"epochs": 0, "residualize": "none", "seed": seed, "verbose": False}
-        return SepCLR(**{**params, **floor})
+        return SepCLR(**{**params, "seed": seed}).untrained()
     for rows in ABLATIONS.values():
         if variant in rows:
             return SepCLR(**{**params, **rows[variant], "seed": seed, "verbose": False})
@@ -121,7 +101,7 @@ def build_model(variant: str, seed: int, params: dict[str, Any]) -> ContrastiveE
         cls = BASELINES[variant]
         accepted = cls().get_params()
         settings = {k: v for k, v in params.items() if k in accepted}
-        settings |= {"seed": seed} | ({"verbose": False} if "verbose" in accepted else {})
+        settings |= {"seed": seed} | ({"verbose": False} if cls.trains_by_epochs else {})
         return cls(**settings)
     raise SepCLRError(f"unknown benchmark row {variant!r}")
 
@@ -150,7 +130,7 @@ def _run_once(
         "params": _json_params(model),
         "fit_seconds": seconds,
         **probe_row(model, train, test),
-        "fitted": model._fitted_metadata(),  # e.g. the loss history, cPCA's alpha
+        "fitted": model.fit_summary(),
     }
 
 
@@ -182,7 +162,7 @@ def _result(
     result = _run_once(model, variant, seed, train, test)
     _write_atomic(path, json.dumps(result, indent=2) + "\n")
     if model.reconstructs and test.target.ndim == 4:
-        title = f"{LABELS.get(variant, variant)} seed {seed}, {test.name} {test.split} samples"
+        title = f"{_label(variant)} seed {seed}, {test.name} {test.split} samples"
         plot_reconstructions(model, test, runs / f"{variant}-seed{seed}.png", title=title)
     log(
         f"{variant} seed {seed}: delta_TOT {result['delta_TOT']:.1f} "
@@ -231,7 +211,7 @@ def run_table(
 def _label(variant: str) -> str:
     if variant == FLOOR:
         return "untrained encoder (floor)"
-    return LABELS.get(variant, f"SepCLR-{variant}")
+    return METHODS[variant].label if variant in BASELINES else f"SepCLR-{variant}"
 
 
 def _write_tables(

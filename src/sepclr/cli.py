@@ -11,10 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sepclr.bench import ABLATIONS, BASELINES, method_rows, run_table
-from sepclr.data.datasets import CADataset, availability
+from sepclr.bench import ABLATIONS, method_rows, run_table
+from sepclr.data.catalog import CADataset, availability
 from sepclr.data.download import RESOURCES, download, load_or_fetch
-from sepclr.engine.checkpoint import CHECKPOINT_NAME
 from sepclr.engine.distributed import launched_by_torchrun, process_group
 from sepclr.errors import SepCLRError, TrainingInterruptedError
 from sepclr.evaluation.plots import plot_reconstructions, plot_spaces
@@ -26,14 +25,15 @@ from sepclr.evaluation.report import (
     write_json,
 )
 from sepclr.evaluation.supervised import attribute_report
-from sepclr.methods import ContrastiveEstimator, SepCLR
+from sepclr.methods import ContrastiveEstimator, TrainedEstimator
 from sepclr.methods import load as load_model
 from sepclr.methods.sepclr import OBJECTIVES, RESIDUALS
 from sepclr.objectives import INDEPENDENCE_TERMS
 from sepclr.presets import PRESETS, preset
+from sepclr.registry import DATASETS, METHODS
 
 RUN_FILE = "run.json"
-FIT_METHODS: dict[str, type[ContrastiveEstimator]] = {"sepclr": SepCLR, **BASELINES}
+CHECKPOINT_DIR = "checkpoint"  # under the run's folder
 
 
 def _batch_size(text: str) -> int | str:
@@ -73,11 +73,18 @@ def _model_params(args: argparse.Namespace, skip: frozenset[str] = frozenset()) 
     return {p: v for p, v in given.items() if v is not None and p not in skip}
 
 
-SIZED = ("digits-on-fashion", "synthetic-brain")  # datasets with named sizes
-
-
 def _dataset_options(name: str, size: str | None) -> dict[str, Any]:
-    return {"size": size} if size is not None and name in SIZED else {}
+    """``{"size": size}`` for a dataset with named sizes; a size for any other is refused."""
+    if size is None:
+        return {}
+    if name in DATASETS and not DATASETS[name].sizes:
+        raise SepCLRError(f"--size applies to {', '.join(_sized())}, not to {name}")
+    return {"size": size}
+
+
+def _method(name: str) -> type[ContrastiveEstimator]:
+    method: type[ContrastiveEstimator] = METHODS[name].cls
+    return method
 
 
 def _load_splits(
@@ -102,11 +109,8 @@ def _known_attributes(model: Any, data: CADataset) -> dict[str, Any]:
 def _evaluate(model: Any, out: Path, run: dict[str, Any], data_dir: str | None, plot: bool) -> None:
     train, test = _load_splits(run, data_dir)
     rows = {f"{type(model).__name__} ({run['dataset']})": probe_row(model, train, test)}
-    if "epochs" in model.get_params():  # the same architecture untrained
-        floor_params = {**model.get_params(), "epochs": 0, "verbose": False}
-        if "residualize" in floor_params:  # the raw encoder, as in `sepclr bench`
-            floor_params["residualize"] = "none"
-        floor = type(model)(**floor_params)
+    if isinstance(model, TrainedEstimator):  # the same architecture untrained
+        floor = model.untrained()
         floor.fit(train.background, train.target, **_known_attributes(model, train))
         rows["untrained encoder (floor)"] = probe_row(floor, train, test)
     rows["best expected"] = ideal_row(test)
@@ -157,7 +161,7 @@ def _new_run(args: argparse.Namespace) -> dict[str, Any]:
         )
     if recipe is not None and args.method != "sepclr":
         raise SepCLRError(f"--preset {args.preset} is a SepCLR recipe; leave out --method")
-    method = FIT_METHODS[args.method]
+    method = _method(args.method)
     params = {**(recipe.params if recipe else {}), **_model_params(args)}
     accepted = method().get_params()
     unused = sorted(set(params) - set(accepted))
@@ -216,10 +220,10 @@ def _resumed_run(args: argparse.Namespace) -> dict[str, Any]:
         raise SepCLRError(f"{run_path} was written by an older sepclr and cannot be resumed")
     if args.device is not None:
         run["params"]["device"] = args.device
-    method = FIT_METHODS[run["method"]]
-    if "epochs" not in method().get_params():
+    method = _method(run["method"])
+    if not method.trains_by_epochs:
         raise SepCLRError(f"{method.__name__} is fitted in one step; there is nothing to resume")
-    if not (out / "checkpoint" / CHECKPOINT_NAME).is_file():
+    if not TrainedEstimator.has_checkpoint(out / CHECKPOINT_DIR):
         raise SepCLRError(
             f"--resume {out}: no checkpoint yet (the run stopped before its first one); "
             "start it again without --resume"
@@ -230,7 +234,7 @@ def _resumed_run(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_fit(args: argparse.Namespace) -> None:
     if args.devices is not None and args.devices > 1 and not launched_by_torchrun():
         run = _resumed_run(args) if args.resume else _new_run(args)
-        _check_processes(FIT_METHODS[run["method"]], args.devices)
+        _check_processes(_method(run["method"]), args.devices)
         _relaunch_on_processes(args.devices, args.argv)
         return
     with process_group() as shard:
@@ -250,7 +254,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
 
 
 def _check_processes(method: type[ContrastiveEstimator], processes: int) -> None:
-    if processes > 1 and method is not SepCLR:
+    if processes > 1 and not method.supports_processes:
         raise SepCLRError(
             f"multi-process training is implemented for SepCLR; {method.__name__} trains in "
             "one process (leave out --devices / torchrun)"
@@ -284,16 +288,14 @@ def _fit(
     run's settings and its directory."""
     run = _resumed_run(args) if args.resume else _new_run(args)
     out = Path(args.resume or args.out)
-    method = FIT_METHODS[run["method"]]
+    method = _method(run["method"])
     _check_processes(method, world_size)
     params = dict(run["params"])
-    accepted = method().get_params()
-    if "verbose" in accepted:
-        params["verbose"] = not args.quiet
     fit_options: dict[str, Any] = {}
-    if "epochs" in accepted:  # trained by epochs: checkpoints in OUT/checkpoint
+    if method.trains_by_epochs:  # checkpoints in OUT/checkpoint
+        params["verbose"] = not args.quiet
         fit_options = {
-            "checkpoint_dir": out / "checkpoint",
+            "checkpoint_dir": out / CHECKPOINT_DIR,
             "checkpoint_every": run["checkpoint_every"],
             "resume": bool(args.resume),
         }
@@ -315,7 +317,7 @@ def _fit(
         ) from None
     except SepCLRError:
         # refused before its first checkpoint (bad parameters or data): leave no folder behind
-        if rank == 0 and created and not (out / "checkpoint" / CHECKPOINT_NAME).exists():
+        if rank == 0 and created and not TrainedEstimator.has_checkpoint(out / CHECKPOINT_DIR):
             shutil.rmtree(out, ignore_errors=True)
         raise
     run["fit_seconds"] = round(time.perf_counter() - start, 1)
@@ -336,8 +338,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 def cmd_bench(args: argparse.Namespace) -> None:
     params = _model_params(args, skip=frozenset({"independence", "seed"}))
-    size = args.size or "small"
-    options = _dataset_options(args.dataset, size)
+    sizes = DATASETS[args.dataset].sizes if args.dataset in DATASETS else ()
+    options = _dataset_options(args.dataset, args.size or (sizes[0] if sizes else None))
     if args.methods:
         if args.only:
             raise SepCLRError("--only selects ablation variants; with --methods, list the methods")
@@ -378,6 +380,10 @@ def cmd_datasets(args: argparse.Namespace) -> None:
             print(f"  how to get them: {how}")
 
 
+def _sized() -> list[str]:
+    return [name for name, info in DATASETS.items() if info.sizes]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sepclr",
@@ -402,9 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="an option of the dataset's builder, e.g. --dataset-option size=64 (repeatable)",
     )
-    fit.add_argument(
-        "--method", choices=sorted(FIT_METHODS), default="sepclr", help="default: sepclr"
-    )
+    fit.add_argument("--method", choices=sorted(METHODS), default="sepclr", help="default: sepclr")
     fit.add_argument("--out", help="directory for the model and its results; required")
     fit.add_argument("--data-dir", help="where the dataset files are (searched first)")
     fit.add_argument(
@@ -413,7 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="never download missing public files (also: SEPCLR_OFFLINE=1)",
     )
     fit.add_argument(
-        "--size", help=f"size of {' or '.join(SIZED)} (small, default; digits-on-fashion: full)"
+        "--size", help=f"size of {' or '.join(_sized())} (small, default; digits-on-fashion: full)"
     )
     for flag, (param, kind) in MODEL_FLAGS.items():
         extra: dict[str, Any] = {}
@@ -494,7 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="never download missing public files (also: SEPCLR_OFFLINE=1)",
     )
-    bench.add_argument("--size", help=f"size of {' or '.join(SIZED)} (default here: small)")
+    bench.add_argument("--size", help=f"size of {' or '.join(_sized())} (default here: small)")
     bench.add_argument("--only", help="comma-separated subset of the variants")
     bench.add_argument(
         "--split",

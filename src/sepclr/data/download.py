@@ -20,8 +20,9 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from sepclr.data.ca_dataset import CADataset
-from sepclr.data.datasets import load
+from sepclr.data.catalog import load
 from sepclr.errors import CorruptFileError, DataNotFoundError, InvalidInputError
+from sepclr.registry import DATASETS
 
 
 @dataclass(frozen=True)
@@ -81,12 +82,6 @@ RESOURCES: dict[str, tuple[str, tuple[RemoteFile, ...]]] = {
             ),
         ),
     ),
-}
-# the downloads each CA dataset needs
-NEEDS = {
-    "digits-on-fashion": ("fashion-mnist",),
-    "cifar-mnist": ("cifar-10", "mnist"),
-    "dsprites-digit-grid": ("dsprites", "mnist"),
 }
 _CHUNK = 1 << 20
 
@@ -187,15 +182,17 @@ def download(
 def load_or_fetch(
     name: str, root: str | Path | None, split: str, options: dict[str, Any], fetch: bool = True
 ) -> CADataset:
-    """:func:`sepclr.data.datasets.load`, but when the files are missing and the dataset has
-    public downloads (:data:`NEEDS`), fetch them into the data root first; with
-    ``fetch=False`` or ``$SEPCLR_OFFLINE`` set, the not-found error stands."""
+    """:func:`sepclr.data.catalog.load`, but when the files are missing and the dataset has
+    public downloads (:attr:`sepclr.registry.DatasetInfo.downloads`), fetch them into the
+    data root first; with ``fetch=False`` or ``$SEPCLR_OFFLINE`` set, the not-found error
+    stands."""
     try:
         return load(name, root=root, split=split, **options)
     except DataNotFoundError:
-        if not fetch or name not in NEEDS or os.environ.get("SEPCLR_OFFLINE"):
+        needs = DATASETS[name].downloads
+        if not fetch or not needs or os.environ.get("SEPCLR_OFFLINE"):
             raise
-    for resource in NEEDS[name]:
+    for resource in needs:
         print(f"downloading {resource} (missing for {name})", file=sys.stderr)
         download(resource, root)
     return load(name, root=root, split=split, **options)

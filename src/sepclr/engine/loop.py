@@ -32,12 +32,10 @@ def split_batches(order: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
 @dataclass
 class TrainingParts:
     """What a checkpoint holds besides the progress: named modules and optimisers (a method
-    may replace an optimiser at each epoch), and ``settle``, run before a checkpoint is
-    written (the critics of SepCLR take their queued steps there)."""
+    may replace an optimiser at each epoch)."""
 
     modules: dict[str, nn.Module]
     optimizers: dict[str, torch.optim.Optimizer] = field(default_factory=dict)
-    settle: Callable[[], None] | None = None
 
 
 class StopRequest:
@@ -91,40 +89,20 @@ def run_epochs(
     """Run ``epochs`` epochs of ``step_fn`` over shuffled batches of ``n_rows`` rows and
     return the mean of each loss term per epoch.
 
-    With a ``checkpointer``, a checkpoint is written every ``checkpointer.every`` epochs and
-    after the last one; ``resume=True`` first restores the checkpoint (weights, optimisers,
-    random states, position inside an epoch), so the run continues as if it had not
-    stopped. When ``stop`` has caught a signal, the current step finishes, a checkpoint is
-    written (with a checkpointer) and :class:`TrainingInterruptedError` is raised.
+    ``on_epoch_start(epoch)`` runs before each epoch's first step. With a ``checkpointer``,
+    a checkpoint is written every ``checkpointer.every`` epochs and after the last one;
+    ``resume=True`` first restores the checkpoint (weights, optimisers, random states,
+    position inside an epoch), so the run continues as if it had not stopped. When ``stop``
+    has caught a signal, the current step finishes, a checkpoint is written (with a
+    checkpointer) and :class:`TrainingInterruptedError` is raised.
 
     In a multi-process run (``shard``), every process runs this loop with the same
     ``generator`` seed; the first process alone writes checkpoints and shows progress, every
     process reads the checkpoint to resume, and a signal caught by any process stops all of
     them at the same step.
     """
-    state = Progress()
-    if resume and checkpointer is not None:
-        checkpoint = checkpointer.read()
-        document = checkpoint[0]
-        if int(document["step"]) > 0 and on_epoch_start is not None:
-            on_epoch_start(int(document["epoch"]))  # create the optimisers the step used
-        state = checkpointer.restore(parts.modules, parts.optimizers, generator, checkpoint)
-
-    def save(progress: Progress) -> str:
-        if checkpointer is None:
-            return "no checkpoint directory was given, so nothing was saved"
-        if parts.settle is not None:
-            parts.settle()
-        path = checkpointer.path
-        if shard.rank == 0:
-            path = checkpointer.save(parts.modules, parts.optimizers, generator, progress)
-        shard.barrier()
-        return f"checkpoint written to {path} (resume=True continues from it)"
-
-    def stop_requested() -> bool:
-        requested = stop is not None and stop.signal is not None
-        return shard.any(requested)
-
+    epochs_run = _Epochs(n_rows, batch_size, generator, parts, checkpointer, shard)
+    state = epochs_run.restore(on_epoch_start) if resume and checkpointer else Progress()
     history = list(state.history)
     bar = tqdm(
         range(state.epoch, epochs),
@@ -136,31 +114,78 @@ def run_epochs(
         total=epochs,
     )
     for epoch in bar:
-        resumed_order = state.order if epoch == state.epoch and state.step > 0 else None
-        if resumed_order is None:
+        if epoch == state.epoch and state.step > 0 and state.order is not None:
+            progress = Progress(epoch, state.step, state.order, dict(state.sums), history)
+        else:
             if on_epoch_start is not None:
                 on_epoch_start(epoch)
-            order, sums, first = torch.randperm(n_rows, generator=generator), {}, 0
-        else:
-            order, sums, first = resumed_order, dict(state.sums), state.step
-        steps = first
-        for step, idx in enumerate(split_batches(order, batch_size)):
-            if step < first:
-                continue
-            terms = step_fn(idx, epoch, step)
-            steps += 1
-            for key, value in terms.items():
-                sums[key] = sums.get(key, 0.0) + float(value.detach())
-            if stop_requested():
-                where = save(Progress(epoch, steps, order, sums, history))
-                cause = stop.signal if stop is not None and stop.signal else "a signal"
-                raise TrainingInterruptedError(
-                    f"training stopped by {cause} at epoch {epoch + 1}, step {steps}; {where}"
-                )
-        epoch_terms = {k: v / max(steps, 1) for k, v in sums.items()}
+            order = torch.randperm(n_rows, generator=generator)
+            progress = Progress(epoch, 0, order, {}, history)
+        epoch_terms = epochs_run.run_epoch(progress, step_fn, stop)
         history.append(epoch_terms)
         bar.set_postfix({k: f"{v:.3g}" for k, v in epoch_terms.items()})
         finished = epoch + 1
         if checkpointer is not None and (finished % checkpointer.every == 0 or finished == epochs):
-            save(Progress(finished, 0, None, {}, history))
+            epochs_run.save(Progress(finished, 0, None, {}, history))
     return history
+
+
+class _Epochs:
+    """The epochs of one run: their steps, checkpoints and resumption."""
+
+    def __init__(
+        self,
+        n_rows: int,
+        batch_size: int,
+        generator: torch.Generator,
+        parts: TrainingParts,
+        checkpointer: Checkpointer | None,
+        shard: Shard,
+    ) -> None:
+        self.n_rows, self.batch_size, self.generator = n_rows, batch_size, generator
+        self.parts, self.checkpointer, self.shard = parts, checkpointer, shard
+
+    def restore(self, on_epoch_start: Callable[[int], None] | None) -> Progress:
+        assert self.checkpointer is not None
+        checkpoint = self.checkpointer.read()
+        document = checkpoint[0]
+        if int(document["step"]) > 0 and on_epoch_start is not None:
+            on_epoch_start(int(document["epoch"]))  # create the optimisers the step used
+        parts = self.parts
+        return self.checkpointer.restore(
+            parts.modules, parts.optimizers, self.generator, checkpoint
+        )
+
+    def save(self, progress: Progress) -> str:
+        if self.checkpointer is None:
+            return "no checkpoint directory was given, so nothing was saved"
+        path = self.checkpointer.path
+        if self.shard.rank == 0:
+            parts = self.parts
+            path = self.checkpointer.save(parts.modules, parts.optimizers, self.generator, progress)
+        self.shard.barrier()
+        return f"checkpoint written to {path} (resume=True continues from it)"
+
+    def run_epoch(
+        self, progress: Progress, step_fn: StepFunction, stop: StopRequest | None
+    ) -> dict[str, float]:
+        """The steps of ``progress.epoch`` from ``progress.step`` on; the mean terms."""
+        assert progress.order is not None
+        sums, steps = progress.sums, progress.step
+        for step, idx in enumerate(split_batches(progress.order, self.batch_size)):
+            if step < progress.step:
+                continue
+            terms = step_fn(idx, progress.epoch, step)
+            steps += 1
+            for key, value in terms.items():
+                sums[key] = sums.get(key, 0.0) + float(value.detach())
+            if self.shard.any(stop is not None and stop.signal is not None):
+                where = self.save(
+                    Progress(progress.epoch, steps, progress.order, sums, progress.history)
+                )
+                cause = stop.signal if stop is not None and stop.signal else "a signal"
+                raise TrainingInterruptedError(
+                    f"training stopped by {cause} at epoch {progress.epoch + 1}, step {steps}; "
+                    f"{where}"
+                )
+        return {k: v / max(steps, 1) for k, v in sums.items()}

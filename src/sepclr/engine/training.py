@@ -1,9 +1,16 @@
-"""The training step of the contrastive methods: two random views of a mixed batch of
-background and target rows in one forward pass, Adam; the epochs around it are
-:func:`sepclr.engine.loop.run_epochs`."""
+"""The one training plan of every trained method.
+
+A method gives a :class:`TrainingModule`: its ``network`` and the loss of one batch, with
+the adversaries (trained critics, the VAE's total-correlation discriminator) that the loss
+feeds. :class:`TrainingPlan` owns everything around it: batches, the optimiser and its
+learning-rate schedule, precision, channels-last, compilation, several processes,
+adversary steps, checkpoints, a clean stop and progress (the epochs themselves are
+:func:`sepclr.engine.loop.run_epochs`).
+"""
 
 import math
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -18,43 +25,199 @@ from sepclr.engine.distributed import (
     seed_views,
 )
 from sepclr.engine.loop import StopRequest, TrainingParts, run_epochs, split_batches
-from sepclr.engine.performance import (
-    DEFAULT_SPEED,
-    StepSpeed,
-    backend_settings,
-    set_memory_format,
-)
+from sepclr.engine.performance import DEFAULT_SPEED, StepSpeed, backend_settings, set_memory_format
 from sepclr.errors import TrainingDivergedError
 from sepclr.nets.encoder import EncodedBatch
 from sepclr.objectives.critics import Critic
 from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
-# (first view, second view, is_target, shard, views=(the two common-branch inputs)[, rows=the
-# batch's row_data]) -> (loss, {term: value})
-TwoViewLoss = Callable[..., tuple[torch.Tensor, dict[str, torch.Tensor]]]
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
+Forward = Callable[..., Any]
+Terms = dict[str, torch.Tensor]
 
 
-def mix_in_background(
-    x: torch.Tensor, is_target: torch.Tensor, weights: tuple[float, float]
-) -> torch.Tensor:
-    """``(1 - w) x_i + w b_i`` with ``b_i`` a random background row of the batch and
-    ``w ~ U(low, high)`` per row (``weights = (low, high)``): a view that changes the
-    background content of a sample while keeping what is specific to the target. Returns
-    ``x`` when the batch has no background row or ``high`` is 0."""
-    low, high = weights
-    pool = x[~is_target]
-    if high <= 0 or len(pool) == 0:
-        return x
-    partner = pool[torch.randint(len(pool), (len(x),), device=x.device)]
-    weight = low + (high - low) * torch.rand((len(x),) + (1,) * (x.ndim - 1), device=x.device)
-    return (1 - weight) * x + weight * partner
+@dataclass(frozen=True)
+class Batch:
+    """One step's rows on the training device: the model input ``x``, the boolean
+    ``is_target`` mask, the process's ``shard`` of a split batch, and ``rows``, the method's
+    per-row side data (supervised SepCLR's known attributes), or None."""
+
+    x: torch.Tensor
+    is_target: torch.Tensor
+    shard: Shard = SINGLE_PROCESS
+    rows: torch.Tensor | None = None
+
+
+class TrainingModule(nn.Module):
+    """The torch side of a trained method.
+
+    ``network`` is what the plan optimises, wraps for several processes, compiles and puts
+    in channels-last order; :meth:`loss` calls it only through ``forward`` (which adds
+    those wrappers and autocast, and returns float32 outputs). :meth:`adversaries` names the
+    critics the loss feeds: each takes its own steps on the codes it saw, after the
+    network's step (:class:`sepclr.objectives.critics.Critic`). With ``renews_optimizers``,
+    every optimiser is created anew at each epoch.
+    """
+
+    network: nn.Module
+    renews_optimizers: bool = False
+
+    def loss(self, batch: Batch, forward: Forward) -> tuple[torch.Tensor, Terms]:
+        """The total loss of ``batch`` and its named terms."""
+        raise NotImplementedError
+
+    def adversaries(self) -> dict[str, Critic]:
+        """The critics trained beside the network, by name."""
+        return {}
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The stored rows (``inputs``, uint8 images stay uint8), their target mask, the
+    function that turns a batch of them into model input on the device (``prepare``), and
+    the optional per-row side data ``rows``."""
+
+    inputs: torch.Tensor
+    is_target: torch.Tensor
+    prepare: Callable[[torch.Tensor], torch.Tensor]
+    rows: torch.Tensor | None = None
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """How a :class:`TrainingModule` is trained: ``epochs`` passes over shuffled batches of
+    ``batch_size`` rows (the global batch under several processes) with Adam at ``lr`` (or
+    ``make_optimizer(parameters)``), scaled each step by :func:`learning_rate_factor`
+    (``lr_schedule``, ``warmup``); ``max_grad_norm`` clips the gradient norm; ``speed``:
+    precision, channels-last and compilation; ``shard``: this process's place in a
+    multi-process run (each process's views are then seeded from ``seed``, rank, epoch and
+    step)."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    device: torch.device
+    lr_schedule: str = "constant"
+    warmup: float = 0.0
+    max_grad_norm: float | None = None
+    speed: StepSpeed = DEFAULT_SPEED
+    shard: Shard = SINGLE_PROCESS
+    seed: int = 0
+    verbose: bool = True
+    description: str = "training"
+    make_optimizer: OptimizerFactory | None = None
+
+    def run(
+        self,
+        module: TrainingModule,
+        data: TrainingData,
+        generator: torch.Generator,
+        checkpointer: Checkpointer | None = None,
+        resume: bool = False,
+        stop: StopRequest | None = None,
+    ) -> list[dict[str, float]]:
+        """Train ``module`` in place; return the mean of each loss term per epoch. A
+        non-finite loss stops training with :class:`TrainingDivergedError` before the
+        optimiser step. Checkpoints, ``resume`` and ``stop``: see
+        :func:`sepclr.engine.loop.run_epochs`."""
+        check_batch_size(self.batch_size, self.shard)
+        module.to(self.device)
+        if self.speed.channels_last:
+            set_memory_format(module.network, channels_last=True)
+        stepper = _Stepper(self, module, data)
+        with backend_settings(self.device):
+            history = run_epochs(
+                len(data.inputs),
+                self.batch_size,
+                self.epochs,
+                generator,
+                stepper.step,
+                stepper.parts,
+                on_epoch_start=stepper.renew_optimizers if module.renews_optimizers else None,
+                checkpointer=checkpointer,
+                resume=resume,
+                stop=stop,
+                verbose=self.verbose,
+                description=self.description,
+                shard=self.shard,
+            )
+        average_buffers(module.network, self.shard)
+        return history
+
+
+class _Stepper:
+    """One training step of a plan on a module, and what a checkpoint holds of it."""
+
+    def __init__(self, plan: TrainingPlan, module: TrainingModule, data: TrainingData) -> None:
+        self.plan, self.module, self.data = plan, module, data
+        model = for_processes(module.network, plan.device, plan.shard)
+        self.model = torch.compile(model) if plan.speed.compile else model
+        self.scaler = plan.speed.scaler(plan.device)
+        self.steps_per_epoch = len(split_batches(torch.arange(len(data.inputs)), plan.batch_size))
+        self.parts = TrainingParts({"network": module.network, **module.adversaries()})
+        self.renew_optimizers(0)
+
+    def renew_optimizers(self, epoch: int) -> None:
+        del epoch
+        factory = self.plan.make_optimizer or (lambda p: torch.optim.Adam(p, lr=self.plan.lr))
+        self.optimizer = factory(self.module.network.parameters())
+        self.base_lrs = [group["lr"] for group in self.optimizer.param_groups]
+        self.parts.optimizers = {"network": self.optimizer}
+        for adversary in self.module.adversaries().values():
+            if self.module.renews_optimizers:
+                adversary.renew_optimizers()
+            self.parts.optimizers |= adversary.optimizers()
+
+    def forward(self, *inputs: torch.Tensor) -> Any:
+        """The network on ``inputs`` under the plan's layout and autocast; float32 out."""
+        speed = self.plan.speed
+        if speed.channels_last:
+            inputs = tuple(t.contiguous(memory_format=torch.channels_last) for t in inputs)
+        with speed.autocast(self.plan.device):
+            return _as_float32(self.model(*inputs))
+
+    def step(self, idx: torch.Tensor, epoch: int, index: int) -> Terms:
+        plan, data = self.plan, self.data
+        self.module.train()
+        progress = (epoch * self.steps_per_epoch + index) / (plan.epochs * self.steps_per_epoch)
+        factor = learning_rate_factor(progress, plan.lr_schedule, plan.warmup)
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
+            group["lr"] = base * factor
+        if plan.shard.distributed:
+            seed_views(plan.seed, plan.shard, epoch, index)
+        idx = rows_of_process(idx, data.is_target, plan.shard)
+        with torch.no_grad():
+            x = data.prepare(data.inputs[idx].to(plan.device, non_blocking=True))
+        rows = None if data.rows is None else data.rows[idx].to(plan.device)
+        batch = Batch(x, data.is_target[idx].to(plan.device), plan.shard, rows)
+        loss, terms = self.module.loss(batch, self.forward)
+        ensure_finite(loss, terms, epoch, index)
+        optimiser_step(self.optimizer, loss, plan.max_grad_norm, self.scaler)
+        for name, adversary in self.module.adversaries().items():
+            adversary_loss = adversary.train_pending()
+            if adversary_loss is not None:
+                terms[name] = adversary_loss
+        return {"loss": loss, **terms}
+
+
+def _as_float32(out: Any) -> Any:
+    """``out`` (a tensor or nested tuples of them) with half-precision tensors in float32."""
+    if isinstance(out, torch.Tensor):
+        return out.float() if out.dtype in (torch.float16, torch.bfloat16) else out
+    if isinstance(out, tuple):
+        parts = [_as_float32(part) for part in out]
+        return type(out)(*parts) if hasattr(out, "_fields") else tuple(parts)
+    return out
 
 
 def learning_rate_factor(progress: float, schedule: str, warmup: float) -> float:
     """The multiplier of the base learning rate at ``progress`` (the fraction of training
     done, in [0, 1)): a linear warm-up over the first ``warmup`` fraction, then constant
-    (``schedule="constant"``) or a cosine decay to 0 at the end (``"cosine"``)."""
+    (``schedule="constant"``) or a cosine decay to 0 at the end (``"cosine"``).
+
+    >>> learning_rate_factor(0.5, "cosine", 0.0)
+    0.5
+    """
     if progress < warmup:
         return (progress + 1e-12) / warmup
     if schedule == "cosine":
@@ -63,9 +226,7 @@ def learning_rate_factor(progress: float, schedule: str, warmup: float) -> float
     return 1.0
 
 
-def ensure_finite(
-    loss: torch.Tensor, terms: dict[str, torch.Tensor], epoch: int, step: int
-) -> None:
+def ensure_finite(loss: torch.Tensor, terms: Terms, epoch: int, step: int) -> None:
     """Raise :class:`TrainingDivergedError` naming the first non-finite term of ``terms`` if
     ``loss`` is NaN or infinite (before the optimiser step, so the weights stay finite)."""
     if bool(torch.isfinite(loss)):
@@ -102,130 +263,6 @@ def optimiser_step(
     else:
         scaler.step(optimizer)
         scaler.update()
-
-
-def train_two_view(
-    encoder: nn.Module,
-    views: nn.Module,
-    inputs: torch.Tensor,
-    is_target: torch.Tensor,
-    loss_fn: TwoViewLoss,
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    device: torch.device,
-    generator: torch.Generator,
-    verbose: bool = True,
-    description: str = "training",
-    salient_background_mix: tuple[float, float] = (0.0, 0.0),
-    critic: Critic | None = None,
-    max_grad_norm: float | None = None,
-    checkpointer: Checkpointer | None = None,
-    resume: bool = False,
-    stop: StopRequest | None = None,
-    prepare: Callable[[torch.Tensor], torch.Tensor] | None = None,
-    speed: StepSpeed = DEFAULT_SPEED,
-    shard: Shard = SINGLE_PROCESS,
-    seed: int = 0,
-    make_optimizer: OptimizerFactory | None = None,
-    lr_schedule: str = "constant",
-    warmup: float = 0.0,
-    original_first: bool = False,
-    row_data: torch.Tensor | None = None,
-) -> list[dict[str, float]]:
-    """Train ``encoder`` in place and return one dict of mean loss terms per epoch.
-
-    Each step takes a batch of stored rows (``prepare``, run on ``device``, turns them into
-    the model's float input: uint8 images stay uint8 until then), draws two views of it
-    without gradient, encodes both in one forward pass (so BatchNorm sees both views) and
-    minimises ``loss_fn(first_view, second_view, is_target, shard, views=(x1, x2))`` (the
-    encoded views, and the inputs ``x1``, ``x2`` of the common branch) with Adam (or
-    ``make_optimizer(parameters)``) at a learning rate scaled each step by
-    :func:`learning_rate_factor` (``lr_schedule``, ``warmup``). With a
-    ``salient_background_mix`` range above 0, the salient branch sees its views mixed with
-    background rows (:func:`mix_in_background`). A ``critic`` (the
-    trained critic of an independence term, already on ``device``) takes its queued steps
-    before each encoder step. A non-finite loss stops training with
-    :class:`TrainingDivergedError`; ``max_grad_norm`` clips the gradient norm. ``speed``:
-    precision, channels-last and compilation (:class:`StepSpeed`). Checkpoints, ``resume``
-    and ``stop``: see :func:`sepclr.engine.loop.run_epochs`.
-
-    ``original_first=True`` makes the first view the batch itself (no augmentation), as the
-    supervised SepCLR of the paper does; ``row_data`` (n, ...) gives the loss its rows for
-    the batch as ``rows=`` (known attributes).
-
-    Multi-process (``shard``, see :mod:`sepclr.engine.distributed`): ``batch_size`` is the
-    global batch, every process takes its share of each batch (:func:`rows_of_process`),
-    the encoder is wrapped in DistributedDataParallel, and each process's views are seeded
-    from (``seed``, rank, epoch, step).
-    """
-    check_batch_size(batch_size, shard)
-    encoder.to(device)
-    if speed.channels_last:
-        set_memory_format(encoder, channels_last=True)
-    optimizer = (make_optimizer or (lambda p: torch.optim.Adam(p, lr=lr)))(encoder.parameters())
-    parts = TrainingParts({"encoder": encoder}, {"encoder": optimizer})
-    if critic is not None:
-        parts.modules["critic"] = critic
-        parts.optimizers |= critic.optimizers()
-        parts.settle = critic.train_pending
-    model = for_processes(encoder, device, shard)
-    forward = torch.compile(model) if speed.compile else model
-    scaler = speed.scaler(device)
-    prepare = prepare or (lambda x: x.float())
-    steps_per_epoch = len(split_batches(torch.arange(len(inputs)), batch_size))
-    base_lrs = [group["lr"] for group in optimizer.param_groups]
-
-    def step(idx: torch.Tensor, epoch: int, index: int) -> dict[str, torch.Tensor]:
-        model.train()
-        progress = (epoch * steps_per_epoch + index) / (epochs * steps_per_epoch)
-        factor = learning_rate_factor(progress, lr_schedule, warmup)
-        for group, base in zip(optimizer.param_groups, base_lrs, strict=True):
-            group["lr"] = base * factor
-        if critic is not None:
-            critic.train_pending()
-        if shard.distributed:
-            seed_views(seed, shard, epoch, index)
-        idx = rows_of_process(idx, is_target, shard)
-        targets = is_target[idx].to(device)
-        with torch.no_grad():
-            x = prepare(inputs[idx].to(device, non_blocking=True))
-            both = torch.cat([x if original_first else views(x), views(x)])
-            both_targets = torch.cat([targets, targets])
-            salient_input = mix_in_background(both, both_targets, salient_background_mix)
-            if speed.channels_last:
-                both = both.contiguous(memory_format=torch.channels_last)
-                salient_input = salient_input.contiguous(memory_format=torch.channels_last)
-        with speed.autocast(device):
-            encoded = forward(both, salient_input)
-        encoded = [t.float() if t.dtype in (torch.float16, torch.bfloat16) else t for t in encoded]
-        first = EncodedBatch(*(t[: len(x)] for t in encoded))
-        second = EncodedBatch(*(t[len(x) :] for t in encoded))
-        batch: dict[str, Any] = {"views": (both[: len(x)], both[len(x) :])}
-        if row_data is not None:
-            batch["rows"] = row_data[idx].to(device)
-        loss, terms = loss_fn(first, second, targets, shard, **batch)
-        ensure_finite(loss, terms, epoch, index)
-        optimiser_step(optimizer, loss, max_grad_norm, scaler)
-        return {"loss": loss, **terms}
-
-    with backend_settings(device):
-        history = run_epochs(
-            len(inputs),
-            batch_size,
-            epochs,
-            generator,
-            step,
-            parts,
-            checkpointer=checkpointer,
-            resume=resume,
-            stop=stop,
-            verbose=verbose,
-            description=description,
-            shard=shard,
-        )
-    average_buffers(encoder, shard)
-    return history
 
 
 @torch.no_grad()

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.decomposition import PCA
 
-from sepclr.data.datasets import CADataset
+from sepclr.data.catalog import CADataset
 from sepclr.evaluation.report import Transformer, is_continuous, ordered_factors
 
 

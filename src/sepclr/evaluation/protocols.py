@@ -1,9 +1,12 @@
 """How each of the paper's datasets is evaluated (Louiset et al., ICLR 2024, Sec. 4 and its
 appendix; official code ``neurospin-projects/2024_rlouiset_sep_clr``): the metric of the class
 probes, and whether a target-versus-background probe on all samples comes first, on the
-representations or on the projector heads."""
+representations or on the projector heads. Each dataset declares its protocol in
+:data:`sepclr.registry.DATASETS`."""
 
 from dataclasses import dataclass
+
+from sepclr.registry import DATASETS
 
 
 @dataclass(frozen=True)
@@ -18,16 +21,14 @@ class Protocol:
     group_probe: str | None = None
 
 
-PROTOCOLS = {
-    "cifar-mnist": Protocol(accuracy=True),
-    "celeba-accessories": Protocol(group_probe="representation"),
-    "chexpert-subtypes": Protocol(group_probe="head"),
-    "odir-subtypes": Protocol(group_probe="head"),
-    "synthetic-brain": Protocol(group_probe="representation"),  # the DIAGNOSIS column
-}
-DEFAULT_PROTOCOL = Protocol()
-
-
 def protocol_for(dataset: str) -> Protocol:
-    """The paper's protocol for ``dataset``; balanced accuracy and no group probe else."""
-    return PROTOCOLS.get(dataset, DEFAULT_PROTOCOL)
+    """The paper's protocol for ``dataset``; balanced accuracy and no group probe else.
+
+    >>> import sepclr
+    >>> protocol_for("synthetic-brain")
+    Protocol(accuracy=False, group_probe='representation')
+    """
+    info = DATASETS.get(dataset)
+    if info is None:
+        return Protocol()
+    return Protocol(info.probe_accuracy, info.group_probe)

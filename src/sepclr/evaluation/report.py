@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from sepclr.data.datasets import CADataset
+from sepclr.data.catalog import CADataset
 from sepclr.evaluation.metrics import chance_level, delta_tot, ideal_scores
 from sepclr.evaluation.probes import (
     probe_accuracy,

@@ -1,40 +1,40 @@
 """Contrastive-analysis methods sharing one contract: fit(background, target),
-transform(x) -> (common, salient), save(directory), load(directory)."""
+transform(x) -> (common, salient), save(directory), load(directory). Each registers itself
+in :data:`sepclr.registry.METHODS`."""
 
 from pathlib import Path
 
 from sepclr.engine.persistence import read_model
 from sepclr.errors import CheckpointError
-from sepclr.methods.base import ContrastiveEstimator
+from sepclr.methods.base import ContrastiveEstimator, TrainedEstimator
 from sepclr.methods.cpca import CPCA
 from sepclr.methods.sepclr import SepCLR
 from sepclr.methods.vae import CVAE, MMCVAE, ConVAE, SepVAE
-
-METHODS: dict[str, type[ContrastiveEstimator]] = {
-    cls.__name__: cls for cls in (SepCLR, CPCA, CVAE, ConVAE, MMCVAE, SepVAE)
-}
+from sepclr.registry import METHODS, method_by_class
 
 
 def load(directory: str | Path) -> ContrastiveEstimator:
     """Load any saved sepclr model; its class is read from the directory's config.json."""
     config, tensors = read_model(directory)
     name = config.get("class")
-    if name not in METHODS:
+    method = method_by_class(str(name))
+    if method is None:
+        known = sorted(m.cls.__name__ for m in METHODS.values())
         raise CheckpointError(
-            f"{directory} holds a model of class {name!r}, unknown to this sepclr; "
-            f"known: {sorted(METHODS)}"
+            f"{directory} holds a model of class {name!r}, unknown to this sepclr; known: {known}"
         )
-    return METHODS[name]._restore(config, tensors, directory)
+    model: ContrastiveEstimator = method.cls._restore(config, tensors, directory)
+    return model
 
 
 __all__ = [
     "CPCA",
     "CVAE",
-    "METHODS",
     "MMCVAE",
     "ConVAE",
     "ContrastiveEstimator",
     "SepCLR",
     "SepVAE",
+    "TrainedEstimator",
     "load",
 ]

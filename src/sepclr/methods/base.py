@@ -1,25 +1,47 @@
-"""What every method shares: scikit-learn parameters, the fitted check and save/load.
+"""What every method shares: declared parameters, the fitted check, the template ``fit`` of
+the trained methods, and save/load.
 
-A method implements ``fit(background, target)``, ``transform(x) -> (common, salient)`` and
-three hooks for persistence: ``_state_tensors`` (what goes into safetensors),
-``_fitted_metadata`` (JSON-serialisable facts about the fit) and ``_set_fitted`` (the
-inverse of both).
+A method declares its parameters (:class:`sepclr.methods.parameters.Param`) and implements
+``_fit_groups`` (or, trained by epochs, ``_build_module`` and ``_keep_trained``),
+``transform(x) -> (common, salient)`` and the persistence hooks ``_state_tensors`` (what
+goes into safetensors), :meth:`ContrastiveEstimator.fit_summary` (JSON-serialisable facts
+about the fit) and ``_set_fitted`` (the inverse of both).
 """
 
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
+from torch import nn
 
 from sepclr.engine.checkpoint import Checkpointer, data_fingerprint
+from sepclr.engine.devices import resolve_device
+from sepclr.engine.distributed import process_device, resolve_batch_size
+from sepclr.engine.loop import StopRequest
 from sepclr.engine.persistence import read_model, save_model
+from sepclr.engine.training import TrainingData, TrainingModule, TrainingPlan
 from sepclr.errors import CheckpointError, InvalidInputError, NotFittedError
+from sepclr.methods.parameters import (
+    POSITIVE,
+    Boolean,
+    Integer,
+    Param,
+    Text,
+    check_params,
+    declared,
+    optional,
+    parameters_section,
+)
 from sepclr.methods.validation import stack_groups, to_float
+from sepclr.objectives.shard import Shard
 
 Model = TypeVar("Model", bound="ContrastiveEstimator")
+Trained = TypeVar("Trained", bound="TrainedEstimator")
+_SECTIONS_AFTER_PARAMETERS = ("\n    Attributes\n", "\n    Notes\n", "\n    Examples\n")
 
 
 @dataclass(frozen=True)
@@ -43,11 +65,74 @@ class Standardiser:
             return x
         return (x - self.mean.to(x.device)) / self.scale.to(x.device)
 
+    def invert(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` back on the scale of the input."""
+        return x * self.scale + self.mean
+
+
+def _initialiser(params: dict[str, Param[Any]]) -> Any:
+    """An ``__init__`` taking ``params`` (by position or name) with their defaults."""
+    signature = inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        + [
+            inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=p.default)
+            for name, p in params.items()
+        ]
+    )
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        for name, value in list(bound.arguments.items())[1:]:
+            setattr(self, name, value)
+
+    __init__.__signature__ = signature  # type: ignore[attr-defined]
+    return __init__
+
+
+def _with_parameters_section(doc: str, params: dict[str, Param[Any]]) -> str:
+    """``doc`` with a numpydoc ``Parameters`` section before its later sections."""
+    doc = inspect.cleandoc(doc).replace("\n", "\n    ")
+    doc = "\n    ".join(line.rstrip() for line in doc.split("\n    "))
+    section = parameters_section(params)
+    positions = [doc.find(s) for s in _SECTIONS_AFTER_PARAMETERS if s in doc]
+    at = min(positions) if positions else len(doc)
+    return doc[:at] + "\n" + section + doc[at:]
+
 
 class ContrastiveEstimator(BaseEstimator):
-    """Base class of the contrastive-analysis estimators (``SepCLR``, ``CPCA``, the VAEs)."""
+    """Base class of the contrastive-analysis estimators (``SepCLR``, ``CPCA``, the VAEs).
+
+    A subclass declares its parameters as class attributes
+    (``name = Param(default, constraint, doc)``); this class gives it an ``__init__``
+    taking them, checks them at ``fit`` and lists them in the class docstring.
+    """
 
     sample_shape_: tuple[int, ...]
+    keeps_uint8: ClassVar[bool] = False
+    common_dim = Param(32, Integer(1), "Size of the common representation.")
+    salient_dim = Param(32, Integer(1), "Size of the salient representation.")
+    trains_by_epochs: ClassVar[bool] = False
+    supports_processes: ClassVar[bool] = False
+
+    def __init__(self, *args: Any, **params: Any) -> None:
+        raise TypeError("ContrastiveEstimator is abstract; use one of its subclasses")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        params = declared(cls)
+        cls.__init__ = _initialiser(params)  # type: ignore[method-assign]
+        if cls.__doc__ and params:
+            cls.__doc__ = _with_parameters_section(cls.__doc__, params)
+
+    def _validate_params(self) -> None:
+        """Check every parameter against its declared constraint, then
+        :meth:`_check_consistency`."""
+        check_params(self, declared(type(self)))
+        self._check_consistency()
+
+    def _check_consistency(self) -> None:
+        """Checks that involve several parameters (none by default)."""
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "sample_shape_"):
@@ -61,7 +146,21 @@ class ContrastiveEstimator(BaseEstimator):
                 f"{self.sample_shape_}"
             )
 
+    def fit(self: Model, background: Any, target: Any) -> Model:
+        """Fit on ``background`` (e.g. healthy controls) and ``target`` (e.g. patients)
+        samples of the same shape. Returns ``self``."""
+        self._validate_params()
+        inputs, is_target = stack_groups(background, target, self.keeps_uint8)
+        self._fit_groups(inputs, is_target)
+        self.sample_shape_ = tuple(inputs.shape[1:])
+        return self
+
+    def _fit_groups(self, inputs: torch.Tensor, is_target: torch.Tensor) -> None:
+        """Fit on the stacked rows (background first) and their target mask."""
+        raise NotImplementedError
+
     def transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Common (n, common_dim) and salient (n, salient_dim) representations, float32."""
         raise NotImplementedError
 
     @property
@@ -69,55 +168,18 @@ class ContrastiveEstimator(BaseEstimator):
         """Whether this fitted model has a decoder (``reconstruct(x, salient=...)``)."""
         return False
 
-    @staticmethod
-    def _stacked(
-        background: Any, target: Any, keep_uint8: bool = False
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The validated background and target rows stacked (background first), and the
-        boolean mask of the target rows; uint8 images stay uint8 with ``keep_uint8``."""
-        return stack_groups(background, target, keep_uint8)
+    def fit_summary(self) -> dict[str, Any]:
+        """JSON-serialisable facts about the fit (e.g. the loss history, cPCA's alpha),
+        saved with the model."""
+        return {}
 
-    def _checkpointer(
-        self,
-        checkpoint_dir: str | Path | None,
-        checkpoint_every: int,
-        resume: bool,
-        *data: torch.Tensor,
-    ) -> tuple[Checkpointer | None, bool]:
-        """The run's checkpointer (None without ``checkpoint_dir``) and whether to resume:
-        ``resume=True`` continues from the checkpoint when one exists, else starts afresh.
-        The checkpoint records the class, the parameters (except ``device`` and
-        ``verbose``) and a fingerprint of ``data``; resuming with others is refused."""
-        if checkpoint_dir is None:
-            if resume:
-                raise InvalidInputError(
-                    "resume=True needs checkpoint_dir, the directory of the run to continue"
-                )
-            return None, False
-        if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int):
-            raise InvalidInputError(
-                f"checkpoint_every must be an integer, got {checkpoint_every!r}"
-            )
-        if checkpoint_every < 1:
-            raise InvalidInputError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
-        params = {k: v for k, v in self.get_params().items() if k not in ("device", "verbose")}
-        identity = {"class": type(self).__name__, "params": params}
-        identity["data"] = data_fingerprint(*data)
-        checkpointer = Checkpointer(checkpoint_dir, identity, checkpoint_every)
-        return checkpointer, bool(resume) and checkpointer.exists()
-
-    # --- persistence hooks -----------------------------------------------------------------
+    # --- persistence -----------------------------------------------------------------------
 
     def _state_tensors(self) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
-    def _fitted_metadata(self) -> dict[str, Any]:
-        return {}
-
     def _set_fitted(self, fitted: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         raise NotImplementedError
-
-    # --- persistence -----------------------------------------------------------------------
 
     def save(self, directory: str | Path) -> Path:
         """Save the fitted state (safetensors) and the configuration (JSON) into
@@ -125,7 +187,7 @@ class ContrastiveEstimator(BaseEstimator):
         self._check_fitted()
         config = {
             "params": self.get_params(),
-            "fitted": {"sample_shape": list(self.sample_shape_), **self._fitted_metadata()},
+            "fitted": {"sample_shape": list(self.sample_shape_), **self.fit_summary()},
         }
         return save_model(directory, type(self).__name__, config, self._state_tensors())
 
@@ -162,7 +224,177 @@ class ContrastiveEstimator(BaseEstimator):
         return model
 
 
+class TrainedEstimator(ContrastiveEstimator):
+    """A method trained by epochs with :class:`sepclr.engine.training.TrainingPlan`.
+
+    A subclass builds its :class:`sepclr.engine.training.TrainingModule`
+    (``_build_module``) and keeps what it needs of it after training (``_keep_trained``);
+    this class validates, stacks, standardises, checkpoints and runs the plan.
+    """
+
+    trains_by_epochs: ClassVar[bool] = True
+    network_name: ClassVar[str] = "network"
+    standardiser_: Standardiser
+    history_: list[dict[str, float]]
+
+    epochs = Param(30, Integer(0), "Passes over the data; 0 leaves the model untrained.")
+    batch_size: Param[int | str] = Param(
+        512, Integer(2), "Rows per step, both groups together (the global batch on processes)."
+    )
+    lr = Param(1e-3, POSITIVE, "Adam's learning rate.")
+    max_grad_norm = Param(None, optional(POSITIVE), "Clip the global gradient norm.")
+    seed = Param(0, Integer(0), "Seeds the initialisation, the views and the batches.")
+    device = Param("auto", Text(), '``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ...')
+    verbose = Param(True, Boolean(), "A progress bar per epoch.")
+
+    def fit(
+        self,
+        background: Any,
+        target: Any,
+        checkpoint_dir: str | Path | None = None,
+        checkpoint_every: int = 1,
+        resume: bool = False,
+        **side_data: Any,
+    ) -> "TrainedEstimator":
+        """Train on ``background`` (e.g. healthy controls) and ``target`` (e.g. patients)
+        samples of the same shape. Returns ``self``.
+
+        With ``checkpoint_dir``, a checkpoint is written there every ``checkpoint_every``
+        epochs and at the end, and SIGINT/SIGTERM stop training cleanly after the current
+        step with a checkpoint (:class:`sepclr.errors.TrainingInterruptedError`);
+        ``resume=True`` continues from that checkpoint when it exists, with the same result
+        as an uninterrupted run. ``side_data``: what a method needs beside the samples
+        (supervised SepCLR's ``attributes``)."""
+        self._validate_params()
+        inputs, is_target = stack_groups(background, target, self.keeps_uint8)
+        rows = self._side_rows(is_target, **side_data)
+        shard = Shard.current()
+        self._check_processes(shard)
+        device = process_device(resolve_device(str(self.device)), shard)
+        plan = self._plan(tuple(inputs.shape[1:]), len(inputs), device, shard)
+        standardiser = Standardiser.fit(inputs)
+        data = TrainingData(inputs, is_target, standardiser, rows)
+        checkpointer, resuming = self._checkpointer(
+            checkpoint_dir, checkpoint_every, resume, inputs, is_target, *data_rows(rows)
+        )
+        with torch.random.fork_rng(devices=[]), StopRequest(checkpointer is not None) as stop:
+            torch.manual_seed(int(self.seed))
+            module = self._build_module(tuple(inputs.shape[1:]), device)
+            generator = torch.Generator().manual_seed(int(self.seed))
+            self.history_ = plan.run(module, data, generator, checkpointer, resuming, stop)
+        self.standardiser_ = standardiser
+        self.sample_shape_ = tuple(inputs.shape[1:])
+        self._keep_trained(module, data, device)
+        return self
+
+    def untrained(self: "Trained") -> "Trained":
+        """An unfitted copy with ``epochs=0``: fitted, it is the same architecture at its
+        initialisation, the floor the probes of a trained model are compared with."""
+        params = {**self.get_params(), "epochs": 0, "verbose": False}
+        return type(self)(**params)
+
+    def _plan(
+        self, sample_shape: tuple[int, ...], n_rows: int, device: torch.device, shard: Shard
+    ) -> TrainingPlan:
+        """The training plan of this method's parameters."""
+        return TrainingPlan(
+            epochs=int(self.epochs),
+            batch_size=resolve_batch_size(self.batch_size, n_rows, shard),
+            lr=float(self.lr),
+            device=device,
+            max_grad_norm=self.max_grad_norm,
+            shard=shard,
+            seed=int(self.seed),
+            verbose=bool(self.verbose),
+            description=type(self).__name__,
+        )
+
+    def _side_rows(self, is_target: torch.Tensor, **side_data: Any) -> torch.Tensor | None:
+        """Per-row side data for the loss from ``fit``'s extra arguments (none by default)."""
+        if side_data:
+            raise InvalidInputError(
+                f"{type(self).__name__}.fit takes no {', '.join(sorted(side_data))}"
+            )
+        return None
+
+    def _check_processes(self, shard: Shard) -> None:
+        if shard.distributed and not self.supports_processes:
+            raise InvalidInputError(
+                f"{type(self).__name__} trains in one process; multi-process training is "
+                "implemented for SepCLR (leave out --devices / torchrun)"
+            )
+
+    def _build_module(self, sample_shape: tuple[int, ...], device: torch.device) -> TrainingModule:
+        raise NotImplementedError
+
+    def _keep_trained(
+        self, module: TrainingModule, data: TrainingData, device: torch.device
+    ) -> None:
+        """Keep the trained network (on the CPU) and whatever the method fits after it."""
+        raise NotImplementedError
+
+    @staticmethod
+    def has_checkpoint(checkpoint_dir: str | Path) -> bool:
+        """Whether ``checkpoint_dir`` holds a checkpoint to resume from."""
+        return Checkpointer(checkpoint_dir, {}).exists()
+
+    def _checkpointer(
+        self,
+        checkpoint_dir: str | Path | None,
+        checkpoint_every: int,
+        resume: bool,
+        *data: torch.Tensor,
+    ) -> tuple[Checkpointer | None, bool]:
+        """The run's checkpointer (None without ``checkpoint_dir``) and whether to resume:
+        ``resume=True`` continues from the checkpoint when one exists, else starts afresh.
+        The checkpoint records the class, the parameters (except ``device`` and
+        ``verbose``) and a fingerprint of ``data``; resuming with others is refused."""
+        if checkpoint_dir is None:
+            if resume:
+                raise InvalidInputError(
+                    "resume=True needs checkpoint_dir, the directory of the run to continue"
+                )
+            return None, False
+        Integer(1).check("checkpoint_every", checkpoint_every)
+        params = {k: v for k, v in self.get_params().items() if k not in ("device", "verbose")}
+        identity = {"class": type(self).__name__, "params": params}
+        identity["data"] = data_fingerprint(*data)
+        checkpointer = Checkpointer(checkpoint_dir, identity, checkpoint_every)
+        return checkpointer, bool(resume) and checkpointer.exists()
+
+    # --- persistence -----------------------------------------------------------------------
+
+    def _network(self) -> nn.Module:
+        network: nn.Module = getattr(self, f"{self.network_name}_")
+        return network
+
+    def _state_tensors(self) -> dict[str, torch.Tensor]:
+        tensors = {f"{self.network_name}.{k}": v for k, v in self._network().state_dict().items()}
+        tensors["standardiser.mean"] = self.standardiser_.mean
+        tensors["standardiser.scale"] = self.standardiser_.scale
+        return tensors
+
+    def fit_summary(self) -> dict[str, Any]:
+        return {"history": self.history_}
+
+    def _set_fitted(self, fitted: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
+        self.history_ = fitted["history"]
+        self.standardiser_ = Standardiser(
+            tensors["standardiser.mean"], tensors["standardiser.scale"]
+        )
+
+
+def data_rows(rows: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
+    """``rows`` as a tuple of zero or one tensor (what the checkpoint fingerprints)."""
+    return () if rows is None else (rows,)
+
+
 def prefixed(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The entries of ``tensors`` under ``prefix.``, with the prefix removed."""
     start = len(prefix) + 1
     return {k[start:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+
+
+def view_kind(sample_shape: tuple[int, ...]) -> str:
+    """``"tabular"``, ``"image"`` or ``"volume"`` from the shape of one sample."""
+    return {1: "tabular", 3: "image"}.get(len(sample_shape), "volume")

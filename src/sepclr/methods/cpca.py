@@ -10,7 +10,17 @@ from sklearn.decomposition import PCA
 
 from sepclr.errors import InvalidInputError
 from sepclr.methods.base import ContrastiveEstimator
-from sepclr.methods.validation import as_float_tensor, check_pair, check_positive
+from sepclr.methods.parameters import (
+    NON_NEGATIVE,
+    POSITIVE,
+    Boolean,
+    Either,
+    Exactly,
+    Integer,
+    Param,
+)
+from sepclr.methods.validation import as_float_tensor
+from sepclr.registry import register_method
 
 
 def _centre_and_scale(x: np.ndarray, standardize: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -72,6 +82,7 @@ def select_alphas(
     return sorted(exemplars)
 
 
+@register_method("cpca", "cPCA")
 class CPCA(ContrastiveEstimator):
     """Contrastive PCA: linear salient directions with more variance in the target than in
     the background.
@@ -100,103 +111,80 @@ class CPCA(ContrastiveEstimator):
     pooled (centred, scaled) data, as the reference does above 1,000 features.
     """
 
-    def __init__(
-        self,
-        common_dim: int = 32,
-        salient_dim: int = 32,
-        alpha: float | str = "auto",
-        standardize: bool = True,
-        n_alphas: int = 40,
-        max_log_alpha: float = 3.0,
-        n_clusters: int = 4,
-        max_features: int = 1000,
-        seed: int = 0,
-    ) -> None:
-        self.common_dim = common_dim
-        self.salient_dim = salient_dim
-        self.alpha = alpha
-        self.standardize = standardize
-        self.n_alphas = n_alphas
-        self.max_log_alpha = max_log_alpha
-        self.n_clusters = n_clusters
-        self.max_features = max_features
-        self.seed = seed
+    common_dim = Param(32, Integer(1), "Principal components of the pooled samples kept.")
+    salient_dim = Param(32, Integer(1), "Contrastive directions kept.")
+    alpha: Param[float | str] = Param(
+        "auto",
+        Either((Exactly("auto"), NON_NEGATIVE)),
+        'The contrast strength, or "auto" for the original\'s spectral-clustering choice.',
+    )
+    standardize = Param(True, Boolean(), "Scale every feature to unit variance per group.")
+    n_alphas = Param(40, Integer(1), "Log-spaced alphas tried by the automatic choice.")
+    max_log_alpha = Param(3.0, POSITIVE, "The largest alpha tried is 10 ** max_log_alpha.")
+    n_clusters = Param(4, Integer(2), "Clusters of subspaces in the automatic choice.")
+    max_features = Param(1000, Integer(1), "Above this many features, reduce by PCA first.")
+    seed = Param(0, Integer(0), "Seeds the PCA solvers and the spectral clustering.")
 
-    def _check_params(self, n_features: int) -> None:
-        for name in ("common_dim", "salient_dim", "n_alphas", "max_features"):
-            check_positive(name, getattr(self, name), integer=True)
-        check_positive("n_clusters", self.n_clusters, integer=True)
-        check_positive("seed", self.seed, allow_zero=True, integer=True)
-        check_positive("max_log_alpha", self.max_log_alpha)
-        if self.alpha != "auto":
-            check_positive("alpha", self.alpha, allow_zero=True)
-        if self.n_clusters < 2:
-            raise InvalidInputError(f"n_clusters must be at least 2, got {self.n_clusters}")
+    def _fit_groups(self, inputs: torch.Tensor, is_target: torch.Tensor) -> None:
+        flat = inputs.reshape(len(inputs), -1).double().numpy()
+        bg, tg = flat[~is_target.numpy()], flat[is_target.numpy()]
         for name in ("common_dim", "salient_dim"):
-            if getattr(self, name) > min(n_features, self.max_features):
+            if getattr(self, name) > min(bg.shape[1], self.max_features):
                 raise InvalidInputError(
                     f"{name}={getattr(self, name)} is larger than the number of features "
-                    f"({min(n_features, self.max_features)})"
+                    f"({min(bg.shape[1], self.max_features)})"
                 )
-
-    def fit(self, background: Any, target: Any) -> "CPCA":
-        """Fit both spaces on ``background`` and ``target`` samples. Returns ``self``."""
-        bg_tensor, tg_tensor = check_pair(background, target)
-        bg = bg_tensor.reshape(len(bg_tensor), -1).double().numpy()
-        tg = tg_tensor.reshape(len(tg_tensor), -1).double().numpy()
-        self._check_params(bg.shape[1])
         for name, group in (("background", bg), ("target", tg)):
             if len(group) < 2:
                 raise InvalidInputError(f"{name} needs at least 2 samples for a covariance")
+        self._fit_common(np.concatenate([bg, tg]))
+        self._fit_salient(bg, tg)
 
-        pooled = np.concatenate([bg, tg])
-        pooled_mean, pooled_scale = _centre_and_scale(pooled, bool(self.standardize))
-        k = min(self.common_dim, *pooled.shape)
-        common = PCA(n_components=k, random_state=self.seed)
-        common.fit((pooled - pooled_mean) / pooled_scale)
+    def _fit_common(self, pooled: np.ndarray) -> None:
+        """The leading principal components of the pooled samples (pooled mean and scale)."""
+        mean, scale = _centre_and_scale(pooled, bool(self.standardize))
+        common = PCA(n_components=min(self.common_dim, *pooled.shape), random_state=self.seed)
+        common.fit((pooled - mean) / scale)
+        self.common_mean_, self.common_scale_ = mean, scale
+        self.common_components_ = common.components_.T  # (features, common_dim)
 
+    def _fit_salient(self, bg: np.ndarray, tg: np.ndarray) -> None:
+        """The contrastive directions, each group centred and scaled by its own statistics."""
         bg_mean, bg_scale = _centre_and_scale(bg, bool(self.standardize))
         tg_mean, tg_scale = _centre_and_scale(tg, bool(self.standardize))
         bg_std, tg_std = (bg - bg_mean) / bg_scale, (tg - tg_mean) / tg_scale
         reduction = np.eye(bg.shape[1])
         if bg.shape[1] > self.max_features:
-            kept = min(self.max_features, len(bg) + len(tg))
-            if self.salient_dim > kept:
-                raise InvalidInputError(
-                    f"salient_dim={self.salient_dim} is larger than the {kept} dimensions the "
-                    f"pre-PCA keeps from {len(bg) + len(tg)} samples of {bg.shape[1]} features; "
-                    "lower salient_dim or give more samples"
-                )
-            reducer = PCA(n_components=kept, random_state=self.seed)
-            reducer.fit(np.concatenate([bg_std, tg_std]))
-            reduction = reducer.components_.T
+            reduction = self._reduction(bg_std, tg_std)
             bg_std, tg_std = bg_std @ reduction, tg_std @ reduction
         bg_cov = bg_std.T @ bg_std / (len(bg) - 1)
         tg_cov = tg_std.T @ tg_std / (len(tg) - 1)
-
         if self.alpha == "auto":
+            grid = alpha_grid(self.n_alphas, self.max_log_alpha)
             self.alphas_ = select_alphas(
-                tg_cov,
-                bg_cov,
-                self.salient_dim,
-                alpha_grid(self.n_alphas, self.max_log_alpha),
-                self.n_clusters,
-                self.seed,
+                tg_cov, bg_cov, self.salient_dim, grid, self.n_clusters, self.seed
             )
             self.alpha_ = self.alphas_[0]
         else:
             self.alpha_ = float(self.alpha)
             self.alphas_ = [self.alpha_]
         directions = contrastive_directions(tg_cov, bg_cov, self.alpha_, self.salient_dim)
-
-        self.common_mean_ = pooled_mean
-        self.common_scale_ = pooled_scale
-        self.common_components_ = common.components_.T  # (features, common_dim)
-        self.salient_mean_ = tg_mean
-        self.salient_scale_ = tg_scale
+        self.salient_mean_, self.salient_scale_ = tg_mean, tg_scale
         self.salient_components_ = reduction @ directions  # (features, salient_dim)
-        self.sample_shape_ = tuple(bg_tensor.shape[1:])
-        return self
+
+    def _reduction(self, bg_std: np.ndarray, tg_std: np.ndarray) -> np.ndarray:
+        """The pre-PCA projection (features, kept) used above ``max_features`` features."""
+        kept = min(self.max_features, len(bg_std) + len(tg_std))
+        if self.salient_dim > kept:
+            raise InvalidInputError(
+                f"salient_dim={self.salient_dim} is larger than the {kept} dimensions the "
+                f"pre-PCA keeps from {len(bg_std) + len(tg_std)} samples of "
+                f"{bg_std.shape[1]} features; lower salient_dim or give more samples"
+            )
+        reducer = PCA(n_components=kept, random_state=self.seed)
+        reducer.fit(np.concatenate([bg_std, tg_std]))
+        components: np.ndarray = reducer.components_.T
+        return components
 
     def transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         """Common (n, common_dim) and salient (n, salient_dim) projections, float32."""
@@ -222,7 +210,7 @@ class CPCA(ContrastiveEstimator):
     def _state_tensors(self) -> dict[str, torch.Tensor]:
         return {name: torch.from_numpy(getattr(self, name)) for name in self._ARRAYS}
 
-    def _fitted_metadata(self) -> dict[str, Any]:
+    def fit_summary(self) -> dict[str, Any]:
         return {"alpha": self.alpha_, "alphas": self.alphas_}
 
     def _set_fitted(self, fitted: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:

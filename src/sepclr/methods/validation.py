@@ -1,8 +1,5 @@
 """Checks at the public boundary: arrays and options given by users."""
 
-import difflib
-import numbers
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -141,24 +138,3 @@ def check_pair(background: Any, target: Any) -> tuple[torch.Tensor, torch.Tensor
     tg = as_float_tensor(target, "target")
     _check_same_shape(bg, tg)
     return bg, tg
-
-
-def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
-    """``value`` if it is one of ``choices``, else an error suggesting the closest one."""
-    options = list(choices)
-    if value in options:
-        return str(value)
-    close = difflib.get_close_matches(str(value), options, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise InvalidInputError(f"unknown {name} {value!r}{hint} Valid: {', '.join(options)}")
-
-
-def check_positive(name: str, value: Any, allow_zero: bool = False, integer: bool = False) -> None:
-    """Raise :class:`InvalidInputError` unless ``value`` is a (non-negative) positive number."""
-    kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind):
-        what = "an integer" if integer else "a number"
-        raise InvalidInputError(f"{name} must be {what}, got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero) or not np.isfinite(float(value)):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise InvalidInputError(f"{name} must be {bound}, got {value!r}")

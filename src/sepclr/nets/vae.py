@@ -1,6 +1,5 @@
 """Networks of the contrastive VAE baselines: two Gaussian encoders (common and salient,
-each on its own backbone), one decoder from the concatenated codes, and the total-correlation
-discriminator."""
+each on its own backbone) and one decoder from the concatenated codes."""
 
 from typing import NamedTuple
 
@@ -53,21 +52,3 @@ class ContrastiveVAENet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[Posterior, Posterior]:
         return self.common(x), self.salient(x)
-
-
-class FactorDiscriminator(nn.Module):
-    """The total-correlation discriminator of the SepVAE authors' code: an MLP
-    ``d -> d -> d -> 1`` with ReLU on ``z = [z_c, z_s]``, returning logits (n,)."""
-
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.layers = nn.Sequential(
-            nn.Linear(dim, dim),
-            nn.ReLU(inplace=True),
-            nn.Linear(dim, dim),
-            nn.ReLU(inplace=True),
-            nn.Linear(dim, 1),
-        )
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.layers(z).squeeze(1)

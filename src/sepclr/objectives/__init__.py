@@ -1,7 +1,8 @@
 """The mathematics of SepCLR: pure functions of tensors (no I/O, no training loop)."""
 
+from sepclr.objectives.registry import INDEPENDENCE_TERMS, build_independence  # noqa: I001
 from sepclr.objectives.combined import SepCLRWeights, sepclr_objective
-from sepclr.objectives.independence import independence_term, kjem, kmi, mmd_independence
+from sepclr.objectives.independence import kjem, kmi, mmd_independence
 from sepclr.objectives.infomax import (
     alignment,
     infoless_penalty,
@@ -10,14 +11,12 @@ from sepclr.objectives.infomax import (
     uniformity,
 )
 from sepclr.objectives.kernels import pairwise_sq_distances
-from sepclr.objectives.registry import INDEPENDENCE_TERMS, build_independence
 
 __all__ = [
     "INDEPENDENCE_TERMS",
     "SepCLRWeights",
     "alignment",
     "build_independence",
-    "independence_term",
     "infoless_penalty",
     "kjem",
     "kmi",

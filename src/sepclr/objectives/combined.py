@@ -2,12 +2,10 @@
 ``cifar_mnist/sep_clr_k-jem.py``), from the projector outputs of two views."""
 
 from dataclasses import dataclass
-from functools import partial
 
 import torch
 import torch.nn.functional as F
 
-from sepclr.objectives.independence import independence_term
 from sepclr.objectives.infomax import (
     alignment,
     conditional_salient_uniformity,
@@ -17,8 +15,9 @@ from sepclr.objectives.infomax import (
     uniformity,
 )
 from sepclr.objectives.redundancy import redundancy
-from sepclr.objectives.registry import IndependencePenalty
+from sepclr.objectives.registry import IndependencePenalty, build_independence
 from sepclr.objectives.shard import SINGLE_PROCESS, Shard
+from sepclr.registry import TERMS
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ def sepclr_objective(
       target rows and ``s~`` the batch with background rows at s' = 0 (max I(y; s));
     - ``L_reg = (1/2) [infoless(s^1) + infoless(s^2)]`` (background codes onto s');
     - ``L_ind = (1/2) [ind(c^1, s~^1) + ind(c^2, s~^2)]``, k-JEM by default; ``independence``
-      is a kernel term's name or any penalty callable of (c, s, shard) (see
+      is the name of a term without a critic, or any penalty callable of (c, s, shard) (see
       :func:`sepclr.objectives.registry.build_independence`).
 
     With a redundancy penalty (see :class:`SepCLRWeights`), ``L`` adds ``w_red L_red`` with
@@ -102,7 +101,7 @@ def sepclr_objective(
         + infoless_penalty(s2, targets, w.salient_bandwidth, shard)
     )
     if isinstance(independence, str):
-        independence = partial(independence_term, independence, bandwidth=w.independence_bandwidth)
+        independence = _kernel_term(independence, w.independence_bandwidth)
     ind = 0.5 * (
         independence(c1, null_background_rows(s1, targets), shard=shard)
         + independence(c2, null_background_rows(s2, targets), shard=shard)
@@ -117,3 +116,12 @@ def sepclr_objective(
         )
         total = total + w.redundancy_weight * terms["redundancy"]
     return total, terms
+
+
+def _kernel_term(name: str, bandwidth: float) -> IndependencePenalty:
+    """The penalty of a registered term that needs no trained critic."""
+    if name in TERMS and TERMS[name].trained:
+        raise ValueError(
+            f"{name!r} is a trained critic; build it once with build_independence and pass it"
+        )
+    return build_independence(name, 0, 0, bandwidth)

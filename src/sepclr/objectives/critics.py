@@ -1,23 +1,26 @@
 """Independence terms with a trained critic: variational MI upper bounds (vCLUB, vL1Out, vUB)
 and the adversarial total-correlation penalty (TC).
 
-Each critic is a small module with its own Adam optimiser (lr 1e-3). Called on (c, s) in
-training mode it returns its estimate and keeps the detached inputs; :meth:`Critic.train_pending`
-then takes one critic step per kept batch. The training loop calls it before each encoder
-step, so the critic takes one step per view of the previous batch (two per encoder step, as
-SepCLR evaluates the term on each view) and its estimates lag the encoders by one step. The
-critic is never stepped while a graph that uses its parameters is alive. With a batch split
-across processes (``shard``), every process evaluates and trains its critic on the gathered
-batch, so the critics' copies take the same steps.
+Each critic is a small module with its own Adam optimiser (lr 1e-3 by default). Called on
+(c, s) in training mode it returns its estimate and keeps the detached inputs;
+:meth:`Critic.train_pending` then takes one critic step per kept batch. The training plan
+(:class:`sepclr.engine.training.TrainingPlan`) calls it after each step of the network, so the
+critic takes one step per view of the batch (two per step of SepCLR, which evaluates the
+term on each view) and its estimates lag the network by one step. The critic is never
+stepped while a graph that uses its parameters is alive. With a batch split across processes
+(``shard``), every process evaluates and trains its critic on the gathered batch, so the
+critics' copies take the same steps.
 """
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from sepclr.objectives.shard import SINGLE_PROCESS, Shard
+from sepclr.registry import register_term
 
 
 class GaussianConditional(nn.Module):
@@ -79,14 +82,22 @@ class Critic(nn.Module):
         """Every optimiser this critic steps, by name (what a checkpoint must hold)."""
         return {"critic": self.optimizer()}
 
-    def step(self, c: torch.Tensor, s: torch.Tensor) -> None:
-        """One Adam step of the critic on detached ``c``, ``s``."""
+    def renew_optimizers(self) -> None:
+        """Forget the optimisers' state: the next step starts a fresh Adam."""
+        for module in self.modules():
+            if isinstance(module, Critic):
+                module._optimizer = None
+
+    def step(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        """One Adam step of the critic on detached ``c``, ``s``; returns its loss."""
         optimizer = self.optimizer()
         optimizer.zero_grad(set_to_none=True)
         with torch.enable_grad():
-            self.critic_loss(c.detach(), s.detach()).backward()
+            loss = self.critic_loss(c.detach(), s.detach())
+            loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
+        return loss.detach()
 
     def forward(
         self, c: torch.Tensor, s: torch.Tensor, shard: Shard = SINGLE_PROCESS
@@ -96,11 +107,12 @@ class Critic(nn.Module):
             self._pending.append((c.detach(), s.detach()))
         return self.estimate(c, s)
 
-    def train_pending(self) -> None:
-        """One critic step on each batch seen since the last call, then forget them."""
-        for c, s in self._pending:
-            self.step(c, s)
+    def train_pending(self) -> torch.Tensor | None:
+        """One critic step on each batch of at least 2 rows seen since the last call, then
+        forget them; returns the mean critic loss (None without a step)."""
+        losses = [self.step(c, s) for c, s in self._pending if len(c) > 1]
         self._pending.clear()
+        return torch.stack(losses).mean() if losses else None
 
 
 class _Directed(Critic):
@@ -191,55 +203,89 @@ class Symmetric(Critic):
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"critic-c2s": self.c2s.optimizer(), "critic-s2c": self.s2c.optimizer()}
 
-    def step(self, c: torch.Tensor, s: torch.Tensor) -> None:
-        self.c2s.step(c, s)
-        self.s2c.step(c, s)
+    def step(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        return self.c2s.step(c, s) + self.s2c.step(c, s)
 
-    def train_pending(self) -> None:
-        self.c2s.train_pending()
-        self.s2c.train_pending()
+    def train_pending(self) -> torch.Tensor | None:
+        losses = [self.c2s.train_pending(), self.s2c.train_pending()]
+        kept = [loss for loss in losses if loss is not None]
+        return torch.stack(kept).sum() if kept else None
 
 
 class TotalCorrelation(Critic):
-    """Adversarial total-correlation penalty (Kim & Mnih, ICML 2018; used by the contrastive
-    VAE of Abid & Zou 2019 and by SepVAE). A discriminator ``D`` (MLP d -> d -> d -> 1) learns
-    to tell joint samples ``[c_i, s_i]`` from product-of-marginals samples
-    ``[c_i, s_{i+1}]`` (s rolled by one row); the encoders minimise
-    ``(1/n) sum_i ReLU(log D(z_i) / (1 - D(z_i)))`` on the joint samples (the official code
-    sums over the batch; the mean keeps the weight independent of the batch size)."""
+    """Adversarial total-correlation penalty (Kim & Mnih, ICML 2018), the TC term of the
+    contrastive VAE (Abid & Zou 2019), of SepVAE and of SepCLR's Table 1 "TC" row.
 
-    def __init__(self, c_dim: int, s_dim: int, lr: float = 1e-3) -> None:
+    A discriminator ``D`` (MLP d -> d -> d -> 1, ReLU) learns by binary cross-entropy to
+    tell joint samples ``[c_i, s_i]`` (label 1) from product-of-marginals samples
+    ``[c_i, s_{i+1}]`` (label 0; :func:`shuffled_marginals`). The penalty is
+    ``ReLU(logit D(z_i))`` on the joint samples, ``logit D = log D / (1 - D)`` being the
+    density-ratio estimate of ``log q(z) / (q(z_c) q(z_s))``, clipped at 0 as in the SepVAE
+    authors' code. ``reduction="sum"`` sums both over the batch, as that code does (the VAE
+    baselines); ``"mean"`` averages, so the weight does not depend on the batch size
+    (SepCLR).
+    """
+
+    def __init__(self, c_dim: int, s_dim: int, lr: float = 1e-3, reduction: str = "mean") -> None:
         super().__init__(lr)
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+        self.reduction = reduction
         d = c_dim + s_dim
         self.discriminator = nn.Sequential(
             nn.Linear(d, d), nn.ReLU(), nn.Linear(d, d), nn.ReLU(), nn.Linear(d, 1)
         )
 
-    def _logits(self, c: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        joint = self.discriminator(torch.cat([c, s], dim=1)).squeeze(1)
-        product = self.discriminator(torch.cat([c, s.roll(1, dims=0)], dim=1)).squeeze(1)
-        return joint, product
+    def logits(self, z: torch.Tensor) -> torch.Tensor:
+        """The discriminator's logits (n,) for samples ``z = [c, s]``."""
+        logits: torch.Tensor = self.discriminator(z).squeeze(1)
+        return logits
 
     def critic_loss(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        joint, product = self._logits(c, s)
+        joint = self.logits(torch.cat([c, s], dim=1))
+        product = self.logits(shuffled_marginals(c, s))
+        ones, zeros = torch.ones_like(joint), torch.zeros_like(product)
         return F.binary_cross_entropy_with_logits(
-            joint, torch.ones_like(joint)
-        ) + F.binary_cross_entropy_with_logits(product, torch.zeros_like(product))
+            joint, ones, reduction=self.reduction
+        ) + F.binary_cross_entropy_with_logits(product, zeros, reduction=self.reduction)
 
     def estimate(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        logits = self.discriminator(torch.cat([c, s], dim=1)).squeeze(1)
-        return F.relu(logits).mean()
+        penalty = F.relu(self.logits(torch.cat([c, s], dim=1)))
+        return penalty.sum() if self.reduction == "sum" else penalty.mean()
 
 
-def build_critic(name: str, c_dim: int, s_dim: int) -> Critic:
-    """The critic for a Table 1 row name: ``tc``, ``vclub-sym|c2s|s2c``, ``vl1out-...``,
-    ``vub-...`` (``vl1out`` and ``vub`` alone mean ``-sym``)."""
-    if name == "tc":
-        return TotalCorrelation(c_dim, s_dim)
-    family, _, direction = name.partition("-")
-    kinds: dict[str, type[_Directed]] = {"vclub": VCLUB, "vl1out": VL1Out, "vub": VUB}
-    if family not in kinds or direction not in ("", "sym", "c2s", "s2c"):
-        raise ValueError(f"no critic called {name!r}")
-    if direction in ("", "sym"):
-        return Symmetric(kinds[family], c_dim, s_dim)
-    return kinds[family](c_dim, s_dim, direction)
+def shuffled_marginals(c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """Samples of the product of marginals ``q(c) q(s)``: ``[c_i, s_{i+1}]``, the salient
+    codes rolled by one position in the batch (the permutation of Kim & Mnih 2018 as the
+    SepVAE authors' code draws it).
+
+    >>> shuffled_marginals(torch.tensor([[0.0], [1.0]]), torch.tensor([[2.0], [3.0]])).tolist()
+    [[0.0, 3.0], [1.0, 2.0]]
+    """
+    return torch.cat([c, s.roll(-1, dims=0)], dim=1)
+
+
+def _register_family(family: str, kind: type[_Directed], aliases: tuple[str, ...]) -> None:
+    """Register ``<family>-sym``, ``-c2s`` and ``-s2c`` (the paper's Table 1 rows)."""
+
+    def symmetric(c_dim: int, s_dim: int, bandwidth: float) -> Critic:
+        del bandwidth
+        return Symmetric(kind, c_dim, s_dim)
+
+    def one_way(direction: str) -> Callable[[int, int, float], Critic]:
+        return lambda c_dim, s_dim, bandwidth: kind(c_dim, s_dim, direction)
+
+    register_term(f"{family}-sym", trained=True, aliases=aliases)(symmetric)
+    for direction in ("c2s", "s2c"):
+        register_term(f"{family}-{direction}", trained=True)(one_way(direction))
+
+
+_register_family("vclub", VCLUB, ())
+_register_family("vl1out", VL1Out, ("vl1out",))
+_register_family("vub", VUB, ("vub",))
+
+
+@register_term("tc", trained=True)
+def _tc_term(c_dim: int, s_dim: int, bandwidth: float) -> Critic:
+    del bandwidth
+    return TotalCorrelation(c_dim, s_dim)

@@ -1,13 +1,19 @@
 """Independence terms between the common code ``c`` and the salient code ``s``.
 
-Every term takes a ``shard`` (:mod:`sepclr.objectives.shard`): with a batch split across
-processes, each process passes its own rows and gets the value over the global batch.
+Each term registers itself under its name in the paper's Table 1
+(:func:`sepclr.registry.register_term`). Every term takes a ``shard``
+(:mod:`sepclr.objectives.shard`): with a batch split across processes, each process passes
+its own rows and gets the value over the global batch.
 """
+
+from collections.abc import Callable
+from functools import partial
 
 import torch
 
 from sepclr.objectives.kernels import log_mean_exp, pairwise_sq_distances
 from sepclr.objectives.shard import SINGLE_PROCESS, Shard
+from sepclr.registry import register_term
 
 
 def _log_kernels(
@@ -111,23 +117,33 @@ def mmd_independence(
     return multi_kernel_mmd(joint, product, shard)
 
 
-KERNEL_TERMS = ("k-jem", "k-mi", "mmd", "none")
+@register_term("mmd")
+def _mmd_term(c_dim: int, s_dim: int, bandwidth: float) -> Callable[..., torch.Tensor]:
+    del c_dim, s_dim, bandwidth  # the multi-kernel MMD has its own bandwidths
+    return mmd_independence
 
 
-def independence_term(
-    name: str,
-    c: torch.Tensor,
-    s: torch.Tensor,
-    bandwidth: float = 0.5,
-    shard: Shard = SINGLE_PROCESS,
+def no_independence(
+    c: torch.Tensor, s: torch.Tensor, shard: Shard = SINGLE_PROCESS
 ) -> torch.Tensor:
-    """Evaluate the kernel independence term called ``name`` (one of :data:`KERNEL_TERMS`)."""
-    if name == "k-jem":
-        return kjem(c, s, bandwidth, shard)
-    if name == "k-mi":
-        return kmi(c, s, bandwidth, shard)
-    if name == "mmd":
-        return mmd_independence(c, s, shard)
-    if name == "none":
-        return c.sum() * 0.0
-    raise ValueError(f"unknown kernel independence term {name!r}; choose one of {KERNEL_TERMS}")
+    """The "none" row of the paper's Table 1: a zero penalty that keeps the graph."""
+    del s, shard
+    return c.sum() * 0.0
+
+
+@register_term("none")
+def _no_term(c_dim: int, s_dim: int, bandwidth: float) -> Callable[..., torch.Tensor]:
+    del c_dim, s_dim, bandwidth
+    return no_independence
+
+
+@register_term("k-mi")
+def _kmi_term(c_dim: int, s_dim: int, bandwidth: float) -> Callable[..., torch.Tensor]:
+    del c_dim, s_dim
+    return partial(kmi, bandwidth=bandwidth)
+
+
+@register_term("k-jem")
+def _kjem_term(c_dim: int, s_dim: int, bandwidth: float) -> Callable[..., torch.Tensor]:
+    del c_dim, s_dim
+    return partial(kjem, bandwidth=bandwidth)

@@ -1,12 +1,12 @@
 """Contrastive-analysis datasets: a background set, a target set and labelled factors.
 
-``load(name, root=None, split="train", **options)`` returns a :class:`CADataset`.
+``load(name, root=None, split="train", **options)`` returns a :class:`CADataset`. Every
+dataset is registered in :data:`sepclr.registry.DATASETS` with what the command line, the
+downloads and the probes need to know of it.
 """
 
 import difflib
 import inspect
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +25,11 @@ from sepclr.data.sources import (
     load_fashion_mnist,
     load_sklearn_digits,
 )
-from sepclr.data.synthetic_brain import synthetic_brain
+from sepclr.data.synthetic_brain import SYNTHETIC_BRAIN_SIZES, synthetic_brain
 from sepclr.data.tables import anndata_study, table_study
 from sepclr.data.volumes import nifti_study
 from sepclr.errors import DataNotFoundError, InvalidInputError
+from sepclr.registry import DATASETS, DatasetInfo, register_dataset
 
 # --- digits on Fashion-MNIST ---------------------------------------------------------------
 
@@ -167,14 +168,6 @@ def synthetic_tabular(
 # --- registry ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DatasetInfo:
-    build: Callable[..., CADataset]
-    description: str
-    files: Callable[[str | Path | None], list[Path]] | None
-    how_to_get: str
-
-
 def _fashion_paths(root: str | Path | None) -> list[Path]:
     return [*fashion_mnist_files("train", root), *fashion_mnist_files("test", root)]
 
@@ -210,75 +203,92 @@ def _odir_paths(root: str | Path | None) -> list[Path]:
     return find_files("odir", [("data.csv",)], root, paper_datasets.ODIR_HOW_TO_GET)
 
 
-DATASETS: dict[str, DatasetInfo] = {
-    "digits-on-fashion": DatasetInfo(
+for _info in (
+    DatasetInfo(
+        "digits-on-fashion",
         digits_on_fashion,
         "scikit-learn digits (salient) on Fashion-MNIST objects (common); offline Table 1",
-        _fashion_paths,
         "apt-get install dataset-fashion-mnist, or put the Fashion-MNIST IDX files in "
         "$SEPCLR_DATA/fashion-mnist",
+        _fashion_paths,
+        downloads=("fashion-mnist",),
+        sizes=tuple(DIGITS_ON_FASHION_SIZES),
     ),
-    "cifar-mnist": DatasetInfo(
+    DatasetInfo(
+        "cifar-mnist",
         paper_datasets.cifar_mnist,
         "MNIST digits (salient) on CIFAR-10 objects (common): the paper's Table 1",
-        _cifar_mnist_paths,
         "sepclr download cifar-10 mnist",
+        _cifar_mnist_paths,
+        downloads=("cifar-10", "mnist"),
+        probe_accuracy=True,
     ),
-    "celeba-accessories": DatasetInfo(
+    DatasetInfo(
+        "celeba-accessories",
         paper_datasets.celeba_accessories,
         "CelebA faces with glasses or hats (salient) against neither; sex is common",
-        _celeba_paths,
         CELEBA_HOW_TO_GET,
+        _celeba_paths,
+        group_probe="representation",
     ),
-    "dsprites-digit-grid": DatasetInfo(
+    DatasetInfo(
+        "dsprites-digit-grid",
         paper_datasets.dsprites_digit_grid,
         "dSprites shapes (salient: shape, scale, orientation, position) on MNIST digit grids",
-        _dsprites_paths,
         "sepclr download dsprites mnist",
+        _dsprites_paths,
+        downloads=("dsprites", "mnist"),
     ),
-    "chexpert-subtypes": DatasetInfo(
+    DatasetInfo(
+        "chexpert-subtypes",
         paper_datasets.chexpert_subtypes,
         "CheXpert X-rays: cardiomegaly, edema, effusion (salient) against healthy; age, sex",
-        _chexpert_paths,
         paper_datasets.CHEXPERT_HOW_TO_GET,
+        _chexpert_paths,
+        group_probe="head",
     ),
-    "odir-subtypes": DatasetInfo(
+    DatasetInfo(
+        "odir-subtypes",
         paper_datasets.odir_subtypes,
         "ODIR-5K fundus photographs: five diseases (salient) against normal; age, sex, eye",
-        _odir_paths,
         paper_datasets.ODIR_HOW_TO_GET,
+        _odir_paths,
+        group_probe="head",
     ),
-    "synthetic-brain": DatasetInfo(
+    DatasetInfo(
+        "synthetic-brain",
         synthetic_brain,
         "generated 3-D brain volumes: a local lesion (salient score) on age, sex, site effects",
-        None,
         "generated, nothing to download",
+        sizes=tuple(SYNTHETIC_BRAIN_SIZES),
+        group_probe="representation",
     ),
-    "nifti-study": DatasetInfo(
+    DatasetInfo(
+        "nifti-study",
         nifti_study,
         "your NIfTI study: volumes listed in a participants table with group and covariates",
-        None,
         "your own files: --data-dir holds participants.tsv (see sepclr.data.volumes)",
     ),
-    "table-study": DatasetInfo(
+    DatasetInfo(
+        "table-study",
         table_study,
         "your table (CSV, TSV, Parquet): rows split by a group column; numeric features",
-        None,
         "your own file: --data-dir holds it (see sepclr.data.tables)",
     ),
-    "anndata-study": DatasetInfo(
+    DatasetInfo(
+        "anndata-study",
         anndata_study,
         "your single-cell AnnData (.h5ad): cells split by an obs column; genes as features",
-        None,
         "your own file: --data-dir holds it (see sepclr.data.tables)",
     ),
-    "synthetic-tabular": DatasetInfo(
+    DatasetInfo(
+        "synthetic-tabular",
         synthetic_tabular,
         "generated tabular data with a shared and a target-only factor",
-        None,
         "generated, nothing to download",
     ),
-}
+):
+    register_dataset(_info)
 
 
 def load(

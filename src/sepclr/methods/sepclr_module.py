@@ -1,0 +1,104 @@
+"""The torch side of SepCLR: two views of a mixed batch through the two-branch encoder,
+and the paper's loss on them (Louiset et al., ICLR 2024, Eq. 10; official code
+``cifar_mnist/sep_clr_k-jem.py``), with this project's optional extensions."""
+
+import torch
+from torch import nn
+
+from sepclr.engine.training import Batch, Forward, Terms, TrainingModule
+from sepclr.nets.encoder import EncodedBatch, TwoBranchEncoder
+from sepclr.objectives import SepCLRWeights, sepclr_objective
+from sepclr.objectives.critics import Critic
+from sepclr.objectives.reconstruction import explaining_away_reconstruction
+from sepclr.objectives.registry import IndependencePenalty
+
+
+def mix_in_background(
+    x: torch.Tensor, is_target: torch.Tensor, weights: tuple[float, float]
+) -> torch.Tensor:
+    """``(1 - w) x_i + w b_i`` with ``b_i`` a random background row of the batch and
+    ``w ~ U(low, high)`` per row (``weights = (low, high)``): a view that changes the
+    background content of a sample while keeping what is specific to the target. Returns
+    ``x`` when the batch has no background row or ``high`` is 0."""
+    low, high = weights
+    pool = x[~is_target]
+    if high <= 0 or len(pool) == 0:
+        return x
+    partner = pool[torch.randint(len(pool), (len(x),), device=x.device)]
+    weight = low + (high - low) * torch.rand((len(x),) + (1,) * (x.ndim - 1), device=x.device)
+    return (1 - weight) * x + weight * partner
+
+
+class SepCLRModule(TrainingModule):
+    """SepCLR's encoder (``network``), its views, its independence term and its loss.
+
+    Each step draws two views of the batch without gradient, encodes both in one forward
+    pass (so BatchNorm sees both), and minimises
+    :func:`sepclr.objectives.sepclr_objective` on them. With a ``salient_mix`` range above
+    0 the salient branch sees its views mixed with background rows
+    (:func:`mix_in_background`); with a decoder on the encoder, the explaining-away
+    reconstruction of both views is added with weight ``decoder_weight``.
+    """
+
+    def __init__(
+        self,
+        encoder: TwoBranchEncoder,
+        views: nn.Module,
+        independence: IndependencePenalty,
+        weights: SepCLRWeights,
+        salient_mix: tuple[float, float] = (0.0, 0.0),
+        decoder_weight: float = 0.0,
+        decoder_noise: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.network: TwoBranchEncoder = encoder
+        self.views = views
+        self.independence = independence
+        self.weights = weights
+        self.salient_mix = salient_mix
+        self.decoder_weight = decoder_weight
+        self.decoder_noise = decoder_noise
+
+    def adversaries(self) -> dict[str, Critic]:
+        return {"critic": self.independence} if isinstance(self.independence, Critic) else {}
+
+    def view_pair(self, x: torch.Tensor) -> torch.Tensor:
+        """The batch's two views, stacked."""
+        return torch.cat([self.views(x), self.views(x)])
+
+    def encode_pair(
+        self, batch: Batch, forward: Forward
+    ) -> tuple[EncodedBatch, EncodedBatch, torch.Tensor, torch.Tensor]:
+        """Both views through the encoder: (first, second, first view, second view)."""
+        n = len(batch.x)
+        with torch.no_grad():
+            both = self.view_pair(batch.x)
+            targets = torch.cat([batch.is_target, batch.is_target])
+            salient_input = mix_in_background(both, targets, self.salient_mix)
+        encoded = forward(both, salient_input)
+        first = EncodedBatch(*(t[:n] for t in encoded))
+        second = EncodedBatch(*(t[n:] for t in encoded))
+        return first, second, both[:n], both[n:]
+
+    def loss(self, batch: Batch, forward: Forward) -> tuple[torch.Tensor, Terms]:
+        first, second, x1, x2 = self.encode_pair(batch, forward)
+        total, terms = sepclr_objective(
+            (first.common_head, second.common_head),
+            (first.salient_head, second.salient_head),
+            batch.is_target,
+            self.weights,
+            self.independence,
+            batch.shard,
+            common_reps=(first.common_rep, second.common_rep),
+        )
+        decoder = self.network.decoder
+        if decoder is not None:
+            parts = [
+                explaining_away_reconstruction(
+                    decoder, out.common_rep, out.salient_rep, batch.is_target, x, self.decoder_noise
+                )
+                for out, x in zip((first, second), (x1, x2), strict=True)
+            ]
+            terms["reconstruction"] = 0.5 * torch.stack(parts).sum()
+            total = total + self.decoder_weight * terms["reconstruction"]
+        return total, terms

@@ -1,0 +1,114 @@
+"""The torch side of the contrastive VAE baselines: the loss of one batch, as the SepVAE
+authors' code (``sep_vae``) computes it, summed over the batch so that the published weights
+keep their meaning.
+
+    SSE(x, x_hat) + beta_c sum_{X u Y} KL(q(z_c|x) || N(0, I))
+                  + beta_s sum_{Y} KL(q(z_s|y) || N(0, I)) + (variant terms)
+
+The decoder reads ``[z_c, z_s]`` with the salient code of background samples replaced by 0.
+The variant terms (their weights in :class:`VAEWeights`):
+
+- ``tc``: the total-correlation penalty on target codes
+  (:class:`sepclr.objectives.critics.TotalCorrelation`, summed), its discriminator trained
+  beside the VAE (ConVAE, SepVAE);
+- ``background_salient``: the background salient posterior has a fixed variance and its
+  mean is pulled to 0 by ``beta_s * precision * |mu_s|^2 / 2`` (SepVAE);
+- ``mmd``: ``common_mmd * MMD(z_c[X], z_c[Y]) + salient_mmd * MMD(z_s[X], 0)`` with the
+  13-kernel MMD of :func:`sepclr.objectives.independence.multi_kernel_mmd` (MM-cVAE).
+"""
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from sepclr.engine.training import Batch, Forward, Terms, TrainingModule
+from sepclr.nets.vae import ContrastiveVAENet
+from sepclr.objectives.critics import Critic, TotalCorrelation
+from sepclr.objectives.independence import multi_kernel_mmd
+from sepclr.objectives.vae import (
+    gaussian_kl,
+    narrow_prior_mean_penalty,
+    reparameterise,
+    sum_squared_error,
+)
+
+
+@dataclass(frozen=True)
+class VAEWeights:
+    """The weights of one variant's loss (0 or None switches a term off)."""
+
+    beta_common: float
+    beta_salient: float
+    tc: float = 0.0
+    background_salient_variance: float | None = None
+    background_salient_precision: float = 0.0
+    common_mmd: float = 0.0
+    salient_mmd: float = 0.0
+
+
+def contrastive_vae_loss(
+    net: ContrastiveVAENet,
+    x: torch.Tensor,
+    is_target: torch.Tensor,
+    weights: VAEWeights,
+    tc: TotalCorrelation | None = None,
+    forward: Forward | None = None,
+) -> tuple[torch.Tensor, Terms]:
+    """The loss of the module docstring on one batch, and its terms. ``tc`` is the
+    total-correlation critic (called on the target codes, which it keeps for its own step);
+    ``forward`` runs the encoders (``net`` itself by default)."""
+    common, salient = (forward or net)(x)
+    background = ~is_target
+    salient_logvar = salient.logvar
+    if weights.background_salient_variance is not None:
+        fixed = torch.full_like(salient_logvar, math.log(weights.background_salient_variance))
+        salient_logvar = torch.where(background[:, None], fixed, salient_logvar)
+    z_c = reparameterise(common.mu, common.logvar)
+    z_s = reparameterise(salient.mu, salient_logvar)
+    decoded = net.decoder(torch.cat([z_c, z_s * is_target[:, None]], dim=1))
+
+    terms = {
+        "reconstruction": sum_squared_error(decoded, x),
+        "kl": weights.beta_common * gaussian_kl(common.mu, common.logvar)
+        + weights.beta_salient * gaussian_kl(salient.mu[is_target], salient.logvar[is_target]),
+    }
+    has_both = bool(is_target.any()) and bool(background.any())
+    if weights.background_salient_precision > 0:
+        terms["background_salient"] = weights.beta_salient * narrow_prior_mean_penalty(
+            salient.mu[background], weights.background_salient_precision
+        )
+    if has_both and (weights.common_mmd > 0 or weights.salient_mmd > 0):
+        bg_salient = z_s[background]
+        terms["mmd"] = weights.common_mmd * multi_kernel_mmd(
+            z_c[background], z_c[is_target]
+        ) + weights.salient_mmd * multi_kernel_mmd(bg_salient, torch.zeros_like(bg_salient))
+    if tc is not None and weights.tc > 0 and bool(is_target.any()):
+        terms["tc"] = weights.tc * tc(z_c[is_target], z_s[is_target])
+    return torch.stack(list(terms.values())).sum(), terms
+
+
+class ContrastiveVAEModule(TrainingModule):
+    """A contrastive VAE (``network``), its loss weights and, with a TC weight, the
+    total-correlation discriminator trained beside it (lr ``lr``). As in the SepVAE
+    authors' code, every optimiser is created anew at each epoch."""
+
+    renews_optimizers = True
+
+    def __init__(self, net: ContrastiveVAENet, weights: VAEWeights, lr: float) -> None:
+        super().__init__()
+        self.network = net
+        self.weights = weights
+        self.tc: TotalCorrelation | None = None
+        if weights.tc > 0:
+            dims = (net.common.mu.out_features, net.salient.mu.out_features)
+            self.tc = TotalCorrelation(*dims, lr=lr, reduction="sum")
+
+    def adversaries(self) -> dict[str, Critic]:
+        return {} if self.tc is None else {"discriminator": self.tc}
+
+    def loss(self, batch: Batch, forward: Forward) -> tuple[torch.Tensor, Terms]:
+        assert isinstance(self.network, ContrastiveVAENet)
+        return contrastive_vae_loss(
+            self.network, batch.x, batch.is_target, self.weights, self.tc, forward
+        )

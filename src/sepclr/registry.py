@@ -1,0 +1,110 @@
+"""The one registry of names: methods, independence terms and datasets.
+
+Each is declared once, where it is defined: an estimator class with :func:`register_method`,
+an independence term with :func:`register_term`, a dataset with :func:`register_dataset`.
+The command line, the benchmarks, :func:`sepclr.load` and the documentation read
+:data:`METHODS`, :data:`TERMS` and :data:`DATASETS`, which are complete once ``sepclr`` is
+imported.
+
+>>> import sepclr
+>>> METHODS["sepclr"].label, METHODS["cpca"].cls.__name__
+('SepCLR', 'CPCA')
+>>> TERMS["vub"].alias_of
+'vub-sym'
+>>> DATASETS["digits-on-fashion"].sizes
+('small', 'default', 'full')
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+C = TypeVar("C", bound=type)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    """A method: its command-line name, its estimator class, its label in tables, and
+    whether it is a baseline row of ``sepclr bench --methods baselines``."""
+
+    name: str
+    cls: Any
+    label: str
+    baseline: bool
+
+
+@dataclass(frozen=True)
+class TermInfo:
+    """An independence term of the paper's Table 1: ``build(c_dim, s_dim, bandwidth)``
+    returns the penalty, a callable of ``(c, s, shard=...)``; ``trained`` when that penalty
+    is a critic that trains itself; ``alias_of`` names the term a short name stands for."""
+
+    name: str
+    build: Callable[[int, int, float], Any]
+    trained: bool = False
+    alias_of: str | None = None
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A dataset: ``build(split=..., root=..., **options)`` returns a
+    :class:`sepclr.data.ca_dataset.CADataset`; ``files(root)`` lists its files (raises
+    :class:`sepclr.errors.DataNotFoundError` when they are missing; None when it needs
+    none); ``downloads`` the public resources ``sepclr download`` fetches for it; ``sizes``
+    its named sizes (the ``size`` option, first the default of the benchmarks); and its
+    evaluation protocol: ``probe_accuracy`` (plain accuracy instead of balanced accuracy for
+    the class probes) and ``group_probe`` (``"representation"`` or ``"head"``: also probe
+    target against background, the ``S_group`` and ``C_group`` columns)."""
+
+    name: str
+    build: Callable[..., Any]
+    description: str
+    how_to_get: str
+    files: Callable[[str | Path | None], list[Path]] | None = None
+    downloads: tuple[str, ...] = ()
+    sizes: tuple[str, ...] = ()
+    probe_accuracy: bool = False
+    group_probe: str | None = None
+
+
+METHODS: dict[str, MethodInfo] = {}
+TERMS: dict[str, TermInfo] = {}
+DATASETS: dict[str, DatasetInfo] = {}
+
+
+def register_method(name: str, label: str, baseline: bool = True) -> Callable[[C], C]:
+    """Class decorator: register an estimator under ``name``."""
+
+    def register(cls: C) -> C:
+        METHODS[name] = MethodInfo(name, cls, label, baseline)
+        return cls
+
+    return register
+
+
+def register_term(
+    name: str, trained: bool = False, aliases: tuple[str, ...] = ()
+) -> Callable[[F], F]:
+    """Decorator of a builder ``(c_dim, s_dim, bandwidth) -> penalty``: register it as the
+    independence term ``name`` (and each of ``aliases`` as a short name for it)."""
+
+    def register(build: F) -> F:
+        TERMS[name] = TermInfo(name, build, trained)
+        for alias in aliases:
+            TERMS[alias] = TermInfo(alias, build, trained, alias_of=name)
+        return build
+
+    return register
+
+
+def register_dataset(info: DatasetInfo) -> DatasetInfo:
+    """Register a dataset."""
+    DATASETS[info.name] = info
+    return info
+
+
+def method_by_class(cls_name: str) -> MethodInfo | None:
+    """The registered method whose estimator class is called ``cls_name``."""
+    return next((m for m in METHODS.values() if m.cls.__name__ == cls_name), None)
