@@ -233,6 +233,79 @@ def test_training_steps_over_two_processes_update_the_weights_like_one_process(t
     assert moved > 1e-3  # the weights did change
 
 
+# --- the VAE baselines on several processes ------------------------------------------------
+
+
+def _without_batchnorm(module: nn.Module) -> nn.Module:
+    """``module`` with every BatchNorm1d replaced by the identity (per-process statistics on
+    the CPU would differ from one process's)."""
+    for name, child in module.named_children():
+        if isinstance(child, nn.BatchNorm1d):
+            setattr(module, name, nn.Identity())
+        else:
+            _without_batchnorm(child)
+    return module
+
+
+def _vae_steps(shard: Shard) -> dict:
+    from sepclr.methods.vae_module import ContrastiveVAEModule, VAEWeights
+    from sepclr.nets import vae as vae_nets
+
+    vae_nets.reparameterise = lambda mu, logvar: mu + 0.0 * logvar  # noise-free codes
+    torch.manual_seed(0)
+    net = _without_batchnorm(vae_nets.ContrastiveVAENet("mlp", (6,), 3, 2, width=4, hidden=8))
+    weights = VAEWeights(
+        0.5, 0.4, background_salient_variance=0.1, background_salient_precision=10.0,
+        common_mmd=10.0, salient_mmd=10.0,
+    )  # fmt: skip
+    module = ContrastiveVAEModule(net.double(), weights, lr=1e-3)
+    g = torch.Generator().manual_seed(1)
+    inputs = torch.randn(4 * PER_PROCESS * WORLD, 6, generator=g, dtype=torch.float64)
+    is_target = torch.arange(len(inputs)) % 3 == 0
+    plan = TrainingPlan(
+        epochs=2,
+        batch_size=2 * PER_PROCESS * WORLD,
+        lr=0.0,
+        device=torch.device("cpu"),
+        verbose=False,
+        shard=shard,
+        make_optimizer=partial(torch.optim.SGD, lr=1e-3),
+    )
+    history = plan.run(module, TrainingData(inputs, is_target, lambda x: x), g)
+    return {
+        "state": net.state_dict(),
+        "history": torch.tensor([list(h.values()) for h in history]),
+    }
+
+
+def test_vae_steps_over_two_processes_update_the_weights_like_one_process(tmp_path):
+    """Four SGD steps of a VAE with the KL, SepVAE prior and MM-cVAE terms on 2 processes
+    (noise-free codes, float64, no BatchNorm) leave the weights and the loss history of one
+    process: every summed term is the global batch's."""
+    single = _vae_steps(SINGLE_PROCESS)
+    for results in _run(_vae_steps, tmp_path):
+        torch.testing.assert_close(results["history"], single["history"], rtol=1e-9, atol=1e-9)
+        for key, value in single["state"].items():
+            torch.testing.assert_close(results["state"][key], value, rtol=1e-9, atol=1e-12)
+
+
+def _fit_convae(shard: Shard) -> dict:
+    from sepclr import ConVAE
+
+    g = torch.Generator().manual_seed(0)
+    background, target = torch.randn(60, 8, generator=g), torch.randn(60, 8, generator=g) + 1
+    model = ConVAE(4, 4, epochs=2, batch_size=24, hidden=16, verbose=False, device="cpu")
+    model.fit(background, target)
+    return {"state": model.net_.state_dict(), "loss": torch.tensor(model.history_[-1]["tc"])}
+
+
+def test_convae_with_its_discriminator_keeps_the_processes_identical(tmp_path):
+    first, second = _run(_fit_convae, tmp_path)
+    for key, value in first["state"].items():
+        torch.testing.assert_close(second["state"][key], value, rtol=0, atol=0)
+    assert torch.isfinite(first["loss"])
+
+
 # --- SepCLR.fit under a process group ----------------------------------------------------
 
 

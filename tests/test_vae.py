@@ -77,7 +77,7 @@ def test_shuffled_marginals_pair_each_common_code_with_the_next_salient_code(gen
 
 def reference_loss(net, x, is_target, w: VAEWeights, discriminator, seed):
     """The loss written out row by row, drawing the same noise in the same order."""
-    common, salient = net(x)
+    common, salient = net.encode(x)
     torch.manual_seed(seed)
     eps_c, eps_s = torch.randn_like(common.mu), torch.randn_like(salient.mu)
     total = torch.zeros(())
@@ -147,7 +147,7 @@ def test_composed_loss_matches_row_by_row_reference(weights):
 def test_image_decoder_returns_the_input_shape(shape):
     net = ContrastiveVAENet("convnet", shape, 4, 3, width=4, hidden=16)
     with torch.no_grad():
-        common, salient = net(torch.rand(2, *shape))
+        common, salient = net.encode(torch.rand(2, *shape))
         decoded = net.decoder(torch.cat([common.mu, salient.mu], dim=1))
     assert decoded.shape == (2, *shape)
     assert float(decoded.min()) >= 0 and float(decoded.max()) <= 1

@@ -22,21 +22,25 @@ from sepclr.engine.checkpoint import Checkpointer, data_fingerprint
 from sepclr.engine.devices import resolve_device
 from sepclr.engine.distributed import process_device, resolve_batch_size
 from sepclr.engine.loop import StopRequest
+from sepclr.engine.performance import PRECISIONS, StepSpeed, default_channels_last
 from sepclr.engine.persistence import read_model, save_model
 from sepclr.engine.training import TrainingData, TrainingModule, TrainingPlan
 from sepclr.errors import CheckpointError, InvalidInputError, NotFittedError
 from sepclr.methods.parameters import (
+    BOOLEAN,
     POSITIVE,
-    Boolean,
+    TEXT,
+    Choice,
     Integer,
+    Number,
     Param,
-    Text,
     check_params,
     declared,
     optional,
     parameters_section,
 )
 from sepclr.methods.validation import stack_groups, to_float
+from sepclr.nets.encoder import resolve_backbone
 from sepclr.objectives.shard import Shard
 
 Model = TypeVar("Model", bound="ContrastiveEstimator")
@@ -242,10 +246,26 @@ class TrainedEstimator(ContrastiveEstimator):
         512, Integer(2), "Rows per step, both groups together (the global batch on processes)."
     )
     lr = Param(1e-3, POSITIVE, "Adam's learning rate.")
+    lr_schedule = Param(
+        "constant",
+        Choice(("constant", "cosine")),
+        '"cosine" decays the learning rate to 0 after the warm-up.',
+    )
+    warmup = Param(
+        0.0,
+        Number(0.0, 1.0, open_maximum=True),
+        "The fraction of training with a linear warm-up of the learning rate.",
+    )
     max_grad_norm = Param(None, optional(POSITIVE), "Clip the global gradient norm.")
     seed = Param(0, Integer(0), "Seeds the initialisation, the views and the batches.")
-    device = Param("auto", Text(), '``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ...')
-    verbose = Param(True, Boolean(), "A progress bar per epoch.")
+    device = Param("auto", TEXT, '``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ...')
+    precision = Param(
+        "float32",
+        Choice(tuple(PRECISIONS)),
+        "Autocast for the encoders' forward pass (the loss terms stay in float32).",
+    )
+    compile = Param(False, BOOLEAN, "Compile the network with torch.compile.")
+    verbose = Param(True, BOOLEAN, "A progress bar per epoch.")
 
     def fit(
         self,
@@ -297,12 +317,19 @@ class TrainedEstimator(ContrastiveEstimator):
         self, sample_shape: tuple[int, ...], n_rows: int, device: torch.device, shard: Shard
     ) -> TrainingPlan:
         """The training plan of this method's parameters."""
+        image = view_kind(sample_shape) == "image"
+        speed = StepSpeed(
+            str(self.precision), default_channels_last(device, image), bool(self.compile)
+        )
         return TrainingPlan(
             epochs=int(self.epochs),
             batch_size=resolve_batch_size(self.batch_size, n_rows, shard),
             lr=float(self.lr),
             device=device,
+            lr_schedule=str(self.lr_schedule),
+            warmup=float(self.warmup),
             max_grad_norm=self.max_grad_norm,
+            speed=speed,
             shard=shard,
             seed=int(self.seed),
             verbose=bool(self.verbose),
@@ -382,6 +409,15 @@ class TrainedEstimator(ContrastiveEstimator):
         self.standardiser_ = Standardiser(
             tensors["standardiser.mean"], tensors["standardiser.scale"]
         )
+
+
+def checked_backbone(name: str, sample_shape: tuple[int, ...]) -> str:
+    """The backbone ``name`` resolves to for samples of ``sample_shape``; a backbone that
+    cannot take them is refused with :class:`InvalidInputError`."""
+    try:
+        return resolve_backbone(name, sample_shape)
+    except ValueError as exc:
+        raise InvalidInputError(str(exc)) from exc
 
 
 def data_rows(rows: torch.Tensor | None) -> tuple[torch.Tensor, ...]:

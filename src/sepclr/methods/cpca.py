@@ -11,9 +11,9 @@ from sklearn.decomposition import PCA
 from sepclr.errors import InvalidInputError
 from sepclr.methods.base import ContrastiveEstimator
 from sepclr.methods.parameters import (
+    BOOLEAN,
     NON_NEGATIVE,
     POSITIVE,
-    Boolean,
     Either,
     Exactly,
     Integer,
@@ -118,7 +118,7 @@ class CPCA(ContrastiveEstimator):
         Either((Exactly("auto"), NON_NEGATIVE)),
         'The contrast strength, or "auto" for the original\'s spectral-clustering choice.',
     )
-    standardize = Param(True, Boolean(), "Scale every feature to unit variance per group.")
+    standardize = Param(True, BOOLEAN, "Scale every feature to unit variance per group.")
     n_alphas = Param(40, Integer(1), "Log-spaced alphas tried by the automatic choice.")
     max_log_alpha = Param(3.0, POSITIVE, "The largest alpha tried is 10 ** max_log_alpha.")
     n_clusters = Param(4, Integer(2), "Clusters of subspaces in the automatic choice.")

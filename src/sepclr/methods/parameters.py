@@ -98,15 +98,23 @@ class Choice(Constraint):
 
 
 @dataclass(frozen=True)
-class Boolean(Constraint):
-    """``True`` or ``False`` (not 0 or 1)."""
+class OfType(Constraint):
+    """Any value of Python type ``kind`` (``bool`` takes ``True`` or ``False``, not 0 or 1),
+    described as ``what`` in errors."""
+
+    kind: type
+    what: str
 
     def check(self, name: str, value: Any) -> None:
-        if not isinstance(value, bool):
-            raise InvalidInputError(f"{name} must be True or False, got {value!r}")
+        if not isinstance(value, self.kind):
+            raise InvalidInputError(f"{name} must be {self.what}, got {value!r}")
 
     def describe(self) -> str:
-        return "bool"
+        return self.kind.__name__
+
+
+BOOLEAN = OfType(bool, "True or False")
+TEXT = OfType(str, "a string")
 
 
 @dataclass(frozen=True)
@@ -126,18 +134,6 @@ class Either(Constraint):
 
     def describe(self) -> str:
         return " or ".join(c.describe() for c in self.constraints)
-
-
-@dataclass(frozen=True)
-class Text(Constraint):
-    """Any string."""
-
-    def check(self, name: str, value: Any) -> None:
-        if not isinstance(value, str):
-            raise InvalidInputError(f"{name} must be a string, got {value!r}")
-
-    def describe(self) -> str:
-        return "str"
 
 
 @dataclass(frozen=True)

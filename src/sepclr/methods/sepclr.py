@@ -1,6 +1,5 @@
 """SepCLR (Louiset, Duchesnay, Grigis, Gori; ICLR 2024) as a scikit-learn-style estimator."""
 
-from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -10,23 +9,19 @@ from torch import nn
 from sepclr.data.views import build_views, options_as_dict, view_options
 from sepclr.engine.devices import resolve_device
 from sepclr.engine.performance import (
-    PRECISIONS,
-    StepSpeed,
-    default_channels_last,
     set_memory_format,
 )
 from sepclr.engine.training import TrainingData, TrainingModule, TrainingPlan, encode
 from sepclr.errors import InvalidInputError
-from sepclr.methods.base import TrainedEstimator, prefixed, view_kind
+from sepclr.methods.base import TrainedEstimator, checked_backbone, prefixed, view_kind
 from sepclr.methods.parameters import (
+    BOOLEAN,
     NON_NEGATIVE,
     POSITIVE,
-    Boolean,
     Choice,
     Either,
     Exactly,
     Integer,
-    Number,
     Param,
     Rule,
     check_choice,
@@ -36,7 +31,7 @@ from sepclr.methods.residuals import RESIDUALS, apply_residuals, fit_residuals
 from sepclr.methods.sepclr_module import SepCLRModule
 from sepclr.methods.supervised import SupervisedSepCLRModule, attribute_rows
 from sepclr.methods.validation import as_sample_tensor
-from sepclr.nets.encoder import BACKBONES, EncodedBatch, TwoBranchEncoder, resolve_backbone
+from sepclr.nets.encoder import BACKBONES, EncodedBatch, TwoBranchEncoder
 from sepclr.objectives import INDEPENDENCE_TERMS, SepCLRWeights, build_independence
 from sepclr.objectives.redundancy import REDUNDANCY_TERMS
 from sepclr.objectives.shard import Shard
@@ -174,30 +169,14 @@ class SepCLR(TrainedEstimator):
     salient_weight = Param(1.0, NON_NEGATIVE, "beta_S, the weight of the salient terms.")
     infoless_weight = Param(100.0, NON_NEGATIVE, "beta_reg, the weight of the s' penalty.")
     bandwidth = Param(0.5, POSITIVE, "The tau of every kernel, exp(-d^2 / (2 tau)).")
-    lr_schedule = Param(
-        "constant",
-        Choice(("constant", "cosine")),
-        '"cosine" decays the learning rate to 0 after the warm-up.',
-    )
-    warmup = Param(
-        0.0,
-        Number(0.0, 1.0, open_maximum=True),
-        "The fraction of training with a linear warm-up of the learning rate.",
-    )
-    precision = Param(
-        "float32",
-        Choice(tuple(PRECISIONS)),
-        "Autocast for the encoders' forward pass (the loss terms stay in float32).",
-    )
-    compile = Param(False, Boolean(), "Compile the encoders with torch.compile.")
     width = Param(16, Integer(1), "Base width of the backbones.")
     salient_projector = Param(
         False,
-        Boolean(),
+        BOOLEAN,
         "A projector head on the salient branch (the official code has one; without it the "
         "salient terms act on the representation transform returns).",
     )
-    common_projector = Param(True, Boolean(), "A projector head on the common branch.")
+    common_projector = Param(True, BOOLEAN, "A projector head on the common branch.")
     salient_background_mix: Param[float | tuple[float, float]] = Param(
         0.0,
         Rule(_check_mix, "float or [low, high]"),
@@ -212,7 +191,7 @@ class SepCLR(TrainedEstimator):
     )
     redundancy_weight = Param(0.0, NON_NEGATIVE, "Its weight.")
     conditional_uniformity = Param(
-        False, Boolean(), "Replace the s'-uniformity by a kernel estimate of minus H(s | c)."
+        False, BOOLEAN, "Replace the s'-uniformity by a kernel estimate of minus H(s | c)."
     )
     decoder_weight = Param(
         0.0,
@@ -326,22 +305,11 @@ class SepCLR(TrainedEstimator):
         self, sample_shape: tuple[int, ...], n_rows: int, device: torch.device, shard: Shard
     ) -> TrainingPlan:
         self._view_options(sample_shape)  # refuse unknown options before anything is written
-        image = view_kind(sample_shape) == "image"
-        speed = StepSpeed(
-            str(self.precision), default_channels_last(device, image), bool(self.compile)
-        )
-        plan = super()._plan(sample_shape, n_rows, device, shard)
-        return replace(
-            plan, lr_schedule=str(self.lr_schedule), warmup=float(self.warmup), speed=speed
-        )
+        return super()._plan(sample_shape, n_rows, device, shard)
 
     def _build(self, sample_shape: tuple[int, ...]) -> TwoBranchEncoder:
-        try:
-            resolve_backbone(str(self.backbone), sample_shape)
-        except ValueError as exc:
-            raise InvalidInputError(str(exc)) from exc
         return TwoBranchEncoder(
-            str(self.backbone),
+            checked_backbone(str(self.backbone), sample_shape),
             sample_shape,
             int(self.common_dim),
             int(self.salient_dim),

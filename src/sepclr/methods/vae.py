@@ -21,12 +21,11 @@ import numpy as np
 import torch
 
 from sepclr.engine.training import TrainingData, TrainingModule
-from sepclr.errors import InvalidInputError
-from sepclr.methods.base import TrainedEstimator, prefixed
+from sepclr.methods.base import TrainedEstimator, checked_backbone, prefixed
 from sepclr.methods.parameters import NON_NEGATIVE, POSITIVE, Choice, Integer, Param
 from sepclr.methods.vae_module import ContrastiveVAEModule, VAEWeights
 from sepclr.methods.validation import as_float_tensor
-from sepclr.nets.encoder import BACKBONES, resolve_backbone
+from sepclr.nets.encoder import BACKBONES
 from sepclr.nets.vae import ContrastiveVAENet
 from sepclr.registry import register_method
 
@@ -36,6 +35,7 @@ class ContrastiveVAE(TrainedEstimator):
     variant declares its own parameters and its :meth:`_weights`."""
 
     network_name: ClassVar[str] = "net"
+    supports_processes: ClassVar[bool] = True
     net_: ContrastiveVAENet
 
     common_dim = Param(64, Integer(1), "Size of the common latent code.")
@@ -49,15 +49,17 @@ class ContrastiveVAE(TrainedEstimator):
     hidden = Param(256, Integer(1), "Width of the fully connected layers.")
 
     def _weights(self) -> VAEWeights:
-        return VAEWeights(float(self.beta_common), float(self.beta_salient))
+        return VAEWeights(
+            float(self.beta_common), float(self.beta_salient), **self._variant_weights()
+        )
+
+    def _variant_weights(self) -> dict[str, float]:
+        """The weights of the variant's own terms (see :class:`VAEWeights`)."""
+        return {}
 
     def _build(self, sample_shape: tuple[int, ...]) -> ContrastiveVAENet:
-        try:
-            resolve_backbone(str(self.backbone), sample_shape)
-        except ValueError as exc:
-            raise InvalidInputError(str(exc)) from exc
         return ContrastiveVAENet(
-            str(self.backbone),
+            checked_backbone(str(self.backbone), sample_shape),
             sample_shape,
             int(self.common_dim),
             int(self.salient_dim),
@@ -80,7 +82,7 @@ class ContrastiveVAE(TrainedEstimator):
         inputs = as_float_tensor(x, "x")
         self._check_sample_shape(inputs)
         self.net_.eval()
-        parts = [self.net_(chunk) for chunk in self.standardiser_(inputs).split(1024)]
+        parts = [self.net_.encode(chunk) for chunk in self.standardiser_(inputs).split(1024)]
         common = torch.cat([c.mu for c, _ in parts])
         salient = torch.cat([s.mu for _, s in parts])
         return common, salient
@@ -139,8 +141,24 @@ class ConVAE(ContrastiveVAE):
         "Weight of the TC penalty (1 on Digits-on-CIFAR in the SepVAE authors' con_vae.py).",
     )
 
-    def _weights(self) -> VAEWeights:
-        return VAEWeights(float(self.beta_common), float(self.beta_salient), float(self.tc_weight))
+    def _variant_weights(self) -> dict[str, float]:
+        return {"tc": float(self.tc_weight)}
+
+
+@register_method("mm-cvae", "MM-cVAE")
+class MMCVAE(ContrastiveVAE):
+    """MM-cVAE (Weinberger, Lin, Lee; AISTATS 2022): MMD between the background and target
+    common codes and between the background salient codes and 0, with the weights of the
+    SepVAE authors' ``mm-cvae.py``."""
+
+    common_mmd_weight = Param(1000.0, NON_NEGATIVE, "Weight of the common-code MMD.")
+    salient_mmd_weight = Param(100.0, NON_NEGATIVE, "Weight of the background salient MMD.")
+
+    def _variant_weights(self) -> dict[str, float]:
+        return {
+            "common_mmd": float(self.common_mmd_weight),
+            "salient_mmd": float(self.salient_mmd_weight),
+        }
 
 
 @register_method("sepvae", "SepVAE")
@@ -156,29 +174,9 @@ class SepVAE(ContrastiveVAE):
         0.1, POSITIVE, "The fixed posterior variance of background salient codes."
     )
 
-    def _weights(self) -> VAEWeights:
-        return VAEWeights(
-            float(self.beta_common),
-            float(self.beta_salient),
-            tc=float(self.tc_weight),
-            background_salient_variance=float(self.background_salient_variance),
-            background_salient_precision=float(self.background_salient_precision),
-        )
-
-
-@register_method("mm-cvae", "MM-cVAE")
-class MMCVAE(ContrastiveVAE):
-    """MM-cVAE (Weinberger, Lin, Lee; AISTATS 2022): MMD between the background and target
-    common codes and between the background salient codes and 0, with the weights of the
-    SepVAE authors' ``mm-cvae.py``."""
-
-    common_mmd_weight = Param(1000.0, NON_NEGATIVE, "Weight of the common-code MMD.")
-    salient_mmd_weight = Param(100.0, NON_NEGATIVE, "Weight of the background salient MMD.")
-
-    def _weights(self) -> VAEWeights:
-        return VAEWeights(
-            float(self.beta_common),
-            float(self.beta_salient),
-            common_mmd=float(self.common_mmd_weight),
-            salient_mmd=float(self.salient_mmd_weight),
-        )
+    def _variant_weights(self) -> dict[str, float]:
+        return {
+            "tc": float(self.tc_weight),
+            "background_salient_variance": float(self.background_salient_variance),
+            "background_salient_precision": float(self.background_salient_precision),
+        }

@@ -17,7 +17,6 @@ The variant terms (their weights in :class:`VAEWeights`):
   13-kernel MMD of :func:`sepclr.objectives.independence.multi_kernel_mmd` (MM-cVAE).
 """
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -26,12 +25,8 @@ from sepclr.engine.training import Batch, Forward, Terms, TrainingModule
 from sepclr.nets.vae import ContrastiveVAENet
 from sepclr.objectives.critics import Critic, TotalCorrelation
 from sepclr.objectives.independence import multi_kernel_mmd
-from sepclr.objectives.vae import (
-    gaussian_kl,
-    narrow_prior_mean_penalty,
-    reparameterise,
-    sum_squared_error,
-)
+from sepclr.objectives.shard import SINGLE_PROCESS, Shard
+from sepclr.objectives.vae import gaussian_kl, narrow_prior_mean_penalty, sum_squared_error
 
 
 @dataclass(frozen=True)
@@ -54,37 +49,43 @@ def contrastive_vae_loss(
     weights: VAEWeights,
     tc: TotalCorrelation | None = None,
     forward: Forward | None = None,
+    shard: Shard = SINGLE_PROCESS,
 ) -> tuple[torch.Tensor, Terms]:
     """The loss of the module docstring on one batch, and its terms. ``tc`` is the
     total-correlation critic (called on the target codes, which it keeps for its own step);
-    ``forward`` runs the encoders (``net`` itself by default)."""
-    common, salient = (forward or net)(x)
+    ``forward`` runs ``net`` (itself by default). With a batch split across processes
+    (``shard``), every term is the global batch's, in every process."""
+    out = (forward or net)(x, is_target, weights.background_salient_variance)
+    common, salient = out.common, out.salient
     background = ~is_target
-    salient_logvar = salient.logvar
-    if weights.background_salient_variance is not None:
-        fixed = torch.full_like(salient_logvar, math.log(weights.background_salient_variance))
-        salient_logvar = torch.where(background[:, None], fixed, salient_logvar)
-    z_c = reparameterise(common.mu, common.logvar)
-    z_s = reparameterise(salient.mu, salient_logvar)
-    decoded = net.decoder(torch.cat([z_c, z_s * is_target[:, None]], dim=1))
-
     terms = {
-        "reconstruction": sum_squared_error(decoded, x),
-        "kl": weights.beta_common * gaussian_kl(common.mu, common.logvar)
-        + weights.beta_salient * gaussian_kl(salient.mu[is_target], salient.logvar[is_target]),
+        "reconstruction": shard.sum(sum_squared_error(out.decoded, x)),
+        "kl": shard.sum(
+            weights.beta_common * gaussian_kl(common.mu, common.logvar)
+            + weights.beta_salient * gaussian_kl(salient.mu[is_target], salient.logvar[is_target])
+        ),
     }
-    has_both = bool(is_target.any()) and bool(background.any())
+    n_target = shard.count(int(is_target.sum()))
+    has_both = 0 < n_target < shard.count(len(x))
     if weights.background_salient_precision > 0:
-        terms["background_salient"] = weights.beta_salient * narrow_prior_mean_penalty(
-            salient.mu[background], weights.background_salient_precision
+        terms["background_salient"] = shard.sum(
+            weights.beta_salient
+            * narrow_prior_mean_penalty(
+                salient.mu[background], weights.background_salient_precision
+            )
         )
     if has_both and (weights.common_mmd > 0 or weights.salient_mmd > 0):
-        bg_salient = z_s[background]
+        bg_common, bg_salient = (
+            shard.gather_uneven(out.z_c[background]),
+            shard.gather_uneven(out.z_s[background]),
+        )
+        tg_common = shard.gather_uneven(out.z_c[is_target])
         terms["mmd"] = weights.common_mmd * multi_kernel_mmd(
-            z_c[background], z_c[is_target]
+            bg_common, tg_common
         ) + weights.salient_mmd * multi_kernel_mmd(bg_salient, torch.zeros_like(bg_salient))
-    if tc is not None and weights.tc > 0 and bool(is_target.any()):
-        terms["tc"] = weights.tc * tc(z_c[is_target], z_s[is_target])
+    if tc is not None and weights.tc > 0 and n_target > 0:
+        z_c, z_s = (shard.gather_uneven(z[is_target]) for z in (out.z_c, out.z_s))
+        terms["tc"] = weights.tc * tc(z_c, z_s)
     return torch.stack(list(terms.values())).sum(), terms
 
 
@@ -110,5 +111,5 @@ class ContrastiveVAEModule(TrainingModule):
     def loss(self, batch: Batch, forward: Forward) -> tuple[torch.Tensor, Terms]:
         assert isinstance(self.network, ContrastiveVAENet)
         return contrastive_vae_loss(
-            self.network, batch.x, batch.is_target, self.weights, self.tc, forward
+            self.network, batch.x, batch.is_target, self.weights, self.tc, forward, batch.shard
         )

@@ -1,6 +1,7 @@
 """Networks of the contrastive VAE baselines: two Gaussian encoders (common and salient,
 each on its own backbone) and one decoder from the concatenated codes."""
 
+import math
 from typing import NamedTuple
 
 import torch
@@ -13,6 +14,21 @@ from sepclr.nets.encoder import build_backbone, resolve_backbone
 class Posterior(NamedTuple):
     mu: torch.Tensor
     logvar: torch.Tensor
+
+
+class VAEPass(NamedTuple):
+    """One pass of a batch: both posteriors, the sampled codes and the decoded batch."""
+
+    common: Posterior
+    salient: Posterior
+    z_c: torch.Tensor
+    z_s: torch.Tensor
+    decoded: torch.Tensor
+
+
+def reparameterise(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """A sample ``mu + exp(logvar / 2) * eps``, ``eps ~ N(0, I)`` (Kingma & Welling 2014)."""
+    return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
 
 
 class GaussianEncoder(nn.Module):
@@ -50,5 +66,25 @@ class ContrastiveVAENet(nn.Module):
         )
         self.decoder = build_decoder(name, input_shape, common_dim + salient_dim, width, hidden)
 
-    def forward(self, x: torch.Tensor) -> tuple[Posterior, Posterior]:
+    def encode(self, x: torch.Tensor) -> tuple[Posterior, Posterior]:
+        """The common and salient posteriors of ``x``."""
         return self.common(x), self.salient(x)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        is_target: torch.Tensor,
+        background_salient_variance: float | None = None,
+    ) -> VAEPass:
+        """Encode ``x``, sample both codes and decode ``[z_c, z_s]`` with the salient code of
+        background rows at 0; with ``background_salient_variance``, the background rows'
+        salient posterior has that fixed variance (SepVAE)."""
+        common, salient = self.encode(x)
+        salient_logvar = salient.logvar
+        if background_salient_variance is not None:
+            fixed = torch.full_like(salient_logvar, math.log(background_salient_variance))
+            salient_logvar = torch.where(~is_target[:, None], fixed, salient_logvar)
+        z_c = reparameterise(common.mu, common.logvar)
+        z_s = reparameterise(salient.mu, salient_logvar)
+        decoded = self.decoder(torch.cat([z_c, z_s * is_target[:, None]], dim=1))
+        return VAEPass(common, salient, z_c, z_s, decoded)

@@ -91,6 +91,21 @@ class Shard:
             return x
         return _GatherRows.apply(x, self.group)
 
+    def gather_uneven(self, x: torch.Tensor) -> torch.Tensor:
+        """Rows of every process in rank order, gradients kept, when the processes hold
+        different numbers of rows (a group's rows of a batch): each is padded to the
+        largest count for the collective."""
+        if not self.distributed:
+            return x
+        count = torch.tensor(len(x), dtype=torch.int64, device=self._device())
+        counts = [torch.zeros_like(count) for _ in range(self.world_size)]
+        dist.all_gather(counts, count, group=self.group)
+        sizes = [int(c) for c in counts]
+        padding = x.new_zeros((max(sizes) - len(x), *x.shape[1:]))
+        gathered = self.gather(torch.cat([x, padding]))
+        keep = torch.cat([torch.arange(max(sizes)) < size for size in sizes])
+        return gathered[keep.to(gathered.device)]
+
     def sum(self, x: torch.Tensor) -> torch.Tensor:
         """The sum of ``x`` over processes, gradients kept."""
         if not self.distributed:

@@ -10,11 +10,6 @@ import torch
 import torch.nn.functional as F
 
 
-def reparameterise(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """A sample ``mu + exp(logvar / 2) * eps``, ``eps ~ N(0, I)`` (Kingma & Welling 2014)."""
-    return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-
-
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """``sum_i KL(N(mu_i, diag exp logvar_i) || N(0, I))
     = sum_i sum_d (mu^2 + exp(logvar) - logvar - 1) / 2`` (Kingma & Welling 2014,
