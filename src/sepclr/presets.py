@@ -17,9 +17,7 @@ from typing import Any
 
 from sepclr.errors import InvalidInputError
 
-_CIFAR_VIEWS = {
-    "crop_scale": [0.2, 1.0],
-    "hflip": 0.5,
+_JITTER = {
     "brightness": 0.4,
     "contrast": 0.4,
     "saturation": 0.4,
@@ -28,6 +26,7 @@ _CIFAR_VIEWS = {
     "grayscale_p": 0.2,
     "noise_std": 0.0,
 }
+_CIFAR_VIEWS = {"crop_scale": [0.2, 1.0], "hflip": 0.5, **_JITTER}
 
 
 @dataclass(frozen=True)
@@ -123,18 +122,7 @@ PRESETS: dict[str, Preset] = {
             "epochs": 200,
             "lr": 3e-4,
             "salient_projector": True,
-            "views": {
-                "crop_scale": [0.75, 1.0],
-                "vflip": 0.5,
-                "rotation": 45.0,
-                "brightness": 0.4,
-                "contrast": 0.4,
-                "saturation": 0.4,
-                "hue": 0.1,
-                "jitter_p": 0.8,
-                "grayscale_p": 0.2,
-                "noise_std": 0.0,
-            },
+            "views": {"crop_scale": [0.75, 1.0], "vflip": 0.5, "rotation": 45.0, **_JITTER},
         },
     ),
     "dsprites-digit-grid": Preset(

@@ -1,5 +1,6 @@
 """Image files to uint8 arrays: decode (Pillow), centre-crop, resize."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -7,19 +8,25 @@ import numpy as np
 from sepclr.errors import CorruptFileError, DataNotFoundError
 
 
-def read_image(
-    path: str | Path,
-    size: int,
-    crop: int | None = None,
-    rgb: bool = True,
-    border: int = 0,
-    area: bool = False,
-) -> np.ndarray:
-    """One image as uint8 (C, size, size): ``border`` pixels cut from each side, then
-    optionally centre-cropped to ``crop`` x ``crop``, then resized (bilinear, or area
-    averaging with ``area``); 3 channels with ``rgb``, else 1."""
+@dataclass(frozen=True)
+class ImageFormat:
+    """How a file becomes an array: ``border`` pixels cut from each side, then optionally
+    centre-cropped to ``crop`` x ``crop``, then resized to ``size`` x ``size`` (bilinear, or
+    area averaging with ``area``); 3 channels with ``rgb``, else 1."""
+
+    size: int
+    crop: int | None = None
+    rgb: bool = True
+    border: int = 0
+    area: bool = False
+
+
+def read_image(path: str | Path, image_format: ImageFormat) -> np.ndarray:
+    """One image as uint8 (C, size, size), read as ``image_format`` says."""
     from PIL import Image, UnidentifiedImageError
 
+    size, crop, rgb = image_format.size, image_format.crop, image_format.rgb
+    border, area = image_format.border, image_format.area
     path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"image {path} does not exist")
@@ -54,8 +61,9 @@ def read_images(
     area: bool = False,
 ) -> np.ndarray:
     """Images as one uint8 array (n, C, size, size), filled one file at a time (arguments
-    as in :func:`read_image`)."""
+    as in :class:`ImageFormat`)."""
+    image_format = ImageFormat(size, crop, rgb, border, area)
     out = np.empty((len(paths), 3 if rgb else 1, size, size), dtype=np.uint8)
     for i, path in enumerate(paths):
-        out[i] = read_image(path, size, crop, rgb, border, area)
+        out[i] = read_image(path, image_format)
     return out

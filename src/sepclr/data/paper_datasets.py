@@ -3,6 +3,7 @@ code builds them (``neurospin-projects/2024_rlouiset_sep_clr``), with fixed
 seeds where the official code has none. Each builder's docstring lists its deviations."""
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -11,7 +12,7 @@ from sepclr.data.ca_dataset import CADataset, check_split
 from sepclr.data.celeba import celeba_files
 from sepclr.data.cifar import load_cifar10
 from sepclr.data.dsprites import load_dsprites
-from sepclr.data.folder import labelled_folder, read_table
+from sepclr.data.folder import LabelledFolder, labelled_folder, read_table
 from sepclr.data.images import read_images
 from sepclr.data.locations import find_files
 from sepclr.data.sources import load_mnist
@@ -247,6 +248,37 @@ def chexpert_subtypes(
         "chexpert", [("CheXpert-v1.0-small/train.csv",)], root, CHEXPERT_HOW_TO_GET
     )
     folder = labelled_folder(table.parent.parent, table, "Path")
+    kind_of, index = _chexpert_rows(folder, healthy_cap, disease_cap)
+    train, test = train_test_split(np.arange(len(index)), test_size=0.1, random_state=0)
+    keep = np.sort(train if split == "train" else test)
+    kind_of, index = kind_of[keep], index[keep]
+    images = read_images([folder.paths[i] for i in index], size, rgb=False, border=10, area=True)
+    sex = np.asarray([folder.column("Sex")[i] != "Female" for i in index], dtype=np.int64)
+    age = np.asarray([float(folder.column("Age")[i]) for i in index])
+    return _subtypes("chexpert-subtypes", split, images, kind_of, {"sex": sex, "age": age})
+
+
+def _subtypes(
+    name: str, split: str, images: np.ndarray, kind: np.ndarray, common: dict[str, np.ndarray]
+) -> CADataset:
+    """Rows of kind 0 as background, the others as targets with ``subtype`` = kind - 1
+    (salient) and the ``common`` factors."""
+    is_target = kind > 0
+    return CADataset(
+        name=name,
+        split=split,
+        background=images[~is_target],
+        target=images[is_target],
+        factors={"subtype": kind[is_target] - 1, **{k: v[is_target] for k, v in common.items()}},
+        roles={"subtype": "salient", **dict.fromkeys(common, "common")},
+        background_factors={k: v[~is_target] for k, v in common.items()},
+    )
+
+
+def _chexpert_rows(
+    folder: LabelledFolder, healthy_cap: int, disease_cap: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The kind (0 healthy, 1 + finding) and table index of every kept row."""
     col = folder.column
     kinds, rows, counts = [], [], {k: 0 for k in range(4)}
     for i in range(len(folder.paths)):
@@ -265,23 +297,7 @@ def chexpert_subtypes(
         counts[kind] += 1
         kinds.append(kind)
         rows.append(i)
-    kind_of, index = np.asarray(kinds), np.asarray(rows)
-    train, test = train_test_split(np.arange(len(index)), test_size=0.1, random_state=0)
-    keep = np.sort(train if split == "train" else test)
-    kind_of, index = kind_of[keep], index[keep]
-    images = read_images([folder.paths[i] for i in index], size, rgb=False, border=10, area=True)
-    sex = np.asarray([col("Sex")[i] != "Female" for i in index], dtype=np.int64)
-    age = np.asarray([float(col("Age")[i]) for i in index])
-    is_target = kind_of > 0
-    return CADataset(
-        name="chexpert-subtypes",
-        split=split,
-        background=images[~is_target],
-        target=images[is_target],
-        factors={"subtype": kind_of[is_target] - 1, "sex": sex[is_target], "age": age[is_target]},
-        roles={"subtype": "salient", "sex": "common", "age": "common"},
-        background_factors={"sex": sex[~is_target], "age": age[~is_target]},
-    )
+    return np.asarray(kinds), np.asarray(rows)
 
 
 ODIR_HOW_TO_GET = (
@@ -323,6 +339,23 @@ def odir_subtypes(
     for needed in ("Left-Fundus", "Right-Fundus", "Patient Age", "Patient Sex", *ODIR_LABELS):
         if needed not in columns:
             raise InvalidInputError(f"{table_path} has no column {needed!r}")
+    paths, rows = _odir_eyes(columns, folder, cap_scale)
+    kind, age = rows["kind"], rows["age"]
+    known = age != 1
+    age[~known] = age[known].mean() if known.any() else 0.0
+    train, test = train_test_split(
+        np.arange(len(kind)), test_size=0.1, random_state=0, stratify=kind > 0
+    )
+    keep = np.sort(train if split == "train" else test)
+    pixels = read_images([paths[i] for i in keep], size)
+    common = {name: rows[name][keep] for name in ("age", "sex", "eye")}
+    return _subtypes("odir-subtypes", split, pixels, kind[keep], common)
+
+
+def _odir_eyes(
+    columns: dict[str, Any], folder: Path, cap_scale: float
+) -> tuple[list[Path], dict[str, np.ndarray]]:
+    """The image path of every kept eye, and its kind, age, sex and eye (right 1)."""
     counts = dict.fromkeys(ODIR_LABELS, 0)
     paths: list[Path] = []
     kinds, ages, sexes, eyes = [], [], [], []
@@ -340,24 +373,5 @@ def odir_subtypes(
             ages.append(float(columns["Patient Age"][i]))
             sexes.append(int(columns["Patient Sex"][i].strip().lower() == "male"))
             eyes.append(eye)
-    kind, age = np.asarray(kinds), np.asarray(ages)
-    known = age != 1
-    age[~known] = age[known].mean() if known.any() else 0.0
-    train, test = train_test_split(
-        np.arange(len(kind)), test_size=0.1, random_state=0, stratify=kind > 0
-    )
-    keep = np.sort(train if split == "train" else test)
-    pixels = read_images([paths[i] for i in keep], size)
-    kind, age = kind[keep], age[keep]
-    sex, eye = np.asarray(sexes)[keep], np.asarray(eyes)[keep]
-    is_target = kind > 0
-    common = {"age": age, "sex": sex, "eye": eye}
-    return CADataset(
-        name="odir-subtypes",
-        split=split,
-        background=pixels[~is_target],
-        target=pixels[is_target],
-        factors={"subtype": kind[is_target] - 1, **{k: v[is_target] for k, v in common.items()}},
-        roles={"subtype": "salient", "age": "common", "sex": "common", "eye": "common"},
-        background_factors={k: v[~is_target] for k, v in common.items()},
-    )
+    arrays = {"kind": kinds, "age": ages, "sex": sexes, "eye": eyes}
+    return paths, {name: np.asarray(values) for name, values in arrays.items()}

@@ -116,14 +116,38 @@ def nifti_study(
     cache_dir = base / ".sepclr-cache" if cache else None
     grid = (int(shape[0]), int(shape[1]), int(shape[2]))
     volumes = np.stack([_cached(paths[i], grid, cache_dir) for i in np.flatnonzero(keep)])
+    values = _covariates(columns, rows[keep], continuous, categorical)
+    return _study(split, volumes, is_target[keep], values, salient, target_value)
+
+
+def _covariates(
+    columns: dict[str, list[str]],
+    rows: np.ndarray,
+    continuous: tuple[str, ...],
+    categorical: tuple[str, ...],
+) -> dict[str, np.ndarray]:
+    """The covariates of ``rows``: numbers (empty or ``n/a`` cells as NaN) and categories
+    as 0, 1, ... in sorted order."""
     values: dict[str, np.ndarray] = {}
     for name in continuous:
-        cells = [columns[name][i].strip() for i in rows[keep]]
+        cells = [columns[name][i].strip() for i in rows]
         values[name] = np.array([np.nan if c in ("", "n/a") else float(c) for c in cells])
     for name in categorical:
-        labels = np.asarray([columns[name][i] for i in rows[keep]])
+        labels = np.asarray([columns[name][i] for i in rows])
         values[name] = np.searchsorted(np.unique(columns[name]), labels).astype(np.int64)
-    target = is_target[keep]
+    return values
+
+
+def _study(
+    split: str,
+    volumes: np.ndarray,
+    target: np.ndarray,
+    values: dict[str, np.ndarray],
+    salient: tuple[str, ...],
+    target_value: str,
+) -> CADataset:
+    """The study's dataset; a missing salient factor of a target or a missing covariate
+    is refused."""
     for name in salient:
         if np.isnan(values[name][target]).any():
             raise InvalidInputError(

@@ -101,7 +101,7 @@ def _with_parameters_section(doc: str, params: dict[str, Param[Any]]) -> str:
     section = parameters_section(params)
     positions = [doc.find(s) for s in _SECTIONS_AFTER_PARAMETERS if s in doc]
     at = min(positions) if positions else len(doc)
-    return doc[:at] + "\n" + section + doc[at:]
+    return doc[:at].rstrip() + "\n" + section + doc[at:]
 
 
 class ContrastiveEstimator(BaseEstimator):

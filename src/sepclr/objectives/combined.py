@@ -85,16 +85,7 @@ def sepclr_objective(
     common = alignment(c1, c2, w.common_bandwidth, shard) + half_u * (
         uniformity(c1, w.common_bandwidth, shard) + uniformity(c2, w.common_bandwidth, shard)
     )
-    if w.conditional_uniformity:
-        spread = conditional_salient_uniformity(
-            s1, c1, targets, w.salient_bandwidth, w.common_bandwidth, shard
-        ) + conditional_salient_uniformity(
-            s2, c2, targets, w.salient_bandwidth, w.common_bandwidth, shard
-        )
-    else:
-        spread = salient_uniformity(s1, targets, w.salient_bandwidth, shard) + salient_uniformity(
-            s2, targets, w.salient_bandwidth, shard
-        )
+    spread = _salient_spread((s1, s2), (c1, c2), targets, w, shard)
     salient = alignment(s1[targets], s2[targets], w.salient_bandwidth, shard) + half_u * spread
     infoless = 0.5 * (
         infoless_penalty(s1, targets, w.salient_bandwidth, shard)
@@ -116,6 +107,25 @@ def sepclr_objective(
         )
         total = total + w.redundancy_weight * terms["redundancy"]
     return total, terms
+
+
+def _salient_spread(
+    salient: tuple[torch.Tensor, torch.Tensor],
+    common: tuple[torch.Tensor, torch.Tensor],
+    is_target: torch.Tensor,
+    w: SepCLRWeights,
+    shard: Shard,
+) -> torch.Tensor:
+    """The s'-uniformity of both views (or its conditional form), summed."""
+    (s1, s2), (c1, c2) = salient, common
+    tau_s, tau_c = w.salient_bandwidth, w.common_bandwidth
+    if w.conditional_uniformity:
+        return conditional_salient_uniformity(
+            s1, c1, is_target, tau_s, tau_c, shard
+        ) + conditional_salient_uniformity(s2, c2, is_target, tau_s, tau_c, shard)
+    return salient_uniformity(s1, is_target, tau_s, shard) + salient_uniformity(
+        s2, is_target, tau_s, shard
+    )
 
 
 def _kernel_term(name: str, bandwidth: float) -> IndependencePenalty:
