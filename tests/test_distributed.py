@@ -248,10 +248,20 @@ def _without_batchnorm(module: nn.Module) -> nn.Module:
 
 
 def _vae_steps(shard: Shard) -> dict:
+    from sepclr.nets import vae as vae_nets
+
+    sampling = vae_nets.reparameterise
+    vae_nets.reparameterise = lambda mu, logvar: mu + 0.0 * logvar  # noise-free codes
+    try:
+        return _vae_plan(shard)
+    finally:
+        vae_nets.reparameterise = sampling
+
+
+def _vae_plan(shard: Shard) -> dict:
     from sepclr.methods.vae_module import ContrastiveVAEModule, VAEWeights
     from sepclr.nets import vae as vae_nets
 
-    vae_nets.reparameterise = lambda mu, logvar: mu + 0.0 * logvar  # noise-free codes
     torch.manual_seed(0)
     net = _without_batchnorm(vae_nets.ContrastiveVAENet("mlp", (6,), 3, 2, width=4, hidden=8))
     weights = VAEWeights(

@@ -28,7 +28,7 @@ from sepclr.data.celeba import celeba_files, read_attributes
 from sepclr.data.cifar import load_cifar10, read_batch
 from sepclr.data.dsprites import load_dsprites
 from sepclr.data.folder import labelled_folder
-from sepclr.data.images import read_image
+from sepclr.data.images import ImageFormat, read_image
 from sepclr.data.sources import load_mnist
 from sepclr.errors import CorruptFileError, DataNotFoundError, InvalidInputError
 
@@ -124,13 +124,14 @@ def test_corrupt_celeba_attributes(tmp_path):
 
 def test_images_are_cropped_and_resized(tmp_path):
     write_jpeg(tmp_path / "a.jpg", (218, 178), seed=0)
-    assert read_image(tmp_path / "a.jpg", 64, crop=108).shape == (3, 64, 64)
-    assert read_image(tmp_path / "a.jpg", 32, rgb=False, border=10).shape == (1, 32, 32)
+    assert read_image(tmp_path / "a.jpg", ImageFormat(64, crop=108)).shape == (3, 64, 64)
+    gray = ImageFormat(32, rgb=False, border=10)
+    assert read_image(tmp_path / "a.jpg", gray).shape == (1, 32, 32)
     with pytest.raises(CorruptFileError, match="smaller than the 400 crop"):
-        read_image(tmp_path / "a.jpg", 64, crop=400)
+        read_image(tmp_path / "a.jpg", ImageFormat(64, crop=400))
     (tmp_path / "b.jpg").write_bytes(b"\xff\xd8 not really")
     with pytest.raises(CorruptFileError, match="not a readable image"):
-        read_image(tmp_path / "b.jpg", 64)
+        read_image(tmp_path / "b.jpg", ImageFormat(64))
 
 
 def test_labelled_folder(tmp_path):

@@ -256,8 +256,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
 def _check_processes(method: type[ContrastiveEstimator], processes: int) -> None:
     if processes > 1 and not method.supports_processes:
         raise SepCLRError(
-            f"multi-process training is implemented for SepCLR; {method.__name__} trains in "
-            "one process (leave out --devices / torchrun)"
+            f"{method.__name__} trains in one process; leave out --devices / torchrun"
         )
 
 

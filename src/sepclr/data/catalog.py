@@ -294,8 +294,31 @@ for _info in (
 def load(
     name: str, root: str | Path | None = None, split: str = "train", **options: Any
 ) -> CADataset:
-    """Load the CA dataset ``name`` (see :data:`DATASETS`) for ``split``; ``options`` go to its
-    builder (e.g. ``size="small"`` for digits-on-fashion)."""
+    """Load the contrastive-analysis dataset ``name`` for ``split``.
+
+    Parameters
+    ----------
+    name : str
+        A dataset of :data:`sepclr.registry.DATASETS` (``sepclr datasets`` lists them).
+    root : str or Path, optional
+        A folder searched first for the dataset's files.
+    split : {"train", "validation", "test"}
+        The split; not every dataset has a validation split.
+    **options
+        Options of the dataset's builder (e.g. ``size="small"`` for digits-on-fashion).
+
+    Returns
+    -------
+    CADataset
+        The background and target samples and the labelled factors of the targets.
+
+    Examples
+    --------
+    >>> from sepclr.datasets import load
+    >>> data = load("synthetic-tabular", n=50)
+    >>> data.background.shape, data.target.shape, sorted(data.factors)
+    ((50, 20), (50, 20), ['salient', 'shared'])
+    """
     if name not in DATASETS:
         close = difflib.get_close_matches(str(name), list(DATASETS), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -311,7 +334,12 @@ def load(
 
 
 def availability(root: str | Path | None = None) -> list[tuple[str, str, str, str]]:
-    """For each dataset: (name, description, where its files are or 'missing', how to get)."""
+    """For each dataset: (name, description, where its files are or 'missing', how to get).
+
+    >>> row = availability()[-1]
+    >>> row[0], row[2]
+    ('synthetic-tabular', 'built in')
+    """
     rows = []
     for name, info in DATASETS.items():
         if info.files is None:

@@ -27,9 +27,8 @@ class ImageViewOptions:
     ``noise_std`` the standard deviation of additive Gaussian noise (images in [0, 1]);
     ``blur_p`` the probability of a Gaussian blur with a standard deviation drawn in
     ``blur_sigma`` (pixels). Flips are off by default: a mirrored digit or letter is another
-    symbol, and on digits-on-fashion turning them off measured better
-    (``benchmarks/results/tuning.md``). The paper's recipes (:mod:`sepclr.presets`) use the
-    colour and rotation options.
+    symbol (``benchmarks/README.md`` compares both). The paper's recipes
+    (:mod:`sepclr.presets`) use the colour and rotation options.
     """
 
     crop_scale: tuple[float, float] = (0.7, 1.0)

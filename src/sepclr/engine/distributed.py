@@ -72,7 +72,7 @@ def seed_views(seed: int, shard: Shard, epoch: int, step: int) -> None:
     torch.manual_seed(int(state[0]) << 32 | int(state[1]))
 
 
-def for_processes(module: nn.Module, device: torch.device, shard: Shard) -> nn.Module:
+def distributed_model(module: nn.Module, device: torch.device, shard: Shard) -> nn.Module:
     """``module`` itself in one process; else a DistributedDataParallel wrapper (which
     broadcasts the first process's weights and averages gradients), with SyncBatchNorm on
     CUDA. The wrapper shares its parameters and buffers with ``module``."""

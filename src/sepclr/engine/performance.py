@@ -52,11 +52,8 @@ def set_memory_format(module: nn.Module, channels_last: bool) -> nn.Module:
 
 
 def default_channels_last(device: torch.device, image: bool) -> bool:
-    """Channels-last for images on CUDA only, the layout tensor-core convolutions use. On
-    this project's 2-core CPU it ran the convnet step 1.18x faster
-    (``benchmarks/results/throughput.md``), but PyTorch 2.13's CPU convolutions crashed the
-    process (segmentation fault in the backward pass) on a ResNet-18 at 224 px with 4-8
-    channels in its first layer, so CPUs keep the default layout."""
+    """Channels-last for images on CUDA only, the layout tensor-core convolutions use; CPUs
+    keep the default layout (``benchmarks/README.md`` says why)."""
     return image and device.type == "cuda"
 
 

@@ -20,7 +20,7 @@ from sepclr.engine.checkpoint import Checkpointer
 from sepclr.engine.distributed import (
     average_buffers,
     check_batch_size,
-    for_processes,
+    distributed_model,
     rows_of_process,
     seed_views,
 )
@@ -74,12 +74,12 @@ class TrainingModule(nn.Module):
 @dataclass(frozen=True)
 class TrainingData:
     """The stored rows (``inputs``, uint8 images stay uint8), their target mask, the
-    function that turns a batch of them into model input on the device (``prepare``), and
-    the optional per-row side data ``rows``."""
+    function that turns a batch of them into model input on the device
+    (``to_model_input``), and the optional per-row side data ``rows``."""
 
     inputs: torch.Tensor
     is_target: torch.Tensor
-    prepare: Callable[[torch.Tensor], torch.Tensor]
+    to_model_input: Callable[[torch.Tensor], torch.Tensor]
     rows: torch.Tensor | None = None
 
 
@@ -150,7 +150,7 @@ class _Stepper:
 
     def __init__(self, plan: TrainingPlan, module: TrainingModule, data: TrainingData) -> None:
         self.plan, self.module, self.data = plan, module, data
-        model = for_processes(module.network, plan.device, plan.shard)
+        model = distributed_model(module.network, plan.device, plan.shard)
         self.model = torch.compile(model) if plan.speed.compile else model
         self.scaler = plan.speed.scaler(plan.device)
         self.steps_per_epoch = len(split_batches(torch.arange(len(data.inputs)), plan.batch_size))
@@ -187,7 +187,7 @@ class _Stepper:
             seed_views(plan.seed, plan.shard, epoch, index)
         idx = rows_of_process(idx, data.is_target, plan.shard)
         with torch.no_grad():
-            x = data.prepare(data.inputs[idx].to(plan.device, non_blocking=True))
+            x = data.to_model_input(data.inputs[idx].to(plan.device, non_blocking=True))
         rows = None if data.rows is None else data.rows[idx].to(plan.device)
         batch = Batch(x, data.is_target[idx].to(plan.device), plan.shard, rows)
         loss, terms = self.module.loss(batch, self.forward)
@@ -271,14 +271,14 @@ def encode(
     inputs: torch.Tensor,
     device: torch.device,
     batch_size: int = 1024,
-    prepare: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    to_model_input: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> EncodedBatch:
-    """Encoder outputs for ``inputs`` (stored rows, turned into model input by ``prepare``
-    one chunk at a time) in evaluation mode, on the CPU."""
+    """Encoder outputs for ``inputs`` (stored rows, turned into model input by
+    ``to_model_input`` one chunk at a time) in evaluation mode, on the CPU."""
     encoder.eval()
-    prepare = prepare or (lambda x: x.float())
+    to_model_input = to_model_input or (lambda x: x.float())
     parts = [
-        EncodedBatch(*(t.float().cpu() for t in encoder(prepare(chunk.to(device)))))
+        EncodedBatch(*(t.float().cpu() for t in encoder(to_model_input(chunk.to(device)))))
         for chunk in inputs.split(batch_size)
     ]
     return EncodedBatch(*(torch.cat(ts) for ts in zip(*parts, strict=True)))

@@ -14,7 +14,21 @@ from sepclr.registry import METHODS, method_by_class
 
 
 def load(directory: str | Path) -> ContrastiveEstimator:
-    """Load any saved sepclr model; its class is read from the directory's config.json."""
+    """Load any saved sepclr model; its class is read from the directory's config.json.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import sepclr
+    >>> rng = np.random.default_rng(0)
+    >>> model = sepclr.CPCA(2, 2).fit(rng.normal(size=(40, 5)), rng.normal(size=(40, 5)))
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     _ = model.save(folder)
+    ...     loaded = sepclr.load(folder)
+    >>> np.array_equal(loaded.transform(np.ones((1, 5)))[1], model.transform(np.ones((1, 5)))[1])
+    True
+    """
     config, tensors = read_model(directory)
     name = config.get("class")
     method = method_by_class(str(name))

@@ -347,8 +347,7 @@ class TrainedEstimator(ContrastiveEstimator):
     def _check_processes(self, shard: Shard) -> None:
         if shard.distributed and not self.supports_processes:
             raise InvalidInputError(
-                f"{type(self).__name__} trains in one process; multi-process training is "
-                "implemented for SepCLR (leave out --devices / torchrun)"
+                f"{type(self).__name__} trains in one process; leave out --devices / torchrun"
             )
 
     def _build_module(self, sample_shape: tuple[int, ...], device: torch.device) -> TrainingModule:

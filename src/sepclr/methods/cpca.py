@@ -109,6 +109,27 @@ class CPCA(ContrastiveEstimator):
     Inputs are flattened to (n, features). With more than ``max_features`` features, both
     groups are first projected on the leading ``max_features`` principal components of the
     pooled (centred, scaled) data, as the reference does above 1,000 features.
+
+    Attributes
+    ----------
+    alpha_ : float
+        The contrast strength used.
+    alphas_ : list of float
+        The exemplar alphas of the automatic choice (``[alpha_]`` for a given alpha).
+    common_components_, salient_components_ : ndarray of shape (features, dim)
+        The projections of each space.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sepclr import CPCA
+    >>> rng = np.random.default_rng(0)
+    >>> background = rng.normal(size=(200, 6))
+    >>> target = rng.normal(size=(200, 6))
+    >>> target[:, 0] += rng.choice([-3, 3], size=200)  # a pattern only the targets have
+    >>> model = CPCA(2, 1, alpha=1.0, standardize=False).fit(background, target)
+    >>> float(abs(model.salient_components_[0, 0])) > 0.9
+    True
     """
 
     common_dim = Param(32, Integer(1), "Principal components of the pooled samples kept.")

@@ -361,7 +361,7 @@ class SepCLR(TrainedEstimator):
 
     def _encode_raw(self, inputs: torch.Tensor, device: torch.device) -> EncodedBatch:
         """The encoder's outputs for stored rows, without the correction."""
-        out = encode(self.encoder_.to(device), inputs, device, prepare=self.standardiser_)
+        out = encode(self.encoder_.to(device), inputs, device, to_model_input=self.standardiser_)
         self.encoder_.cpu()
         return out
 
