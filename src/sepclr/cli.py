@@ -391,6 +391,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
+    for add in (_add_fit, _add_evaluate, _add_bench, _add_download, _add_datasets):
+        add(sub)
+    return parser
+
+
+Subcommands = Any  # argparse's private _SubParsersAction
+
+
+def _add_fit(sub: Subcommands) -> None:
     fit = sub.add_parser("fit", help="train a method on a dataset, save it, evaluate it")
     fit.add_argument(
         "--dataset", help="dataset name (see `sepclr datasets`); required without --preset"
@@ -428,6 +437,12 @@ def build_parser() -> argparse.ArgumentParser:
         if param in choices:
             extra["choices"] = choices[param]
         fit.add_argument(flag, type=kind, help=f"{param} (default: the method's)", **extra)
+    _add_run_options(fit)
+    fit.set_defaults(func=cmd_fit)
+
+
+def _add_run_options(fit: argparse.ArgumentParser) -> None:
+    """``sepclr fit``'s options about the run: checkpoints, resumption, processes, outputs."""
     fit.add_argument(
         "--checkpoint-every",
         type=int,
@@ -445,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--devices",
         type=int,
         metavar="N",
-        help="train SepCLR on N processes of this machine (one per GPU, or CPU processes), "
+        help="train on N processes of this machine (one per GPU, or CPU processes), "
         "the batch size being the global batch; under torchrun, N is its --nproc-per-node",
     )
     fit.add_argument("--no-evaluate", action="store_true", help="skip the probes after training")
@@ -461,14 +476,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write spaces.png (and reconstructions.png for a VAE on images)",
     )
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
-    fit.set_defaults(func=cmd_fit)
 
+
+def _add_evaluate(sub: Subcommands) -> None:
     evaluate = sub.add_parser("evaluate", help="probe a trained run directory")
     evaluate.add_argument("run_dir", help="directory written by `sepclr fit`")
     evaluate.add_argument("--data-dir", help="where the dataset files are (searched first)")
     evaluate.add_argument("--plot", action="store_true", help="also write spaces.png")
     evaluate.set_defaults(func=cmd_evaluate)
 
+
+def _add_bench(sub: Subcommands) -> None:
     bench = sub.add_parser(
         "bench", help="train every method or ablation variant x seed, write the table"
     )
@@ -519,6 +537,8 @@ def build_parser() -> argparse.ArgumentParser:
             )
     bench.set_defaults(func=cmd_bench)
 
+
+def _add_download(sub: Subcommands) -> None:
     fetch = sub.add_parser(
         "download", help="download public source files (checksummed, resumable) into the data dir"
     )
@@ -535,10 +555,11 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--quiet", action="store_true", help="no progress bar")
     fetch.set_defaults(func=cmd_download)
 
+
+def _add_datasets(sub: Subcommands) -> None:
     datasets = sub.add_parser("datasets", help="list datasets and whether their files are here")
     datasets.add_argument("--data-dir", help="extra directory to search first")
     datasets.set_defaults(func=cmd_datasets)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
