@@ -195,12 +195,18 @@ class _TanhEncoder(nn.Module):
 def _train_steps(shard: Shard) -> dict:
     torch.manual_seed(0)
     encoder = _TanhEncoder().double()
-    g = torch.Generator().manual_seed(1)
-    inputs = torch.randn(4 * PER_PROCESS * WORLD, 6, generator=g, dtype=torch.float64)
-    is_target = torch.arange(len(inputs)) % 3 == 0
     module = SepCLRModule(
         encoder, nn.Identity(), build_independence("k-jem", 5, 4), SepCLRWeights()
     )
+    return _sgd_steps(module, shard, lr=0.05)
+
+
+def _sgd_steps(module, shard: Shard, lr: float) -> dict:
+    """Two epochs of two global batches of SGD at ``lr`` on 6 float64 features; the
+    network's weights and the loss history."""
+    g = torch.Generator().manual_seed(1)
+    inputs = torch.randn(4 * PER_PROCESS * WORLD, 6, generator=g, dtype=torch.float64)
+    is_target = torch.arange(len(inputs)) % 3 == 0
     plan = TrainingPlan(
         epochs=2,
         batch_size=2 * PER_PROCESS * WORLD,
@@ -208,12 +214,12 @@ def _train_steps(shard: Shard) -> dict:
         device=torch.device("cpu"),
         verbose=False,
         shard=shard,
-        make_optimizer=partial(torch.optim.SGD, lr=0.05),
+        make_optimizer=partial(torch.optim.SGD, lr=lr),
     )
     data = TrainingData(inputs, is_target, lambda x: x)
     history = plan.run(module, data, torch.Generator().manual_seed(2))
     return {
-        "state": encoder.state_dict(),
+        "state": module.network.state_dict(),
         "history": torch.tensor([list(h.values()) for h in history]),
     }
 
@@ -268,24 +274,7 @@ def _vae_plan(shard: Shard) -> dict:
         0.5, 0.4, background_salient_variance=0.1, background_salient_precision=10.0,
         common_mmd=10.0, salient_mmd=10.0,
     )  # fmt: skip
-    module = ContrastiveVAEModule(net.double(), weights, lr=1e-3)
-    g = torch.Generator().manual_seed(1)
-    inputs = torch.randn(4 * PER_PROCESS * WORLD, 6, generator=g, dtype=torch.float64)
-    is_target = torch.arange(len(inputs)) % 3 == 0
-    plan = TrainingPlan(
-        epochs=2,
-        batch_size=2 * PER_PROCESS * WORLD,
-        lr=0.0,
-        device=torch.device("cpu"),
-        verbose=False,
-        shard=shard,
-        make_optimizer=partial(torch.optim.SGD, lr=1e-3),
-    )
-    history = plan.run(module, TrainingData(inputs, is_target, lambda x: x), g)
-    return {
-        "state": net.state_dict(),
-        "history": torch.tensor([list(h.values()) for h in history]),
-    }
+    return _sgd_steps(ContrastiveVAEModule(net.double(), weights, lr=1e-3), shard, lr=1e-3)
 
 
 def test_vae_steps_over_two_processes_update_the_weights_like_one_process(tmp_path):
