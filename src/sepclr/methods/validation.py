@@ -129,12 +129,3 @@ def to_float(x: torch.Tensor) -> torch.Tensor:
 def as_float_tensor(x: Any, name: str = "x") -> torch.Tensor:
     """:func:`as_sample_tensor` as float32 (uint8 images scaled to [0, 1])."""
     return to_float(as_sample_tensor(x, name))
-
-
-def check_pair(background: Any, target: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    """Validate background and target batches as float32 and check they share the sample
-    shape."""
-    bg = as_float_tensor(background, "background")
-    tg = as_float_tensor(target, "target")
-    _check_same_shape(bg, tg)
-    return bg, tg
