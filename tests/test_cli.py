@@ -54,8 +54,10 @@ def test_fit_any_method_with_its_own_parameters(tmp_path, capsys):
     assert set(rows) == {"ConVAE (synthetic-tabular)", "untrained encoder (floor)", "best expected"}
 
     cpca = ["fit", "--dataset", "synthetic-tabular", "--method", "cpca", "--out", str(out)]
+    cpca += ["--overwrite"]
     assert cli.main([*cpca, "--common-dim", "4", "--salient-dim", "4", "--set", "alpha=2"]) == 0
     assert sepclr.load(out).alpha_ == 2.0
+    assert not (out / "checkpoint").exists()  # the ConVAE run's files are gone, not mixed in
     capsys.readouterr()
     assert cli.main([*cpca, "--epochs", "3"]) == 1
     assert "CPCA has no parameter epochs" in capsys.readouterr().err
@@ -87,7 +89,7 @@ def test_errors_are_one_line_and_nonzero(capsys, monkeypatch, tmp_path):
     assert err.startswith("sepclr: error: fashion-mnist files")
     assert len(err.strip().splitlines()) == 1
     assert cli.main(["evaluate", str(tmp_path / "missing")]) == 1
-    assert "not a saved sepclr model" in capsys.readouterr().err
+    assert "written by `sepclr fit`" in capsys.readouterr().err
 
 
 def test_help_lists_commands(capsys):

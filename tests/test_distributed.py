@@ -217,7 +217,7 @@ def _sgd_steps(module, shard: Shard, lr: float) -> dict:
         make_optimizer=partial(torch.optim.SGD, lr=lr),
     )
     data = TrainingData(inputs, is_target, lambda x: x)
-    history = plan.run(module, data, torch.Generator().manual_seed(2))
+    history = plan.run(module, data, torch.Generator().manual_seed(2)).history
     return {
         "state": module.network.state_dict(),
         "history": torch.tensor([list(h.values()) for h in history]),

@@ -69,7 +69,7 @@ def _train(speed: StepSpeed, epochs: int = 2) -> tuple[list[dict[str, float]], d
     )
     plan = TrainingPlan(epochs, 32, 1e-3, torch.device("cpu"), speed=speed, verbose=False)
     data = TrainingData(inputs, is_target, lambda x: x.float())
-    history = plan.run(module, data, torch.Generator().manual_seed(2))
+    history = plan.run(module, data, torch.Generator().manual_seed(2)).history
     return history, encoder.state_dict()
 
 

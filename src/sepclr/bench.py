@@ -12,8 +12,8 @@ table (mean ± std over seeds, with the wall time of each fit) is written as
 """
 
 import csv
+import io
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from sepclr.data.catalog import CADataset
+from sepclr.engine.files import write_text
 from sepclr.errors import SepCLRError
 from sepclr.evaluation.plots import plot_reconstructions
 from sepclr.evaluation.report import (
@@ -106,12 +107,6 @@ def build_model(variant: str, seed: int, params: dict[str, Any]) -> ContrastiveE
     raise SepCLRError(f"unknown benchmark row {variant!r}")
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def _json_params(model: ContrastiveEstimator) -> dict[str, Any]:
     params: dict[str, Any] = json.loads(json.dumps(model.get_params()))
     return params
@@ -160,7 +155,7 @@ def _result(
             )
         return result
     result = _run_once(model, variant, seed, train, test)
-    _write_atomic(path, json.dumps(result, indent=2) + "\n")
+    write_text(path, json.dumps(result, indent=2) + "\n")
     if model.reconstructs and test.target.ndim == 4:
         title = f"{_label(variant)} seed {seed}, {test.name} {test.split} samples"
         plot_reconstructions(model, test, runs / f"{variant}-seed{seed}.png", title=title)
@@ -204,7 +199,7 @@ def run_table(
     _write_tables(out / name, summary, columns, ideal_row(test), seeds, settings)
     if "S_group" in columns:  # a diagnosis column: also the poster's Table 3 layout
         layout = table3_layout(summary, test, _label)
-        _write_atomic(out / f"{name}_table3.md", layout + "\n")
+        write_text(out / f"{name}_table3.md", layout + "\n")
     return summary
 
 
@@ -235,20 +230,19 @@ def _write_tables(
         f"{json.dumps(settings, sort_keys=True)}\n\n"
     )
     table = markdown_table(shown, [*columns, "fit s"])
-    _write_atomic(stem.with_suffix(".md"), header + table + "\n")
-    csv_tmp = stem.with_name(f".{stem.name}.csv.tmp")
-    with open(csv_tmp, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["variant", *columns, *(f"{c}_std" for c in columns), "fit_seconds"])
-        for variant, row in summary.items():
-            writer.writerow(
-                [
-                    variant,
-                    *(f"{row[c]:.2f}" for c in columns),
-                    *(f"{row[c + '_std']:.2f}" for c in columns),
-                    f"{row['fit_seconds']:.1f}",
-                ]
-            )
-    os.replace(csv_tmp, stem.with_suffix(".csv"))
+    write_text(stem.with_suffix(".md"), header + table + "\n")
+    rows = io.StringIO()
+    writer = csv.writer(rows)
+    writer.writerow(["variant", *columns, *(f"{c}_std" for c in columns), "fit_seconds"])
+    for variant, row in summary.items():
+        writer.writerow(
+            [
+                variant,
+                *(f"{row[c]:.2f}" for c in columns),
+                *(f"{row[c + '_std']:.2f}" for c in columns),
+                f"{row['fit_seconds']:.1f}",
+            ]
+        )
+    write_text(stem.with_suffix(".csv"), rows.getvalue())
     document = {"seeds": seeds, "settings": settings, "rows": summary, "best_expected": ideal}
-    _write_atomic(stem.with_suffix(".json"), json.dumps(document, indent=2) + "\n")
+    write_text(stem.with_suffix(".json"), json.dumps(document, indent=2) + "\n")

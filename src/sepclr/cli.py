@@ -15,6 +15,7 @@ from sepclr.bench import ABLATIONS, method_rows, run_table
 from sepclr.data.catalog import CADataset, availability
 from sepclr.data.download import RESOURCES, download, load_or_fetch
 from sepclr.engine.distributed import launched_by_torchrun, process_group
+from sepclr.engine.files import write_json, write_text
 from sepclr.errors import SepCLRError, TrainingInterruptedError
 from sepclr.evaluation.plots import plot_reconstructions, plot_spaces
 from sepclr.evaluation.report import (
@@ -22,7 +23,6 @@ from sepclr.evaluation.report import (
     markdown_table,
     probe_columns,
     probe_row,
-    write_json,
 )
 from sepclr.evaluation.supervised import attribute_report
 from sepclr.methods import ContrastiveEstimator, TrainedEstimator
@@ -31,9 +31,10 @@ from sepclr.methods.sepclr import OBJECTIVES, RESIDUALS
 from sepclr.objectives import INDEPENDENCE_TERMS
 from sepclr.presets import PRESETS, preset
 from sepclr.registry import DATASETS, METHODS
+from sepclr.run_folder import CHECKPOINT_DIR, RUN_FILE, check_new_out, claim, read_run
 
-RUN_FILE = "run.json"
-CHECKPOINT_DIR = "checkpoint"  # under the run's folder
+# dataset options that name a file: stored absolute in run.json
+PATH_OPTIONS = frozenset({"table", "file"})
 
 
 def _batch_size(text: str) -> int | str:
@@ -128,7 +129,7 @@ def _evaluate(model: Any, out: Path, run: dict[str, Any], data_dir: str | None, 
             report, ["rho_dim", "rho_other", "S", "C"]
         )
     write_json(out / "results.json", document)
-    (out / "results.md").write_text(table + "\n")
+    write_text(out / "results.md", table + "\n")
     print(table)
     if plot:
         path = plot_spaces(model, test, out / "spaces.png", title=f"{run['dataset']} (test split)")
@@ -175,6 +176,9 @@ def _new_run(args: argparse.Namespace) -> dict[str, Any]:
         **_dataset_options(dataset, args.size),
         **_pairs("--dataset-option", args.dataset_option),
     }
+    for name in PATH_OPTIONS & set(options):  # absolute, so the run reads from anywhere
+        base = Path(args.data_dir) if args.data_dir else Path.cwd()
+        options[name] = str((base / str(options[name])).absolute())
     return {
         "dataset": dataset,
         "dataset_options": options,
@@ -204,10 +208,7 @@ RESUME_OPTIONS = (
 def _resumed_run(args: argparse.Namespace) -> dict[str, Any]:
     out = Path(args.resume)
     run_path = out / RUN_FILE
-    if not run_path.is_file():
-        raise SepCLRError(
-            f"--resume {out}: {run_path} is missing; is it a `sepclr fit --out` folder?"
-        )
+    run = read_run(out)
     defaults = vars(build_parser().parse_args(["fit", "--resume", str(out)]))
     changed = sorted(
         k for k, v in vars(args).items() if k not in RESUME_OPTIONS and v != defaults.get(k)
@@ -215,9 +216,8 @@ def _resumed_run(args: argparse.Namespace) -> dict[str, Any]:
     if changed:
         flags = ", ".join("--" + k.replace("_", "-") for k in changed)
         raise SepCLRError(f"--resume continues with the settings in {run_path}; leave out {flags}")
-    run: dict[str, Any] = json.loads(run_path.read_text())
-    if "method" not in run:
-        raise SepCLRError(f"{run_path} was written by an older sepclr and cannot be resumed")
+    if run["method"] not in METHODS:
+        raise SepCLRError(f"{run_path} names the method {run['method']!r}, unknown to this sepclr")
     if args.device is not None:
         run["params"]["device"] = args.device
     method = _method(run["method"])
@@ -232,8 +232,12 @@ def _resumed_run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_fit(args: argparse.Namespace) -> None:
+    if args.devices is not None and args.devices < 1:
+        raise SepCLRError(f"--devices is a number of processes, at least 1; got {args.devices}")
     if args.devices is not None and args.devices > 1 and not launched_by_torchrun():
         run = _resumed_run(args) if args.resume else _new_run(args)
+        if not args.resume:
+            check_new_out(Path(args.out), args.overwrite)
         _check_processes(_method(run["method"]), args.devices)
         _relaunch_on_processes(args.devices, args.argv)
         return
@@ -284,54 +288,77 @@ def _fit(
     args: argparse.Namespace, rank: int, world_size: int
 ) -> tuple[ContrastiveEstimator, dict[str, Any], Path]:
     """Train the run's model (in every process of a multi-process run); returns it, the
-    run's settings and its directory."""
+    run's settings and its directory. Everything is checked (the folder, the parameters, the
+    data) before anything is written."""
     run = _resumed_run(args) if args.resume else _new_run(args)
     out = Path(args.resume or args.out)
+    if not args.resume and rank == 0:
+        check_new_out(out, args.overwrite)
     method = _method(run["method"])
     _check_processes(method, world_size)
-    params = dict(run["params"])
-    fit_options: dict[str, Any] = {}
-    if method.trains_by_epochs:  # checkpoints in OUT/checkpoint
-        params["verbose"] = not args.quiet
-        fit_options = {
-            "checkpoint_dir": out / CHECKPOINT_DIR,
-            "checkpoint_every": run["checkpoint_every"],
-            "resume": bool(args.resume),
-        }
-    train = load_or_fetch(
-        run["dataset"], args.data_dir, "train", run["dataset_options"], not args.no_download
-    )
-    model = method(**params)
+    model = method(**run["params"])
+    model.validate_params()
+    train = _load(run, args, "train")
+    if not args.no_evaluate:
+        _load(run, args, "test")  # a corrupt test split is found before training
+    fit_options = _fit_options(model, run, out, args, train)
     run["processes"] = world_size
-    created = not out.exists()
+    created = False
     if rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
+        created = False if args.resume else claim(out, args.overwrite)
         write_json(out / RUN_FILE, run)  # before training, so that --resume finds the settings
     start = time.perf_counter()
     try:
-        model.fit(train.background, train.target, **fit_options, **_known_attributes(model, train))
+        model.fit(train.background, train.target, **fit_options)
     except TrainingInterruptedError as exc:
         raise TrainingInterruptedError(
             f"{exc}; continue with `sepclr fit --resume {out}`"
         ) from None
     except SepCLRError:
-        # refused before its first checkpoint (bad parameters or data): leave no folder behind
-        if rank == 0 and created and not TrainedEstimator.has_checkpoint(out / CHECKPOINT_DIR):
-            shutil.rmtree(out, ignore_errors=True)
+        # refused before its first checkpoint (bad data): leave no run behind
+        if (
+            rank == 0
+            and not args.resume
+            and not TrainedEstimator.has_checkpoint(out / CHECKPOINT_DIR)
+        ):
+            shutil.rmtree(out, ignore_errors=True) if created else (out / RUN_FILE).unlink()
         raise
-    run["fit_seconds"] = round(time.perf_counter() - start, 1)
+    trained = isinstance(model, TrainedEstimator)
+    seconds = model.train_seconds_ if trained else time.perf_counter() - start
+    run["fit_seconds"] = round(seconds, 1)
     return model, run, out
+
+
+def _load(run: dict[str, Any], args: argparse.Namespace, split: str) -> CADataset:
+    return load_or_fetch(
+        run["dataset"], args.data_dir, split, run["dataset_options"], not args.no_download
+    )
+
+
+def _fit_options(
+    model: ContrastiveEstimator,
+    run: dict[str, Any],
+    out: Path,
+    args: argparse.Namespace,
+    train: CADataset,
+) -> dict[str, Any]:
+    """``fit``'s keyword arguments: checkpoints in OUT/checkpoint for a method trained by
+    epochs, and supervised SepCLR's known attributes."""
+    options = _known_attributes(model, train)
+    if isinstance(model, TrainedEstimator):
+        model.set_params(verbose=not args.quiet)
+        options |= {
+            "checkpoint_dir": out / CHECKPOINT_DIR,
+            "checkpoint_every": run["checkpoint_every"],
+            "resume": bool(args.resume),
+        }
+    return options
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     out = Path(args.run_dir)
+    run = read_run(out)
     model = load_model(out)
-    run_path = out / RUN_FILE
-    if not run_path.is_file():
-        raise SepCLRError(
-            f"{run_path} is missing: evaluate needs a directory written by `sepclr fit`"
-        )
-    run = json.loads(run_path.read_text())
     _evaluate(model, out, run, args.data_dir, args.plot)
 
 
@@ -455,6 +482,11 @@ def _add_run_options(fit: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="continue the stopped run in DIR (its --out) from DIR/checkpoint, with the "
         "settings in DIR/run.json (only --data-dir, --device and the output flags may change)",
+    )
+    fit.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in --out (its model, checkpoint and results)",
     )
     fit.add_argument(
         "--devices",

@@ -32,3 +32,13 @@ class TrainingDivergedError(SepCLRError, FloatingPointError):
 class TrainingInterruptedError(SepCLRError):
     """SIGINT or SIGTERM stopped training after a step; the message says where the
     checkpoint is."""
+
+
+class StorageError(SepCLRError, OSError):
+    """A file or folder could not be written (no space left, no permission, a file where a
+    folder should be); what was there before is unchanged."""
+
+
+class SepCLRWarning(UserWarning):
+    """Input or training that works but is probably not what was meant (images outside
+    [0, 1], a loss that grows by orders of magnitude, ...)."""

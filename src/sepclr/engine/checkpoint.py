@@ -23,7 +23,8 @@ from safetensors.torch import save_file
 from torch import nn
 
 from sepclr._version import __version__
-from sepclr.engine.persistence import atomic_write, check_document
+from sepclr.engine.files import atomic_write
+from sepclr.engine.persistence import check_document
 from sepclr.errors import CheckpointError
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
@@ -45,14 +46,16 @@ def data_fingerprint(*tensors: torch.Tensor) -> str:
 @dataclass
 class Progress:
     """Where a run stands: ``epoch`` in progress (or next), ``step`` batches of it done,
-    the epoch's batch ``order`` (when ``step > 0``), the running sums of its loss terms, and
-    the finished epochs' ``history``."""
+    the epoch's batch ``order`` (when ``step > 0``), the running sums of its loss terms, the
+    finished epochs' ``history``, and the ``seconds`` spent training so far (across
+    resumptions)."""
 
     epoch: int = 0
     step: int = 0
     order: torch.Tensor | None = None
     sums: dict[str, float] = field(default_factory=dict)
     history: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
 
 
 def _optimizer_parts(name: str, optimizer: torch.optim.Optimizer) -> tuple[dict, dict]:
@@ -135,6 +138,7 @@ class Checkpointer:
             "step": progress.step,
             "sums": progress.sums,
             "history": progress.history,
+            "seconds": progress.seconds,
             "optimizers": optimizer_meta,
             "rng": {
                 "python": _jsonable(random.getstate()),
@@ -207,6 +211,7 @@ class Checkpointer:
             order=tensors.get("progress:order"),
             sums={k: float(v) for k, v in document["sums"].items()},
             history=document["history"],
+            seconds=float(document.get("seconds", 0.0)),
         )
 
 

@@ -3,6 +3,7 @@ progress bar, checkpoints, resumption, and a clean stop on SIGINT/SIGTERM."""
 
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType, TracebackType
@@ -85,9 +86,10 @@ def run_epochs(
     verbose: bool = True,
     description: str = "training",
     shard: Shard = SINGLE_PROCESS,
-) -> list[dict[str, float]]:
-    """Run ``epochs`` epochs of ``step_fn`` over shuffled batches of ``n_rows`` rows and
-    return the mean of each loss term per epoch.
+) -> Progress:
+    """Run ``epochs`` epochs of ``step_fn`` over shuffled batches of ``n_rows`` rows; return
+    the final progress: the mean of each loss term per epoch (``history``) and the seconds
+    spent training, summed over resumptions (``seconds``).
 
     ``on_epoch_start(epoch)`` runs before each epoch's first step. With a ``checkpointer``,
     a checkpoint is written every ``checkpointer.every`` epochs and after the last one;
@@ -103,6 +105,7 @@ def run_epochs(
     """
     epochs_run = _Epochs(n_rows, batch_size, generator, parts, checkpointer, shard)
     state = epochs_run.restore(on_epoch_start) if resume and checkpointer else Progress()
+    epochs_run.clock = time.perf_counter() - state.seconds
     history = list(state.history)
     bar = tqdm(
         range(state.epoch, epochs),
@@ -127,7 +130,7 @@ def run_epochs(
         finished = epoch + 1
         if checkpointer is not None and (finished % checkpointer.every == 0 or finished == epochs):
             epochs_run.save(Progress(finished, 0, None, {}, history))
-    return history
+    return Progress(epochs, 0, None, {}, history, epochs_run.seconds())
 
 
 class _Epochs:
@@ -144,6 +147,11 @@ class _Epochs:
     ) -> None:
         self.n_rows, self.batch_size, self.generator = n_rows, batch_size, generator
         self.parts, self.checkpointer, self.shard = parts, checkpointer, shard
+        self.clock = time.perf_counter()
+
+    def seconds(self) -> float:
+        """Seconds spent training, earlier runs of a resumed one included."""
+        return time.perf_counter() - self.clock
 
     def restore(self, on_epoch_start: Callable[[int], None] | None) -> Progress:
         assert self.checkpointer is not None
@@ -159,6 +167,7 @@ class _Epochs:
     def save(self, progress: Progress) -> str:
         if self.checkpointer is None:
             return "no checkpoint directory was given, so nothing was saved"
+        progress.seconds = self.seconds()
         path = self.checkpointer.path
         if self.shard.rank == 0:
             parts = self.parts

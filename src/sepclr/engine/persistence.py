@@ -2,13 +2,12 @@
 
 A model directory holds ``config.json`` (format, library version, class, constructor
 parameters, fitted metadata) and ``weights.safetensors``. Each file is written to a temporary
-name in the same directory, flushed to disk and renamed, so an interrupted save never leaves a
-half-written file under the final name. Nothing is unpickled on load.
+name in the same directory, flushed to disk and renamed (:mod:`sepclr.engine.files`), so an
+interrupted save never leaves a half-written file under the final name. Nothing is
+unpickled on load.
 """
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,27 +16,13 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from sepclr._version import __version__
-from sepclr.errors import CheckpointError
+from sepclr.engine.files import atomic_write, write_text
+from sepclr.errors import CheckpointError, StorageError
 
 FORMAT = "sepclr-model"
 FORMAT_VERSION = 1
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "weights.safetensors"
-
-
-def atomic_write(path: Path, write: Any) -> None:
-    """Call ``write(temporary_path)`` in ``path``'s directory, flush the file to disk, then
-    rename it to ``path``: readers see the old file or the new one, never half of one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def check_document(document: Any, kind: str, version: int, source: str | Path) -> None:
@@ -58,7 +43,12 @@ def save_model(
 ) -> Path:
     """Write ``tensors`` and ``config`` (JSON-serialisable) into ``directory``."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    if directory.exists() and not directory.is_dir():
+        raise StorageError(f"cannot save a model into {directory}: it is a file, not a folder")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot create {directory}: {exc.strerror or exc}") from exc
     document = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -69,7 +59,7 @@ def save_model(
     text = json.dumps(document, indent=2)
     contiguous = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     atomic_write(directory / WEIGHTS_NAME, lambda p: save_file(contiguous, p))
-    atomic_write(directory / CONFIG_NAME, lambda p: Path(p).write_text(text))
+    write_text(directory / CONFIG_NAME, text)
     return directory
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from sepclr.engine.checkpoint import Checkpointer
+from sepclr.engine.checkpoint import Checkpointer, Progress
 from sepclr.engine.distributed import (
     average_buffers,
     check_batch_size,
@@ -115,8 +115,9 @@ class TrainingPlan:
         checkpointer: Checkpointer | None = None,
         resume: bool = False,
         stop: StopRequest | None = None,
-    ) -> list[dict[str, float]]:
-        """Train ``module`` in place; return the mean of each loss term per epoch. A
+    ) -> Progress:
+        """Train ``module`` in place; return the final progress (the mean of each loss term
+        per epoch in ``history``, the training ``seconds``). A
         non-finite loss stops training with :class:`TrainingDivergedError` before the
         optimiser step. Checkpoints, ``resume`` and ``stop``: see
         :func:`sepclr.engine.loop.run_epochs`."""
@@ -126,7 +127,7 @@ class TrainingPlan:
             set_memory_format(module.network, channels_last=True)
         stepper = _Stepper(self, module, data)
         with backend_settings(self.device):
-            history = run_epochs(
+            progress = run_epochs(
                 len(data.inputs),
                 self.batch_size,
                 self.epochs,
@@ -142,7 +143,7 @@ class TrainingPlan:
                 shard=self.shard,
             )
         average_buffers(module.network, self.shard)
-        return history
+        return progress
 
 
 class _Stepper:

@@ -1,7 +1,6 @@
 """2-D views of the common and salient spaces, coloured by each factor (the paper's Figures
 4 and 5 side by side)."""
 
-import os
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -13,17 +12,16 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 from sepclr.data.catalog import CADataset
+from sepclr.engine.files import atomic_write
 from sepclr.evaluation.report import Transformer, is_continuous, ordered_factors
 
 
 def _save(fig: Any, path: str | Path) -> Path:
-    """Write ``fig`` as PNG under a temporary name, then rename it (no half-written file)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=90)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    """Write ``fig`` as PNG atomically (no half-written file)."""
+    try:
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
+    finally:
+        plt.close(fig)
 
 
 def _project(background: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

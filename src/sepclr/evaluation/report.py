@@ -1,8 +1,6 @@
 """Evaluation of a fitted method on a CA dataset: the probe row and its tables."""
 
-import json
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -130,11 +128,6 @@ def markdown_table(rows: Mapping[str, Mapping[str, object]], columns: Sequence[s
         cells = [_cell(c, row[c]) if c in row else "" for c in columns]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def write_json(path: str | Path, document: Any) -> None:
-    """Write ``document`` as indented JSON."""
-    Path(path).write_text(json.dumps(document, indent=2) + "\n")
 
 
 def table3_layout(

@@ -129,7 +129,7 @@ class ContrastiveEstimator(BaseEstimator):
         if cls.__doc__ and params:
             cls.__doc__ = _with_parameters_section(cls.__doc__, params)
 
-    def _validate_params(self) -> None:
+    def validate_params(self) -> None:
         """Check every parameter against its declared constraint, then
         :meth:`_check_consistency`."""
         check_params(self, declared(type(self)))
@@ -153,7 +153,7 @@ class ContrastiveEstimator(BaseEstimator):
     def fit(self: Model, background: Any, target: Any) -> Model:
         """Fit on ``background`` (e.g. healthy controls) and ``target`` (e.g. patients)
         samples of the same shape. Returns ``self``."""
-        self._validate_params()
+        self.validate_params()
         inputs, is_target = stack_groups(background, target, self.keeps_uint8)
         self._fit_groups(inputs, is_target)
         self.sample_shape_ = tuple(inputs.shape[1:])
@@ -240,6 +240,7 @@ class TrainedEstimator(ContrastiveEstimator):
     network_name: ClassVar[str] = "network"
     standardiser_: Standardiser
     history_: list[dict[str, float]]
+    train_seconds_: float
 
     epochs = Param(30, Integer(0), "Passes over the data; 0 leaves the model untrained.")
     batch_size: Param[int | str] = Param(
@@ -285,7 +286,7 @@ class TrainedEstimator(ContrastiveEstimator):
         ``resume=True`` continues from that checkpoint when it exists, with the same result
         as an uninterrupted run. ``side_data``: what a method needs beside the samples
         (supervised SepCLR's ``attributes``)."""
-        self._validate_params()
+        self.validate_params()
         inputs, is_target = stack_groups(background, target, self.keeps_uint8)
         rows = self._side_rows(is_target, **side_data)
         shard = Shard.current()
@@ -301,7 +302,8 @@ class TrainedEstimator(ContrastiveEstimator):
             torch.manual_seed(int(self.seed))
             module = self._build_module(tuple(inputs.shape[1:]), device)
             generator = torch.Generator().manual_seed(int(self.seed))
-            self.history_ = plan.run(module, data, generator, checkpointer, resuming, stop)
+            progress = plan.run(module, data, generator, checkpointer, resuming, stop)
+        self.history_, self.train_seconds_ = progress.history, progress.seconds
         self.standardiser_ = standardiser
         self.sample_shape_ = tuple(inputs.shape[1:])
         self._keep_trained(module, data, device)
@@ -401,10 +403,11 @@ class TrainedEstimator(ContrastiveEstimator):
         return tensors
 
     def fit_summary(self) -> dict[str, Any]:
-        return {"history": self.history_}
+        return {"history": self.history_, "train_seconds": self.train_seconds_}
 
     def _set_fitted(self, fitted: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         self.history_ = fitted["history"]
+        self.train_seconds_ = float(fitted.get("train_seconds", 0.0))
         self.standardiser_ = Standardiser(
             tensors["standardiser.mean"], tensors["standardiser.scale"]
         )
