@@ -160,7 +160,7 @@ def _result(
         title = f"{_label(variant)} seed {seed}, {test.name} {test.split} samples"
         plot_reconstructions(model, test, runs / f"{variant}-seed{seed}.png", title=title)
     log(
-        f"{variant} seed {seed}: delta_TOT {result['delta_TOT']:.1f} "
+        f"{variant} seed {seed}: delta_TOT {result.get('delta_TOT', float('nan')):.1f} "
         f"({result['fit_seconds']:.0f} s)"
     )
     return result

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sepclr.bench import ABLATIONS, method_rows, run_table
-from sepclr.data.catalog import CADataset, availability
+from sepclr.data.catalog import CADataset, availability, dataset_options
 from sepclr.data.download import RESOURCES, download, load_or_fetch
 from sepclr.engine.distributed import launched_by_torchrun, process_group
 from sepclr.engine.files import write_json, write_text
@@ -109,6 +109,9 @@ def _known_attributes(model: Any, data: CADataset) -> dict[str, Any]:
 
 def _evaluate(model: Any, out: Path, run: dict[str, Any], data_dir: str | None, plot: bool) -> None:
     train, test = _load_splits(run, data_dir)
+    if not probe_columns(test):
+        print(f"no factors to probe: {run['dataset']} labels none of its samples")
+        return
     rows = {f"{type(model).__name__} ({run['dataset']})": probe_row(model, train, test)}
     if isinstance(model, TrainedEstimator):  # the same architecture untrained
         floor = model.untrained()
@@ -400,10 +403,24 @@ def cmd_download(args: argparse.Namespace) -> None:
 
 
 def cmd_datasets(args: argparse.Namespace) -> None:
+    if args.name is not None and args.name not in DATASETS:
+        raise SepCLRError(f"unknown dataset {args.name!r}; choose one of {', '.join(DATASETS)}")
     for name, description, where, how in availability(args.data_dir):
+        if args.name not in (None, name):
+            continue
         print(f"{name}\n  {description}\n  files: {where}")
         if where == "missing":
             print(f"  how to get them: {how}")
+        if args.name is not None:
+            _print_options(name)
+
+
+def _print_options(name: str) -> None:
+    """Each option of a dataset (``--dataset-option NAME=VALUE``), its default and meaning."""
+    print("  options (--dataset-option NAME=VALUE; lists as a,b,c):")
+    for option, default, meaning in dataset_options(name):
+        meaning = meaning.replace("``", "")
+        print(f"    {option} (default {default!r})" + (f": {meaning}" if meaning else ""))
 
 
 def _sized() -> list[str]:
@@ -441,7 +458,8 @@ def _add_fit(sub: Subcommands) -> None:
         "--dataset-option",
         action="append",
         metavar="NAME=VALUE",
-        help="an option of the dataset's builder, e.g. --dataset-option size=64 (repeatable)",
+        help="an option of the dataset, e.g. --dataset-option size=64 (repeatable); "
+        "`sepclr datasets NAME` lists a dataset's options",
     )
     fit.add_argument("--method", choices=sorted(METHODS), default="sepclr", help="default: sepclr")
     fit.add_argument("--out", help="directory for the model and its results; required")
@@ -589,7 +607,10 @@ def _add_download(sub: Subcommands) -> None:
 
 
 def _add_datasets(sub: Subcommands) -> None:
-    datasets = sub.add_parser("datasets", help="list datasets and whether their files are here")
+    datasets = sub.add_parser(
+        "datasets", help="list datasets and whether their files are here; NAME: its options"
+    )
+    datasets.add_argument("name", nargs="?", help="a dataset: show its options too")
     datasets.add_argument("--data-dir", help="extra directory to search first")
     datasets.set_defaults(func=cmd_datasets)
 
@@ -608,6 +629,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sepclr: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a file system refusal outside sepclr's own checks
+        print(f"sepclr: error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -324,13 +324,55 @@ def load(
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise InvalidInputError(f"unknown dataset {name!r}{hint} Available: {sorted(DATASETS)}")
     build = DATASETS[name].build
-    accepted = [p for p in inspect.signature(build).parameters if p not in ("split", "root")]
-    unknown = sorted(set(options) - set(accepted))
+    defaults = {option: default for option, default, _ in dataset_options(name)}
+    unknown = sorted(set(options) - set(defaults))
     if unknown:
         raise InvalidInputError(
-            f"{name} has no option {', '.join(unknown)}; its options are {', '.join(accepted)}"
+            f"{name} has no option {', '.join(unknown)}; its options are {', '.join(defaults)}"
         )
+    parameters = inspect.signature(build).parameters
+    for option, value in options.items():  # "a,b" or ["a", "b"] where names are expected
+        if "tuple[str" in str(parameters[option].annotation) and isinstance(value, str):
+            options[option] = tuple(v.strip() for v in value.split(",") if v.strip())
+        elif isinstance(value, list):
+            options[option] = tuple(value)
     return build(split=split, root=root, **options)
+
+
+def dataset_options(name: str) -> list[tuple[str, Any, str]]:
+    """The options of dataset ``name``'s builder: (name, default, meaning), the meaning
+    read from the builder's numpydoc ``Parameters`` section ("" where it has none).
+
+    >>> [option for option, _, _ in dataset_options("synthetic-tabular")]
+    ['n', 'features', 'seed']
+    """
+    build = DATASETS[name].build
+    meanings = _parameter_docs(build.__doc__ or "")
+    return [
+        (option, parameter.default, meanings.get(option, ""))
+        for option, parameter in inspect.signature(build).parameters.items()
+        if option not in ("split", "root")
+    ]
+
+
+def _parameter_docs(doc: str) -> dict[str, str]:
+    """Each parameter's description in a numpydoc ``Parameters`` section, joined on one
+    line (entries such as ``a, b : str`` give both names the same text)."""
+    lines = inspect.cleandoc(doc).splitlines()
+    if "Parameters" not in lines:
+        return {}
+    docs: dict[str, str] = {}
+    names: list[str] = []
+    for line in lines[lines.index("Parameters") + 2 :]:
+        if not line.strip():
+            break
+        if not line.startswith(" "):
+            names = [n.strip() for n in line.split(" : ")[0].split(",")]
+            docs |= dict.fromkeys(names, "")
+        else:
+            for n in names:
+                docs[n] = (docs[n] + " " + line.strip()).strip()
+    return docs
 
 
 def availability(root: str | Path | None = None) -> list[tuple[str, str, str, str]]:
@@ -343,7 +385,8 @@ def availability(root: str | Path | None = None) -> list[tuple[str, str, str, st
     rows = []
     for name, info in DATASETS.items():
         if info.files is None:
-            where = "built in"
+            generated = info.how_to_get.startswith("generated")
+            where = "built in" if generated else "yours (see its options)"
         else:
             try:
                 where = str(info.files(root)[0].parent)

@@ -28,7 +28,8 @@ def find_files(
     """Find a dataset's files. ``names`` lists, for each file, its accepted names (e.g. raw and
     ``.gz``). Each search root is tried as ``root/folder`` and then ``root`` itself; the first
     directory holding every file wins. Raises :class:`DataNotFoundError` naming every place
-    searched and ``how_to_get``."""
+    searched and ``how_to_get``, or naming the missing files when the explicit ``root``
+    holds only some of them (rather than mixing them with another copy)."""
     tried: list[Path] = []
     for base in search_roots(root):
         for directory in (base / folder, base):
@@ -39,6 +40,12 @@ def find_files(
             ]
             if all(p is not None for p in found):
                 return [p for p in found if p is not None]
+            if root is not None and base == Path(root).expanduser() and any(found):
+                missing = [alts[0] for alts, p in zip(names, found, strict=True) if p is None]
+                raise DataNotFoundError(
+                    f"{directory} holds only some of the {folder} files: "
+                    f"{', '.join(missing)} missing. {how_to_get}"
+                )
     wanted = ", ".join(alts[0] for alts in names)
     places = ", ".join(str(p) for p in tried)
     raise DataNotFoundError(

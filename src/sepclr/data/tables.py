@@ -104,11 +104,31 @@ def table_study(
     normalize: str = "none",
     test_fraction: float = 0.2,
 ) -> CADataset:
-    """Rows of ``table`` (in ``root``; ``.csv``, ``.tsv`` or ``.parquet``) whose
-    ``group_column`` is ``background_value`` or ``target_value``. Features: the ``features``
-    columns, or every column but the group and the ``factors``; all must be numbers.
-    ``factors`` are labelled factors (numbers stay continuous, text becomes classes), those
-    in ``salient`` salient. Split 80/20 per group with seed 0."""
+    """Rows of a table whose ``group_column`` is ``background_value`` or ``target_value``.
+
+    Parameters
+    ----------
+    table : str
+        The file, ``.csv``, ``.tsv`` or ``.parquet``: a path relative to ``root`` (the
+        ``--data-dir``) or to the current folder, or an absolute path.
+    group_column : str
+        The column that tells the groups apart.
+    background_value, target_value : str
+        Its values for background (e.g. controls) and target (e.g. patients) rows; other
+        rows are left out.
+    features : str or list of str, optional
+        The feature columns (numbers); by default every column but the group and the
+        factors.
+    factors : str or list of str
+        Labelled columns to probe: numbers stay continuous, text becomes classes.
+    salient : str or list of str
+        Those of the factors that are salient (found in targets only); the others are
+        common.
+    test_fraction : float
+        The share of each group held out as the test split (seed 0).
+    normalize : {"none", "log1p"}
+        A transform of the features (``log1p`` for counts).
+    """
     check_split(split)
     path = (Path(root) if root is not None else Path.cwd()) / table
     if not path.is_file():
@@ -144,11 +164,31 @@ def anndata_study(
     layer: str | None = None,
     test_fraction: float = 0.2,
 ) -> CADataset:
-    """Cells of an AnnData file (in ``root``) whose ``obs[group_column]`` is
-    ``background_value`` or ``target_value``; features are the genes of ``X`` (or of
-    ``layers[layer]``), made dense, normalised as ``normalize`` says (``log1p`` by default,
-    for raw counts). ``factors`` are ``obs`` columns (cell type, batch, dose ...), those in
-    ``salient`` salient. Split 80/20 per group with seed 0."""
+    """Cells of an AnnData file whose ``obs[group_column]`` is ``background_value`` or
+    ``target_value``; features are the genes, made dense.
+
+    Parameters
+    ----------
+    file : str
+        The ``.h5ad`` file, relative to ``root`` (the ``--data-dir``) or to the current
+        folder, or absolute.
+    group_column : str
+        The column that tells the groups apart.
+    background_value, target_value : str
+        Its values for background (e.g. controls) and target (e.g. patients) rows; other
+        rows are left out.
+    factors : str or list of str
+        ``obs`` columns to probe (cell type, batch, dose ...).
+    salient : str or list of str
+        Those of the factors that are salient (found in targets only); the others are
+        common.
+    test_fraction : float
+        The share of each group held out as the test split (seed 0).
+    normalize : {"log1p", "none"}
+        A transform of the counts (``log1p`` for raw counts).
+    layer : str, optional
+        Read ``layers[layer]`` instead of ``X``.
+    """
     check_split(split)
     try:
         import anndata

@@ -79,14 +79,34 @@ def nifti_study(
     test_fraction: float = 0.2,
     cache: bool = True,
 ) -> CADataset:
-    """Background (``group_column == background_value``) and target subjects of the study
-    whose participants ``table`` lies in ``root``; paths are relative to the table's folder.
+    """Background (``group_column == background_value``) and target subjects of a NIfTI
+    study listed in a participants table; volumes are float32 (n, 1, *shape).
 
-    ``continuous`` and ``categorical`` name the covariate columns (categories become 0, 1,
-    ... in sorted order); those in ``salient`` (e.g. clinical scores, measured on patients
-    only) are salient factors, the others common. Subjects are split with seed 0 into train
-    and test (``test_fraction``), stratified by group. Volumes: float32 (n, 1, *shape),
-    cached under ``root/.sepclr-cache`` unless ``cache=False``.
+    Parameters
+    ----------
+    table : str
+        The participants table (TSV or CSV), relative to ``root`` (the ``--data-dir``) or
+        to the current folder, or absolute; volume paths are relative to its folder.
+    group_column : str
+        The column that tells the groups apart.
+    background_value, target_value : str
+        Its values for background (e.g. controls) and target (e.g. patients) rows; other
+        rows are left out.
+    path_column : str
+        The column with each subject's NIfTI file.
+    continuous : str or list of str
+        Numeric covariates to probe (empty or ``n/a`` cells are missing values).
+    categorical : str or list of str
+        Categorical covariates (categories become 0, 1, ... in sorted order).
+    salient : str or list of str
+        Those of the factors that are salient (found in targets only); the others are
+        common.
+    test_fraction : float
+        The share of each group held out as the test split (seed 0, stratified by group).
+    shape : list of 3 int
+        The grid every volume is resampled to.
+    cache : bool
+        Keep resampled volumes under ``root/.sepclr-cache``.
     """
     check_split(split)
     base = Path(root) if root is not None else Path.cwd()

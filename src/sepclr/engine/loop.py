@@ -4,6 +4,7 @@ progress bar, checkpoints, resumption, and a clean stop on SIGINT/SIGTERM."""
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType, TracebackType
@@ -14,7 +15,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from sepclr.engine.checkpoint import Checkpointer, Progress
-from sepclr.errors import TrainingInterruptedError
+from sepclr.errors import SepCLRWarning, TrainingInterruptedError
 from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
 # (batch row indices, epoch, step) -> the step's loss terms, "loss" among them
@@ -126,6 +127,7 @@ def run_epochs(
             progress = Progress(epoch, 0, order, {}, history)
         epoch_terms = epochs_run.run_epoch(progress, step_fn, stop)
         history.append(epoch_terms)
+        _warn_if_growing(history)
         bar.set_postfix({k: f"{v:.3g}" for k, v in epoch_terms.items()})
         finished = epoch + 1
         if checkpointer is not None and (finished % checkpointer.every == 0 or finished == epochs):
@@ -198,3 +200,20 @@ class _Epochs:
                     f"{where}"
                 )
         return {k: v / max(steps, 1) for k, v in sums.items()}
+
+
+GROWTH_WARNING = 1000.0
+
+
+def _warn_if_growing(history: list[dict[str, float]]) -> None:
+    """Warn once when the loss has grown :data:`GROWTH_WARNING` times away from its first
+    epoch's value (training that diverges slowly never becomes NaN)."""
+    first, last = abs(history[0].get("loss", 0.0)), abs(history[-1].get("loss", 0.0))
+    grown = first > 0 and last > GROWTH_WARNING * first
+    if grown and not any(abs(h.get("loss", 0.0)) > GROWTH_WARNING * first for h in history[:-1]):
+        warnings.warn(
+            f"the training loss grew from {history[0]['loss']:.3g} to {history[-1]['loss']:.3g} "
+            f"in {len(history)} epochs; lower lr, or clip gradients with max_grad_norm",
+            SepCLRWarning,
+            stacklevel=2,
+        )

@@ -30,7 +30,10 @@ def check_document(document: Any, kind: str, version: int, source: str | Path) -
     ``version`` (saying which sepclr wrote it otherwise)."""
     if not isinstance(document, dict) or document.get("format") != kind:
         raise CheckpointError(f"{source} is not a {kind} file")
-    if document.get("format_version") != version:
+    found = document.get("format_version")
+    if not isinstance(found, int) or isinstance(found, bool):
+        raise CheckpointError(f"{source}: format_version must be a whole number, got {found!r}")
+    if found != version:
         raise CheckpointError(
             f"{source} was written in {kind} format {document.get('format_version')} by sepclr "
             f"{document.get('library_version')}; this sepclr ({__version__}) reads format "
@@ -74,7 +77,7 @@ def read_model(directory: str | Path) -> tuple[dict[str, Any], dict[str, torch.T
             )
     try:
         config = json.loads(config_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise CheckpointError(f"{config_path} is not valid JSON ({exc})") from exc
     check_document(config, FORMAT, FORMAT_VERSION, config_path)
     try:

@@ -32,12 +32,13 @@ def is_continuous(values: np.ndarray) -> bool:
 
 def probe_columns(test: CADataset) -> list[str]:
     """The columns of :func:`probe_row` for ``test``: the group probe when its protocol has
-    one, the factors, then ``delta_TOT``."""
+    one, the factors, then ``delta_TOT`` when a factor has classes (none without factors)."""
     columns = ["S_group", "C_group"] if protocol_for(test.name).group_probe else []
     for factor in ordered_factors(test.roles):
         suffix = "_MAE" if is_continuous(test.factors[factor]) else ""
         columns += [f"S_{factor}{suffix}", f"C_{factor}{suffix}"]
-    return [*columns, "delta_TOT"]
+    classes = any(not is_continuous(test.factors[factor]) for factor in test.roles)
+    return [*columns, "delta_TOT"] if classes else columns
 
 
 def probe_row(model: Transformer, train: CADataset, test: CADataset) -> dict[str, float]:
@@ -67,8 +68,9 @@ def probe_row(model: Transformer, train: CADataset, test: CADataset) -> dict[str
             chance[factor] = chance_level(len(np.unique(y_test)))
         scores[f"S_{name}"] = probe(salient_train, y_train, salient_test, y_test)
         scores[f"C_{name}"] = probe(common_train, y_train, common_test, y_test)
-    roles = {f: r for f, r in test.roles.items() if f in chance}
-    scores["delta_TOT"] = delta_tot(scores, ideal_scores(roles, chance))
+    if chance:
+        roles = {f: r for f, r in test.roles.items() if f in chance}
+        scores["delta_TOT"] = delta_tot(scores, ideal_scores(roles, chance))
     return scores
 
 

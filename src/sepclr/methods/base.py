@@ -57,10 +57,14 @@ class Standardiser:
 
     @classmethod
     def fit(cls, x: torch.Tensor) -> "Standardiser":
+        """The mean and standard deviation of each feature of a table; a feature whose
+        deviation is below a millionth of its largest magnitude counts as constant (scale
+        1), whatever the data's unit."""
         if x.ndim != 2:
             return cls(torch.zeros(()), torch.ones(()))
         scale = x.std(dim=0)
-        return cls(x.mean(dim=0), torch.where(scale > 1e-8, scale, torch.ones_like(scale)))
+        varies = scale > 1e-6 * x.abs().amax(dim=0)
+        return cls(x.mean(dim=0), torch.where(varies, scale, torch.ones_like(scale)))
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Standardised float32 ``x`` (uint8 images are first scaled to [0, 1])."""
@@ -68,6 +72,19 @@ class Standardiser:
         if self.mean.ndim == 0:
             return x
         return (x - self.mean.to(x.device)) / self.scale.to(x.device)
+
+    def check(self, sample_shape: tuple[int, ...]) -> None:
+        """Raise ``ValueError`` unless this standardiser suits samples of ``sample_shape``:
+        float32, one mean and one positive scale per feature of a table (scalars else)."""
+        shape = sample_shape if len(sample_shape) == 1 else ()
+        for name, tensor in (("mean", self.mean), ("scale", self.scale)):
+            if tuple(tensor.shape) != shape or tensor.dtype != torch.float32:
+                raise ValueError(
+                    f"standardiser.{name} is {tensor.dtype} of shape {tuple(tensor.shape)}, "
+                    f"expected float32 of shape {shape}"
+                )
+        if not bool((self.scale > 0).all()):
+            raise ValueError("standardiser.scale has values that are not positive")
 
     def invert(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` back on the scale of the input."""
@@ -164,7 +181,20 @@ class ContrastiveEstimator(BaseEstimator):
         raise NotImplementedError
 
     def transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Common (n, common_dim) and salient (n, salient_dim) representations, float32."""
+        """Common (n, common_dim) and salient (n, salient_dim) representations of ``x``,
+        float32. Codes that are not finite (an input far outside the training data, or a
+        damaged model) are refused with :class:`sepclr.errors.InvalidInputError`."""
+        self._check_fitted()
+        common, salient = self._transform(x)
+        for name, codes in (("common", common), ("salient", salient)):
+            if not np.isfinite(codes).all():
+                raise InvalidInputError(
+                    f"the {name} codes of x are not finite (NaN or infinite): x is far outside "
+                    "the range of the training data, or the model is damaged"
+                )
+        return common, salient
+
+    def _transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
     @property
@@ -215,10 +245,18 @@ class ContrastiveEstimator(BaseEstimator):
     ) -> Model:
         try:
             model = cls(**config["params"])
+            model.validate_params()
             fitted = config["fitted"]
-            model.sample_shape_ = tuple(int(v) for v in fitted["sample_shape"])
-        except (KeyError, TypeError) as exc:
-            raise CheckpointError(f"{directory}: incomplete model configuration ({exc})") from exc
+            model.sample_shape_ = _sample_shape(fitted["sample_shape"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{directory}: invalid model configuration ({exc})") from exc
+        damaged = [
+            k for k, v in tensors.items() if v.is_floating_point() and not v.isfinite().all()
+        ]
+        if damaged:
+            raise CheckpointError(
+                f"{directory}: {damaged[0]} holds NaN or infinite values; the model is damaged"
+            )
         try:
             model._set_fitted(fitted, tensors)
         except (RuntimeError, KeyError, ValueError, TypeError) as exc:
@@ -411,6 +449,16 @@ class TrainedEstimator(ContrastiveEstimator):
         self.standardiser_ = Standardiser(
             tensors["standardiser.mean"], tensors["standardiser.scale"]
         )
+        self.standardiser_.check(self.sample_shape_)
+
+
+def _sample_shape(value: Any) -> tuple[int, ...]:
+    """A saved sample shape: a list of positive whole numbers."""
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value
+    ):
+        raise ValueError(f"sample_shape must be a list of positive whole numbers, got {value!r}")
+    return tuple(value)
 
 
 def checked_backbone(name: str, sample_shape: tuple[int, ...]) -> str:

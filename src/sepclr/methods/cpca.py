@@ -207,9 +207,7 @@ class CPCA(ContrastiveEstimator):
         components: np.ndarray = reducer.components_.T
         return components
 
-    def transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Common (n, common_dim) and salient (n, salient_dim) projections, float32."""
-        self._check_fitted()
+    def _transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         inputs = as_float_tensor(x, "x")
         self._check_sample_shape(inputs)
         flat = inputs.reshape(len(inputs), -1).double().numpy()

@@ -373,8 +373,7 @@ class SepCLR(TrainedEstimator):
         out = self._encode_raw(inputs, resolve_device(str(self.device)))
         return apply_residuals(out, self.residuals_)
 
-    def transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Common (n, common_dim) and salient (n, salient_dim) representations, float32."""
+    def _transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         out = self.encode(x)
         return out.common_rep.numpy(), out.salient_rep.numpy()
 

@@ -87,9 +87,8 @@ class ContrastiveVAE(TrainedEstimator):
         salient = torch.cat([s.mu for _, s in parts])
         return common, salient
 
-    def transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior means of the common (n, common_dim) and salient (n, salient_dim)
-        codes, float32."""
+    def _transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior means of the common and salient codes."""
         common, salient = self._posterior_means(x)
         return common.numpy(), salient.numpy()
 

@@ -1,17 +1,24 @@
 """Checks at the public boundary: arrays and options given by users."""
 
+import warnings
 from typing import Any
 
 import numpy as np
 import torch
 
-from sepclr.errors import InvalidInputError
+from sepclr.errors import InvalidInputError, SepCLRWarning
 
 
 def _raw_tensor(x: Any, name: str) -> torch.Tensor:
     """``x`` as a CPU tensor without copying when possible, channels first; checks the type,
     dtype, rank and emptiness."""
     if isinstance(x, torch.Tensor):
+        if x.layout != torch.strided:
+            raise InvalidInputError(
+                f"{name} is a {x.layout} tensor; pass a dense one (.to_dense())"
+            )
+        if x.device.type == "meta":
+            raise InvalidInputError(f"{name} is on the meta device and holds no values")
         array = x.detach().cpu()
     elif isinstance(x, np.ndarray):
         if x.dtype == object or not (
@@ -34,6 +41,10 @@ def _raw_tensor(x: Any, name: str) -> torch.Tensor:
         )
     if array.shape[0] == 0:
         raise InvalidInputError(f"{name} is empty (0 samples)")
+    if 0 in array.shape[1:]:
+        raise InvalidInputError(
+            f"{name} has shape {tuple(array.shape)}: its samples hold no values"
+        )
     return array.unsqueeze(1) if array.ndim == 3 else array
 
 
@@ -49,9 +60,15 @@ def _non_finite_rows(values: torch.Tensor) -> int:
     return int((~torch.isfinite(values).reshape(len(values), -1).all(dim=1)).sum())
 
 
-def _refuse_non_finite(bad: int, name: str) -> None:
-    if bad:
-        raise InvalidInputError(f"{name} contains NaN or infinite values in {bad} sample(s)")
+def _refuse_non_finite(bad: int, name: str, raw: torch.Tensor | None = None) -> None:
+    if not bad:
+        return
+    if raw is not None and raw.is_floating_point() and _non_finite_rows(raw) == 0:
+        raise InvalidInputError(
+            f"{name} has values beyond the float32 range (about 3.4e38) in {bad} sample(s); "
+            "rescale the data"
+        )
+    raise InvalidInputError(f"{name} contains NaN or infinite values in {bad} sample(s)")
 
 
 def _fill(out: torch.Tensor, raw: torch.Tensor, name: str) -> None:
@@ -67,7 +84,7 @@ def _fill(out: torch.Tensor, raw: torch.Tensor, name: str) -> None:
         values = to_float(raw[rows]) if _is_uint8_image(raw) else raw[rows].float()
         bad += _non_finite_rows(values)
         out[rows] = values
-    _refuse_non_finite(bad, name)
+    _refuse_non_finite(bad, name, raw)
 
 
 def as_sample_tensor(x: Any, name: str = "x") -> torch.Tensor:
@@ -101,6 +118,7 @@ def stack_groups(
     of the target rows. uint8 images stay uint8 with ``keep_uint8`` when both groups are."""
     bg, tg = _raw_tensor(background, "background"), _raw_tensor(target, "target")
     _check_same_shape(bg, tg)
+    _warn_doubtful(bg, tg)
     keep = keep_uint8 and _is_uint8_image(bg) and _is_uint8_image(tg)
     stacked = torch.empty(
         (len(bg) + len(tg), *bg.shape[1:]), dtype=torch.uint8 if keep else torch.float32
@@ -110,7 +128,44 @@ def stack_groups(
     is_target = torch.cat(
         [torch.zeros(len(bg), dtype=torch.bool), torch.ones(len(tg), dtype=torch.bool)]
     )
+    if torch.equal(stacked.amin(dim=0), stacked.amax(dim=0)):
+        raise InvalidInputError(
+            "every background and target sample is the same: there is nothing to learn"
+        )
     return stacked, is_target
+
+
+def _warn_doubtful(bg: torch.Tensor, tg: torch.Tensor) -> None:
+    """Warn (:class:`sepclr.errors.SepCLRWarning`) about groups that differ in dtype or
+    value range, and about images that are neither uint8 nor floats in [0, 1]."""
+    if bg.dtype != tg.dtype:
+        warnings.warn(
+            f"background is {bg.dtype} but target is {tg.dtype}; give both groups the same "
+            "type and scale, or the model may learn the difference in storage",
+            SepCLRWarning,
+            stacklevel=4,
+        )
+    ranges = {name: _range(x) for name, x in (("background", bg), ("target", tg))}
+    spans = [high - low for low, high in ranges.values()]
+    if min(spans) > 0 and max(spans) > 10 * min(spans):
+        shown = "; ".join(f"{n} in [{lo:.3g}, {hi:.3g}]" for n, (lo, hi) in ranges.items())
+        warnings.warn(
+            f"the groups have very different value ranges ({shown})", SepCLRWarning, stacklevel=4
+        )
+    if bg.ndim >= 4 and not _is_uint8_image(bg):
+        low, high = min(r[0] for r in ranges.values()), max(r[1] for r in ranges.values())
+        if not bg.is_floating_point() or low < 0 or high > 1:
+            warnings.warn(
+                f"images of dtype {bg.dtype} with values in [{low:.3g}, {high:.3g}] are used "
+                "as they are; images are expected as floats in [0, 1] or uint8 in [0, 255]",
+                SepCLRWarning,
+                stacklevel=4,
+            )
+
+
+def _range(x: torch.Tensor) -> tuple[float, float]:
+    low, high = torch.aminmax(x.reshape(-1)) if x.dtype != torch.bool else (x.min(), x.max())
+    return float(low), float(high)
 
 
 def _check_same_shape(bg: torch.Tensor, tg: torch.Tensor) -> None:
