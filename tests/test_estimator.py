@@ -92,7 +92,7 @@ def test_images_uint8_and_three_ranks():
         (np.full((10, 5), np.nan), np.zeros((10, 5)), "NaN"),
         (np.zeros((10, 5)), np.full((10, 5), np.inf), "NaN or infinite"),
         (np.zeros(10), np.zeros(10), "expected"),
-        (np.zeros((2, 1, 4, 4, 4)), np.zeros((2, 1, 4, 4, 4)), "at least 16 pixels"),
+        (np.random.rand(2, 1, 4, 4, 4), np.random.rand(2, 1, 4, 4, 4), "at least 16 pixels"),
         (np.zeros((2, 1, 4, 4, 4, 4)), np.zeros((2, 1, 4, 4, 4, 4)), r"\(n, C, D, H, W\)"),
         ([[1.0, 2.0]], [[1.0, 2.0]], "numpy array or a torch tensor"),
         (np.array([["a", "b"]]), np.array([["a", "b"]]), "dtype"),
@@ -144,7 +144,7 @@ def test_cuda_without_cuda_is_a_clear_error(tabular):
 
 def test_too_small_image_for_convnet():
     with pytest.raises(InvalidInputError, match="at least 16"):
-        sepclr.SepCLR(**FAST).fit(np.zeros((4, 1, 8, 8)), np.zeros((4, 1, 8, 8)))
+        sepclr.SepCLR(**FAST).fit(np.random.rand(4, 1, 8, 8), np.random.rand(4, 1, 8, 8))
 
 
 def test_transform_errors(fitted):
