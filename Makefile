@@ -20,7 +20,7 @@ data:
 	@bash scripts/get-fashion-mnist.sh
 
 run: setup
-	$(BIN)/sepclr fit --dataset digits-on-fashion --out runs/main --plot
+	$(BIN)/sepclr fit --dataset digits-on-fashion --out runs/main --plot --overwrite
 
 test: setup
 	$(BIN)/ruff check src tests benchmarks
