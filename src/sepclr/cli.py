@@ -1,4 +1,4 @@
-"""Command line: ``sepclr fit | evaluate | bench | datasets``."""
+"""Command line: ``sepclr fit | evaluate | transform | bench | download | datasets``."""
 
 import argparse
 import json
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sepclr.bench import ABLATIONS, method_rows, run_table
-from sepclr.data.catalog import CADataset, availability, dataset_options
+from sepclr.data.catalog import CADataset, availability, checked_options, dataset_options
 from sepclr.data.download import RESOURCES, download, load_or_fetch
 from sepclr.engine.distributed import launched_by_torchrun, process_group
 from sepclr.engine.files import write_json, write_text
@@ -25,6 +25,7 @@ from sepclr.evaluation.report import (
     probe_row,
 )
 from sepclr.evaluation.supervised import attribute_report
+from sepclr.export import ID_COLUMNS, INPUTS, OUTPUTS, read_samples, write_codes
 from sepclr.methods import ContrastiveEstimator, TrainedEstimator
 from sepclr.methods import load as load_model
 from sepclr.methods.sepclr import OBJECTIVES, RESIDUALS
@@ -179,6 +180,8 @@ def _new_run(args: argparse.Namespace) -> dict[str, Any]:
         **_dataset_options(dataset, args.size),
         **_pairs("--dataset-option", args.dataset_option),
     }
+    if dataset in DATASETS:
+        options = checked_options(dataset, options)
     for name in PATH_OPTIONS & set(options):  # absolute, so the run reads from anywhere
         base = Path(args.data_dir) if args.data_dir else Path.cwd()
         options[name] = str((base / str(options[name])).absolute())
@@ -365,6 +368,17 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     _evaluate(model, out, run, args.data_dir, args.plot)
 
 
+def cmd_transform(args: argparse.Namespace) -> None:
+    out = Path(args.run_dir)
+    run = read_run(out)
+    model = load_model(out)
+    options = dict(run["dataset_options"])
+    samples = read_samples(Path(args.input), run["dataset"], options, args.id_column)
+    common, salient = model.transform(samples.x)
+    path = write_codes(Path(args.out), common, salient, samples)
+    print(f"{len(common)} samples' codes written to {path}")
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     params = _model_params(args, skip=frozenset({"independence", "seed"}))
     sizes = DATASETS[args.dataset].sizes if args.dataset in DATASETS else ()
@@ -435,7 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    for add in (_add_fit, _add_evaluate, _add_bench, _add_download, _add_datasets):
+    for add in (_add_fit, _add_evaluate, _add_transform, _add_bench, _add_download, _add_datasets):
         add(sub)
     return parser
 
@@ -534,6 +548,27 @@ def _add_evaluate(sub: Subcommands) -> None:
     evaluate.add_argument("--data-dir", help="where the dataset files are (searched first)")
     evaluate.add_argument("--plot", action="store_true", help="also write spaces.png")
     evaluate.set_defaults(func=cmd_evaluate)
+
+
+def _add_transform(sub: Subcommands) -> None:
+    transform = sub.add_parser(
+        "transform", help="write the common and salient codes of samples in a file"
+    )
+    transform.add_argument("run_dir", help="directory written by `sepclr fit`")
+    transform.add_argument(
+        "--input",
+        required=True,
+        help=f"the samples: {', '.join(INPUTS)} (tables and cells as the run's dataset reads them)",
+    )
+    transform.add_argument(
+        "--out",
+        required=True,
+        help=f"where the codes go: {', '.join(OUTPUTS)} (.h5ad: the input AnnData with obsm)",
+    )
+    transform.add_argument(
+        "--id-column", help=f"the input table's identifier column (default: {ID_COLUMNS[0]}, ...)"
+    )
+    transform.set_defaults(func=cmd_transform)
 
 
 def _add_bench(sub: Subcommands) -> None:

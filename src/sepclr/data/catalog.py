@@ -323,20 +323,30 @@ def load(
         close = difflib.get_close_matches(str(name), list(DATASETS), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise InvalidInputError(f"unknown dataset {name!r}{hint} Available: {sorted(DATASETS)}")
-    build = DATASETS[name].build
+    options = checked_options(name, options)
+    listed = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
+    return DATASETS[name].build(split=split, root=root, **listed)
+
+
+def checked_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` of dataset ``name`` with every name known (else an error listing the
+    options) and lists of names as lists: one plain name, or ``"a,b,c"``, becomes a list.
+
+    >>> checked_options("table-study", {"factors": "age,sex"})
+    {'factors': ['age', 'sex']}
+    """
     defaults = {option: default for option, default, _ in dataset_options(name)}
     unknown = sorted(set(options) - set(defaults))
     if unknown:
         raise InvalidInputError(
             f"{name} has no option {', '.join(unknown)}; its options are {', '.join(defaults)}"
         )
-    parameters = inspect.signature(build).parameters
-    for option, value in options.items():  # "a,b" or ["a", "b"] where names are expected
+    parameters = inspect.signature(DATASETS[name].build).parameters
+    checked = dict(options)
+    for option, value in options.items():
         if "tuple[str" in str(parameters[option].annotation) and isinstance(value, str):
-            options[option] = tuple(v.strip() for v in value.split(",") if v.strip())
-        elif isinstance(value, list):
-            options[option] = tuple(value)
-    return build(split=split, root=root, **options)
+            checked[option] = [v.strip() for v in value.split(",") if v.strip()]
+    return checked
 
 
 def dataset_options(name: str) -> list[tuple[str, Any, str]]:

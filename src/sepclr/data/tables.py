@@ -78,7 +78,52 @@ def _split(
     )
 
 
-def _read_columns(path: Path) -> dict[str, np.ndarray]:
+def table_features(
+    path: Path,
+    columns: dict[str, np.ndarray],
+    features: tuple[str, ...] | None,
+    other: tuple[str, ...],
+    normalize: str,
+) -> np.ndarray:
+    """The float32 feature matrix of a table read from ``path``: the ``features`` columns,
+    or every column but the ``other`` ones (group, factors, identifiers), normalised as
+    ``normalize`` says."""
+    chosen = features or tuple(c for c in columns if c not in other)
+    missing = [c for c in chosen if c not in columns]
+    if missing:
+        raise InvalidInputError(
+            f"{path} has no column {missing[0]!r}; its columns are {sorted(columns)}"
+        )
+    try:
+        x = np.stack([np.asarray(columns[c], dtype=np.float32) for c in chosen], axis=1)
+    except ValueError as exc:
+        raise InvalidInputError(f"{path}: feature columns must hold numbers ({exc})") from exc
+    return normalize_counts(x, normalize)
+
+
+def anndata_features(data: Any, layer: str | None, normalize: str) -> np.ndarray:
+    """The dense float32 cells x genes matrix of an AnnData (``X``, or ``layers[layer]``),
+    normalised as ``normalize`` says."""
+    matrix = data.X if layer is None else data.layers[layer]
+    dense = matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
+    return normalize_counts(np.asarray(dense, dtype=np.float32), normalize)
+
+
+def read_anndata(path: Path) -> Any:
+    """An ``.h5ad`` file as an AnnData (needs ``anndata``)."""
+    try:
+        import anndata
+    except ImportError as exc:
+        raise InvalidInputError(
+            "reading .h5ad needs anndata: pip install 'sepclr[singlecell]'"
+        ) from exc
+    if not path.is_file():
+        raise DataNotFoundError(f"AnnData file {path} does not exist")
+    return anndata.read_h5ad(path)
+
+
+def read_columns(path: Path) -> dict[str, np.ndarray]:
+    """The columns of a CSV, TSV or Parquet table, by name."""
     if path.suffix == ".parquet":
         try:
             import pyarrow.parquet as pq
@@ -133,18 +178,13 @@ def table_study(
     path = (Path(root) if root is not None else Path.cwd()) / table
     if not path.is_file():
         raise DataNotFoundError(f"table {path} does not exist")
-    columns = _read_columns(path)
-    for column in (group_column, *factors, *(features or ())):
+    columns = read_columns(path)
+    for column in (group_column, *factors):
         if column not in columns:
             raise InvalidInputError(
                 f"{path} has no column {column!r}; its columns are {sorted(columns)}"
             )
-    chosen = features or tuple(c for c in columns if c != group_column and c not in factors)
-    try:
-        x = np.stack([np.asarray(columns[c], dtype=np.float32) for c in chosen], axis=1)
-    except ValueError as exc:
-        raise InvalidInputError(f"{path}: feature columns must hold numbers ({exc})") from exc
-    x = normalize_counts(x, normalize)
+    x = table_features(path, columns, features, (group_column, *factors), normalize)
     return _split(
         x, np.asarray(columns[group_column]), {f: columns[f] for f in factors},
         background_value, target_value, salient, split, test_fraction, "table-study",
@@ -190,24 +230,14 @@ def anndata_study(
         Read ``layers[layer]`` instead of ``X``.
     """
     check_split(split)
-    try:
-        import anndata
-    except ImportError as exc:
-        raise InvalidInputError(
-            "reading .h5ad needs anndata: pip install 'sepclr[singlecell]'"
-        ) from exc
     path = (Path(root) if root is not None else Path.cwd()) / file
-    if not path.is_file():
-        raise DataNotFoundError(f"AnnData file {path} does not exist")
-    data: Any = anndata.read_h5ad(path)
+    data = read_anndata(path)
     for column in (group_column, *factors):
         if column not in data.obs.columns:
             raise InvalidInputError(
                 f"{path}: obs has no column {column!r}; it has {sorted(data.obs.columns)}"
             )
-    matrix = data.X if layer is None else data.layers[layer]
-    dense = matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
-    x = normalize_counts(np.asarray(dense, dtype=np.float32), normalize)
+    x = anndata_features(data, layer, normalize)
     obs = data.obs
     return _split(
         x, obs[group_column].astype(str).to_numpy(), {f: obs[f].to_numpy() for f in factors},

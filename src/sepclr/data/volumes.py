@@ -64,6 +64,12 @@ def _cached(path: Path, shape: tuple[int, int, int], cache: Path | None) -> np.n
     return volume
 
 
+def load_volumes(paths: list[Path], shape: tuple[int, int, int], cache: Path | None) -> np.ndarray:
+    """The NIfTI files ``paths`` resampled to ``shape``, float32 (n, 1, *shape); resampled
+    volumes are kept under ``cache`` when it is given."""
+    return np.stack([_cached(path, shape, cache) for path in paths])
+
+
 def nifti_study(
     split: str = "train",
     root: str | Path | None = None,
@@ -135,7 +141,7 @@ def nifti_study(
     keep = split_rows(is_target, split, test_fraction)
     cache_dir = base / ".sepclr-cache" if cache else None
     grid = (int(shape[0]), int(shape[1]), int(shape[2]))
-    volumes = np.stack([_cached(paths[i], grid, cache_dir) for i in np.flatnonzero(keep)])
+    volumes = load_volumes([paths[i] for i in np.flatnonzero(keep)], grid, cache_dir)
     values = _covariates(columns, rows[keep], continuous, categorical)
     return _study(split, volumes, is_target[keep], values, salient, target_value)
 

@@ -39,7 +39,7 @@ from sepclr.methods.parameters import (
     optional,
     parameters_section,
 )
-from sepclr.methods.validation import stack_groups, to_float
+from sepclr.methods.validation import feature_names, stack_groups, to_float
 from sepclr.nets.encoder import resolve_backbone
 from sepclr.objectives.shard import Shard
 
@@ -171,10 +171,46 @@ class ContrastiveEstimator(BaseEstimator):
         """Fit on ``background`` (e.g. healthy controls) and ``target`` (e.g. patients)
         samples of the same shape. Returns ``self``."""
         self.validate_params()
+        self._remember_features(background, target)
         inputs, is_target = stack_groups(background, target, self.keeps_uint8)
         self._fit_groups(inputs, is_target)
         self.sample_shape_ = tuple(inputs.shape[1:])
         return self
+
+    def fit_transform(
+        self, background: Any, target: Any, **fit_options: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`fit`, then the common and salient codes of the background rows followed by
+        the target rows."""
+        self.fit(background, target, **fit_options)
+        codes = [self.transform(group) for group in (background, target)]
+        return np.concatenate([codes[0][0], codes[1][0]]), np.concatenate(
+            [codes[0][1], codes[1][1]]
+        )
+
+    def _remember_features(self, background: Any, target: Any) -> None:
+        """Keep the column names of DataFrame groups as ``feature_names_in_`` (the groups
+        must have the same ones); forget them for other inputs."""
+        names = {str(feature_names(group)) for group in (background, target)}
+        if len(names) > 1:
+            raise InvalidInputError(
+                "background and target have different columns; give both the same ones, in "
+                "the same order"
+            )
+        given = feature_names(background)
+        if given is None:
+            self.__dict__.pop("feature_names_in_", None)
+        else:
+            self.feature_names_in_ = np.asarray(given, dtype=object)
+
+    def _check_features(self, x: Any) -> None:
+        """Refuse a DataFrame whose columns are not those seen at fit, in that order."""
+        given, fitted = feature_names(x), getattr(self, "feature_names_in_", None)
+        if given is not None and fitted is not None and given != list(fitted):
+            raise InvalidInputError(
+                f"x has the columns {given[:5]}... but this model was fitted on "
+                f"{list(fitted)[:5]}...; select them in that order: x[model.feature_names_in_]"
+            )
 
     def _fit_groups(self, inputs: torch.Tensor, is_target: torch.Tensor) -> None:
         """Fit on the stacked rows (background first) and their target mask."""
@@ -185,6 +221,7 @@ class ContrastiveEstimator(BaseEstimator):
         float32. Codes that are not finite (an input far outside the training data, or a
         damaged model) are refused with :class:`sepclr.errors.InvalidInputError`."""
         self._check_fitted()
+        self._check_features(x)
         common, salient = self._transform(x)
         for name, codes in (("common", common), ("salient", salient)):
             if not np.isfinite(codes).all():
@@ -219,10 +256,10 @@ class ContrastiveEstimator(BaseEstimator):
         """Save the fitted state (safetensors) and the configuration (JSON) into
         ``directory``."""
         self._check_fitted()
-        config = {
-            "params": self.get_params(),
-            "fitted": {"sample_shape": list(self.sample_shape_), **self.fit_summary()},
-        }
+        fitted = {"sample_shape": list(self.sample_shape_), **self.fit_summary()}
+        if hasattr(self, "feature_names_in_"):
+            fitted["feature_names"] = list(self.feature_names_in_)
+        config = {"params": self.get_params(), "fitted": fitted}
         return save_model(directory, type(self).__name__, config, self._state_tensors())
 
     @classmethod
@@ -248,6 +285,10 @@ class ContrastiveEstimator(BaseEstimator):
             model.validate_params()
             fitted = config["fitted"]
             model.sample_shape_ = _sample_shape(fitted["sample_shape"])
+            if "feature_names" in fitted:
+                model.feature_names_in_ = np.asarray(
+                    [str(name) for name in fitted["feature_names"]], dtype=object
+                )
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"{directory}: invalid model configuration ({exc})") from exc
         damaged = [
@@ -325,6 +366,7 @@ class TrainedEstimator(ContrastiveEstimator):
         as an uninterrupted run. ``side_data``: what a method needs beside the samples
         (supervised SepCLR's ``attributes``)."""
         self.validate_params()
+        self._remember_features(background, target)
         inputs, is_target = stack_groups(background, target, self.keeps_uint8)
         rows = self._side_rows(is_target, **side_data)
         shard = Shard.current()

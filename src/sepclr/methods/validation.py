@@ -9,9 +9,43 @@ import torch
 from sepclr.errors import InvalidInputError, SepCLRWarning
 
 
+def feature_names(x: Any) -> list[str] | None:
+    """The column names of a pandas DataFrame, as strings; None for anything else."""
+    if hasattr(x, "columns") and hasattr(x, "to_numpy"):
+        return [str(column) for column in x.columns]
+    return None
+
+
+def _as_array(x: Any, name: str) -> np.ndarray:
+    """A pandas DataFrame (numeric columns only) or an array-like (lists, tuples) as a
+    numpy array."""
+    if feature_names(x) is not None:
+        from pandas.api.types import is_numeric_dtype
+
+        other = [str(c) for c, kind in x.dtypes.items() if not is_numeric_dtype(kind)]
+        if other:
+            raise InvalidInputError(
+                f"{name} has columns that are not numbers: {', '.join(other[:5])}; drop or "
+                "encode them"
+            )
+        return np.asarray(x.to_numpy(dtype=np.float64))
+    try:
+        array = np.asarray(x)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInputError(f"{name} is not an array of numbers ({exc})") from exc
+    if array.ndim == 0 or array.dtype == object:
+        raise InvalidInputError(
+            f"{name} must be an array of numbers (numpy, torch, pandas or nested lists), got "
+            f"{type(x).__name__}"
+        )
+    return array
+
+
 def _raw_tensor(x: Any, name: str) -> torch.Tensor:
     """``x`` as a CPU tensor without copying when possible, channels first; checks the type,
     dtype, rank and emptiness."""
+    if not isinstance(x, torch.Tensor | np.ndarray):
+        x = _as_array(x, name)
     if isinstance(x, torch.Tensor):
         if x.layout != torch.strided:
             raise InvalidInputError(
@@ -20,7 +54,7 @@ def _raw_tensor(x: Any, name: str) -> torch.Tensor:
         if x.device.type == "meta":
             raise InvalidInputError(f"{name} is on the meta device and holds no values")
         array = x.detach().cpu()
-    elif isinstance(x, np.ndarray):
+    else:
         if x.dtype == object or not (
             np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.bool_)
         ):
@@ -28,10 +62,6 @@ def _raw_tensor(x: Any, name: str) -> torch.Tensor:
         if np.iscomplexobj(x):
             raise InvalidInputError(f"{name} is complex; pass real numbers")
         array = torch.from_numpy(np.ascontiguousarray(x))
-    else:
-        raise InvalidInputError(
-            f"{name} must be a numpy array or a torch tensor, got {type(x).__name__}"
-        )
     if array.is_complex():
         raise InvalidInputError(f"{name} is complex; pass real numbers")
     if array.ndim not in (2, 3, 4, 5):

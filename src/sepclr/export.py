@@ -1,0 +1,160 @@
+"""Embeddings out of a trained run: read samples from a file the run's dataset kind reads,
+and write their common and salient codes where the user's tools look for them.
+
+Inputs, by extension: ``.npy`` (an array of samples); ``.csv``, ``.tsv`` or ``.parquet``
+(a table: the run's feature columns, or for a NIfTI study its participants table); ``.h5ad``
+(an AnnData). Outputs, by extension: ``.csv`` or ``.parquet`` (columns ``common_0`` ...,
+``salient_0`` ..., after the input's identifier column when it has one), ``.npz`` (arrays
+``common`` and ``salient``), ``.h5ad`` (the input AnnData with ``obsm["X_sepclr_common"]``
+and ``obsm["X_sepclr_salient"]``).
+"""
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sepclr.data.tables import anndata_features, read_anndata, read_columns, table_features
+from sepclr.data.volumes import load_volumes
+from sepclr.engine.files import atomic_write, write_text
+from sepclr.errors import InvalidInputError
+from sepclr.methods.base import ContrastiveEstimator
+
+INPUTS = (".npy", ".csv", ".tsv", ".parquet", ".h5ad")
+OUTPUTS = (".csv", ".parquet", ".npz", ".h5ad")
+# identifier columns looked for in an input table when none is named
+ID_COLUMNS = ("participant_id", "subject_id", "sample_id", "cell_id", "id", "barcode")
+COMMON_KEY, SALIENT_KEY = "X_sepclr_common", "X_sepclr_salient"
+
+
+@dataclass
+class Samples:
+    """Samples read from a file: the model input ``x``, the identifier column's name and
+    values when the file has one, and the AnnData they came from (for ``.h5ad``)."""
+
+    x: np.ndarray
+    ids: tuple[str, np.ndarray] | None = None
+    adata: Any = None
+
+
+def read_samples(
+    path: Path, dataset: str, options: dict[str, Any], id_column: str | None = None
+) -> Samples:
+    """The samples in ``path`` as the run's dataset (``dataset`` with builder ``options``)
+    reads them: the same feature columns and normalisation for tables and cells, the same
+    resampling for NIfTI volumes."""
+    suffix = path.suffix.lower()
+    if suffix not in INPUTS:
+        raise InvalidInputError(f"--input {path}: give one of {', '.join(INPUTS)}")
+    if not path.is_file():
+        raise InvalidInputError(f"--input {path} does not exist")
+    if suffix == ".npy":
+        return Samples(np.load(path, allow_pickle=False))
+    if suffix == ".h5ad":
+        data = read_anndata(path)
+        normalize = str(options.get("normalize", "log1p"))
+        x = anndata_features(data, options.get("layer"), normalize)
+        return Samples(x, ("obs_names", np.asarray(data.obs_names)), data)
+    columns = read_columns(path)
+    ids = _identifiers(columns, id_column)
+    if dataset == "nifti-study":
+        paths = [path.parent / str(p) for p in columns[str(options.get("path_column", "path"))]]
+        shape = tuple(int(v) for v in options.get("shape", (32, 32, 32)))
+        return Samples(load_volumes(paths, (shape[0], shape[1], shape[2]), None), ids)
+    other = (str(options.get("group_column", "group")), *options.get("factors", ()))
+    other += (ids[0],) if ids else ()
+    features = options.get("features")
+    normalize = str(options.get("normalize", "none"))
+    return Samples(table_features(path, columns, features, other, normalize), ids)
+
+
+def _identifiers(
+    columns: dict[str, np.ndarray], id_column: str | None
+) -> tuple[str, np.ndarray] | None:
+    if id_column is not None:
+        if id_column not in columns:
+            raise InvalidInputError(
+                f"the input has no column {id_column!r}; its columns are {sorted(columns)}"
+            )
+        return id_column, columns[id_column]
+    name = next((c for c in ID_COLUMNS if c in columns), None)
+    return None if name is None else (name, columns[name])
+
+
+def write_codes(path: Path, common: np.ndarray, salient: np.ndarray, samples: Samples) -> Path:
+    """Write the codes to ``path`` in the format its extension names (atomically)."""
+    suffix = path.suffix.lower()
+    if suffix not in OUTPUTS:
+        raise InvalidInputError(f"--out {path}: give one of {', '.join(OUTPUTS)}")
+    if suffix == ".npz":
+        return atomic_write(path, lambda tmp: _savez(tmp, common, salient))
+    if suffix == ".h5ad":
+        if samples.adata is None:
+            raise InvalidInputError("an .h5ad output needs an .h5ad input to add the codes to")
+        adata = add_codes(samples.adata, common, salient)
+        return atomic_write(path, lambda tmp: adata.write_h5ad(tmp))
+    columns = code_columns(common, salient, samples.ids)
+    if suffix == ".parquet":
+        return atomic_write(path, lambda tmp: _write_parquet(tmp, columns))
+    return write_text(path, _csv_text(columns))
+
+
+def code_columns(
+    common: np.ndarray, salient: np.ndarray, ids: tuple[str, np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
+    """The codes as named columns: the identifier first, then ``common_k``, ``salient_k``.
+
+    >>> list(code_columns(np.zeros((2, 2)), np.zeros((2, 1))))
+    ['common_0', 'common_1', 'salient_0']
+    """
+    columns = {} if ids is None else {ids[0]: np.asarray(ids[1])}
+    columns |= {f"common_{k}": common[:, k] for k in range(common.shape[1])}
+    columns |= {f"salient_{k}": salient[:, k] for k in range(salient.shape[1])}
+    return columns
+
+
+def add_codes(adata: Any, common: np.ndarray, salient: np.ndarray) -> Any:
+    """A copy of ``adata`` with the codes in ``obsm["X_sepclr_common"]`` and
+    ``obsm["X_sepclr_salient"]``."""
+    if len(common) != adata.n_obs:
+        raise InvalidInputError(f"{len(common)} codes for an AnnData of {adata.n_obs} cells")
+    annotated = adata.copy()
+    annotated.obsm[COMMON_KEY], annotated.obsm[SALIENT_KEY] = common, salient
+    return annotated
+
+
+def transform_anndata(
+    model: ContrastiveEstimator, adata: Any, layer: str | None = None, normalize: str = "log1p"
+) -> Any:
+    """A copy of ``adata`` with ``model``'s codes of its cells in ``obsm`` (keys
+    ``X_sepclr_common`` and ``X_sepclr_salient``), the cells prepared as the
+    ``anndata-study`` dataset prepares them (``layer``, ``normalize``)."""
+    common, salient = model.transform(anndata_features(adata, layer, normalize))
+    return add_codes(adata, common, salient)
+
+
+def _savez(path: str, common: np.ndarray, salient: np.ndarray) -> None:
+    with open(path, "wb") as handle:
+        np.savez(handle, common=common, salient=salient)
+
+
+def _write_parquet(path: str, columns: dict[str, np.ndarray]) -> None:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise InvalidInputError(
+            "writing Parquet needs pyarrow: pip install 'sepclr[tables]'"
+        ) from exc
+    pq.write_table(pa.table({k: pa.array(v) for k, v in columns.items()}), path)
+
+
+def _csv_text(columns: dict[str, np.ndarray]) -> str:
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(list(columns))
+    writer.writerows(zip(*(v.tolist() for v in columns.values()), strict=True))
+    return text.getvalue()

@@ -1,0 +1,117 @@
+"""Embeddings out: `sepclr transform` writes, in each format, the values of
+`model.transform`; DataFrames go in with their column names."""
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sepclr
+from sepclr import cli
+from sepclr.errors import InvalidInputError
+from sepclr.export import COMMON_KEY, SALIENT_KEY, transform_anndata
+
+FAST = ["--method", "cvae", "--epochs", "1", "--batch-size", "16", "--quiet", "--no-evaluate"]
+
+
+def _table(path: Path, n: int = 60) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(n, 4)), columns=["x1", "x2", "x3", "x4"])
+    frame.insert(0, "participant_id", [f"p{i:03d}" for i in range(n)])
+    frame["group"] = ["control", "treated"] * (n // 2)
+    frame.loc[frame.group == "treated", "x1"] += 2
+    frame.to_csv(path, index=False)
+    return frame
+
+
+@pytest.fixture(scope="module")
+def table_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("table")
+    frame = _table(folder / "data.csv")
+    options = ["--dataset-option", "table=data.csv", "--dataset-option", "features=x1,x2,x3,x4"]
+    argv = ["fit", "--dataset", "table-study", *options, "--data-dir", str(folder)]
+    assert cli.main([*argv, *FAST, "--out", str(folder / "run")]) == 0
+    return folder, frame
+
+
+def _codes(run: Path, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return sepclr.load(run).transform(x)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".npz"])
+def test_a_table_round_trips_in_each_format(table_run, suffix, tmp_path):
+    folder, frame = table_run
+    out = tmp_path / f"codes{suffix}"
+    argv = ["transform", str(folder / "run"), "--input", str(folder / "data.csv")]
+    assert cli.main([*argv, "--out", str(out)]) == 0
+    common, salient = _codes(folder / "run", frame[["x1", "x2", "x3", "x4"]].to_numpy())
+    if suffix == ".npz":
+        saved = np.load(out)
+        np.testing.assert_array_equal(saved["common"], common)
+        np.testing.assert_array_equal(saved["salient"], salient)
+        return
+    read = pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out)
+    assert list(read.columns[:2]) == ["participant_id", "common_0"]
+    assert list(read.participant_id) == list(frame.participant_id)
+    got = read[[c for c in read.columns if c.startswith("common_")]].to_numpy(np.float32)
+    np.testing.assert_array_equal(got, common)
+    got = read[[c for c in read.columns if c.startswith("salient_")]].to_numpy(np.float32)
+    np.testing.assert_array_equal(got, salient)
+
+
+def test_a_npy_input_and_bad_formats(table_run, tmp_path, capsys):
+    folder, frame = table_run
+    x = frame[["x1", "x2", "x3", "x4"]].to_numpy(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "codes.csv"
+    run = str(folder / "run")
+    assert cli.main(["transform", run, "--input", str(tmp_path / "x.npy"), "--out", str(out)]) == 0
+    with open(out) as handle:
+        header = next(csv.reader(handle))
+    assert header[0] == "common_0"
+    assert cli.main(["transform", run, "--input", str(tmp_path / "x.npy"), "--out", "c.txt"]) == 1
+    assert ".csv, .parquet, .npz, .h5ad" in capsys.readouterr().err
+    assert cli.main(["transform", run, "--input", str(tmp_path / "x.npy"), "--out", "c.h5ad"]) == 1
+    assert "needs an .h5ad input" in capsys.readouterr().err
+
+
+def test_anndata_gets_its_codes_in_obsm(tmp_path):
+    anndata = pytest.importorskip("anndata")
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(3.0, size=(80, 12)).astype(np.float32)
+    counts[40:, :3] += 6
+    obs = pd.DataFrame({"condition": ["control"] * 40 + ["treated"] * 40})
+    obs.index = [f"cell{i}" for i in range(80)]
+    anndata.AnnData(counts, obs=obs).write_h5ad(tmp_path / "data.h5ad")
+    argv = ["fit", "--dataset", "anndata-study", "--data-dir", str(tmp_path), *FAST]
+    assert cli.main([*argv, "--out", str(tmp_path / "run")]) == 0
+    out = tmp_path / "with-codes.h5ad"
+    argv = ["transform", str(tmp_path / "run"), "--input", str(tmp_path / "data.h5ad")]
+    assert cli.main([*argv, "--out", str(out)]) == 0
+    written = anndata.read_h5ad(out)
+    model = sepclr.load(tmp_path / "run")
+    expected = transform_anndata(model, anndata.read_h5ad(tmp_path / "data.h5ad"))
+    for key in (COMMON_KEY, SALIENT_KEY):
+        np.testing.assert_array_equal(written.obsm[key], expected.obsm[key])
+    assert list(written.obs_names) == list(obs.index)
+
+
+def test_dataframes_fit_with_their_column_names(tmp_path):
+    rng = np.random.default_rng(0)
+    columns = ["a", "b", "c", "d"]
+    background = pd.DataFrame(rng.normal(size=(40, 4)), columns=columns)
+    target = pd.DataFrame(rng.normal(size=(40, 4)) + 1, columns=columns)
+    model = sepclr.CPCA(2, 2)
+    common, _ = model.fit_transform(background, target)
+    assert common.shape == (80, 2) and list(model.feature_names_in_) == columns
+    np.testing.assert_array_equal(common[40:], model.transform(target.to_numpy())[0])
+    with pytest.raises(InvalidInputError, match="select them in that order"):
+        model.transform(target[["b", "a", "c", "d"]])
+    model.save(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["fitted"]["feature_names"]
+    assert list(sepclr.load(tmp_path / "m").feature_names_in_) == columns
+    lists = sepclr.CPCA(2, 2).fit(background.values.tolist(), target.values.tolist())
+    np.testing.assert_allclose(lists.transform(target)[1], model.transform(target)[1], rtol=1e-5)
