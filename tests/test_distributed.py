@@ -220,7 +220,7 @@ def _sgd_steps(module, shard: Shard, lr: float) -> dict:
     history = plan.run(module, data, torch.Generator().manual_seed(2)).history
     return {
         "state": module.network.state_dict(),
-        "history": torch.tensor([list(h.values()) for h in history]),
+        "history": torch.tensor([[v for k, v in h.items() if k != "seconds"] for h in history]),
     }
 
 

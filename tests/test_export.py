@@ -115,3 +115,34 @@ def test_dataframes_fit_with_their_column_names(tmp_path):
     assert list(sepclr.load(tmp_path / "m").feature_names_in_) == columns
     lists = sepclr.CPCA(2, 2).fit(background.values.tolist(), target.values.tolist())
     np.testing.assert_allclose(lists.transform(target)[1], model.transform(target)[1], rtol=1e-5)
+
+
+def test_a_fit_writes_its_training_log(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["fit", "--dataset", "synthetic-tabular", "--dataset-option", "n=40", *FAST[:6]]
+    assert cli.main([*argv, "--quiet", "--plot", "--tensorboard", "--out", str(out)]) == 0
+    rows = list(csv.DictReader((out / "metrics.csv").open()))
+    model = sepclr.load(out)
+    assert len(rows) == 1 and {"epoch", "loss", "kl", "seconds", "lr"} <= set(rows[0])
+    assert float(rows[0]["loss"]) == pytest.approx(model.history_[0]["loss"])
+    assert float(rows[0]["lr"]) == pytest.approx(1e-3)
+    assert (out / "training.png").stat().st_size > 0
+    assert list((out / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_tensorboard_missing_is_one_line_before_training(tmp_path, capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_tensorboard(name, *args, **kwargs):
+        if name.startswith("torch.utils.tensorboard"):
+            raise ImportError("No module named 'tensorboard'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tensorboard)
+    out = tmp_path / "run"
+    argv = ["fit", "--dataset", "synthetic-tabular", *FAST, "--tensorboard", "--out", str(out)]
+    assert cli.main(argv) == 1
+    assert "pip install 'sepclr[tensorboard]'" in capsys.readouterr().err
+    assert not out.exists()

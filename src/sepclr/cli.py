@@ -17,7 +17,7 @@ from sepclr.data.download import RESOURCES, download, load_or_fetch
 from sepclr.engine.distributed import launched_by_torchrun, process_group
 from sepclr.engine.files import write_json, write_text
 from sepclr.errors import SepCLRError, TrainingInterruptedError
-from sepclr.evaluation.plots import plot_reconstructions, plot_spaces
+from sepclr.evaluation.plots import plot_reconstructions, plot_spaces, plot_training
 from sepclr.evaluation.report import (
     ideal_row,
     markdown_table,
@@ -25,6 +25,7 @@ from sepclr.evaluation.report import (
     probe_row,
 )
 from sepclr.evaluation.supervised import attribute_report
+from sepclr.evaluation.training_log import check_tensorboard, write_metrics, write_tensorboard
 from sepclr.export import ID_COLUMNS, INPUTS, OUTPUTS, read_samples, write_codes
 from sepclr.methods import ContrastiveEstimator, TrainedEstimator
 from sepclr.methods import load as load_model
@@ -202,6 +203,7 @@ RESUME_OPTIONS = (
     "quiet",
     "no_evaluate",
     "plot",
+    "tensorboard",
     "device",
     "devices",
     "no_download",
@@ -259,8 +261,19 @@ def cmd_fit(args: argparse.Namespace) -> None:
     model.save(out)
     write_json(out / RUN_FILE, run)
     print(f"model saved to {out} (training took {run['fit_seconds']} s)")
+    if isinstance(model, TrainedEstimator):
+        _write_training_log(model, out, args)
     if not args.no_evaluate:
         _evaluate(model, out, run, args.data_dir, args.plot)
+
+
+def _write_training_log(model: TrainedEstimator, out: Path, args: argparse.Namespace) -> None:
+    """``metrics.csv``, and with ``--plot`` the curves, with ``--tensorboard`` event files."""
+    write_metrics(out, model.history_)
+    if args.plot:
+        plot_training(model.history_, out / "training.png", title=type(model).__name__)
+    if args.tensorboard:
+        print(f"TensorBoard files written to {write_tensorboard(out, model.history_)}")
 
 
 def _check_processes(method: type[ContrastiveEstimator], processes: int) -> None:
@@ -300,6 +313,8 @@ def _fit(
     out = Path(args.resume or args.out)
     if not args.resume and rank == 0:
         check_new_out(out, args.overwrite)
+    if args.tensorboard:
+        check_tensorboard()
     method = _method(run["method"])
     _check_processes(method, world_size)
     model = method(**run["params"])
@@ -537,9 +552,14 @@ def _add_run_options(fit: argparse.ArgumentParser) -> None:
     fit.add_argument(
         "--plot",
         action="store_true",
-        help="also write spaces.png (and reconstructions.png for a VAE on images)",
+        help="also write training.png, spaces.png (and reconstructions.png for a VAE on images)",
     )
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
+    fit.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also write TensorBoard event files of the training curves into OUT/tensorboard",
+    )
 
 
 def _add_evaluate(sub: Subcommands) -> None:

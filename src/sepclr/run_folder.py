@@ -11,7 +11,15 @@ from sepclr.errors import SepCLRError, StorageError
 
 RUN_FILE = "run.json"
 CHECKPOINT_DIR = "checkpoint"
-RESULT_FILES = ("results.json", "results.md", "spaces.png", "reconstructions.png")
+RESULT_FILES = (
+    "results.json",
+    "results.md",
+    "spaces.png",
+    "reconstructions.png",
+    "training.png",
+    "metrics.csv",
+    "tensorboard",
+)
 RUN_OUTPUTS = (RUN_FILE, CONFIG_NAME, WEIGHTS_NAME, CHECKPOINT_DIR, *RESULT_FILES)
 # run.json keys and the type of each
 RUN_KEYS: dict[str, type | tuple[type, ...]] = {

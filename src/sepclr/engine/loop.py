@@ -18,6 +18,7 @@ from sepclr.engine.checkpoint import Checkpointer, Progress
 from sepclr.errors import SepCLRWarning, TrainingInterruptedError
 from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
+SECONDS = "seconds"  # the history's entry of an epoch's duration, not a mean over steps
 # (batch row indices, epoch, step) -> the step's loss terms, "loss" among them
 StepFunction = Callable[[torch.Tensor, int, int], dict[str, torch.Tensor]]
 
@@ -89,8 +90,8 @@ def run_epochs(
     shard: Shard = SINGLE_PROCESS,
 ) -> Progress:
     """Run ``epochs`` epochs of ``step_fn`` over shuffled batches of ``n_rows`` rows; return
-    the final progress: the mean of each loss term per epoch (``history``) and the seconds
-    spent training, summed over resumptions (``seconds``).
+    the final progress: per epoch, the mean of each loss term and the epoch's ``seconds``
+    (``history``), and the seconds spent training, summed over resumptions (``seconds``).
 
     ``on_epoch_start(epoch)`` runs before each epoch's first step. With a ``checkpointer``,
     a checkpoint is written every ``checkpointer.every`` epochs and after the last one;
@@ -180,16 +181,19 @@ class _Epochs:
     def run_epoch(
         self, progress: Progress, step_fn: StepFunction, stop: StopRequest | None
     ) -> dict[str, float]:
-        """The steps of ``progress.epoch`` from ``progress.step`` on; the mean terms."""
+        """The steps of ``progress.epoch`` from ``progress.step`` on; the mean of each term
+        over the epoch's steps, and its ``seconds``."""
         assert progress.order is not None
         sums, steps = progress.sums, progress.step
         for step, idx in enumerate(split_batches(progress.order, self.batch_size)):
             if step < progress.step:
                 continue
+            start = time.perf_counter()
             terms = step_fn(idx, progress.epoch, step)
             steps += 1
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + float(value.detach())
+            sums[SECONDS] = sums.get(SECONDS, 0.0) + time.perf_counter() - start
             if self.shard.any(stop is not None and stop.signal is not None):
                 where = self.save(
                     Progress(progress.epoch, steps, progress.order, sums, progress.history)
@@ -199,7 +203,8 @@ class _Epochs:
                     f"training stopped by {cause} at epoch {progress.epoch + 1}, step {steps}; "
                     f"{where}"
                 )
-        return {k: v / max(steps, 1) for k, v in sums.items()}
+        means = {k: v / max(steps, 1) for k, v in sums.items() if k != SECONDS}
+        return {**means, SECONDS: sums.get(SECONDS, 0.0)}
 
 
 GROWTH_WARNING = 1000.0

@@ -198,7 +198,7 @@ class _Stepper:
             adversary_loss = adversary.train_pending()
             if adversary_loss is not None:
                 terms[name] = adversary_loss
-        return {"loss": loss, **terms}
+        return {"loss": loss, **terms, "lr": torch.tensor(self.optimizer.param_groups[0]["lr"])}
 
 
 def _as_float32(out: Any) -> Any:

@@ -117,3 +117,20 @@ def plot_reconstructions(
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def plot_training(history: list[dict[str, float]], path: str | Path, title: str = "") -> Path:
+    """Write a PNG of the training curves: one panel per loss term against the epoch
+    (the learning rate and the epochs' seconds left out)."""
+    keys = dict.fromkeys(key for epoch in history for key in epoch)
+    terms = [key for key in keys if key not in ("lr", "seconds")]
+    fig, axes = plt.subplots(1, len(terms), figsize=(2.6 * len(terms), 2.4), squeeze=False)
+    epochs = np.arange(1, len(history) + 1)
+    for axis, term in zip(axes[0], terms, strict=True):
+        axis.plot(epochs, [epoch.get(term, np.nan) for epoch in history], marker=".")
+        axis.set_title(term, fontsize=9)
+        axis.set_xlabel("epoch", fontsize=8)
+        axis.tick_params(labelsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
