@@ -146,3 +146,18 @@ def test_tensorboard_missing_is_one_line_before_training(tmp_path, capsys, monke
     assert cli.main(argv) == 1
     assert "pip install 'sepclr[tensorboard]'" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_text_labels_keep_their_names(tmp_path, capsys):
+    frame = _table(tmp_path / "data.csv")
+    frame["site"] = ["paris", "lyon", "nice"] * 20
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    options = ["--dataset-option", "features=x1,x2,x3,x4", "--dataset-option", "factors=site"]
+    argv = ["fit", "--dataset", "table-study", *options, "--data-dir", str(tmp_path)]
+    assert cli.main([*argv, *FAST[:6], "--quiet", "--out", str(tmp_path / "run")]) == 0
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["labels"] == {"site": ["lyon", "nice", "paris"]}
+    assert "site: 0 lyon, 1 nice, 2 paris" in (tmp_path / "run" / "results.md").read_text()
+    features = "x1,x2,x3,x4"
+    data = sepclr.datasets.load("table-study", root=tmp_path, factors="site", features=features)
+    assert data.label_of("site", 2) == "paris" and data.label_of("site", 7) == "7"

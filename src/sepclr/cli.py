@@ -122,6 +122,12 @@ def _evaluate(model: Any, out: Path, run: dict[str, Any], data_dir: str | None, 
     rows["best expected"] = ideal_row(test)
     table = markdown_table(rows, probe_columns(test))
     document: dict[str, Any] = {"dataset": run["dataset"], "rows": rows, "run": run}
+    if test.label_names:
+        document["labels"] = test.label_names
+        table += "".join(
+            f"\n\n{factor}: " + ", ".join(f"{k} {name}" for k, name in enumerate(names))
+            for factor, names in test.label_names.items()
+        )
     kinds = model.get_params().get("salient_attributes")
     if kinds:
         train_known = _known_attributes(model, train)["attributes"]

@@ -34,7 +34,9 @@ class CADataset:
     ``background`` and ``target`` are arrays with the same trailing shape (images are float32
     (n, C, H, W) in [0, 1]). ``factors`` maps a factor name to its labels over the target rows;
     ``background_factors`` holds the background labels where known. ``roles`` says whether a
-    factor is ``"salient"`` (target only) or ``"common"`` (shared).
+    factor is ``"salient"`` (target only) or ``"common"`` (shared). ``label_names`` gives, for
+    a factor of classes 0, 1, ..., the name of each class (the Fashion-MNIST class names, a
+    table's text labels).
     """
 
     name: str
@@ -44,6 +46,13 @@ class CADataset:
     factors: dict[str, np.ndarray]
     roles: dict[str, str]
     background_factors: dict[str, np.ndarray] = field(default_factory=dict)
+    label_names: dict[str, list[str]] = field(default_factory=dict)
+
+    def label_of(self, factor: str, value: object) -> str:
+        """The name of class ``value`` of ``factor`` (the value itself when unnamed)."""
+        names = self.label_names.get(factor, [])
+        index = int(value) if isinstance(value, int | np.integer) else -1
+        return names[index] if 0 <= index < len(names) else str(value)
 
     def __post_init__(self) -> None:
         if np.shape(self.background)[1:] != np.shape(self.target)[1:]:

@@ -40,6 +40,18 @@ DIGITS_ON_FASHION_SIZES = {
     "full": (30_000, 5_000),
 }
 _DIGIT_TRAIN_COUNT = 1_200
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 
 
 def mnist_like_digits(images: np.ndarray) -> np.ndarray:
@@ -112,6 +124,7 @@ def digits_on_fashion(
         factors={"digit": digit_labels[digit_idx], "object": objects[tg_idx]},
         roles={"digit": "salient", "object": "common"},
         background_factors={"object": objects[bg_idx]},
+        label_names={"object": list(FASHION_MNIST_CLASSES)},
     )
 
 

@@ -29,6 +29,20 @@ def _mnist_32x32x3(digits: np.ndarray) -> np.ndarray:
     return np.repeat(padded[:, None], 3, axis=1)
 
 
+CIFAR10_CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
+
+
 def cifar_mnist(
     split: str = "train", root: str | Path | None = None, per_group: int | None = None
 ) -> CADataset:
@@ -63,6 +77,7 @@ def cifar_mnist(
         factors={"digit": digit_labels[n : 2 * n], "object": object_labels[n : 2 * n]},
         roles={"digit": "salient", "object": "common"},
         background_factors={"object": object_labels[:n]},
+        label_names={"object": list(CIFAR10_CLASSES)},
     )
 
 
@@ -255,14 +270,21 @@ def chexpert_subtypes(
     images = read_images([folder.paths[i] for i in index], size, rgb=False, border=10, area=True)
     sex = np.asarray([folder.column("Sex")[i] != "Female" for i in index], dtype=np.int64)
     age = np.asarray([float(folder.column("Age")[i]) for i in index])
-    return _subtypes("chexpert-subtypes", split, images, kind_of, {"sex": sex, "age": age})
+    common = {"sex": sex, "age": age}
+    names = [*CHEXPERT_FINDINGS]
+    return _subtypes("chexpert-subtypes", split, images, kind_of, common, names)
 
 
 def _subtypes(
-    name: str, split: str, images: np.ndarray, kind: np.ndarray, common: dict[str, np.ndarray]
+    name: str,
+    split: str,
+    images: np.ndarray,
+    kind: np.ndarray,
+    common: dict[str, np.ndarray],
+    subtypes: list[str],
 ) -> CADataset:
     """Rows of kind 0 as background, the others as targets with ``subtype`` = kind - 1
-    (salient) and the ``common`` factors."""
+    (salient, named ``subtypes``) and the ``common`` factors."""
     is_target = kind > 0
     return CADataset(
         name=name,
@@ -272,6 +294,7 @@ def _subtypes(
         factors={"subtype": kind[is_target] - 1, **{k: v[is_target] for k, v in common.items()}},
         roles={"subtype": "salient", **dict.fromkeys(common, "common")},
         background_factors={k: v[~is_target] for k, v in common.items()},
+        label_names={"subtype": subtypes},
     )
 
 
@@ -349,7 +372,8 @@ def odir_subtypes(
     keep = np.sort(train if split == "train" else test)
     pixels = read_images([paths[i] for i in keep], size)
     common = {name: rows[name][keep] for name in ("age", "sex", "eye")}
-    return _subtypes("odir-subtypes", split, pixels, kind[keep], common)
+    diseases = ["diabetes", "glaucoma", "cataract", "AMD", "myopia"]  # D, G, C, A, M
+    return _subtypes("odir-subtypes", split, pixels, kind[keep], common, diseases)
 
 
 def _odir_eyes(

@@ -33,13 +33,15 @@ def normalize_counts(x: np.ndarray, how: str) -> np.ndarray:
     return np.log1p(scaled).astype(np.float32)
 
 
-def _factor(values: np.ndarray) -> np.ndarray:
-    """Numbers stay numbers (float); anything else becomes 0, 1, ... in sorted order."""
+def _factor(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Numbers stay numbers (float, no names); anything else becomes 0, 1, ... in sorted
+    order, with the text of each class."""
     try:
-        return np.asarray(values, dtype=np.float64)
+        return np.asarray(values, dtype=np.float64), []
     except (TypeError, ValueError):
         labels = np.asarray(values).astype(str)
-        return np.searchsorted(np.unique(labels), labels).astype(np.int64)
+        names = np.unique(labels)
+        return np.searchsorted(names, labels).astype(np.int64), [str(n) for n in names]
 
 
 def _split(
@@ -65,7 +67,8 @@ def _split(
         )
     keep = np.flatnonzero(known)[split_rows(is_target[known], split, test_fraction)]
     target = is_target[keep]
-    values = {f: _factor(v)[keep] for f, v in factors.items()}
+    coded = {f: _factor(v) for f, v in factors.items()}
+    values = {f: v[keep] for f, (v, _) in coded.items()}
     common = [f for f in values if f not in salient]
     return CADataset(
         name=name,
@@ -75,6 +78,7 @@ def _split(
         factors={f: v[target] for f, v in values.items()},
         roles={f: "salient" if f in salient else "common" for f in values},
         background_factors={f: values[f][~target] for f in common},
+        label_names={f: names for f, (_, names) in coded.items() if names},
     )
 
 

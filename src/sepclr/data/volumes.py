@@ -143,7 +143,9 @@ def nifti_study(
     grid = (int(shape[0]), int(shape[1]), int(shape[2]))
     volumes = load_volumes([paths[i] for i in np.flatnonzero(keep)], grid, cache_dir)
     values = _covariates(columns, rows[keep], continuous, categorical)
-    return _study(split, volumes, is_target[keep], values, salient, target_value)
+    dataset = _study(split, volumes, is_target[keep], values, salient, target_value)
+    dataset.label_names = {name: sorted(set(columns[name])) for name in categorical}
+    return dataset
 
 
 def _covariates(

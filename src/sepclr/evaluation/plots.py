@@ -59,7 +59,7 @@ def plot_spaces(model: Transformer, test: CADataset, path: str | Path, title: st
                     tg[chosen, 1],
                     s=3,
                     color=colours(k % colours.N),
-                    label=str(value),
+                    label=test.label_of(factor, value),
                 )
             ax.set_title(f"{space} space, targets by {factor} ({test.roles[factor]} factor)")
             ax.set_xticks([])
