@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup data run test bench
+.PHONY: setup data run test docs bench
 
 setup: $(VENV)/.installed data
 
@@ -27,6 +27,12 @@ test: setup
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest
+	$(MAKE) docs
+
+# The documentation site, warnings as errors; open docs/_build/html/index.html
+docs: setup
+	rm -rf docs/_build docs/auto_examples
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
 bench: setup
 	$(BIN)/python benchmarks/digits_on_fashion.py

@@ -162,8 +162,9 @@ class SepCLR(TrainedEstimator):
     independence = Param(
         "k-jem",
         Choice(INDEPENDENCE_TERMS),
-        "Any row of the paper's Table 1. Trained critics (tc, vclub-*, vl1out-*, vub-*) take "
-        "one Adam step (lr 1e-3) per view after each encoder step and are not saved.",
+        "Any row of the paper's Table 1. Trained critics (``tc``, ``vclub-*``, ``vl1out-*``, "
+        "``vub-*``) take one Adam step (lr 1e-3) per view after each encoder step and are "
+        "not saved.",
     )
     independence_weight = Param(100.0, NON_NEGATIVE, "lambda, the weight of the independence term.")
     salient_weight = Param(1.0, NON_NEGATIVE, "beta_S, the weight of the salient terms.")
