@@ -21,6 +21,7 @@ extensions = [
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "examples"]
 myst_heading_anchors = 3
+smartquotes = False  # keep "--flag" as typed
 
 autodoc_member_order = "bysource"
 numpydoc_show_class_members = False
