@@ -172,3 +172,27 @@ def test_nifti_study_errors_are_clear(tmp_path):
     (tmp_path / "sub-03/anat/sub-03_T1w.nii.gz").unlink()
     with pytest.raises(DataNotFoundError, match="1 volume"):
         sepclr.datasets.load("nifti-study", root=tmp_path)
+
+
+def test_transform_reads_the_volumes_a_participants_table_lists(tmp_path):
+    import pandas as pd
+
+    from sepclr import cli
+    from sepclr.data.volumes import load_volumes
+
+    _write_study(tmp_path)
+    argv = ["fit", "--dataset", "nifti-study", "--data-dir", str(tmp_path)]
+    argv += ["--dataset-option", "shape=[16,16,16]", "--method", "cvae", "--epochs", "1"]
+    assert cli.main([*argv, "--quiet", "--no-evaluate", "--out", str(tmp_path / "run")]) == 0
+    table = tmp_path / "participants.tsv"
+    out = tmp_path / "codes.csv"
+    assert (
+        cli.main(["transform", str(tmp_path / "run"), "--input", str(table), "--out", str(out)])
+        == 0
+    )
+    codes = pd.read_csv(out)
+    assert list(codes.participant_id) == [f"sub-{i:02d}" for i in range(12)]
+    paths = [tmp_path / f"sub-{i:02d}/anat/sub-{i:02d}_T1w.nii.gz" for i in range(12)]
+    common, _ = sepclr.load(tmp_path / "run").transform(load_volumes(paths, (16, 16, 16), None))
+    got = codes[[c for c in codes.columns if c.startswith("common_")]].to_numpy(np.float32)
+    np.testing.assert_array_equal(got, common)
