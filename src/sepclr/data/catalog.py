@@ -83,9 +83,9 @@ def digits_on_fashion(
     every train image, so it has no validation split.
     """
     if size not in DIGITS_ON_FASHION_SIZES:
+        sizes = sorted(DIGITS_ON_FASHION_SIZES)
         raise InvalidInputError(
-            f"unknown size {size!r} for digits-on-fashion; choose one of "
-            f"{sorted(DIGITS_ON_FASHION_SIZES)}"
+            f"unknown size {size!r} for digits-on-fashion; choose one of {sizes}"
         )
     check_split(split, ("train", "validation", "test"))
     n_train, n_test = DIGITS_ON_FASHION_SIZES[size]

@@ -10,6 +10,7 @@ from sklearn.model_selection import train_test_split
 
 from sepclr.data.ca_dataset import CADataset, check_split
 from sepclr.data.celeba import celeba_files
+from sepclr.data.cifar import CLASSES as CIFAR_CLASSES
 from sepclr.data.cifar import load_cifar10
 from sepclr.data.dsprites import load_dsprites
 from sepclr.data.folder import LabelledFolder, labelled_folder, read_table
@@ -27,20 +28,6 @@ def _mnist_32x32x3(digits: np.ndarray) -> np.ndarray:
     """MNIST digits zero-padded by 2 to 32x32 and repeated on 3 channels, uint8."""
     padded = np.pad(digits, ((0, 0), (2, 2), (2, 2)))
     return np.repeat(padded[:, None], 3, axis=1)
-
-
-CIFAR10_CLASSES = (
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-)
 
 
 def cifar_mnist(
@@ -77,7 +64,7 @@ def cifar_mnist(
         factors={"digit": digit_labels[n : 2 * n], "object": object_labels[n : 2 * n]},
         roles={"digit": "salient", "object": "common"},
         background_factors={"object": object_labels[:n]},
-        label_names={"object": list(CIFAR10_CLASSES)},
+        label_names={"object": list(CIFAR_CLASSES)},
     )
 
 

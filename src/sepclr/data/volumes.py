@@ -118,25 +118,16 @@ def nifti_study(
     base = Path(root) if root is not None else Path.cwd()
     table_path = base / table
     columns = read_table(table_path)
-    for column in (group_column, path_column, *continuous, *categorical):
-        if column not in columns:
-            raise InvalidInputError(
-                f"{table_path} has no column {column!r}; its columns are {sorted(columns)}"
-            )
+    _check_table(table_path, columns, (group_column, path_column, *continuous, *categorical))
     groups = np.asarray(columns[group_column])
-    known = (groups == background_value) | (groups == target_value)
-    if not (groups == target_value).any() or not (groups == background_value).any():
-        raise InvalidInputError(
-            f"{table_path}: column {group_column!r} needs both {background_value!r} and "
-            f"{target_value!r} rows; it holds {sorted(set(groups))}"
-        )
-    rows = np.flatnonzero(known)
-    paths = [table_path.parent / columns[path_column][i] for i in rows]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise DataNotFoundError(
-            f"{len(missing)} volume(s) listed in {table_path} are missing, e.g. {missing[:3]}"
-        )
+    for value in (background_value, target_value):
+        if not (groups == value).any():
+            raise InvalidInputError(
+                f"{table_path}: column {group_column!r} needs both {background_value!r} and "
+                f"{target_value!r} rows; it holds {sorted(set(groups))}"
+            )
+    rows = np.flatnonzero((groups == background_value) | (groups == target_value))
+    paths = _listed_paths(table_path, [columns[path_column][i] for i in rows])
     is_target = groups[rows] == target_value
     keep = split_rows(is_target, split, test_fraction)
     cache_dir = base / ".sepclr-cache" if cache else None
@@ -146,6 +137,27 @@ def nifti_study(
     dataset = _study(split, volumes, is_target[keep], values, salient, target_value)
     dataset.label_names = {name: sorted(set(columns[name])) for name in categorical}
     return dataset
+
+
+def _check_table(table_path: Path, columns: dict[str, list[str]], needed: tuple) -> None:
+    """Refuse a participants table without one of the ``needed`` columns."""
+    for column in needed:
+        if column not in columns:
+            raise InvalidInputError(
+                f"{table_path} has no column {column!r}; its columns are {sorted(columns)}"
+            )
+
+
+def _listed_paths(table_path: Path, names: list[str]) -> list[Path]:
+    """The volumes a participants table lists (relative to its folder); missing ones are
+    refused, naming a few."""
+    paths = [table_path.parent / name for name in names]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise DataNotFoundError(
+            f"{len(missing)} volume(s) listed in {table_path} are missing, e.g. {missing[:3]}"
+        )
+    return paths
 
 
 def _covariates(
