@@ -94,7 +94,7 @@ def test_images_uint8_and_three_ranks():
         (np.zeros(10), np.zeros(10), "expected"),
         (np.random.rand(2, 1, 4, 4, 4), np.random.rand(2, 1, 4, 4, 4), "at least 16 pixels"),
         (np.zeros((2, 1, 4, 4, 4, 4)), np.zeros((2, 1, 4, 4, 4, 4)), r"\(n, C, D, H, W\)"),
-        ([[1.0, 2.0]], [[1.0, 2.0]], "numpy array or a torch tensor"),
+        ("not data", "not data", "array of numbers"),
         (np.array([["a", "b"]]), np.array([["a", "b"]]), "dtype"),
         (np.zeros((4, 3), dtype=complex), np.zeros((4, 3)), "complex"),
     ],
