@@ -38,7 +38,7 @@ from sepclr import SepCLR
 from sepclr.data.views import build_views, view_options
 from sepclr.engine.devices import resolve_device
 from sepclr.engine.distributed import process_device
-from sepclr.engine.performance import StepSpeed
+from sepclr.engine.performance import StepSpeed, native_precision, resolve_view_passes
 from sepclr.engine.training import TrainingData, TrainingPlan
 from sepclr.evaluation import markdown_table
 from sepclr.methods.sepclr_module import SepCLRModule
@@ -53,11 +53,12 @@ BACKBONES = [  # backbone, image shape, batch size
     ("resnet18", (3, 32, 32), 64),
     ("resnet18", (3, 32, 32), 256),
 ]
-OPTIONS = {
-    "float32": StepSpeed(),
-    "channels-last": StepSpeed(channels_last=True),
-    "bfloat16": StepSpeed(precision="bfloat16"),
-    "compile": StepSpeed(compile=True),
+OPTIONS = {  # row label: (view passes, speed options)
+    "fused, float32": ("fused", StepSpeed()),
+    "separate, float32": ("separate", StepSpeed()),
+    "auto, channels-last": ("auto", StepSpeed(channels_last=True)),
+    "auto, bfloat16": ("auto", StepSpeed(precision="bfloat16")),
+    "auto, compile": ("auto", StepSpeed(compile=True)),
 }
 STEP_CONFIGS = [("convnet", (1, 28, 28), 256), ("resnet18", (3, 32, 32), 64)]
 PROCESSES = [1, 2]
@@ -154,6 +155,7 @@ def _library_steps(
     device: torch.device,
     speed: StepSpeed,
     shard: Shard,
+    view_passes: str = "auto",
 ) -> list[float]:
     """Seconds between consecutive steps of ``TrainingPlan.run`` (2 warm-up steps left out),
     timed where the loss is computed."""
@@ -178,7 +180,13 @@ def _library_steps(
                 batch.shard,
             )
 
-    module = TimedModule(encoder, views, build_independence("k-jem", 32, 32), SepCLRWeights())
+    module = TimedModule(
+        encoder,
+        views,
+        build_independence("k-jem", 32, 32),
+        SepCLRWeights(),
+        view_passes=resolve_view_passes(view_passes, device, backbone),
+    )
     plan = TrainingPlan(1, batch, 3e-4, device, speed=speed, shard=shard, verbose=False)
     data = TrainingData(inputs, is_target, lambda x: x.float() / 255.0)
     plan.run(module, data, torch.Generator().manual_seed(0))
@@ -190,13 +198,15 @@ def measure_option(
 ):
     """Table 2: the library's step with one speed option."""
     device = resolve_device(device_name)
+    passes, speed = OPTIONS[option]
+    row = f"{backbone} {shape[1]}x{shape[2]}x{shape[0]}, batch {batch}, {option}"
+    if not native_precision(speed.precision, device):
+        return {"row": row, "pairs/s": float("nan"), "peak MB": float("nan"), "device": str(device)}
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    intervals = _library_steps(
-        backbone, shape, batch, steps, device, OPTIONS[option], SINGLE_PROCESS
-    )
+    intervals = _library_steps(backbone, shape, batch, steps, device, speed, SINGLE_PROCESS, passes)
     return {
-        "row": f"{backbone} {shape[1]}x{shape[2]}x{shape[0]}, batch {batch}, {option}",
+        "row": row,
         "pairs/s": batch / statistics.median(intervals),
         "peak MB": _peak_mb(device),
         "device": str(device),

@@ -1,6 +1,7 @@
 """The epoch loop every trained method runs: shuffled batches, per-epoch loss history,
 progress bar, checkpoints, resumption, and a clean stop on SIGINT/SIGTERM."""
 
+import math
 import signal
 import threading
 import time
@@ -15,7 +16,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from sepclr.engine.checkpoint import Checkpointer, Progress
-from sepclr.errors import SepCLRWarning, TrainingInterruptedError
+from sepclr.errors import SepCLRWarning, TrainingDivergedError, TrainingInterruptedError
 from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
 SECONDS = "seconds"  # the history's entry of an epoch's duration, not a mean over steps
@@ -88,6 +89,7 @@ def run_epochs(
     verbose: bool = True,
     description: str = "training",
     shard: Shard = SINGLE_PROCESS,
+    read_every: int = 1,
 ) -> Progress:
     """Run ``epochs`` epochs of ``step_fn`` over shuffled batches of ``n_rows`` rows; return
     the final progress: per epoch, the mean of each loss term and the epoch's ``seconds``
@@ -100,12 +102,16 @@ def run_epochs(
     has caught a signal, the current step finishes, a checkpoint is written (with a
     checkpointer) and :class:`TrainingInterruptedError` is raised.
 
+    The loss terms stay on the training device and are read (a host synchronisation on a
+    GPU) every ``read_every`` steps and at the end of each epoch; a non-finite loss found
+    then raises :class:`TrainingDivergedError`, and a signal is acted on then.
+
     In a multi-process run (``shard``), every process runs this loop with the same
     ``generator`` seed; the first process alone writes checkpoints and shows progress, every
     process reads the checkpoint to resume, and a signal caught by any process stops all of
     them at the same step.
     """
-    epochs_run = _Epochs(n_rows, batch_size, generator, parts, checkpointer, shard)
+    epochs_run = _Epochs(n_rows, batch_size, generator, parts, checkpointer, shard, read_every)
     state = epochs_run.restore(on_epoch_start) if resume and checkpointer else Progress()
     epochs_run.clock = time.perf_counter() - state.seconds
     history = list(state.history)
@@ -147,9 +153,11 @@ class _Epochs:
         parts: TrainingParts,
         checkpointer: Checkpointer | None,
         shard: Shard,
+        read_every: int = 1,
     ) -> None:
         self.n_rows, self.batch_size, self.generator = n_rows, batch_size, generator
         self.parts, self.checkpointer, self.shard = parts, checkpointer, shard
+        self.read_every = read_every
         self.clock = time.perf_counter()
 
     def seconds(self) -> float:
@@ -185,26 +193,57 @@ class _Epochs:
         over the epoch's steps, and its ``seconds``."""
         assert progress.order is not None
         sums, steps = progress.sums, progress.step
-        for step, idx in enumerate(split_batches(progress.order, self.batch_size)):
-            if step < progress.step:
-                continue
+        batches = split_batches(progress.order, self.batch_size)
+        pending: dict[str, torch.Tensor] = {}
+        first_pending = steps
+        for step in range(progress.step, len(batches)):
             start = time.perf_counter()
-            terms = step_fn(idx, progress.epoch, step)
+            for key, value in step_fn(batches[step], progress.epoch, step).items():
+                value = value.detach()
+                pending[key] = pending[key] + value if key in pending else value
             steps += 1
-            for key, value in terms.items():
-                sums[key] = sums.get(key, 0.0) + float(value.detach())
+            if steps % self.read_every == 0 or steps == len(batches):
+                _read_terms(pending, sums, progress.epoch, (first_pending + 1, steps))
+                pending, first_pending = {}, steps
+                here = Progress(progress.epoch, steps, progress.order, sums, progress.history)
+                self._stop_if_asked(stop, here)
             sums[SECONDS] = sums.get(SECONDS, 0.0) + time.perf_counter() - start
-            if self.shard.any(stop is not None and stop.signal is not None):
-                where = self.save(
-                    Progress(progress.epoch, steps, progress.order, sums, progress.history)
-                )
-                cause = stop.signal if stop is not None and stop.signal else "a signal"
-                raise TrainingInterruptedError(
-                    f"training stopped by {cause} at epoch {progress.epoch + 1}, step {steps}; "
-                    f"{where}"
-                )
         means = {k: v / max(steps, 1) for k, v in sums.items() if k != SECONDS}
         return {**means, SECONDS: sums.get(SECONDS, 0.0)}
+
+    def _stop_if_asked(self, stop: StopRequest | None, progress: Progress) -> None:
+        """After a signal caught by any process: a checkpoint, then
+        :class:`TrainingInterruptedError`."""
+        if not self.shard.any(stop is not None and stop.signal is not None):
+            return
+        where = self.save(progress)
+        cause = stop.signal if stop is not None and stop.signal else "a signal"
+        raise TrainingInterruptedError(
+            f"training stopped by {cause} at epoch {progress.epoch + 1}, step {progress.step}; "
+            f"{where}"
+        )
+
+
+def _read_terms(
+    pending: dict[str, torch.Tensor],
+    sums: dict[str, float],
+    epoch: int,
+    steps: tuple[int, int],
+) -> None:
+    """Add the ``pending`` sums of the loss terms over ``steps`` (first and last, counted
+    from 1) to ``sums``; raise :class:`TrainingDivergedError` if the loss is not finite."""
+    read = {key: float(value) for key, value in pending.items()}
+    if math.isfinite(read.get("loss", 0.0)):
+        for key, value in read.items():
+            sums[key] = sums.get(key, 0.0) + value
+        return
+    bad = [key for key, value in read.items() if not math.isfinite(value)]
+    where = f"step {steps[1]}" if steps[0] == steps[1] else f"steps {steps[0]}-{steps[1]}"
+    raise TrainingDivergedError(
+        f"the training loss became {read['loss']} at epoch {epoch + 1}, {where}: "
+        f"{', '.join(repr(b) for b in bad)} not finite. Lower lr or that term's weight, or "
+        "set max_grad_norm to clip gradients."
+    )
 
 
 GROWTH_WARNING = 1000.0

@@ -2,12 +2,15 @@
 ``torch.compile`` and the ``torch.backends`` switches, all opt-in or chosen per device, and
 restored when training ends."""
 
+import warnings
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from sepclr.errors import SepCLRWarning
 
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -51,10 +54,74 @@ def set_memory_format(module: nn.Module, channels_last: bool) -> nn.Module:
     return module.to(memory_format=layout)  # type: ignore[call-overload]
 
 
-def default_channels_last(device: torch.device, image: bool) -> bool:
-    """Channels-last for images on CUDA only, the layout tensor-core convolutions use; CPUs
-    keep the default layout (``benchmarks/README.md`` says why)."""
-    return image and device.type == "cuda"
+VIEW_PASSES = ("auto", "fused", "separate")
+# (device type, backbone) where one pass per view measured faster than the fused pass
+# (benchmarks/throughput.py): ResNet-18 on a CPU, 1.2-1.4x
+SEPARATE_IS_FASTER = {("cpu", "resnet18")}
+
+
+def resolve_view_passes(choice: str, device: torch.device, backbone: str = "convnet") -> str:
+    """How the two views of a batch go through the encoder: ``"fused"``, one forward pass
+    over both (one batch twice as large), or ``"separate"``, one pass per view as in the
+    official code (BatchNorm then normalises each view with its own statistics). ``"auto"``
+    takes the one measured faster for ``backbone`` on ``device`` by
+    ``benchmarks/throughput.py``: separate passes for ResNet-18 on CPUs, fused otherwise.
+
+    >>> resolve_view_passes("auto", torch.device("cpu"), "resnet18")
+    'separate'
+    >>> resolve_view_passes("auto", torch.device("cpu"), "convnet")
+    'fused'
+    """
+    if choice not in VIEW_PASSES:
+        raise ValueError(f"unknown view passes {choice!r}; choose one of {VIEW_PASSES}")
+    if choice != "auto":
+        return choice
+    return "separate" if (device.type, backbone) in SEPARATE_IS_FASTER else "fused"
+
+
+def default_channels_last(device: torch.device, image: bool, backbone: str = "convnet") -> bool:
+    """Channels-last for 2-D images where it is measured faster and safe: on CUDA, the layout
+    of tensor-core convolutions; on CPUs for the small convnet only (1.37x its step at batch
+    256, ``benchmarks/throughput.py``). ResNet-18 gains nothing from it on CPUs, and oneDNN's
+    channels-last kernels hang or crash on its 4-channel layers at ``width=1``.
+
+    >>> default_channels_last(torch.device("cpu"), True, "resnet18")
+    False
+    """
+    if not image:
+        return False
+    return device.type == "cuda" or (device.type == "cpu" and backbone == "convnet")
+
+
+def default_read_every(device: torch.device) -> int:
+    """Steps between two reads of the loss terms: every step on a CPU, where a read costs
+    nothing and a non-finite loss is then caught before the optimiser step; every 25 steps on
+    a GPU, where each read makes the host wait for the device."""
+    return 1 if device.type == "cpu" else 25
+
+
+def native_precision(precision: str, device: torch.device) -> bool:
+    """Whether ``device`` computes in ``precision`` natively: always for float32 and on GPUs;
+    on a CPU, when oneDNN finds instructions for it (AVX-512 BF16 or AMX for bfloat16)."""
+    if device.type != "cpu" or precision == "float32":
+        return True
+    if precision == "bfloat16":
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return bool(torch.ops.mkldnn._is_mkldnn_fp16_supported())
+
+
+def warn_if_slow_precision(precision: str, device: torch.device) -> None:
+    """Warn when ``precision`` is a half precision that ``device`` does not compute natively:
+    oneDNN then emulates it, and convolutions run many times slower than in float32."""
+    if native_precision(precision, device):
+        return
+    warnings.warn(
+        f"precision={precision!r} on this CPU, which has no {precision} instructions "
+        f"({torch.backends.cpu.get_cpu_capability()}): its convolutions are emulated and much "
+        "slower than in float32; use precision='float32' here",
+        SepCLRWarning,
+        stacklevel=3,
+    )
 
 
 @contextmanager

@@ -10,7 +10,7 @@ adversary steps, checkpoints, a clean stop and progress (the epochs themselves a
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -25,7 +25,14 @@ from sepclr.engine.distributed import (
     seed_views,
 )
 from sepclr.engine.loop import StopRequest, TrainingParts, run_epochs, split_batches
-from sepclr.engine.performance import DEFAULT_SPEED, StepSpeed, backend_settings, set_memory_format
+from sepclr.engine.performance import (
+    DEFAULT_SPEED,
+    StepSpeed,
+    backend_settings,
+    default_read_every,
+    set_memory_format,
+    warn_if_slow_precision,
+)
 from sepclr.errors import TrainingDivergedError
 from sepclr.nets.encoder import EncodedBatch
 from sepclr.objectives.critics import Critic
@@ -89,9 +96,10 @@ class TrainingPlan:
     ``batch_size`` rows (the global batch under several processes) with Adam at ``lr`` (or
     ``make_optimizer(parameters)``), scaled each step by :func:`learning_rate_factor`
     (``lr_schedule``, ``warmup``); ``max_grad_norm`` clips the gradient norm; ``speed``:
-    precision, channels-last and compilation; ``shard``: this process's place in a
-    multi-process run (each process's views are then seeded from ``seed``, rank, epoch and
-    step)."""
+    precision, channels-last and compilation; ``read_every``: how many steps the loss terms
+    stay on the device between two reads (None: :func:`default_read_every`); ``shard``: this
+    process's place in a multi-process run (each process's views are then seeded from
+    ``seed``, rank, epoch and step)."""
 
     epochs: int
     batch_size: int
@@ -101,6 +109,7 @@ class TrainingPlan:
     warmup: float = 0.0
     max_grad_norm: float | None = None
     speed: StepSpeed = DEFAULT_SPEED
+    read_every: int | None = None
     shard: Shard = SINGLE_PROCESS
     seed: int = 0
     verbose: bool = True
@@ -117,15 +126,19 @@ class TrainingPlan:
         stop: StopRequest | None = None,
     ) -> Progress:
         """Train ``module`` in place; return the final progress (the mean of each loss term
-        per epoch in ``history``, the training ``seconds``). A
-        non-finite loss stops training with :class:`TrainingDivergedError` before the
-        optimiser step. Checkpoints, ``resume`` and ``stop``: see
-        :func:`sepclr.engine.loop.run_epochs`."""
+        per epoch in ``history``, the training ``seconds``). A non-finite loss stops
+        training with :class:`TrainingDivergedError`: before the optimiser step when the
+        terms are read at every step (on a CPU), else at the next read. Checkpoints,
+        ``resume`` and ``stop``: see :func:`sepclr.engine.loop.run_epochs`."""
         check_batch_size(self.batch_size, self.shard)
+        warn_if_slow_precision(self.speed.precision, self.device)
         module.to(self.device)
         if self.speed.channels_last:
             set_memory_format(module.network, channels_last=True)
-        stepper = _Stepper(self, module, data)
+        read_every = self.read_every or default_read_every(self.device)
+        stepper = _Stepper(
+            self, module, resident(data, self.device), check_each_step=read_every == 1
+        )
         with backend_settings(self.device):
             progress = run_epochs(
                 len(data.inputs),
@@ -141,6 +154,7 @@ class TrainingPlan:
                 verbose=self.verbose,
                 description=self.description,
                 shard=self.shard,
+                read_every=read_every,
             )
         average_buffers(module.network, self.shard)
         return progress
@@ -149,8 +163,15 @@ class TrainingPlan:
 class _Stepper:
     """One training step of a plan on a module, and what a checkpoint holds of it."""
 
-    def __init__(self, plan: TrainingPlan, module: TrainingModule, data: TrainingData) -> None:
+    def __init__(
+        self,
+        plan: TrainingPlan,
+        module: TrainingModule,
+        data: TrainingData,
+        check_each_step: bool = True,
+    ) -> None:
         self.plan, self.module, self.data = plan, module, data
+        self.check_each_step = check_each_step
         model = distributed_model(module.network, plan.device, plan.shard)
         self.model = torch.compile(model) if plan.speed.compile else model
         self.scaler = plan.speed.scaler(plan.device)
@@ -169,13 +190,14 @@ class _Stepper:
                 adversary.renew_optimizers()
             self.parts.optimizers |= adversary.optimizers()
 
-    def forward(self, *inputs: torch.Tensor) -> Any:
-        """The network on ``inputs`` under the plan's layout and autocast; float32 out."""
+    def forward(self, *inputs: torch.Tensor, **options: Any) -> Any:
+        """The network on ``inputs`` (and keyword ``options``) under the plan's layout and
+        autocast; float32 out."""
         speed = self.plan.speed
         if speed.channels_last:
             inputs = tuple(t.contiguous(memory_format=torch.channels_last) for t in inputs)
         with speed.autocast(self.plan.device):
-            return _as_float32(self.model(*inputs))
+            return _as_float32(self.model(*inputs, **options))
 
     def step(self, idx: torch.Tensor, epoch: int, index: int) -> Terms:
         plan, data = self.plan, self.data
@@ -187,18 +209,32 @@ class _Stepper:
         if plan.shard.distributed:
             seed_views(plan.seed, plan.shard, epoch, index)
         idx = rows_of_process(idx, data.is_target, plan.shard)
+        on_data = idx.to(data.inputs.device, non_blocking=True)
         with torch.no_grad():
-            x = data.to_model_input(data.inputs[idx].to(plan.device, non_blocking=True))
+            x = data.to_model_input(data.inputs[on_data].to(plan.device, non_blocking=True))
         rows = None if data.rows is None else data.rows[idx].to(plan.device)
-        batch = Batch(x, data.is_target[idx].to(plan.device), plan.shard, rows)
+        batch = Batch(x, data.is_target[idx].to(plan.device, non_blocking=True), plan.shard, rows)
         loss, terms = self.module.loss(batch, self.forward)
-        ensure_finite(loss, terms, epoch, index)
+        if self.check_each_step:
+            ensure_finite(loss, terms, epoch, index)
         optimiser_step(self.optimizer, loss, plan.max_grad_norm, self.scaler)
         for name, adversary in self.module.adversaries().items():
             adversary_loss = adversary.train_pending()
             if adversary_loss is not None:
                 terms[name] = adversary_loss
         return {"loss": loss, **terms, "lr": torch.tensor(self.optimizer.param_groups[0]["lr"])}
+
+
+def resident(data: TrainingData, device: torch.device) -> TrainingData:
+    """``data`` with its stored rows moved to ``device`` once, when it is a GPU with room
+    for them in a quarter of its free memory: batches are then gathered there, without a
+    copy from the host at each step. Elsewhere ``data`` as it is."""
+    if device.type != "cuda":
+        return data
+    free, _ = torch.cuda.mem_get_info(device)
+    if data.inputs.numel() * data.inputs.element_size() > free // 4:
+        return data
+    return replace(data, inputs=data.inputs.to(device))
 
 
 def _as_float32(out: Any) -> Any:

@@ -400,9 +400,9 @@ class TrainedEstimator(ContrastiveEstimator):
     ) -> TrainingPlan:
         """The training plan of this method's parameters."""
         image = view_kind(sample_shape) == "image"
-        speed = StepSpeed(
-            str(self.precision), default_channels_last(device, image), bool(self.compile)
-        )
+        backbone = checked_backbone(str(self.get_params().get("backbone", "auto")), sample_shape)
+        channels_last = default_channels_last(device, image, backbone)
+        speed = StepSpeed(str(self.precision), channels_last, bool(self.compile))
         return TrainingPlan(
             epochs=int(self.epochs),
             batch_size=resolve_batch_size(self.batch_size, n_rows, shard),

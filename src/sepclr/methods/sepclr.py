@@ -9,6 +9,8 @@ from torch import nn
 from sepclr.data.views import build_views, options_as_dict, view_options
 from sepclr.engine.devices import resolve_device
 from sepclr.engine.performance import (
+    VIEW_PASSES,
+    resolve_view_passes,
     set_memory_format,
 )
 from sepclr.engine.training import TrainingData, TrainingModule, TrainingPlan, encode
@@ -213,6 +215,14 @@ class SepCLR(TrainedEstimator):
         'Supervised SepCLR: one salient dimension per named attribute ("discrete" or '
         '"continuous"), whose values fit takes as attributes.',
     )
+    view_passes = Param(
+        "auto",
+        Choice(VIEW_PASSES),
+        'The two views of a batch through the encoder in one forward pass ("fused") or one '
+        'pass each ("separate", as the official code does: BatchNorm normalises each view '
+        'alone). "auto": the faster where measured, separate for ResNet-18 on CPUs, fused '
+        "otherwise.",
+    )
     views: Param[dict[str, Any] | None] = Param(
         None, Rule(_check_views, "dict or None"), "Overrides of the view options."
     )
@@ -339,6 +349,9 @@ class SepCLR(TrainedEstimator):
             salient_mix=self._mix(),
             decoder_weight=float(self.decoder_weight),
             decoder_noise=float(self.decoder_noise),
+            view_passes=resolve_view_passes(
+                str(self.view_passes), device, checked_backbone(str(self.backbone), sample_shape)
+            ),
         )
         if self.salient_attributes is None:
             return module

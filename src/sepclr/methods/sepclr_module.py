@@ -32,8 +32,9 @@ def mix_in_background(
 class SepCLRModule(TrainingModule):
     """SepCLR's encoder (``network``), its views, its independence term and its loss.
 
-    Each step draws two views of the batch without gradient, encodes both in one forward
-    pass (so BatchNorm sees both), and minimises
+    Each step draws two views of the batch without gradient, encodes them in one forward
+    pass (``view_passes="fused"``, BatchNorm sees both) or in one pass each
+    (``"separate"``, as the official code does), and minimises
     :func:`sepclr.objectives.sepclr_objective` on them. With a ``salient_mix`` range above
     0 the salient branch sees its views mixed with background rows
     (:func:`mix_in_background`); with a decoder on the encoder, the explaining-away
@@ -49,6 +50,7 @@ class SepCLRModule(TrainingModule):
         salient_mix: tuple[float, float] = (0.0, 0.0),
         decoder_weight: float = 0.0,
         decoder_noise: float = 0.0,
+        view_passes: str = "fused",
     ) -> None:
         super().__init__()
         self.network: TwoBranchEncoder = encoder
@@ -58,6 +60,7 @@ class SepCLRModule(TrainingModule):
         self.salient_mix = salient_mix
         self.decoder_weight = decoder_weight
         self.decoder_noise = decoder_noise
+        self.view_passes = view_passes
 
     def adversaries(self) -> dict[str, Critic]:
         return {"critic": self.independence} if isinstance(self.independence, Critic) else {}
@@ -75,7 +78,10 @@ class SepCLRModule(TrainingModule):
             both = self.view_pair(batch.x)
             targets = torch.cat([batch.is_target, batch.is_target])
             salient_input = mix_in_background(both, targets, self.salient_mix)
-        encoded = forward(both, salient_input)
+        if self.view_passes == "fused":
+            encoded = forward(both, salient_input)
+        else:
+            encoded = forward(both, salient_input, passes=2)
         first = EncodedBatch(*(t[:n] for t in encoded))
         second = EncodedBatch(*(t[n:] for t in encoded))
         return first, second, both[:n], both[n:]

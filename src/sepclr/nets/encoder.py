@@ -120,8 +120,23 @@ class TwoBranchEncoder(nn.Module):
         if decoder:
             self.decoder = build_decoder(name, input_shape, common_dim + salient_dim, width)
 
-    def forward(self, x: torch.Tensor, x_salient: torch.Tensor | None = None) -> EncodedBatch:
-        """Encode ``x``; the salient branch reads ``x_salient`` instead when it is given."""
-        common_rep, common_head = self.common(x)
-        salient_rep, salient_head = self.salient(x if x_salient is None else x_salient)
+    def forward(
+        self, x: torch.Tensor, x_salient: torch.Tensor | None = None, passes: int = 1
+    ) -> EncodedBatch:
+        """Encode ``x``; the salient branch reads ``x_salient`` instead when it is given.
+        ``passes=k`` splits the rows into ``k`` equal parts (e.g. two views of one batch)
+        encoded one after the other, so that BatchNorm normalises each part with its own
+        statistics; the outputs are concatenated back in order."""
+        common_rep, common_head = _in_passes(self.common, x, passes)
+        salient_input = x if x_salient is None else x_salient
+        salient_rep, salient_head = _in_passes(self.salient, salient_input, passes)
         return EncodedBatch(common_rep, common_head, salient_rep, salient_head)
+
+
+def _in_passes(branch: Branch, x: torch.Tensor, passes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    if passes == 1:
+        return branch(x)
+    if len(x) % passes:
+        raise ValueError(f"{len(x)} rows do not split into {passes} equal passes")
+    parts = [branch(part) for part in x.chunk(passes)]
+    return torch.cat([rep for rep, _ in parts]), torch.cat([head for _, head in parts])

@@ -61,8 +61,14 @@ def kjem(
     >>> bool(kjem(c, c) > kjem(c, torch.roll(c, 1, 0)))  # dependent codes cost more
     True
     """
-    log_kc, log_ks = _log_kernels(c, s, bandwidth, shard)
-    return _batch_mean(log_mean_exp(log_kc + log_ks, dim=1), shard)
+    # the product kernel is one Gaussian kernel on the concatenated code [c, s]:
+    # |c_i - c_j|^2 + |s_i - s_j|^2 = |[c, s]_i - [c, s]_j|^2 (one Gram product, not two)
+    joint = torch.cat([c, s], dim=1)
+    if shard.distributed:
+        distances = pairwise_sq_distances(joint, shard.gather(joint), shard.offset(len(joint)))
+    else:
+        distances = pairwise_sq_distances(joint)
+    return _batch_mean(log_mean_exp(distances / (-2.0 * bandwidth), dim=1), shard)
 
 
 def kmi(

@@ -48,12 +48,15 @@ def uniformity(
     n = len(everything)
     if n < 2:
         raise ValueError("uniformity needs at least 2 rows")
-    columns = everything if shard.distributed else None  # None: the symmetric Gram product
-    log_kernel = -pairwise_sq_distances(z, columns) / (2.0 * bandwidth)
-    others = self_pairs(len(z), n, shard.offset(len(z)), z.device)
-    log_sum = torch.logsumexp(log_kernel.masked_fill(others, float("-inf")).reshape(-1), dim=0)
     if shard.distributed:
+        log_kernel = -pairwise_sq_distances(z, everything) / (2.0 * bandwidth)
+        others = self_pairs(len(z), n, shard.offset(len(z)), z.device)
+        log_sum = torch.logsumexp(log_kernel.masked_fill(others, float("-inf")).reshape(-1), 0)
         log_sum = torch.logsumexp(shard.gather(log_sum.reshape(1)), dim=0)
+    else:
+        log_kernel = pairwise_sq_distances(z) / (-2.0 * bandwidth)
+        log_kernel.diagonal().fill_(float("-inf"))
+        log_sum = torch.logsumexp(log_kernel.reshape(-1), dim=0)
     return log_sum - math.log(n * (n - 1))
 
 

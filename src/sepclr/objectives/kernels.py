@@ -23,10 +23,11 @@ def pairwise_sq_distances(
     """
     sq_a = a.pow(2).sum(dim=1, keepdim=True)
     if b is None:
-        distances = (sq_a + sq_a.T - 2.0 * (a @ a.T)).clamp_min(0.0)
-        return distances.masked_fill(self_pairs(len(a), len(a), 0, a.device), 0.0)
+        distances = torch.addmm(sq_a + sq_a.T, a, a.T, alpha=-2.0).clamp_min(0.0)
+        distances.diagonal().zero_()
+        return distances
     sq_b = b.pow(2).sum(dim=1, keepdim=True).T
-    distances = (sq_a + sq_b - 2.0 * (a @ b.T)).clamp_min(0.0)
+    distances = torch.addmm(sq_a + sq_b, a, b.T, alpha=-2.0).clamp_min(0.0)
     if self_offset is None:
         return distances
     return distances.masked_fill(self_pairs(len(a), len(b), self_offset, a.device), 0.0)
