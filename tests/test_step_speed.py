@@ -2,13 +2,22 @@
 torch.compile, backend switches and device choice. Each must leave the results as they are
 (or, for lower precision, close to them)."""
 
+import subprocess
+import sys
+import warnings
+
 import numpy as np
 import pytest
 import torch
 
 from sepclr import SepCLR
 from sepclr.engine import devices
-from sepclr.engine.performance import StepSpeed, backend_settings
+from sepclr.engine.performance import (
+    StepSpeed,
+    backend_settings,
+    default_channels_last,
+    resolve_view_passes,
+)
 from sepclr.engine.training import TrainingData, TrainingPlan
 from sepclr.methods.sepclr_module import SepCLRModule
 from sepclr.methods.validation import stack_groups
@@ -57,7 +66,9 @@ def test_unknown_precision_is_refused():
         _model(precision="float8").fit(*_images())
 
 
-def _train(speed: StepSpeed, epochs: int = 2) -> tuple[list[dict[str, float]], dict]:
+def _train(
+    speed: StepSpeed, epochs: int = 2, view_passes: str = "fused", read_every: int | None = None
+) -> tuple[list[dict[str, float]], dict]:
     torch.manual_seed(0)
     encoder = TwoBranchEncoder("convnet", (1, 16, 16), 4, 4, width=4)
     g = torch.Generator().manual_seed(1)
@@ -65,9 +76,15 @@ def _train(speed: StepSpeed, epochs: int = 2) -> tuple[list[dict[str, float]], d
     is_target = torch.arange(64) % 2 == 0
 
     module = SepCLRModule(
-        encoder, torch.nn.Identity(), build_independence("k-jem", 4, 4), SepCLRWeights()
+        encoder,
+        torch.nn.Identity(),
+        build_independence("k-jem", 4, 4),
+        SepCLRWeights(),
+        view_passes=view_passes,
     )
-    plan = TrainingPlan(epochs, 32, 1e-3, torch.device("cpu"), speed=speed, verbose=False)
+    plan = TrainingPlan(
+        epochs, 32, 1e-3, torch.device("cpu"), speed=speed, verbose=False, read_every=read_every
+    )
     data = TrainingData(inputs, is_target, lambda x: x.float())
     history = plan.run(module, data, torch.Generator().manual_seed(2)).history
     return history, encoder.state_dict()
@@ -130,3 +147,86 @@ def test_groups_are_stacked_chunk_by_chunk_into_one_exact_copy():
     mixed, _ = stack_groups(pixels, pixels / 255.0, keep_uint8=True)
     assert mixed.dtype == torch.float32
     torch.testing.assert_close(mixed[:7], mixed[7:])
+
+
+def test_separate_view_passes_normalise_each_view_alone():
+    """passes=2 is exactly the encoder run on each half of the rows in turn (BatchNorm with
+    each half's statistics), and differs from the fused pass."""
+    torch.manual_seed(0)
+    encoder = TwoBranchEncoder("convnet", (1, 16, 16), 4, 4, width=4)
+    both = torch.rand(16, 1, 16, 16)
+    separate = encoder(both, passes=2)
+    halves = [encoder(half) for half in both.chunk(2)]
+    for got, *parts in zip(separate, *halves, strict=True):
+        torch.testing.assert_close(got, torch.cat(parts))
+    fused = encoder(both)
+    assert not torch.allclose(fused.common_rep, separate.common_rep, atol=1e-3)
+
+
+def test_separate_view_passes_train_to_a_loss_close_to_the_fused_one():
+    fused, _ = _train(StepSpeed(), view_passes="fused")
+    separate, _ = _train(StepSpeed(), view_passes="separate")
+    assert np.isfinite(separate[-1]["loss"])
+    assert separate[0]["loss"] == pytest.approx(fused[0]["loss"], rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("device", "backbone", "expected"),
+    [("cpu", "resnet18", "separate"), ("cpu", "convnet", "fused"), ("cuda", "resnet18", "fused")],
+)
+def test_auto_view_passes_follow_the_measurements(device, backbone, expected):
+    assert resolve_view_passes("auto", torch.device(device), backbone) == expected
+    assert resolve_view_passes("separate", torch.device(device), backbone) == "separate"
+
+
+def test_reading_the_loss_every_few_steps_changes_nothing_but_when_it_is_read():
+    every_step, weights = _train(StepSpeed(), read_every=1)
+    every_third, weights_third = _train(StepSpeed(), read_every=3)
+    for got, expected in zip(every_third, every_step, strict=True):
+        for key in ("loss", "common", "independence"):
+            assert got[key] == pytest.approx(expected[key], rel=1e-6)
+    for key, value in weights.items():
+        assert torch.equal(weights_third[key], value)
+
+
+def test_a_diverging_loss_read_every_few_steps_names_the_steps():
+    from sepclr.engine.loop import TrainingParts, run_epochs
+    from sepclr.errors import TrainingDivergedError
+
+    def step(idx, epoch, index):
+        del idx, epoch
+        value = float("nan") if index == 4 else 1.0
+        return {"loss": torch.tensor(value), "common": torch.tensor(value)}
+
+    with pytest.raises(TrainingDivergedError, match=r"epoch 1, steps 4-6: 'loss', 'common'"):
+        run_epochs(
+            12, 2, 1, torch.Generator(), step, TrainingParts({}), verbose=False, read_every=3
+        )
+
+
+def test_half_precision_without_cpu_instructions_warns(monkeypatch):
+    from sepclr.engine import performance
+    from sepclr.errors import SepCLRWarning
+
+    monkeypatch.setattr(performance, "native_precision", lambda precision, device: False)
+    with pytest.warns(SepCLRWarning, match="no bfloat16 instructions"):
+        _model(precision="bfloat16").set_params(epochs=1).fit(*_images())
+    monkeypatch.setattr(performance, "native_precision", lambda precision, device: True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SepCLRWarning)
+        _model(precision="bfloat16").set_params(epochs=1).fit(*_images())
+
+
+def test_default_layout_trains_the_resnet_that_hung_channels_last_convolutions():
+    """ResNet-18 at width 1 (4-channel layers) on 48-pixel images: oneDNN's channels-last
+    convolutions never finished there, so the CPU default must keep the standard layout."""
+    script = (
+        "import numpy as np\n"
+        "from sepclr import SepCLR\n"
+        "x = np.random.default_rng(0).random((8, 1, 48, 48), dtype=np.float32)\n"
+        "SepCLR(4, 4, backbone='resnet18', width=1, epochs=1, batch_size=8, verbose=False,\n"
+        "       device='cpu').fit(x, x + 0.5)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], timeout=300, capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert not default_channels_last(torch.device("cpu"), True, "resnet18")
