@@ -23,7 +23,6 @@ import numpy as np
 from sepclr.data.catalog import CADataset
 from sepclr.engine.files import write_text
 from sepclr.errors import SepCLRError
-from sepclr.evaluation.plots import plot_reconstructions
 from sepclr.evaluation.report import (
     format_score,
     ideal_row,
@@ -157,6 +156,8 @@ def _result(
     result = _run_once(model, variant, seed, train, test)
     write_text(path, json.dumps(result, indent=2) + "\n")
     if model.reconstructs and test.target.ndim == 4:
+        from sepclr.evaluation.plots import plot_reconstructions  # matplotlib
+
         title = f"{_label(variant)} seed {seed}, {test.name} {test.split} samples"
         plot_reconstructions(model, test, runs / f"{variant}-seed{seed}.png", title=title)
     log(

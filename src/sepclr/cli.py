@@ -17,7 +17,6 @@ from sepclr.data.download import RESOURCES, download, load_or_fetch
 from sepclr.engine.distributed import launched_by_torchrun, process_group
 from sepclr.engine.files import write_json, write_text
 from sepclr.errors import SepCLRError, TrainingInterruptedError
-from sepclr.evaluation.plots import plot_reconstructions, plot_spaces, plot_training
 from sepclr.evaluation.report import (
     ideal_row,
     markdown_table,
@@ -109,8 +108,17 @@ def _known_attributes(model: Any, data: CADataset) -> dict[str, Any]:
     return {"attributes": {name: data.factors[name] for name in names}} if names else {}
 
 
-def _evaluate(model: Any, out: Path, run: dict[str, Any], data_dir: str | None, plot: bool) -> None:
-    train, test = _load_splits(run, data_dir)
+def _evaluate(
+    model: Any,
+    out: Path,
+    run: dict[str, Any],
+    data_dir: str | None,
+    plot: bool,
+    splits: tuple[CADataset, CADataset] | None = None,
+) -> None:
+    """Probe ``model`` on the run's dataset (its ``splits``, train and test, when they are
+    already loaded) and write the results next to it."""
+    train, test = splits or _load_splits(run, data_dir)
     if not probe_columns(test):
         print(f"no factors to probe: {run['dataset']} labels none of its samples")
         return
@@ -143,6 +151,8 @@ def _evaluate(model: Any, out: Path, run: dict[str, Any], data_dir: str | None, 
     write_text(out / "results.md", table + "\n")
     print(table)
     if plot:
+        from sepclr.evaluation.plots import plot_reconstructions, plot_spaces  # matplotlib
+
         path = plot_spaces(model, test, out / "spaces.png", title=f"{run['dataset']} (test split)")
         print(f"plot written to {path}")
         if model.reconstructs and test.target.ndim == 4:
@@ -261,7 +271,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
                 f"--devices {args.devices} but torchrun started {shard.world_size} process(es); "
                 "give one number (torchrun --nproc-per-node, or --devices without torchrun)"
             )
-        model, run, out = _fit(args, shard.rank, shard.world_size)
+        model, run, out, splits = _fit(args, shard.rank, shard.world_size)
     if shard.rank != 0:  # the first process writes the results, in one process
         return
     model.save(out)
@@ -270,13 +280,15 @@ def cmd_fit(args: argparse.Namespace) -> None:
     if isinstance(model, TrainedEstimator):
         _write_training_log(model, out, args)
     if not args.no_evaluate:
-        _evaluate(model, out, run, args.data_dir, args.plot)
+        _evaluate(model, out, run, args.data_dir, args.plot, splits)
 
 
 def _write_training_log(model: TrainedEstimator, out: Path, args: argparse.Namespace) -> None:
     """``metrics.csv``, and with ``--plot`` the curves, with ``--tensorboard`` event files."""
     write_metrics(out, model.history_)
     if args.plot:
+        from sepclr.evaluation.plots import plot_training  # matplotlib
+
         plot_training(model.history_, out / "training.png", title=type(model).__name__)
     if args.tensorboard:
         print(f"TensorBoard files written to {write_tensorboard(out, model.history_)}")
@@ -311,10 +323,11 @@ def _relaunch_on_processes(devices: int, argv: list[str]) -> None:
 
 def _fit(
     args: argparse.Namespace, rank: int, world_size: int
-) -> tuple[ContrastiveEstimator, dict[str, Any], Path]:
+) -> tuple[ContrastiveEstimator, dict[str, Any], Path, tuple[CADataset, CADataset] | None]:
     """Train the run's model (in every process of a multi-process run); returns it, the
-    run's settings and its directory. Everything is checked (the folder, the parameters, the
-    data) before anything is written."""
+    run's settings, its directory and the train and test splits to evaluate it on (None with
+    ``--no-evaluate``). Everything is checked (the folder, the parameters, the data) before
+    anything is written."""
     run = _resumed_run(args) if args.resume else _new_run(args)
     out = Path(args.resume or args.out)
     if not args.resume and rank == 0:
@@ -326,8 +339,8 @@ def _fit(
     model = method(**run["params"])
     model.validate_params()
     train = _load(run, args, "train")
-    if not args.no_evaluate:
-        _load(run, args, "test")  # a corrupt test split is found before training
+    # loaded before training, so that a corrupt test split is found before any work
+    splits = None if args.no_evaluate else (train, _load(run, args, "test"))
     fit_options = _fit_options(model, run, out, args, train)
     run["processes"] = world_size
     created = False
@@ -353,7 +366,7 @@ def _fit(
     trained = isinstance(model, TrainedEstimator)
     seconds = model.train_seconds_ if trained else time.perf_counter() - start
     run["fit_seconds"] = round(seconds, 1)
-    return model, run, out
+    return model, run, out, splits
 
 
 def _load(run: dict[str, Any], args: argparse.Namespace, split: str) -> CADataset:

@@ -65,6 +65,15 @@ def mnist_like_digits(images: np.ndarray) -> np.ndarray:
     return x.squeeze(1).numpy()
 
 
+def _half_intensity(images: np.ndarray) -> np.ndarray:
+    """uint8 images (n, H, W) as float32 (n, 1, H, W) at half their [0, 1] intensity,
+    computed in place in one new array."""
+    out = images[:, None].astype(np.float32)
+    out /= 255.0
+    out *= 0.5
+    return out
+
+
 def digits_on_fashion(
     split: str = "train", root: str | Path | None = None, size: str = "default"
 ) -> CADataset:
@@ -112,10 +121,10 @@ def digits_on_fashion(
     digit_idx = rng.choice(pool, size=per_group, replace=True)
 
     strokes = mnist_like_digits(digit_images[digit_idx])
-    fashion_bg = fashion[bg_idx].astype(np.float32) / 255.0
-    fashion_tg = fashion[tg_idx].astype(np.float32) / 255.0
-    background = (0.5 * fashion_bg)[:, None]
-    target = (0.5 * fashion_tg + 0.5 * strokes)[:, None]
+    background = _half_intensity(fashion[bg_idx])
+    target = _half_intensity(fashion[tg_idx])
+    strokes *= 0.5
+    target += strokes[:, None]
     return CADataset(
         name="digits-on-fashion",
         split=split,

@@ -5,6 +5,7 @@ uint32 sizes, then the values in C order (big-endian for multi-byte types).
 """
 
 import gzip
+import io
 import zlib
 from pathlib import Path
 
@@ -22,42 +23,69 @@ _IDX_TYPES: dict[int, str] = {
 }
 
 
-def parse_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
-    """Decode IDX bytes into an array, checking the magic number and the exact size."""
-    if len(data) < 4:
-        raise CorruptFileError(f"{source}: {len(data)} bytes is too short for an IDX header")
-    if data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
+def _layout(head: bytes, source: str) -> tuple[tuple[int, ...], np.dtype, int]:
+    """Shape, dtype and header length announced by the first bytes of an IDX file (at least
+    the 4 magic bytes, and the sizes that follow them when ``head`` holds them)."""
+    if len(head) < 4:
+        raise CorruptFileError(f"{source}: {len(head)} bytes is too short for an IDX header")
+    if head[0] != 0 or head[1] != 0 or head[2] not in _IDX_TYPES:
         raise CorruptFileError(
-            f"{source}: not an IDX file (magic bytes {data[:4].hex()}; expected 0000 followed "
+            f"{source}: not an IDX file (magic bytes {head[:4].hex()}; expected 0000 followed "
             f"by a type code in {sorted(hex(t) for t in _IDX_TYPES)} and a rank)"
         )
-    ndim = data[3]
+    ndim = head[3]
     header = 4 + 4 * ndim
-    if ndim == 0 or len(data) < header:
+    if ndim == 0 or len(head) < header:
         raise CorruptFileError(f"{source}: truncated IDX header (rank {ndim})")
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    dtype = np.dtype(_IDX_TYPES[data[2]])
+    shape = tuple(int.from_bytes(head[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    return shape, np.dtype(_IDX_TYPES[head[2]]), header
+
+
+def _check_size(shape: tuple[int, ...], dtype: np.dtype, actual: int, source: str) -> None:
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    actual = len(data) - header
     if actual != expected:
         raise CorruptFileError(
             f"{source}: IDX header announces shape {shape} ({expected} bytes of data) but the "
             f"file holds {actual}; the file is truncated or corrupt, download it again"
         )
+
+
+def parse_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
+    """Decode IDX bytes into an array, checking the magic number and the exact size."""
+    shape, dtype, header = _layout(data[:1028], source)
+    _check_size(shape, dtype, len(data) - header, source)
     values = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
     return values.astype(dtype.newbyteorder("="), copy=True)
 
 
 def read_idx(path: str | Path) -> np.ndarray:
-    """Read an IDX file; a name ending in ``.gz`` is decompressed first."""
+    """Read an IDX file; a name ending in ``.gz`` is decompressed on the fly. The values are
+    read straight into the returned array (no copy of the whole file is held besides it)."""
     path = Path(path)
-    raw = path.read_bytes()
-    if path.suffix == ".gz":
+    source = str(path)
+    with path.open("rb") as raw:
+        stream: io.BufferedIOBase = gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw
         try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
+            head = stream.read(4)
+            head += stream.read(4 * head[3]) if len(head) == 4 else b""
+            shape, dtype, _ = _layout(head, source)
+            values = np.empty(shape, dtype=dtype)
+            filled = _read_into(stream, values.data.cast("B"))
+            _check_size(shape, dtype, filled + len(stream.read()), source)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
             raise CorruptFileError(f"{path}: not a valid gzip file ({exc})") from exc
-    return parse_idx(raw, str(path))
+    return values if dtype.isnative else values.astype(dtype.newbyteorder("="))
+
+
+def _read_into(stream: io.BufferedIOBase, buffer: memoryview) -> int:
+    """Fill ``buffer`` from ``stream``; the number of bytes read (fewer at the end)."""
+    filled = 0
+    while filled < len(buffer):
+        count = stream.readinto(buffer[filled:])
+        if not count:
+            break
+        filled += count
+    return filled
 
 
 def write_idx(path: str | Path, array: np.ndarray) -> None:

@@ -22,7 +22,12 @@ from sepclr.engine.checkpoint import Checkpointer, data_fingerprint
 from sepclr.engine.devices import resolve_device
 from sepclr.engine.distributed import process_device, resolve_batch_size
 from sepclr.engine.loop import StopRequest
-from sepclr.engine.performance import PRECISIONS, StepSpeed, default_channels_last
+from sepclr.engine.performance import (
+    PRECISIONS,
+    StepSpeed,
+    default_channels_last,
+    release_free_memory,
+)
 from sepclr.engine.persistence import read_model, save_model
 from sepclr.engine.training import TrainingData, TrainingModule, TrainingPlan
 from sepclr.errors import CheckpointError, InvalidInputError, NotFittedError
@@ -387,6 +392,8 @@ class TrainedEstimator(ContrastiveEstimator):
         self.standardiser_ = standardiser
         self.sample_shape_ = tuple(inputs.shape[1:])
         self._keep_trained(module, data, device)
+        del module, data, inputs
+        release_free_memory()
         return self
 
     def untrained(self: "Trained") -> "Trained":
