@@ -4,9 +4,10 @@
 # timed. Optional inputs, in the repository root: .whl/ (wheels of missing packages, e.g.
 # kornia and kornia_rs) and .data/fashion-mnist/ (the four IDX .gz files).
 #   OUT=/some/dir bash benchmarks/gpu_check.sh   (EPOCHS=1 METHODS=sepclr for a dry run;
-#   MAIN=0 skips the main job; SCALE=1 also runs benchmarks/throughput.py on CUDA (fused step,
-#   channels-last, bfloat16, compile) and a bfloat16 + compile fit of the main job)
-# Writes $OUT/environment.txt, $OUT/main/{config.json,weights.safetensors,results.json},
+#   MAIN=0 skips the main job; SCALE=1 also runs benchmarks/vs_official.py at batch 512 and
+#   benchmarks/throughput.py on CUDA (view passes, channels-last, bfloat16, compile))
+# Writes $OUT/environment.txt, $OUT/main_job.{md,json} (the main job in float32 and in
+# bfloat16 + compile: training seconds, peak memory, probes), $OUT/vs_official.{md,json},
 # $OUT/methods.md, $OUT/methods.json and $OUT/log.txt.
 set -euo pipefail
 OUT=${OUT:?set OUT to a results directory}
@@ -27,19 +28,19 @@ cat "$OUT/environment.txt"
 
 {
     if [ "${MAIN:-1}" = 1 ]; then
-    start=$(date +%s)
-    sepclr fit --dataset digits-on-fashion --out /tmp/main --quiet ${EPOCHS:+--epochs $EPOCHS}
-    echo "main job (fit + probes + floor): $(($(date +%s) - start)) s"
-    mkdir -p "$OUT/main"
-    cp /tmp/main/config.json /tmp/main/weights.safetensors /tmp/main/results.json "$OUT/main/"
+    # the main job: training seconds, peak memory and probes, float32 then bfloat16 + compile
+    python3 benchmarks/main_job.py --label "float32, $(hostname)" --out "$OUT" \
+        ${EPOCHS:+--epochs $EPOCHS}
+    python3 benchmarks/main_job.py --label "bfloat16 + compile, $(hostname)" --out "$OUT" \
+        --set precision=bfloat16 --set compile=true ${EPOCHS:+--epochs $EPOCHS}
     fi
 
     if [ "${SCALE:-0}" = 1 ]; then
     start=$(date +%s)
+    # the official step against the library's at the paper's batch (cifar-mnist preset)
+    python3 benchmarks/vs_official.py --steps 20 --batch 512 --device cuda --out "$OUT"
     python3 benchmarks/throughput.py --steps 5 --device cuda
     cp benchmarks/results/throughput_cuda.md benchmarks/results/throughput_cuda.json "$OUT/"
-    sepclr fit --dataset digits-on-fashion --out /tmp/fast --quiet --no-evaluate \
-        --set precision=bfloat16 --set compile=true ${EPOCHS:+--epochs $EPOCHS}
     echo "scale checks: $(($(date +%s) - start)) s"
     fi
 

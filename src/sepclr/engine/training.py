@@ -136,9 +136,7 @@ class TrainingPlan:
         if self.speed.channels_last:
             set_memory_format(module.network, channels_last=True)
         read_every = self.read_every or default_read_every(self.device)
-        stepper = _Stepper(
-            self, module, resident(data, self.device), check_each_step=read_every == 1
-        )
+        stepper = _Stepper(self, module, data, check_each_step=read_every == 1)
         with backend_settings(self.device):
             progress = run_epochs(
                 len(data.inputs),
@@ -170,7 +168,8 @@ class _Stepper:
         data: TrainingData,
         check_each_step: bool = True,
     ) -> None:
-        self.plan, self.module, self.data = plan, module, data
+        self.plan, self.module = plan, module
+        self.data, self.stored = resident(data, plan.device), data
         self.check_each_step = check_each_step
         model = distributed_model(module.network, plan.device, plan.shard)
         self.model = torch.compile(model) if plan.speed.compile else model
@@ -195,7 +194,7 @@ class _Stepper:
         autocast; float32 out."""
         speed = self.plan.speed
         if speed.channels_last:
-            inputs = tuple(t.contiguous(memory_format=torch.channels_last) for t in inputs)
+            inputs = tuple(_channels_last(t) for t in inputs)
         with speed.autocast(self.plan.device):
             return _as_float32(self.model(*inputs, **options))
 
@@ -208,12 +207,12 @@ class _Stepper:
             group["lr"] = base * factor
         if plan.shard.distributed:
             seed_views(plan.seed, plan.shard, epoch, index)
-        idx = rows_of_process(idx, data.is_target, plan.shard)
-        on_data = idx.to(data.inputs.device, non_blocking=True)
+        idx = rows_of_process(idx, self.stored.is_target, plan.shard)
+        on_data = to_device(idx, data.inputs.device)
         with torch.no_grad():
-            x = data.to_model_input(data.inputs[on_data].to(plan.device, non_blocking=True))
-        rows = None if data.rows is None else data.rows[idx].to(plan.device)
-        batch = Batch(x, data.is_target[idx].to(plan.device, non_blocking=True), plan.shard, rows)
+            x = data.to_model_input(to_device(data.inputs[on_data], plan.device))
+        rows = None if data.rows is None else to_device(data.rows[idx], plan.device)
+        batch = Batch(x, to_device(data.is_target[on_data], plan.device), plan.shard, rows)
         loss, terms = self.module.loss(batch, self.forward)
         if self.check_each_step:
             ensure_finite(loss, terms, epoch, index)
@@ -226,15 +225,32 @@ class _Stepper:
 
 
 def resident(data: TrainingData, device: torch.device) -> TrainingData:
-    """``data`` with its stored rows moved to ``device`` once, when it is a GPU with room
-    for them in a quarter of its free memory: batches are then gathered there, without a
-    copy from the host at each step. Elsewhere ``data`` as it is."""
+    """``data`` with its stored rows and target mask moved to ``device`` once, when it is a
+    GPU with room for them in a quarter of its free memory: batches are then gathered there,
+    without a copy from the host at each step. Elsewhere ``data`` as it is."""
     if device.type != "cuda":
         return data
     free, _ = torch.cuda.mem_get_info(device)
     if data.inputs.numel() * data.inputs.element_size() > free // 4:
         return data
-    return replace(data, inputs=data.inputs.to(device))
+    return replace(data, inputs=data.inputs.to(device), is_target=data.is_target.to(device))
+
+
+def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``tensor`` on ``device``; from the host to a GPU through pinned memory, a copy that
+    does not make the host wait for the GPU's queue (a copy from pageable memory does)."""
+    if tensor.device == device:
+        return tensor
+    if device.type == "cuda" and tensor.device.type == "cpu":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)
+
+
+def _channels_last(tensor: Any) -> Any:
+    """A batch of images in channels-last order; any other input as it is."""
+    if isinstance(tensor, torch.Tensor) and tensor.ndim == 4:
+        return tensor.contiguous(memory_format=torch.channels_last)
+    return tensor
 
 
 def _as_float32(out: Any) -> Any:

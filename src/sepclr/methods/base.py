@@ -9,7 +9,7 @@ about the fit) and ``_set_fitted`` (the inverse of both).
 """
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -59,6 +59,9 @@ class Standardiser:
 
     mean: torch.Tensor
     scale: torch.Tensor
+    _on_device: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def fit(cls, x: torch.Tensor) -> "Standardiser":
@@ -76,7 +79,10 @@ class Standardiser:
         x = to_float(x)
         if self.mean.ndim == 0:
             return x
-        return (x - self.mean.to(x.device)) / self.scale.to(x.device)
+        if x.device not in self._on_device:  # copied to a training device once, not per batch
+            self._on_device[x.device] = (self.mean.to(x.device), self.scale.to(x.device))
+        mean, scale = self._on_device[x.device]
+        return (x - mean) / scale
 
     def check(self, sample_shape: tuple[int, ...]) -> None:
         """Raise ``ValueError`` unless this standardiser suits samples of ``sample_shape``:

@@ -86,7 +86,7 @@ def sepclr_objective(
         uniformity(c1, w.common_bandwidth, shard) + uniformity(c2, w.common_bandwidth, shard)
     )
     spread = _salient_spread((s1, s2), (c1, c2), targets, w, shard)
-    salient = alignment(s1[targets], s2[targets], w.salient_bandwidth, shard) + half_u * spread
+    salient = alignment(s1, s2, w.salient_bandwidth, shard, rows=targets) + half_u * spread
     infoless = 0.5 * (
         infoless_penalty(s1, targets, w.salient_bandwidth, shard)
         + infoless_penalty(s2, targets, w.salient_bandwidth, shard)

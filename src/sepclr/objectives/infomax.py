@@ -20,19 +20,30 @@ from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
 
 def alignment(
-    a: torch.Tensor, b: torch.Tensor, bandwidth: float = 0.5, shard: Shard = SINGLE_PROCESS
+    a: torch.Tensor,
+    b: torch.Tensor,
+    bandwidth: float = 0.5,
+    shard: Shard = SINGLE_PROCESS,
+    rows: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Alignment of two views, ``(1/n) sum_i |a_i - b_i|^2 / (2 tau)``.
+    """Alignment of two views, ``(1/n) sum_i |a_i - b_i|^2 / (2 tau)``, over the rows where
+    the boolean mask ``rows`` is true (all rows when None).
 
     The conditional-entropy half of an InfoMax term (-H(z|x) up to constants), Wang & Isola
     (ICML 2020) with alpha = 2; SepCLR code ``align_loss``. Minimised. Shapes (n, d), (n, d).
-    Returns 0 for an empty batch (no target in a batch has no salient alignment to compute).
+    Returns 0 when no row is selected (no target in a batch has no salient alignment to
+    compute). A mask, rather than the selected rows, keeps the row count on the device: no
+    wait for the GPU at each step.
     """
-    rows = (a - b).pow(2).sum(dim=1)
-    count = shard.count(len(rows))
-    if count == 0:
-        return rows.sum() * 0.0
-    return shard.sum(rows.sum()) / count / (2.0 * bandwidth)
+    distances = (a - b).pow(2).sum(dim=1)
+    if rows is None:
+        count = shard.count(len(distances))
+        if count == 0:
+            return distances.sum() * 0.0
+        return shard.sum(distances.sum()) / count / (2.0 * bandwidth)
+    selected = rows.to(distances.dtype)
+    selected_count = shard.sum(selected.sum()).clamp_min(1.0)
+    return shard.sum((distances * selected).sum()) / selected_count / (2.0 * bandwidth)
 
 
 def uniformity(
@@ -93,8 +104,7 @@ def infoless_penalty(
     ``s' = 0`` (SepCLR paper Eq. 8; code: ``align_loss(teacher[bg], head[bg])``). Minimised.
     Returns 0 when the batch has no background row.
     """
-    background = s[~is_target]
-    return alignment(background, torch.zeros_like(background), bandwidth, shard)
+    return alignment(s, torch.zeros_like(s), bandwidth, shard, rows=~is_target)
 
 
 def conditional_salient_uniformity(
