@@ -23,6 +23,7 @@ import platform
 import time
 from pathlib import Path
 
+import kornia.augmentation as K
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -97,9 +98,14 @@ def time_official(
     torch.manual_seed(0)
     shape = tuple(data.shape[1:])
     encoder = OfficialEncoder(shape).to(device)
-    views = build_views(view_options("image", PRESETS["cifar-mnist"].params["views"]), shape).to(
-        device
+    options = view_options("image", PRESETS["cifar-mnist"].params["views"])
+    views = build_views(options, shape)
+    # the official code crops and resizes image by image (torchvision), as kornia's default
+    # "slice" mode does; the library resamples the whole batch at once
+    views.steps[0] = K.RandomResizedCrop(
+        shape[1:], scale=options.crop_scale, ratio=options.crop_ratio
     )
+    views = views.to(device)
     optimizer = torch.optim.Adam(encoder.parameters(), lr=3e-4)
     batches = list(torch.arange(len(data)).split(batch))
 
