@@ -48,6 +48,10 @@ def run_job(extra: list[str]) -> dict[str, float]:
     }
 
 
+def _cell(column: str, value: float) -> str:
+    return f"{value:.2f}" if column == "peak RSS GB" else f"{value:.1f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--label", required=True, help="the row's name")
@@ -80,7 +84,9 @@ def main() -> None:
         "| row | " + " | ".join(columns) + " | machine |",
         "|---" * (len(columns) + 2) + "|",
         *(
-            f"| {label} | " + " | ".join(str(row[c]) for c in columns) + f" | {row['machine']} |"
+            f"| {label} | "
+            + " | ".join(_cell(c, row[c]) for c in columns)
+            + f" | {row['machine']} |"
             for label, row in rows.items()
         ),
     ]
