@@ -72,8 +72,13 @@ def main() -> None:
     path = args.out / "main_job.json"
     rows = json.loads(path.read_text())["rows"] if path.exists() else {}
     rows[args.label] = {**measured, "command": command, "machine": machine}
-    args.out.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"rows": rows}, indent=2) + "\n")
+    print(write_results(rows, args.out))
+
+
+def write_results(rows: dict[str, dict], out: Path) -> str:
+    """Write ``main_job.json`` and ``main_job.md`` into ``out``; the markdown."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "main_job.json").write_text(json.dumps({"rows": rows}, indent=2) + "\n")
     columns = ["training s", "job s", "peak RSS GB", *PROBES]
     lines = [
         "# The main job: time, peak memory, probes",
@@ -90,8 +95,8 @@ def main() -> None:
             for label, row in rows.items()
         ),
     ]
-    (args.out / "main_job.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    (out / "main_job.md").write_text("\n".join(lines) + "\n")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import kornia.augmentation as K
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.profiler import ProfilerActivity, profile
 
 from sepclr import SepCLR
 from sepclr.data.views import build_views, view_options
@@ -167,6 +168,30 @@ def emulation_note(precision: str, device: torch.device) -> str:
     )
 
 
+def convolution_share(data: torch.Tensor, is_target: torch.Tensor, batch: int, device) -> str:
+    """The profiler's share of convolutions (forward and backward) in the library's float32
+    training: one ``fit`` epoch of two steps under ``torch.profiler``."""
+    activities = [ProfilerActivity.CPU]
+    if device.type == "cuda":
+        activities.append(ProfilerActivity.CUDA)
+    rows = slice(0, batch)
+    with profile(activities=activities) as profiler:
+        time_library(data[rows], is_target[rows], batch, str(device), "float32")
+    events = profiler.key_averages()
+    on_device = device.type == "cuda"
+
+    def own(event) -> float:
+        return event.self_device_time_total if on_device else event.self_cpu_time_total
+
+    total = sum(own(e) for e in events)
+    convolutions = sum(own(e) for e in events if "convolution" in e.key)
+    return (
+        f"Convolutions take {100 * convolutions / total:.0f} % of the library's float32 "
+        f"training ({'GPU' if on_device else 'CPU'} time of `torch.profiler` over one fit of "
+        "two epochs of one step each, set-up included)."
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=12)
@@ -193,6 +218,7 @@ def main() -> None:
         rows_out[f"sepclr, {precision}, view_passes={passes} ({chosen})"] = time_library(
             data, is_target, args.batch, str(device), precision, passes
         )
+    notes.append(convolution_share(data, is_target, args.batch, device))
     machine = platform.processor() or platform.machine()
     setting = (
         f"{args.steps} steps of batch {args.batch}, {args.size} px, {device}, {machine}, "
