@@ -1,15 +1,16 @@
 """Training throughput of SepCLR (k-JEM, default weights) and the memory its data takes.
 
-Four tables, each configuration in its own process (so that its peak memory is its own):
+Five tables, each configuration in its own process (so that its peak memory is its own):
 
-1. backbones: pairs of views per second for each backbone and batch size, the share of a
-   step spent in the loss terms, peak memory, and the fused two-view step (both views in one
-   forward pass, the library's) against two separate forward passes, in the same run;
+1. backbones: pairs of views per second for each backbone and batch size, the fused
+   two-view pass against one pass per view (same hand-written step), the loss terms' share
+   of the step the library uses, peak memory;
 2. step options: the library's training step (``TrainingPlan.run``: views, forward, loss,
-   Adam) with channels-last, bfloat16 autocast, ``torch.compile``;
-3. processes: the same step on 1 and on 2 processes (gloo on a CPU, NCCL on GPUs), with the
+   Adam) with each view-pass scheme, channels-last, bfloat16 autocast, ``torch.compile``;
+3. threads: the library's default convnet step with one thread and with one per core;
+4. processes: the same step on 1 and on 2 processes (gloo on a CPU, NCCL on GPUs), with the
    same global batch;
-4. data memory: the memory ``SepCLR.fit`` adds to hold 60,000 28x28 images given as uint8,
+5. data memory: the memory ``SepCLR.fit`` adds to hold 60,000 28x28 images given as uint8,
    float32 or float64 (``epochs=0``: validation and storage only).
 
 Writes ``results/throughput.md`` and ``.json`` (``throughput_cuda.*`` on a GPU).
@@ -67,6 +68,7 @@ OPTIONS = {  # row label: (view passes, speed options)
 }
 STEP_CONFIGS = [("convnet", (1, 28, 28), 256), ("resnet18", (3, 32, 32), 64)]
 PROCESSES = [1, 2]
+THREADS = [1, 0]  # 0: torch's default, one per core
 MEMORY_DTYPES = ["uint8", "float32", "float64"]
 
 
@@ -227,6 +229,15 @@ def measure_option(
     }
 
 
+def measure_threads(threads: int, steps: int, device_name: str):
+    """Table 3: the library's default step for the convnet with ``threads`` intra-op threads
+    (0: torch's default)."""
+    if threads:
+        torch.set_num_threads(threads)
+    row = measure_option("convnet", (1, 28, 28), 256, "auto, channels-last", steps, device_name)
+    return {**row, "row": f"convnet 28x28x1, batch 256, {torch.get_num_threads()} thread(s)"}
+
+
 def _process_worker(
     rank: int, world: int, store: str, out: str, steps: int, device_name: str
 ) -> None:
@@ -312,6 +323,8 @@ def _one(kind: str, index: int, args: argparse.Namespace) -> dict:
     if kind == "option":
         config = STEP_CONFIGS[index // len(OPTIONS)]
         return measure_option(*config, list(OPTIONS)[index % len(OPTIONS)], args.steps, args.device)
+    if kind == "threads":
+        return measure_threads(THREADS[index], args.steps, args.device)
     if kind == "processes":
         return measure_processes(PROCESSES[index], args.steps, args.device)
     return measure_memory(MEMORY_DTYPES[index])
@@ -329,6 +342,7 @@ def main() -> None:
     tables = {
         "backbones": _children("backbone", len(BACKBONES), args),
         "step options": _children("option", len(STEP_CONFIGS) * len(OPTIONS), args),
+        "threads": _children("threads", len(THREADS), args),
         "processes": _children("processes", _usable_process_counts(args.device), args),
         "data memory": _children("memory", len(MEMORY_DTYPES), args),
     }
@@ -349,6 +363,8 @@ def main() -> None:
         f"forward, objective, Adam); median of {args.steps} steps after 2 warm-up steps "
         "(compilation happens there). 'auto' rows use the view passes the library chooses "
         "here; a half precision the CPU only emulates is not measured (nan).",
+        "threads": "The library's default step (fused passes, channels-last on a CPU) with one "
+        "intra-op thread and with torch's default of one per core.",
         "processes": "The library's step with the same global batch split over processes "
         "(DistributedDataParallel; gloo and one thread per core on a CPU, NCCL on GPUs); median "
         "step time of the first process.",
