@@ -56,3 +56,24 @@ def test_corrupt_gzip(tmp_path):
     path.write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x01\x05")[:-6])
     with pytest.raises(CorruptFileError):
         read_idx(path)
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_a_header_announcing_more_than_the_file_holds_is_refused_before_allocating(
+    tmp_path, suffix
+):
+    """A header announcing 65535**3 bytes (256 TiB, which numpy could not even allocate)
+    is refused from the file's (or the gzip trailer's) size, before any array is made."""
+    side = (65535).to_bytes(4, "big")
+    payload = bytes([0, 0, 8, 3]) + side * 3 + bytes([7, 2, 1])
+    path = tmp_path / f"labels{suffix}"
+    path.write_bytes(gzip.compress(payload) if suffix else payload)
+    with pytest.raises(CorruptFileError, match="announces shape"):
+        read_idx(path)
+
+
+def test_reading_a_file_makes_one_array_and_no_copy_of_the_bytes(tmp_path):
+    path = tmp_path / "images-idx3-ubyte.gz"
+    write_idx(path, np.zeros((64, 28, 28), dtype=np.uint8))
+    array = read_idx(path)
+    assert array.flags.owndata and array.flags.writeable

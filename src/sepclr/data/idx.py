@@ -41,9 +41,12 @@ def _layout(head: bytes, source: str) -> tuple[tuple[int, ...], np.dtype, int]:
     return shape, np.dtype(_IDX_TYPES[head[2]]), header
 
 
-def _check_size(shape: tuple[int, ...], dtype: np.dtype, actual: int, source: str) -> None:
+def _check_size(
+    shape: tuple[int, ...], dtype: np.dtype, actual: int, source: str, modulo: int = 0
+) -> None:
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if actual != expected:
+    mismatch = (actual - expected) % modulo != 0 if modulo else actual != expected
+    if mismatch:
         raise CorruptFileError(
             f"{source}: IDX header announces shape {shape} ({expected} bytes of data) but the "
             f"file holds {actual}; the file is truncated or corrupt, download it again"
@@ -68,13 +71,26 @@ def read_idx(path: str | Path) -> np.ndarray:
         try:
             head = stream.read(4)
             head += stream.read(4 * head[3]) if len(head) == 4 else b""
-            shape, dtype, _ = _layout(head, source)
+            shape, dtype, header = _layout(head, source)
+            _check_size(shape, dtype, _stored_size(path, raw) - header, source, modulo=2**32)
             values = np.empty(shape, dtype=dtype)
             filled = _read_into(stream, values.data.cast("B"))
             _check_size(shape, dtype, filled + len(stream.read()), source)
         except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
             raise CorruptFileError(f"{path}: not a valid gzip file ({exc})") from exc
     return values if dtype.isnative else values.astype(dtype.newbyteorder("="))
+
+
+def _stored_size(path: Path, raw: io.BufferedReader) -> int:
+    """The size of the file's content: on disk, or for gzip the size its trailer records
+    (modulo 2**32), read before anything is allocated."""
+    if path.suffix != ".gz":
+        return path.stat().st_size
+    where = raw.tell()
+    raw.seek(-4, io.SEEK_END)
+    size = int.from_bytes(raw.read(4), "little")
+    raw.seek(where)
+    return size
 
 
 def _read_into(stream: io.BufferedIOBase, buffer: memoryview) -> int:
