@@ -1,6 +1,6 @@
 """Training throughput of SepCLR (k-JEM, default weights) and the memory its data takes.
 
-Five tables, each configuration in its own process (so that its peak memory is its own):
+Six tables, each configuration in its own process (so that its peak memory is its own):
 
 1. backbones: pairs of views per second for each backbone and batch size, the fused
    two-view pass against one pass per view (same hand-written step), the loss terms' share
@@ -11,7 +11,8 @@ Five tables, each configuration in its own process (so that its peak memory is i
 4. processes: the same step on 1 and on 2 processes (gloo on a CPU, NCCL on GPUs), with the
    same global batch;
 5. data memory: the memory ``SepCLR.fit`` adds to hold 60,000 28x28 images given as uint8,
-   float32 or float64 (``epochs=0``: validation and storage only).
+   float32 or float64 (``epochs=0``: validation and storage only);
+6. crop: the random resized crop image by image against one resampling of the batch.
 
 Writes ``results/throughput.md`` and ``.json`` (``throughput_cuda.*`` on a GPU).
 
@@ -30,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import kornia.augmentation as K
 import numpy as np
 import torch
 import torch.distributed as dist
@@ -69,6 +71,12 @@ OPTIONS = {  # row label: (view passes, speed options)
 STEP_CONFIGS = [("convnet", (1, 28, 28), 256), ("resnet18", (3, 32, 32), 64)]
 PROCESSES = [1, 2]
 THREADS = [1, 0]  # 0: torch's default, one per core
+CROPS = [  # image shape, batch, kornia cropping mode
+    ((1, 28, 28), 512, "slice"),
+    ((1, 28, 28), 512, "resample"),
+    ((3, 32, 32), 128, "slice"),
+    ((3, 32, 32), 128, "resample"),
+]
 MEMORY_DTYPES = ["uint8", "float32", "float64"]
 
 
@@ -229,6 +237,25 @@ def measure_option(
     }
 
 
+def measure_crop(shape: tuple[int, ...], batch: int, mode: str, steps: int, device_name: str):
+    """Table 6: kornia's random resized crop of a batch, image by image ("slice", what a
+    per-image crop and resize does) or as one affine resampling ("resample", the library's)."""
+    device = resolve_device(device_name)
+    crop = K.RandomResizedCrop(shape[1:], scale=(0.7, 1.0), ratio=(0.8, 1.25), cropping_mode=mode)
+    x = torch.rand(batch, *shape, device=device)
+    crop(x)
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        crop(x)
+    _sync(device)
+    return {
+        "row": f"{shape[1]}x{shape[2]}x{shape[0]}, batch {batch}, {mode}",
+        "ms per batch": 1000 * (time.perf_counter() - start) / steps,
+        "device": str(device),
+    }
+
+
 def measure_threads(threads: int, steps: int, device_name: str):
     """Table 3: the library's default step for the convnet with ``threads`` intra-op threads
     (0: torch's default)."""
@@ -323,6 +350,8 @@ def _one(kind: str, index: int, args: argparse.Namespace) -> dict:
     if kind == "option":
         config = STEP_CONFIGS[index // len(OPTIONS)]
         return measure_option(*config, list(OPTIONS)[index % len(OPTIONS)], args.steps, args.device)
+    if kind == "crop":
+        return measure_crop(*CROPS[index], max(args.steps, 10), args.device)
     if kind == "threads":
         return measure_threads(THREADS[index], args.steps, args.device)
     if kind == "processes":
@@ -345,6 +374,7 @@ def main() -> None:
         "threads": _children("threads", len(THREADS), args),
         "processes": _children("processes", _usable_process_counts(args.device), args),
         "data memory": _children("memory", len(MEMORY_DTYPES), args),
+        "crop": _children("crop", len(CROPS), args),
     }
     device = tables["backbones"][0]["device"]
     threads = torch.get_num_threads()
@@ -368,6 +398,9 @@ def main() -> None:
         "processes": "The library's step with the same global batch split over processes "
         "(DistributedDataParallel; gloo and one thread per core on a CPU, NCCL on GPUs); median "
         "step time of the first process.",
+        "crop": "kornia's random resized crop of one batch (scale 0.7-1), image by image "
+        "('slice') or as one affine resampling of the batch ('resample', the library's views); "
+        "mean over at least 10 calls after one.",
         "data memory": "Resident memory that `SepCLR(epochs=0).fit` adds over the arrays the "
         "caller holds (validation, stacking of the two groups, standardiser): uint8 images are "
         "kept as uint8 and scaled batch by batch.",
