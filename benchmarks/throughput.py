@@ -364,24 +364,35 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)  # a child's configuration
+    parser.add_argument(
+        "--only", help="comma-separated tables to measure again (the others are kept)"
+    )
     args = parser.parse_args()
     if args.one is not None:
         print(json.dumps(_one(args.one[0], int(args.one[1]), args)))
         return
-    tables = {
-        "backbones": _children("backbone", len(BACKBONES), args),
-        "step options": _children("option", len(STEP_CONFIGS) * len(OPTIONS), args),
-        "threads": _children("threads", len(THREADS), args),
-        "processes": _children("processes", _usable_process_counts(args.device), args),
-        "data memory": _children("memory", len(MEMORY_DTYPES), args),
-        "crop": _children("crop", len(CROPS), args),
+    runs = {
+        "backbones": ("backbone", len(BACKBONES)),
+        "step options": ("option", len(STEP_CONFIGS) * len(OPTIONS)),
+        "threads": ("threads", len(THREADS)),
+        "processes": ("processes", _usable_process_counts(args.device)),
+        "data memory": ("memory", len(MEMORY_DTYPES)),
+        "crop": ("crop", len(CROPS)),
     }
-    device = tables["backbones"][0]["device"]
+    device = str(resolve_device(args.device))
+    suffix = "" if device == "cpu" else f"_{device.split(':')[0]}"
+    previous = RESULTS / f"throughput{suffix}.json"
+    tables = json.loads(previous.read_text()) if args.only and previous.exists() else {}
+    for title, (kind, count) in runs.items():
+        if not args.only or title in args.only.split(","):
+            tables[title] = _children(kind, count, args)
     threads = torch.get_num_threads()
     parts = [
         "# Training throughput of SepCLR (k-JEM) and the memory of its data\n",
         f"Device: {device} ({threads} CPU threads). Command: `python benchmarks/throughput.py "
-        f"--steps {args.steps}`. 'pairs/s' counts samples, each seen as two views. Peak MB is "
+        f"--steps {args.steps}`"
+        + (f" (then `--only {args.only}` measured those tables again alone)" if args.only else "")
+        + ". 'pairs/s' counts samples, each seen as two views. Peak MB is "
         "the process's peak resident memory on a CPU, the peak allocated GPU memory on CUDA.\n",
     ]
     notes = {
@@ -410,7 +421,6 @@ def main() -> None:
         table = markdown_table({r["row"]: r for r in rows}, columns)
         parts.append(f"## {title.capitalize()}\n\n{notes[title]}\n\n{table}\n")
     RESULTS.mkdir(exist_ok=True)
-    suffix = "" if device == "cpu" else f"_{device.split(':')[0]}"
     (RESULTS / f"throughput{suffix}.md").write_text("\n".join(parts))
     (RESULTS / f"throughput{suffix}.json").write_text(json.dumps(tables, indent=2) + "\n")
     print("\n".join(parts))
