@@ -16,23 +16,22 @@ from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 from sepclr.registry import register_term
 
 
+def _log_kernel(z: torch.Tensor, bandwidth: float, shard: Shard) -> torch.Tensor:
+    """Log Gaussian kernel of this process's rows of ``z`` against the whole batch, an
+    (n, N) matrix with self-pairs at distance 0."""
+    if not shard.distributed:
+        return -pairwise_sq_distances(z) / (2.0 * bandwidth)
+    return -pairwise_sq_distances(z, shard.gather(z), shard.offset(len(z))) / (2.0 * bandwidth)
+
+
 def _log_kernels(
     c: torch.Tensor,
     s: torch.Tensor,
     bandwidth: float,
     shard: Shard,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Log Gaussian kernels of this process's rows against the whole batch, in each space;
-    two (n, N) matrices, self-pairs at distance 0."""
-    if not shard.distributed:
-        return (
-            -pairwise_sq_distances(c) / (2.0 * bandwidth),
-            -pairwise_sq_distances(s) / (2.0 * bandwidth),
-        )
-    offset = shard.offset(len(c))
-    log_kc = -pairwise_sq_distances(c, shard.gather(c), offset) / (2.0 * bandwidth)
-    log_ks = -pairwise_sq_distances(s, shard.gather(s), offset) / (2.0 * bandwidth)
-    return log_kc, log_ks
+    """:func:`_log_kernel` in each space."""
+    return _log_kernel(c, bandwidth, shard), _log_kernel(s, bandwidth, shard)
 
 
 def _batch_mean(rows: torch.Tensor, shard: Shard) -> torch.Tensor:
@@ -63,12 +62,8 @@ def kjem(
     """
     # the product kernel is one Gaussian kernel on the concatenated code [c, s]:
     # |c_i - c_j|^2 + |s_i - s_j|^2 = |[c, s]_i - [c, s]_j|^2 (one Gram product, not two)
-    joint = torch.cat([c, s], dim=1)
-    if shard.distributed:
-        distances = pairwise_sq_distances(joint, shard.gather(joint), shard.offset(len(joint)))
-    else:
-        distances = pairwise_sq_distances(joint)
-    return _batch_mean(log_mean_exp(distances / (-2.0 * bandwidth), dim=1), shard)
+    log_kernel = _log_kernel(torch.cat([c, s], dim=1), bandwidth, shard)
+    return _batch_mean(log_mean_exp(log_kernel, dim=1), shard)
 
 
 def kmi(
