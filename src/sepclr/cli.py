@@ -1,4 +1,4 @@
-"""Command line: ``sepclr fit | evaluate | transform | bench | download | datasets``."""
+"""Command line: ``sepclr fit | select | evaluate | transform | bench | download | datasets``."""
 
 import argparse
 import json
@@ -17,8 +17,15 @@ from sepclr.data.download import RESOURCES, download, load_or_fetch
 from sepclr.engine.distributed import launched_by_torchrun, process_group
 from sepclr.engine.files import write_json, write_text
 from sepclr.errors import SepCLRError, TrainingInterruptedError
+from sepclr.evaluation.diagnostics import (
+    clustering_scores,
+    clustering_table,
+    diagnostics_table,
+    label_free_diagnostics,
+)
 from sepclr.evaluation.report import (
     ideal_row,
+    is_continuous,
     markdown_table,
     probe_columns,
     probe_row,
@@ -26,13 +33,21 @@ from sepclr.evaluation.report import (
 from sepclr.evaluation.supervised import attribute_report
 from sepclr.evaluation.training_log import check_tensorboard, write_metrics, write_tensorboard
 from sepclr.export import ID_COLUMNS, INPUTS, OUTPUTS, read_samples, write_codes
-from sepclr.methods import ContrastiveEstimator, TrainedEstimator
+from sepclr.methods import ContrastiveEstimator, SepCLR, TrainedEstimator
 from sepclr.methods import load as load_model
 from sepclr.methods.sepclr import OBJECTIVES, RESIDUALS
 from sepclr.objectives import INDEPENDENCE_TERMS
 from sepclr.presets import PRESETS, preset
 from sepclr.registry import DATASETS, METHODS
-from sepclr.run_folder import CHECKPOINT_DIR, RUN_FILE, check_new_out, claim, read_run
+from sepclr.run_folder import (
+    CHECKPOINT_DIR,
+    RUN_FILE,
+    SELECTION_FILES,
+    check_new_out,
+    claim,
+    read_run,
+)
+from sepclr.selection import CANDIDATES, ranking_table, select
 
 # dataset options that name a file: stored absolute in run.json
 PATH_OPTIONS = frozenset({"table", "file"})
@@ -117,25 +132,58 @@ def _evaluate(
     splits: tuple[CADataset, CADataset] | None = None,
 ) -> None:
     """Probe ``model`` on the run's dataset (its ``splits``, train and test, when they are
-    already loaded) and write the results next to it."""
+    already loaded), add the label-free diagnostics, and write the results next to it."""
     train, test = splits or _load_splits(run, data_dir)
-    if not probe_columns(test):
+    document: dict[str, Any] = {"dataset": run["dataset"], "run": run}
+    diagnostics = label_free_diagnostics(
+        model, (train.background, train.target), (test.background, test.target)
+    )
+    document["diagnostics"] = diagnostics
+    sections = [
+        "Label-free diagnostics (test split; no factor labels used):\n\n"
+        + diagnostics_table(diagnostics)
+    ]
+    if probe_columns(test):
+        sections.insert(0, _probe_report(model, train, test, document))
+    else:
         print(f"no factors to probe: {run['dataset']} labels none of its samples")
-        return
-    rows = {f"{type(model).__name__} ({run['dataset']})": probe_row(model, train, test)}
+    text = "\n\n".join(sections)
+    write_json(out / "results.json", document)
+    write_text(out / "results.md", text + "\n")
+    print(text)
+    if plot:
+        from sepclr.evaluation.plots import plot_reconstructions, plot_spaces  # matplotlib
+
+        path = plot_spaces(model, test, out / "spaces.png", title=f"{run['dataset']} (test split)")
+        print(f"plot written to {path}")
+        if model.reconstructs and test.target.ndim == 4:
+            grid = plot_reconstructions(model, test, out / "reconstructions.png")
+            print(f"reconstructions written to {grid}")
+
+
+def _probe_report(model: Any, train: CADataset, test: CADataset, document: dict[str, Any]) -> str:
+    """The probe table (the model, its untrained floor, the ideal row), the clustering
+    metrics and supervised SepCLR's attribute table, added to ``document``."""
+    rows = {f"{type(model).__name__} ({test.name})": probe_row(model, train, test)}
     if isinstance(model, TrainedEstimator):  # the same architecture untrained
         floor = model.untrained()
         floor.fit(train.background, train.target, **_known_attributes(model, train))
         rows["untrained encoder (floor)"] = probe_row(floor, train, test)
     rows["best expected"] = ideal_row(test)
+    document["rows"] = rows
     table = markdown_table(rows, probe_columns(test))
-    document: dict[str, Any] = {"dataset": run["dataset"], "rows": rows, "run": run}
     if test.label_names:
         document["labels"] = test.label_names
         table += "".join(
             f"\n\n{factor}: " + ", ".join(f"{k} {name}" for k, name in enumerate(names))
             for factor, names in test.label_names.items()
         )
+    classes = {f: v for f, v in test.factors.items() if f in test.roles and not is_continuous(v)}
+    if classes:
+        common, salient = model.transform(test.target)
+        clustering = clustering_scores(common, salient, classes)
+        document["clustering"] = clustering
+        table += "\n\nClustering of the test targets:\n\n" + clustering_table(clustering)
     kinds = model.get_params().get("salient_attributes")
     if kinds:
         train_known = _known_attributes(model, train)["attributes"]
@@ -147,17 +195,7 @@ def _evaluate(
         table += "\n\nSalient attributes (supervised):\n\n" + markdown_table(
             report, ["rho_dim", "rho_other", "S", "C"]
         )
-    write_json(out / "results.json", document)
-    write_text(out / "results.md", table + "\n")
-    print(table)
-    if plot:
-        from sepclr.evaluation.plots import plot_reconstructions, plot_spaces  # matplotlib
-
-        path = plot_spaces(model, test, out / "spaces.png", title=f"{run['dataset']} (test split)")
-        print(f"plot written to {path}")
-        if model.reconstructs and test.target.ndim == 4:
-            grid = plot_reconstructions(model, test, out / "reconstructions.png")
-            print(f"reconstructions written to {grid}")
+    return table
 
 
 def _pairs(flag: str, pairs: list[str] | None) -> dict[str, Any]:
@@ -172,6 +210,24 @@ def _pairs(flag: str, pairs: list[str] | None) -> dict[str, Any]:
         except json.JSONDecodeError:
             out[name] = text
     return out
+
+
+def _run_options(
+    dataset: str, args: argparse.Namespace, given: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The dataset options of a new run: ``given`` (a preset's), then ``--size`` and
+    ``--dataset-option`` pairs, checked, with file options made absolute."""
+    options = {
+        **(given or {}),
+        **_dataset_options(dataset, args.size),
+        **_pairs("--dataset-option", args.dataset_option),
+    }
+    if dataset in DATASETS:
+        options = checked_options(dataset, options)
+    for name in PATH_OPTIONS & set(options):  # absolute, so the run reads from anywhere
+        base = Path(args.data_dir) if args.data_dir else Path.cwd()
+        options[name] = str((base / str(options[name])).absolute())
+    return options
 
 
 def _new_run(args: argparse.Namespace) -> dict[str, Any]:
@@ -192,19 +248,10 @@ def _new_run(args: argparse.Namespace) -> dict[str, Any]:
             f"{method.__name__} has no parameter {', '.join(unused)}; its parameters are "
             f"{', '.join(accepted)}"
         )
-    options = {
-        **(recipe.dataset_options if recipe and dataset == recipe.dataset else {}),
-        **_dataset_options(dataset, args.size),
-        **_pairs("--dataset-option", args.dataset_option),
-    }
-    if dataset in DATASETS:
-        options = checked_options(dataset, options)
-    for name in PATH_OPTIONS & set(options):  # absolute, so the run reads from anywhere
-        base = Path(args.data_dir) if args.data_dir else Path.cwd()
-        options[name] = str((base / str(options[name])).absolute())
+    given = recipe.dataset_options if recipe and dataset == recipe.dataset else {}
     return {
         "dataset": dataset,
-        "dataset_options": options,
+        "dataset_options": _run_options(dataset, args, given),
         "method": args.method,
         "preset": args.preset,
         "params": params,
@@ -445,6 +492,55 @@ def cmd_bench(args: argparse.Namespace) -> None:
     print((Path(args.out) / f"{name}.md").read_text())
 
 
+def cmd_select(args: argparse.Namespace) -> None:
+    out = Path(args.out)
+    check_new_out(out, args.overwrite)
+    params = _model_params(args)
+    unused = sorted(set(params) - set(SepCLR().get_params()))
+    if unused:
+        raise SepCLRError(f"SepCLR has no parameter {', '.join(unused)}")
+    run: dict[str, Any] = {
+        "dataset": args.dataset,
+        "dataset_options": _run_options(args.dataset, args),
+        "method": "sepclr",
+        "preset": None,
+        "params": params,
+        "checkpoint_every": 1,
+    }
+    train = _load(run, args, "train")
+    splits = None if args.no_evaluate else (train, _load(run, args, "test"))
+    names = [n.strip() for n in args.candidates.split(",")] if args.candidates else None
+    log = None if args.quiet else print
+    start = time.perf_counter()
+    found = select(
+        train.background,
+        train.target,
+        names,
+        {**params, "verbose": False},
+        args.folds,
+        train.subjects,
+        int(params.get("seed", 0)),
+        log=log,
+    )
+    claim(out, args.overwrite)
+    found.model.save(out)
+    chosen = next(row["params"] for row in found.ranking if row["name"] == found.chosen)
+    run["params"] = {**params, **chosen}
+    run["selection"] = {"chosen": found.chosen, "folds": found.folds}
+    run["fit_seconds"] = round(time.perf_counter() - start, 1)
+    write_json(out / RUN_FILE, run)
+    table = ranking_table(found)
+    write_text(out / SELECTION_FILES[0], table + "\n")
+    write_json(
+        out / SELECTION_FILES[1],
+        {"chosen": found.chosen, "folds": found.folds, "ranking": found.ranking},
+    )
+    print(table)
+    print(f"chosen: {found.chosen}; model saved to {out}")
+    if not args.no_evaluate:
+        _evaluate(found.model, out, run, args.data_dir, args.plot, splits)
+
+
 def cmd_download(args: argparse.Namespace) -> None:
     for name in args.names:
         print(f"{name}: {download(name, args.data_dir, progress=not args.quiet)}")
@@ -483,7 +579,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    for add in (_add_fit, _add_evaluate, _add_transform, _add_bench, _add_download, _add_datasets):
+    for add in (
+        _add_fit,
+        _add_select,
+        _add_evaluate,
+        _add_transform,
+        _add_bench,
+        _add_download,
+        _add_datasets,
+    ):
         add(sub)
     return parser
 
@@ -579,6 +683,52 @@ def _add_run_options(fit: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also write TensorBoard event files of the training curves into OUT/tensorboard",
     )
+
+
+def _add_select(sub: Subcommands) -> None:
+    chooser = sub.add_parser(
+        "select",
+        help="choose SepCLR's settings without labels: train candidates, rank them on "
+        "held-out rows, keep the best",
+    )
+    chooser.add_argument("--dataset", required=True, help="dataset name (see `sepclr datasets`)")
+    chooser.add_argument(
+        "--dataset-option",
+        action="append",
+        metavar="NAME=VALUE",
+        help="an option of the dataset (repeatable)",
+    )
+    chooser.add_argument("--size", help=f"size of {' or '.join(_sized())}")
+    chooser.add_argument("--out", required=True, help="directory for the ranking and the model")
+    chooser.add_argument("--data-dir", help="where the dataset files are (searched first)")
+    chooser.add_argument(
+        "--candidates",
+        help=f"comma-separated subset of: {', '.join(c.name for c in CANDIDATES)} (default: all)",
+    )
+    chooser.add_argument(
+        "--folds",
+        type=int,
+        help="cross-validation folds (default: 3 when a group has fewer than 2,000 rows, "
+        "else 1, one held-out fifth)",
+    )
+    chooser.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a SepCLR parameter for every candidate (JSON value), repeatable",
+    )
+    for flag, (param, kind) in MODEL_FLAGS.items():
+        chooser.add_argument(flag, type=kind, help=f"{param} of every candidate")
+    chooser.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    chooser.add_argument("--no-evaluate", action="store_true", help="skip the test-split report")
+    chooser.add_argument(
+        "--no-download",
+        action="store_true",
+        help="never download missing public files (also: SEPCLR_OFFLINE=1)",
+    )
+    chooser.add_argument("--plot", action="store_true", help="also write spaces.png")
+    chooser.add_argument("--quiet", action="store_true", help="no line per candidate")
+    chooser.set_defaults(func=cmd_select)
 
 
 def _add_evaluate(sub: Subcommands) -> None:

@@ -4,9 +4,13 @@ and write their common and salient codes where the user's tools look for them.
 Inputs, by extension: ``.npy`` (an array of samples); ``.csv``, ``.tsv`` or ``.parquet``
 (a table: the run's feature columns, or for a NIfTI study its participants table); ``.h5ad``
 (an AnnData). Outputs, by extension: ``.csv`` or ``.parquet`` (columns ``common_0`` ...,
-``salient_0`` ..., after the input's identifier column when it has one), ``.npz`` (arrays
-``common`` and ``salient``), ``.h5ad`` (the input AnnData with ``obsm["X_sepclr_common"]``
-and ``obsm["X_sepclr_salient"]``).
+``salient_0`` ..., ``salient_score``, after the input's identifier column when it has one),
+``.npz`` (arrays ``common``, ``salient`` and ``salient_score``), ``.h5ad`` (the input
+AnnData with ``obsm["X_sepclr_common"]``, ``obsm["X_sepclr_salient"]`` and
+``obs["sepclr_salient_score"]``). The salient score of a sample is its salient code's
+distance to the information-less code ``s' = 0``
+(:func:`sepclr.evaluation.diagnostics.salient_scores`): about 0 for a sample like the
+backgrounds, larger the more target-specific pattern it shows.
 """
 
 import csv
@@ -21,6 +25,7 @@ from sepclr.data.tables import anndata_features, read_anndata, read_columns, tab
 from sepclr.data.volumes import load_volumes
 from sepclr.engine.files import atomic_write, write_text
 from sepclr.errors import InvalidInputError
+from sepclr.evaluation.diagnostics import salient_scores
 from sepclr.methods.base import ContrastiveEstimator
 
 INPUTS = (".npy", ".csv", ".tsv", ".parquet", ".h5ad")
@@ -28,6 +33,7 @@ OUTPUTS = (".csv", ".parquet", ".npz", ".h5ad")
 # identifier columns looked for in an input table when none is named
 ID_COLUMNS = ("participant_id", "subject_id", "sample_id", "cell_id", "id", "barcode")
 COMMON_KEY, SALIENT_KEY = "X_sepclr_common", "X_sepclr_salient"
+SCORE_KEY = "sepclr_salient_score"
 
 
 @dataclass
@@ -105,24 +111,27 @@ def write_codes(path: Path, common: np.ndarray, salient: np.ndarray, samples: Sa
 def code_columns(
     common: np.ndarray, salient: np.ndarray, ids: tuple[str, np.ndarray] | None = None
 ) -> dict[str, np.ndarray]:
-    """The codes as named columns: the identifier first, then ``common_k``, ``salient_k``.
+    """The codes as named columns: the identifier first, then ``common_k``, ``salient_k``
+    and the ``salient_score``.
 
     >>> list(code_columns(np.zeros((2, 2)), np.zeros((2, 1))))
-    ['common_0', 'common_1', 'salient_0']
+    ['common_0', 'common_1', 'salient_0', 'salient_score']
     """
     columns = {} if ids is None else {ids[0]: np.asarray(ids[1])}
     columns |= {f"common_{k}": common[:, k] for k in range(common.shape[1])}
     columns |= {f"salient_{k}": salient[:, k] for k in range(salient.shape[1])}
+    columns["salient_score"] = salient_scores(salient).astype(np.float32)
     return columns
 
 
 def add_codes(adata: Any, common: np.ndarray, salient: np.ndarray) -> Any:
     """A copy of ``adata`` with the codes in ``obsm["X_sepclr_common"]`` and
-    ``obsm["X_sepclr_salient"]``."""
+    ``obsm["X_sepclr_salient"]``, and the salient score in ``obs["sepclr_salient_score"]``."""
     if len(common) != adata.n_obs:
         raise InvalidInputError(f"{len(common)} codes for an AnnData of {adata.n_obs} cells")
     annotated = adata.copy()
     annotated.obsm[COMMON_KEY], annotated.obsm[SALIENT_KEY] = common, salient
+    annotated.obs[SCORE_KEY] = salient_scores(salient).astype(np.float32)
     return annotated
 
 
@@ -130,15 +139,20 @@ def transform_anndata(
     model: ContrastiveEstimator, adata: Any, layer: str | None = None, normalize: str = "log1p"
 ) -> Any:
     """A copy of ``adata`` with ``model``'s codes of its cells in ``obsm`` (keys
-    ``X_sepclr_common`` and ``X_sepclr_salient``), the cells prepared as the
-    ``anndata-study`` dataset prepares them (``layer``, ``normalize``)."""
+    ``X_sepclr_common`` and ``X_sepclr_salient``; the salient score in ``obs``), the cells
+    prepared as the ``anndata-study`` dataset prepares them (``layer``, ``normalize``)."""
     common, salient = model.transform(anndata_features(adata, layer, normalize))
     return add_codes(adata, common, salient)
 
 
 def _savez(path: str, common: np.ndarray, salient: np.ndarray) -> None:
     with open(path, "wb") as handle:
-        np.savez(handle, common=common, salient=salient)
+        np.savez(
+            handle,
+            common=common,
+            salient=salient,
+            salient_score=salient_scores(salient).astype(np.float32),
+        )
 
 
 def _write_parquet(path: str, columns: dict[str, np.ndarray]) -> None:

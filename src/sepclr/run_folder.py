@@ -11,7 +11,9 @@ from sepclr.errors import SepCLRError, StorageError
 
 RUN_FILE = "run.json"
 CHECKPOINT_DIR = "checkpoint"
+SELECTION_FILES = ("selection.md", "selection.json")  # written by `sepclr select`
 RESULT_FILES = (
+    *SELECTION_FILES,
     "results.json",
     "results.md",
     "spaces.png",

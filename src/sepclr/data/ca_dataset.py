@@ -36,7 +36,9 @@ class CADataset:
     ``background_factors`` holds the background labels where known. ``roles`` says whether a
     factor is ``"salient"`` (target only) or ``"common"`` (shared). ``label_names`` gives, for
     a factor of classes 0, 1, ..., the name of each class (the Fashion-MNIST class names, a
-    table's text labels).
+    table's text labels). ``subjects`` holds, when rows are repeated measurements of
+    subjects (a mouse measured 15 times), the subject of each (background, target) row:
+    held-out rows should keep subjects whole.
     """
 
     name: str
@@ -47,6 +49,7 @@ class CADataset:
     roles: dict[str, str]
     background_factors: dict[str, np.ndarray] = field(default_factory=dict)
     label_names: dict[str, list[str]] = field(default_factory=dict)
+    subjects: tuple[np.ndarray, np.ndarray] | None = None
 
     def label_of(self, factor: str, value: object) -> str:
         """The name of class ``value`` of ``factor`` (the value itself when unnamed)."""

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sepclr.data import cifar, dsprites, paper_datasets
+from sepclr.data import cifar, dsprites, mice_protein, paper_datasets
+from sepclr.data.breast_cancer import breast_cancer_enlarged
 from sepclr.data.ca_dataset import CADataset, check_split
 from sepclr.data.celeba import CELEBA_HOW_TO_GET
 from sepclr.data.locations import find_files
@@ -302,6 +303,20 @@ for _info in (
         anndata_study,
         "your single-cell AnnData (.h5ad): cells split by an obs column; genes as features",
         "your own file: --data-dir holds it (see sepclr.data.tables)",
+    ),
+    DatasetInfo(
+        "mice-protein",
+        mice_protein.mice_protein,
+        "mouse cortex protein levels: Down-syndrome genotype (salient) in shocked mice (cPCA)",
+        mice_protein.HOW_TO_GET,
+        mice_protein.mice_protein_file,
+        downloads=("mice-protein",),
+    ),
+    DatasetInfo(
+        "breast-cancer-enlarged",
+        breast_cancer_enlarged,
+        "breast-cancer nuclei, half the targets enlarged (salient); the diagnosis is common",
+        "generated from scikit-learn's copy of the Wisconsin table, nothing to download",
     ),
     DatasetInfo(
         "synthetic-tabular",

@@ -19,6 +19,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from sepclr.data import mice_protein
 from sepclr.data.ca_dataset import CADataset
 from sepclr.data.catalog import load
 from sepclr.errors import CorruptFileError, DataNotFoundError, InvalidInputError
@@ -100,6 +101,10 @@ RESOURCES: dict[str, tuple[str, tuple[RemoteFile, ...]]] = {
                 "7da33b31b13a06f4b04a70402ce90c2e",
             ),
         ),
+    ),
+    "mice-protein": (
+        mice_protein.FOLDER,
+        (RemoteFile(mice_protein.URL, mice_protein.MD5),),
     ),
 }
 _CHUNK = 1 << 20

@@ -26,13 +26,17 @@ class LabelledFolder:
 
 
 def read_table(path: str | Path) -> dict[str, list[str]]:
-    """A CSV (or ``.tsv``) table with a header, as columns of strings."""
+    """A CSV (or ``.tsv``) table with a header, as columns of strings (UTF-8, with or
+    without a byte-order mark)."""
     path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"table {path} does not exist")
     delimiter = "\t" if path.suffix == ".tsv" else ","
-    with path.open(newline="") as handle:
-        rows = list(csv.reader(handle, delimiter=delimiter))
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:  # a leading BOM dropped
+            rows = list(csv.reader(handle, delimiter=delimiter))
+    except UnicodeDecodeError as exc:
+        raise CorruptFileError(f"{path} is not a UTF-8 text table: {exc}") from exc
     if not rows or not all(rows[0]):
         raise CorruptFileError(f"{path}: the first line must name every column")
     header = rows[0]

@@ -1,0 +1,282 @@
+"""Label-free selection of SepCLR's settings: ``sepclr select`` and :func:`select`.
+
+A user of contrastive analysis has no labels of the salient factor, which is what the
+analysis looks for, so settings cannot be tuned on probes. :func:`select` trains a set of
+named candidate settings (:data:`CANDIDATES`: code sizes, the objective and its correction,
+the main weights) on part of the user's rows, scores each on the held-out rows with a
+criterion that uses no factor label (:func:`criterion`), ranks them, and refits the best
+one on every row.
+"""
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sepclr.errors import InvalidInputError
+from sepclr.evaluation.diagnostics import Transformer, held_out_r2, label_free_diagnostics
+from sepclr.methods.sepclr import SepCLR
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A named setting: SepCLR parameters on top of the defaults and of the user's."""
+
+    name: str
+    params: dict[str, Any]
+    description: str
+
+
+CANDIDATES: tuple[Candidate, ...] = (
+    Candidate("paper", {"objective": "paper"}, "the paper's objective, 32-d codes"),
+    Candidate("paper-16", {"objective": "paper", "common_dim": 16, "salient_dim": 16}, "16-d"),
+    Candidate("paper-8", {"objective": "paper", "common_dim": 8, "salient_dim": 8}, "8-d"),
+    Candidate("salient-8", {"objective": "paper", "salient_dim": 8}, "8-d salient code"),
+    Candidate("salient-4", {"objective": "paper", "salient_dim": 4}, "4-d salient code"),
+    Candidate(
+        "corrected",
+        {"objective": "extended", "residualize": "both"},
+        "the correction of both codes after training",
+    ),
+    Candidate(
+        "corrected-salient",
+        {"objective": "extended", "residualize": "salient"},
+        "the correction of the salient code after training",
+    ),
+    Candidate(
+        "corrected-8",
+        {"objective": "extended", "residualize": "both", "common_dim": 8, "salient_dim": 8},
+        "8-d codes, corrected",
+    ),
+    Candidate("independence-10", {"objective": "paper", "independence_weight": 10.0}, "lambda 10"),
+    Candidate(
+        "independence-1000", {"objective": "paper", "independence_weight": 1000.0}, "lambda 1000"
+    ),
+    Candidate("infoless-10", {"objective": "paper", "infoless_weight": 10.0}, "beta_reg 10"),
+    Candidate("infoless-1000", {"objective": "paper", "infoless_weight": 1000.0}, "beta_reg 1000"),
+    Candidate("salient-weight-10", {"objective": "paper", "salient_weight": 10.0}, "beta_S 10"),
+    Candidate("salient-weight-0.1", {"objective": "paper", "salient_weight": 0.1}, "beta_S 0.1"),
+)
+
+
+def _flat(x: Any) -> np.ndarray:
+    """Samples as float64 rows (images and volumes flattened, uint8 scaled to [0, 1])."""
+    array = np.asarray(x)
+    rows = array.reshape(len(array), -1).astype(np.float64)
+    return rows / 255.0 if array.dtype == np.uint8 else rows
+
+
+def selection_components(
+    model: Transformer, train: tuple[Any, Any], held_out: tuple[Any, Any]
+) -> dict[str, float]:
+    """What :func:`criterion` combines, for a fitted ``model``: its
+    :func:`sepclr.evaluation.diagnostics.label_free_diagnostics` on the (background,
+    target) rows of ``held_out``, and how much of the held-out inputs the codes explain
+    linearly (held-out R^2 of a ridge regression from the codes to the input, fitted on
+    ``train``): ``explained_background`` from ``c`` on backgrounds,
+    ``explained_target`` from ``(c, s)`` on targets and ``explained_by_salient``, what
+    ``s`` adds to ``c`` there."""
+    components = label_free_diagnostics(model, train, held_out)
+    (c_bg, _), (c_tg, s_tg) = (model.transform(x) for x in train)
+    (c_bg_out, _), (c_tg_out, s_tg_out) = (model.transform(x) for x in held_out)
+    x_bg, x_tg = _flat(train[0]), _flat(train[1])
+    x_bg_out, x_tg_out = _flat(held_out[0]), _flat(held_out[1])
+    both, both_out = np.hstack([c_tg, s_tg]), np.hstack([c_tg_out, s_tg_out])
+    common_only = held_out_r2(c_tg, x_tg, c_tg_out, x_tg_out)
+    components["explained_background"] = held_out_r2(c_bg, x_bg, c_bg_out, x_bg_out)
+    components["explained_target"] = held_out_r2(both, x_tg, both_out, x_tg_out)
+    components["explained_by_salient"] = components["explained_target"] - common_only
+    return components
+
+
+def criterion(components: dict[str, float]) -> float:
+    """The label-free score of a fitted candidate (higher is better)."""
+    separation = 2.0 * (components["salient_auc"] - 0.5)
+    group_in_common = 2.0 * abs(components["common_group_auc"] - 0.5)
+    leakage = max(components["r2_salient_from_common"], 0.0)
+    return separation - group_in_common - leakage
+
+
+@dataclass
+class Selection:
+    """What :func:`select` found: one row per candidate, best first (``name``,
+    ``criterion``, its components averaged over the folds, ``fit_seconds``, ``params``), and
+    the chosen candidate's model, refitted on every row when asked."""
+
+    ranking: list[dict[str, Any]]
+    model: SepCLR
+    refitted: bool
+    folds: int
+
+    @property
+    def chosen(self) -> str:
+        """The name of the best candidate."""
+        return str(self.ranking[0]["name"])
+
+
+def fold_of_rows(
+    n: int, folds: int, rng: np.random.Generator, subjects: np.ndarray | None = None
+) -> np.ndarray:
+    """Each of ``n`` rows' fold, 0 to ``folds - 1``, at random and as even as can be; with
+    ``folds == 1``, a fifth of the rows (fold 0) against the rest (fold -1). With
+    ``subjects`` (one per row), whole subjects are assigned, so the rows of one subject
+    share a fold."""
+    units = np.arange(n) if subjects is None else np.unique(subjects, return_inverse=True)[1]
+    count = int(units.max()) + 1 if n else 0
+    order = rng.permutation(count)
+    fold_of_unit = np.empty(count, dtype=np.int64)
+    if folds == 1:
+        fold_of_unit[order] = np.where(np.arange(count) < max(1, round(0.2 * count)), 0, -1)
+    else:
+        fold_of_unit[order] = np.arange(count) % folds
+    return fold_of_unit[units]
+
+
+def _candidates(given: Sequence[str] | Sequence[Candidate] | None) -> list[Candidate]:
+    """The candidates named in ``given`` (all of :data:`CANDIDATES` when None), or the
+    user's own :class:`Candidate` objects; at least two different ones."""
+    if given is None:
+        return list(CANDIDATES)
+    own = [c for c in given if isinstance(c, Candidate)]
+    names = [c.name if isinstance(c, Candidate) else str(c) for c in given]
+    known = {c.name: c for c in (*CANDIDATES, *own)}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise InvalidInputError(
+            f"unknown candidate {', '.join(unknown)}; choose from {', '.join(known)}"
+        )
+    if len(set(names)) < 2:
+        raise InvalidInputError("selection needs at least two different candidates")
+    return [known[n] for n in dict.fromkeys(names)]
+
+
+def _subjects(subjects: Any, rows: int) -> np.ndarray | None:
+    if subjects is None:
+        return None
+    subjects = np.asarray(subjects)
+    if subjects.shape != (rows,):
+        raise InvalidInputError(
+            f"subjects must give one subject per row: {rows} rows, got shape {subjects.shape}"
+        )
+    return subjects
+
+
+def default_folds(n_background: int, n_target: int) -> int:
+    """Three cross-validation folds when the smaller group has fewer than 2,000 rows (where
+    one held-out fifth is too few rows to rank candidates reliably), else one held-out
+    fifth of each group."""
+    return 3 if min(n_background, n_target) < 2_000 else 1
+
+
+def select(
+    background: Any,
+    target: Any,
+    candidates: Sequence[str] | Sequence[Candidate] | None = None,
+    params: dict[str, Any] | None = None,
+    folds: int | None = None,
+    subjects: tuple[Any, Any] | None = None,
+    seed: int = 0,
+    refit: bool = True,
+    log: Callable[[str], None] | None = None,
+    evaluate: Callable[[SepCLR], dict[str, Any]] | None = None,
+) -> Selection:
+    """Choose SepCLR's settings for ``background`` and ``target`` without factor labels.
+
+    Each candidate is trained once per fold on the rows outside it and scored on the fold's
+    rows by :func:`selection_components`; the components are averaged over the folds, and
+    :func:`criterion` ranks the candidates.
+
+    Parameters
+    ----------
+    background, target : array-like
+        The two groups, as for :meth:`sepclr.SepCLR.fit`.
+    candidates : list of str or of Candidate, optional
+        Names from :data:`CANDIDATES` (all of them by default), or candidates of your own.
+    params : dict, optional
+        SepCLR parameters for every candidate (for example ``epochs`` or ``device``); a
+        candidate's own settings take precedence.
+    folds : int, optional
+        Cross-validation folds of each group (at least 2), or 1 for a single held-out fifth
+        of each group; None: :func:`default_folds`.
+    subjects : (array-like, array-like), optional
+        The subject of each background and of each target row, when rows are repeated
+        measurements of subjects: a subject's rows are held out together.
+    seed : int
+        Seeds the folds and every candidate's training.
+    refit : bool
+        Refit the chosen candidate on every row (else keep its model of the first fold).
+    log : callable, optional
+        Called with one line per trained candidate.
+    evaluate : callable, optional
+        Called with each candidate's model of the first fold; what it returns is added to
+        its row (the benchmarks record labelled probes there, to validate the criterion).
+
+    Returns
+    -------
+    Selection
+        The ranking and the chosen model.
+    """
+    chosen = _candidates(candidates)
+    background, target = np.asarray(background), np.asarray(target)
+    folds = default_folds(len(background), len(target)) if folds is None else folds
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 1:
+        raise InvalidInputError(f"folds must be a whole number, at least 1; got {folds!r}")
+    if min(len(background), len(target)) < 2 * max(folds, 5):
+        raise InvalidInputError(
+            f"selection with {folds} fold(s) needs at least {2 * max(folds, 5)} rows in each "
+            f"group; got {len(background)} background and {len(target)} target rows"
+        )
+    rng = np.random.default_rng(seed)
+    bg_subjects, tg_subjects = (None, None) if subjects is None else subjects
+    fold_bg = fold_of_rows(len(background), folds, rng, _subjects(bg_subjects, len(background)))
+    fold_tg = fold_of_rows(len(target), folds, rng, _subjects(tg_subjects, len(target)))
+    common = {"verbose": False, **(params or {}), "seed": seed}
+    rows: list[dict[str, Any]] = []
+    best: tuple[float, SepCLR] | None = None
+    for candidate in chosen:
+        start = time.perf_counter()
+        per_fold, first = [], None
+        for k in range(folds):
+            train = (background[fold_bg != k], target[fold_tg != k])
+            held_out = (background[fold_bg == k], target[fold_tg == k])
+            model = SepCLR(**{**common, **candidate.params}).fit(*train)
+            per_fold.append(selection_components(model, train, held_out))
+            first = model if first is None else first
+        assert first is not None
+        seconds = time.perf_counter() - start
+        components = {key: float(np.mean([f[key] for f in per_fold])) for key in per_fold[0]}
+        score = criterion(components)
+        row = {"name": candidate.name, "criterion": score, **components}
+        row |= evaluate(first) if evaluate is not None else {}
+        rows.append({**row, "fit_seconds": seconds, "params": candidate.params})
+        if best is None or score > best[0]:
+            best = (score, first)
+        if log is not None:
+            log(f"{candidate.name}: criterion {score:.3f} ({seconds:.0f} s)")
+    rows.sort(key=lambda r: -r["criterion"])
+    assert best is not None
+    model = best[1]
+    if refit:
+        model = SepCLR(**model.get_params()).fit(background, target)
+    return Selection(rows, model, refit, folds)
+
+
+RANKING_COLUMNS = ("criterion", "salient_auc", "common_group_auc", "r2_salient_from_common")
+
+
+def ranking_table(selection: Selection) -> str:
+    """The ranking as a markdown table: rank, candidate, the criterion and the components
+    it combines, the training seconds (all folds) and the candidate's settings."""
+    lines = [
+        "| rank | candidate | " + " | ".join(RANKING_COLUMNS) + " | fit s | settings |",
+        "|---|---|" + "---|" * (len(RANKING_COLUMNS) + 2),
+    ]
+    for rank, row in enumerate(selection.ranking, start=1):
+        values = " | ".join(f"{row[c]:.3f}" for c in RANKING_COLUMNS)
+        settings = ", ".join(f"{k}={v}" for k, v in row["params"].items())
+        lines.append(
+            f"| {rank} | {row['name']} | {values} | {row['fit_seconds']:.0f} | {settings} |"
+        )
+    return "\n".join(lines)
