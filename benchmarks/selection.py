@@ -1,17 +1,18 @@
 """Validate the label-free selection where labels exist.
 
 For each seed, ``sepclr.selection.select`` trains every candidate of
-``sepclr.selection.CANDIDATES`` on the train split minus its held-out rows and scores it
-with the label-free criterion on those rows; this script also probes each candidate on the
-dataset's ``--split`` (validation while the criterion is designed, test to report) with
-its labels. One JSON per seed (``<out>/seed<k>.json``, every candidate's criterion,
-components, probes and settings) is written as soon as the seed is done and reused when
-the command runs again; ``<out>/selection.md`` and ``.json`` hold, per seed, the Spearman
-correlation between the criterion and minus delta_TOT, the chosen candidate's delta_TOT and
-the best one's, and the table of the candidates (mean ± std over seeds).
+``sepclr.selection.CANDIDATES`` once per fold on the train split minus the fold and scores
+it with the label-free criterion on the fold's rows; this script also probes each
+candidate's first-fold model, with the labels, on each of the dataset's ``--splits``
+(validation to design the criterion, test to report it). One JSON per seed
+(``<out>/seed<k>.json``: every candidate's criterion, components, probes per split and
+settings) is written as soon as the seed is done and reused when the command runs again.
+``<out>/selection-<split>.md`` and ``.json`` hold, per seed, the Spearman correlation
+between the criterion and minus delta_TOT on that split, the chosen candidate's delta_TOT
+and the best one's, and the table of the candidates (mean ± std over seeds).
 
-    python benchmarks/selection.py --dataset synthetic-tabular --split validation \
-        --out benchmarks/results/selection/synthetic-tabular-validation
+    python benchmarks/selection.py --dataset synthetic-tabular --splits validation,test \
+        --out benchmarks/results/selection/synthetic-tabular
 """
 
 import argparse
@@ -34,7 +35,10 @@ def _options(text: list[str] | None) -> dict[str, Any]:
 
 def run_seed(args: argparse.Namespace, seed: int, options: dict[str, Any]) -> dict[str, Any]:
     train = sepclr.datasets.load(args.dataset, split="train", **options)
-    evaluation = sepclr.datasets.load(args.dataset, split=args.split, **options)
+    splits = {
+        split: sepclr.datasets.load(args.dataset, split=split, **options)
+        for split in args.splits.split(",")
+    }
     params = {"device": "cpu", **_options(args.set)}
     found = select(
         train.background,
@@ -46,7 +50,9 @@ def run_seed(args: argparse.Namespace, seed: int, options: dict[str, Any]) -> di
         seed=seed,
         refit=False,
         log=print,
-        evaluate=lambda model: probe_row(model, train, evaluation),
+        evaluate=lambda model: {
+            "probes": {name: probe_row(model, train, data) for name, data in splits.items()}
+        },
     )
     return {
         "seed": seed,
@@ -57,14 +63,14 @@ def run_seed(args: argparse.Namespace, seed: int, options: dict[str, Any]) -> di
     }
 
 
-def summarise(results: list[dict[str, Any]], score: Any = criterion) -> dict[str, Any]:
-    """Per seed: the Spearman correlation between ``score`` and minus delta_TOT, and the
-    delta_TOT of the candidate ``score`` picks against the best candidate's."""
+def summarise(results: list[dict[str, Any]], split: str, score: Any = criterion) -> dict[str, Any]:
+    """Per seed: the Spearman correlation between ``score`` and minus delta_TOT on
+    ``split``, and the delta_TOT of the candidate ``score`` picks against the best one's."""
     seeds = []
     for result in results:
         rows = result["rows"]
         scores = np.array([score(r) for r in rows])
-        delta = np.array([r["delta_TOT"] for r in rows])
+        delta = np.array([r["probes"][split]["delta_TOT"] for r in rows])
         rho = float(spearmanr(scores, -delta).statistic)
         picked = int(np.argmax(scores))
         seeds.append(
@@ -81,7 +87,11 @@ def summarise(results: list[dict[str, Any]], score: Any = criterion) -> dict[str
     return {"seeds": seeds}
 
 
-def _table(results: list[dict[str, Any]], columns: list[str]) -> str:
+def _value(row: dict[str, Any], key: str, split: str) -> float:
+    return float(row["probes"][split][key] if key in row["probes"][split] else row[key])
+
+
+def _table(results: list[dict[str, Any]], columns: list[str], split: str) -> str:
     names = [c.name for c in CANDIDATES if any(r["name"] == c.name for r in results[0]["rows"])]
     lines = ["| candidate | criterion | " + " | ".join(columns) + " |"]
     lines.append("|---|---|" + "---|" * len(columns))
@@ -89,7 +99,7 @@ def _table(results: list[dict[str, Any]], columns: list[str]) -> str:
         rows = [next(r for r in res["rows"] if r["name"] == name) for res in results]
 
         def cell(key: str, rows: list[dict[str, Any]] = rows) -> str:
-            values = [r[key] for r in rows]
+            values = [_value(r, key, split) for r in rows]
             return f"{np.mean(values):.2f} ± {np.std(values):.2f}"
 
         lines.append(f"| {name} | {cell('criterion')} | " + " | ".join(map(cell, columns)) + " |")
@@ -99,7 +109,7 @@ def _table(results: list[dict[str, Any]], columns: list[str]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", required=True)
-    parser.add_argument("--split", default="validation", choices=["validation", "test"])
+    parser.add_argument("--splits", default="validation,test", help="where to probe")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--out", required=True)
     parser.add_argument("--option", action="append", help="dataset option NAME=VALUE")
@@ -116,30 +126,45 @@ def main() -> None:
         if not path.exists():
             path.write_text(json.dumps(run_seed(args, seed, options), indent=2) + "\n")
         results.append(json.loads(path.read_text()))
-    summary = summarise(results)
-    columns = [k for k in results[0]["rows"][0] if k.startswith(("S_", "C_")) or k == "delta_TOT"]
+    for split in args.splits.split(","):
+        write_summary(args, results, split)
+
+
+def write_summary(args: argparse.Namespace, results: list[dict[str, Any]], split: str) -> None:
+    """``selection-<split>.md`` and ``.json`` in ``--out``."""
+    out = Path(args.out)
+    summary = summarise(results, split)
+    probes = results[0]["rows"][0]["probes"][split]
+    columns = [k for k in probes if k.startswith(("S_", "C_")) or k == "delta_TOT"]
     columns += ["salient_auc", "background_ratio", "r2_salient_from_common", "common_group_auc"]
+    command = " ".join(
+        [
+            f"python benchmarks/selection.py --dataset {args.dataset} --splits {args.splits}",
+            f"--seeds {args.seeds} --out {args.out}",
+            *(f"--option {o}" for o in args.option or []),
+            *(f"--set {o}" for o in args.set or []),
+            *([f"--folds {args.folds}"] if args.folds else []),
+            *([f"--candidates {args.candidates}"] if args.candidates else []),
+        ]
+    )
     lines = [
-        f"# Label-free selection on {args.dataset} ({args.split} split), {len(results)} seed(s)",
+        f"# Label-free selection on {args.dataset}, probes on the {split} split, "
+        f"{len(results)} seed(s)",
         "",
-        f"Command: `python benchmarks/selection.py --dataset {args.dataset} --split "
-        f"{args.split} --seeds {args.seeds} --out {args.out}`"
-        + "".join(f" --option {o}" for o in args.option or [])
-        + "".join(f" --set {o}" for o in args.set or [])
-        + (f" --folds {args.folds}" if args.folds else ""),
+        f"Command: `{command}`",
         "",
-        "| seed | Spearman rho (criterion, -delta_TOT) | chosen | its delta_TOT | best | "
+        "| seed | folds | Spearman rho (criterion, -delta_TOT) | chosen | its delta_TOT | best | "
         "best delta_TOT | gap |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for s in summary["seeds"]:
+    for s, result in zip(summary["seeds"], results, strict=True):
         lines.append(
-            f"| {s['seed']} | {s['rho']:.2f} | {s['chosen']} | {s['chosen_delta']:.1f} | "
-            f"{s['best']} | {s['best_delta']:.1f} | {s['gap']:.1f} |"
+            f"| {s['seed']} | {result['folds']} | {s['rho']:.2f} | {s['chosen']} | "
+            f"{s['chosen_delta']:.1f} | {s['best']} | {s['best_delta']:.1f} | {s['gap']:.1f} |"
         )
-    lines += ["", _table(results, columns), ""]
-    (out / "selection.md").write_text("\n".join(lines))
-    (out / "selection.json").write_text(json.dumps(summary, indent=2) + "\n")
+    lines += ["", _table(results, columns, split), ""]
+    (out / f"selection-{split}.md").write_text("\n".join(lines))
+    (out / f"selection-{split}.json").write_text(json.dumps(summary, indent=2) + "\n")
     print("\n".join(lines))
 
 

@@ -12,7 +12,7 @@ import pytest
 import sepclr
 from sepclr import cli
 from sepclr.errors import InvalidInputError
-from sepclr.export import COMMON_KEY, SALIENT_KEY, transform_anndata
+from sepclr.export import COMMON_KEY, SALIENT_KEY, SCORE_KEY, transform_anndata
 
 FAST = ["--method", "cvae", "--epochs", "1", "--batch-size", "16", "--quiet", "--no-evaluate"]
 
@@ -48,18 +48,22 @@ def test_a_table_round_trips_in_each_format(table_run, suffix, tmp_path):
     argv = ["transform", str(folder / "run"), "--input", str(folder / "data.csv")]
     assert cli.main([*argv, "--out", str(out)]) == 0
     common, salient = _codes(folder / "run", frame[["x1", "x2", "x3", "x4"]].to_numpy())
+    score = np.sqrt((salient.astype(np.float64) ** 2).sum(axis=1))  # distance to s' = 0
     if suffix == ".npz":
         saved = np.load(out)
         np.testing.assert_array_equal(saved["common"], common)
         np.testing.assert_array_equal(saved["salient"], salient)
+        np.testing.assert_allclose(saved["salient_score"], score, rtol=1e-6)
         return
     read = pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out)
     assert list(read.columns[:2]) == ["participant_id", "common_0"]
     assert list(read.participant_id) == list(frame.participant_id)
     got = read[[c for c in read.columns if c.startswith("common_")]].to_numpy(np.float32)
     np.testing.assert_array_equal(got, common)
-    got = read[[c for c in read.columns if c.startswith("salient_")]].to_numpy(np.float32)
-    np.testing.assert_array_equal(got, salient)
+    codes = [c for c in read.columns if c.startswith("salient_") and c != "salient_score"]
+    np.testing.assert_array_equal(read[codes].to_numpy(np.float32), salient)
+    assert read.columns[-1] == "salient_score"
+    np.testing.assert_allclose(read["salient_score"].to_numpy(), score, rtol=1e-6)
 
 
 def test_a_npy_input_and_bad_formats(table_run, tmp_path, capsys):
@@ -96,6 +100,8 @@ def test_anndata_gets_its_codes_in_obsm(tmp_path):
     expected = transform_anndata(model, anndata.read_h5ad(tmp_path / "data.h5ad"))
     for key in (COMMON_KEY, SALIENT_KEY):
         np.testing.assert_array_equal(written.obsm[key], expected.obsm[key])
+    score = np.linalg.norm(written.obsm[SALIENT_KEY].astype(np.float64), axis=1)
+    np.testing.assert_allclose(written.obs[SCORE_KEY].to_numpy(), score, rtol=1e-6)
     assert list(written.obs_names) == list(obs.index)
 
 

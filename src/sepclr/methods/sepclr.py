@@ -88,20 +88,25 @@ class SepCLR(TrainedEstimator):
 
     The training loss is the paper's (:func:`sepclr.objectives.sepclr_objective`, SepCLR,
     Louiset et al., ICLR 2024, Eq. 10 with k-JEM, Eq. 9) with beta_S = ``salient_weight``,
-    beta_reg = ``infoless_weight`` and lambda = ``independence_weight``; the defaults
+    beta_reg = ``infoless_weight`` and lambda = ``independence_weight``; the default weights
     (1 / 100 / 100, no salient projector, no flips) are this project's choice for small
-    data (``benchmarks/results/tuning.md``).
+    data. The default ``objective="paper"`` is the paper's method and nothing else.
 
-    **This project's extension** (``objective="extended"``, the default): after training,
-    ``fit`` also fits a linear correction on the training rows that ``transform`` applies
-    (``residualize``). With the paper's loss alone the salient space keeps the common
-    factors that are easy to learn: the loss constrains background salient codes only, and
-    k-JEM does not change when ``s`` repeats what ``c`` holds. The correction takes out of
-    ``s`` what a linear function of ``c`` predicts, ``c`` restricted to the leading
-    principal directions of the backgrounds' common codes (90 % of their variance), so only
-    what varies among backgrounds counts as common (:mod:`sepclr.methods.residuals`); then
-    out of ``c`` what the corrected ``s`` predicts. ``objective="paper"`` is the paper's
-    method exactly; every preset uses it. The measurements are in ``benchmarks/README.md``.
+    ``objective="extended"`` opts in to this project's extensions, and first to a linear
+    correction of the codes after training (``residualize``, "both" unless said otherwise):
+    ``fit`` takes out of ``s`` what a linear function of ``c`` predicts on the training
+    targets (``c`` restricted to the leading principal directions of the backgrounds'
+    common codes), then out of ``c`` what the corrected ``s`` predicts
+    (:mod:`sepclr.methods.residuals`). With the paper's loss the salient space keeps common
+    factors that are easy to learn, and on data where the common code carries none of the
+    salient factor the correction takes them out. **Its failure mode:** where the common
+    code carries part of the salient factor, as on real measurements where the target's
+    pattern moves features that also vary among backgrounds, the correction takes the
+    salient factor out of ``s`` too, and it moves backgrounds away from ``s' = 0`` (their
+    salient code becomes minus the prediction from their common code), so the salient score
+    no longer tells targets from backgrounds as well. Check with
+    :func:`sepclr.evaluation.diagnostics.label_free_diagnostics`, or let
+    :func:`sepclr.selection.select` choose without labels.
 
     Attributes
     ----------
@@ -155,11 +160,12 @@ class SepCLR(TrainedEstimator):
         '"auto" is an MLP for tables and a small convnet, 2-D or 3-D, for images and volumes.',
     )
     objective = Param(
-        "extended",
+        "paper",
         Choice(OBJECTIVES),
         '"paper" is the paper\'s method and refuses the options that change it '
         "(residualize, redundancy, conditional_uniformity, salient_background_mix, "
-        "decoder_weight).",
+        'decoder_weight); "extended" allows them and corrects the codes after training '
+        "(see residualize).",
     )
     independence = Param(
         "k-jem",
