@@ -16,7 +16,12 @@ from typing import Any
 import numpy as np
 
 from sepclr.errors import InvalidInputError
-from sepclr.evaluation.diagnostics import Transformer, held_out_r2, label_free_diagnostics
+from sepclr.evaluation.diagnostics import (
+    Transformer,
+    diagnostics_of_codes,
+    encode_groups,
+    held_out_r2,
+)
 from sepclr.methods.sepclr import SepCLR
 
 
@@ -29,6 +34,9 @@ class Candidate:
     description: str
 
 
+#: The settings :func:`select` tries by default: the paper's objective at 32-d codes and at
+#: smaller codes, the correction of the codes (``objective="extended"``), and the paper's
+#: objective with each main weight ten times lower or higher.
 CANDIDATES: tuple[Candidate, ...] = (
     Candidate("paper", {"objective": "paper"}, "the paper's objective, 32-d codes"),
     Candidate("paper-16", {"objective": "paper", "common_dim": 16, "salient_dim": 16}, "16-d"),
@@ -78,9 +86,9 @@ def selection_components(
     ``train``): ``explained_background`` from ``c`` on backgrounds,
     ``explained_target`` from ``(c, s)`` on targets and ``explained_by_salient``, what
     ``s`` adds to ``c`` there."""
-    components = label_free_diagnostics(model, train, held_out)
-    (c_bg, _), (c_tg, s_tg) = (model.transform(x) for x in train)
-    (c_bg_out, _), (c_tg_out, s_tg_out) = (model.transform(x) for x in held_out)
+    codes, codes_out = encode_groups(model, train), encode_groups(model, held_out)
+    components = diagnostics_of_codes(codes, codes_out)
+    ((c_bg, _), (c_tg, s_tg)), ((c_bg_out, _), (c_tg_out, s_tg_out)) = codes, codes_out
     x_bg, x_tg = _flat(train[0]), _flat(train[1])
     x_bg_out, x_tg_out = _flat(held_out[0]), _flat(held_out[1])
     both, both_out = np.hstack([c_tg, s_tg]), np.hstack([c_tg_out, s_tg_out])

@@ -88,16 +88,21 @@ def _code_group_auc(
     return group_auc(background, target)
 
 
-def label_free_diagnostics(
-    model: Transformer,
-    train: tuple[Any, Any],
-    test: tuple[Any, Any],
-) -> dict[str, float]:
-    """The diagnostics of :data:`DIAGNOSTICS` for a fitted ``model``, from its codes of
-    (background, target) rows of a ``train`` split (where the linear maps are fitted) and
-    a held-out ``test`` split (where they are scored)."""
-    (c_bg, _), (c_tg, s_tg) = (model.transform(x) for x in train)
-    (c_bg_test, s_bg_test), (c_tg_test, s_tg_test) = (model.transform(x) for x in test)
+Codes = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def encode_groups(model: Transformer, groups: tuple[Any, Any]) -> Codes:
+    """``((c, s) of the backgrounds, (c, s) of the targets)`` of ``groups``."""
+    background, target = groups
+    return model.transform(background), model.transform(target)
+
+
+def diagnostics_of_codes(train: Codes, test: Codes) -> dict[str, float]:
+    """The diagnostics of :data:`DIAGNOSTICS` from the codes of :func:`encode_groups` for a
+    ``train`` split (where the linear maps are fitted) and a held-out ``test`` split (where
+    they are scored)."""
+    (c_bg, _), (c_tg, s_tg) = train
+    (c_bg_test, s_bg_test), (c_tg_test, s_tg_test) = test
     background, target = salient_scores(s_bg_test), salient_scores(s_tg_test)
     return {
         "salient_auc": group_auc(background, target),
@@ -106,6 +111,17 @@ def label_free_diagnostics(
         "r2_common_from_salient": held_out_r2(s_tg, c_tg, s_tg_test, c_tg_test),
         "common_group_auc": _code_group_auc((c_bg, c_tg), (c_bg_test, c_tg_test)),
     }
+
+
+def label_free_diagnostics(
+    model: Transformer,
+    train: tuple[Any, Any],
+    test: tuple[Any, Any],
+) -> dict[str, float]:
+    """The diagnostics of :data:`DIAGNOSTICS` for a fitted ``model``, from its codes of
+    (background, target) rows of a ``train`` split (where the linear maps are fitted) and
+    a held-out ``test`` split (where they are scored)."""
+    return diagnostics_of_codes(encode_groups(model, train), encode_groups(model, test))
 
 
 def clustering_scores(
