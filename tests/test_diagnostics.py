@@ -150,3 +150,27 @@ def test_tables_name_every_value() -> None:
     assert "| salient_auc | 0.912 |" in table
     scores = {"S_kind_silhouette": 0.1, "S_kind_ARI": 0.2, "S_kind_NMI": 0.3}
     assert "| S_kind | 0.100 | 0.200 | 0.300 |" in clustering_table(scores)
+
+
+def test_fit_on_unlabelled_rows_reports_diagnostics_and_plots_the_scores(tmp_path) -> None:
+    """A table with groups and no factor: no probe, but the diagnostics and the histogram
+    of salient scores."""
+    import json
+
+    from sepclr import cli
+
+    rng = np.random.default_rng(0)
+    lines = ["group,a,b,c"]
+    for i in range(80):
+        group = "control" if i % 2 == 0 else "treated"
+        a, b, c = rng.normal(size=3) + (2.0 if group == "treated" else 0.0) * np.array([1, 0, 0])
+        lines.append(f"{group},{a},{b},{c}")
+    (tmp_path / "data.csv").write_text("\n".join(lines) + "\n")
+    argv = ["fit", "--dataset", "table-study", "--data-dir", str(tmp_path), "--out"]
+    options = ["--epochs", "2", "--device", "cpu", "--quiet", "--plot"]
+    assert cli.main([*argv, str(tmp_path / "run"), *options]) == 0
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert "rows" not in results and list(results["diagnostics"]) == list(DIAGNOSTICS)
+    assert "Label-free diagnostics" in (tmp_path / "run" / "results.md").read_text()
+    assert (tmp_path / "run" / "scores.png").stat().st_size > 0
+    assert not (tmp_path / "run" / "spaces.png").exists()

@@ -152,10 +152,16 @@ def _evaluate(
     write_text(out / "results.md", text + "\n")
     print(text)
     if plot:
-        from sepclr.evaluation.plots import plot_reconstructions, plot_spaces  # matplotlib
+        from sepclr.evaluation.plots import (  # matplotlib
+            plot_reconstructions,
+            plot_salient_scores,
+            plot_spaces,
+        )
 
-        path = plot_spaces(model, test, out / "spaces.png", title=f"{run['dataset']} (test split)")
-        print(f"plot written to {path}")
+        title = f"{run['dataset']} (test split)"
+        print(f"plot written to {plot_salient_scores(model, test, out / 'scores.png', title)}")
+        if test.roles:
+            print(f"plot written to {plot_spaces(model, test, out / 'spaces.png', title)}")
         if model.reconstructs and test.target.ndim == 4:
             grid = plot_reconstructions(model, test, out / "reconstructions.png")
             print(f"reconstructions written to {grid}")

@@ -17,6 +17,7 @@ RESULT_FILES = (
     "results.json",
     "results.md",
     "spaces.png",
+    "scores.png",
     "reconstructions.png",
     "training.png",
     "metrics.csv",

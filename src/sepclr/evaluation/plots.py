@@ -134,3 +134,26 @@ def plot_training(history: list[dict[str, float]], path: str | Path, title: str 
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def plot_salient_scores(
+    model: Transformer, test: CADataset, path: str | Path, title: str = ""
+) -> Path:
+    """Write a PNG: histograms of the salient score (each sample's distance to ``s' = 0``)
+    of the test backgrounds and targets, with the AUC between them in the legend; it needs
+    no factor label."""
+    from sepclr.evaluation.diagnostics import group_auc, salient_scores
+
+    background = salient_scores(model.transform(test.background)[1])
+    target = salient_scores(model.transform(test.target)[1])
+    fig, ax = plt.subplots(figsize=(7, 4))
+    bins = np.linspace(0.0, float(max(background.max(), target.max(), 1e-6)), 40)
+    ax.hist(background, bins=bins, alpha=0.6, color="grey", label="background")
+    ax.hist(target, bins=bins, alpha=0.6, color="tab:red", label="target")
+    ax.set_xlabel("salient score: distance of the salient code to s' = 0")
+    ax.set_ylabel("samples")
+    auc = group_auc(background, target)
+    ax.legend(title=f"AUC {auc:.3f}")
+    ax.set_title(title or "salient scores of the test samples")
+    fig.tight_layout()
+    return _save(fig, path)
