@@ -147,7 +147,7 @@ def plot_salient_scores(
     background = salient_scores(model.transform(test.background)[1])
     target = salient_scores(model.transform(test.target)[1])
     fig, ax = plt.subplots(figsize=(7, 4))
-    bins = np.linspace(0.0, float(max(background.max(), target.max(), 1e-6)), 40)
+    bins = np.linspace(0.0, float(max(background.max(), target.max(), 1e-6)), 40).tolist()
     ax.hist(background, bins=bins, alpha=0.6, color="grey", label="background")
     ax.hist(target, bins=bins, alpha=0.6, color="tab:red", label="target")
     ax.set_xlabel("salient score: distance of the salient code to s' = 0")
