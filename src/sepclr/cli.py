@@ -144,7 +144,7 @@ def _evaluate(
         + diagnostics_table(diagnostics)
     ]
     if probe_columns(test):
-        sections.insert(0, _probe_report(model, train, test, document))
+        sections.insert(0, _probe_report(model, run["dataset"], (train, test), document))
     else:
         print(f"no factors to probe: {run['dataset']} labels none of its samples")
     text = "\n\n".join(sections)
@@ -167,10 +167,13 @@ def _evaluate(
             print(f"reconstructions written to {grid}")
 
 
-def _probe_report(model: Any, train: CADataset, test: CADataset, document: dict[str, Any]) -> str:
+def _probe_report(
+    model: Any, dataset: str, splits: tuple[CADataset, CADataset], document: dict[str, Any]
+) -> str:
     """The probe table (the model, its untrained floor, the ideal row), the clustering
     metrics and supervised SepCLR's attribute table, added to ``document``."""
-    rows = {f"{type(model).__name__} ({test.name})": probe_row(model, train, test)}
+    train, test = splits
+    rows = {f"{type(model).__name__} ({dataset})": probe_row(model, train, test)}
     if isinstance(model, TrainedEstimator):  # the same architecture untrained
         floor = model.untrained()
         floor.fit(train.background, train.target, **_known_attributes(model, train))

@@ -76,6 +76,20 @@ def _flat(x: Any) -> np.ndarray:
     return rows / 255.0 if array.dtype == np.uint8 else rows
 
 
+def _inputs(train: tuple[Any, Any], held_out: tuple[Any, Any]) -> list[np.ndarray]:
+    """The (background, target) rows of ``train`` and ``held_out`` as :func:`_flat` rows;
+    table features standardised with the train rows' mean and deviation, as the models see
+    them, so that no feature counts more for being in a larger unit (image and volume
+    values are kept, where a pixel's variance is its share of the picture)."""
+    rows = [_flat(x) for x in (*train, *held_out)]
+    if np.asarray(train[0]).ndim != 2:
+        return rows
+    fitted = np.concatenate(rows[:2])
+    mean, scale = fitted.mean(axis=0), fitted.std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    return [(r - mean) / scale for r in rows]
+
+
 def selection_components(
     model: Transformer, train: tuple[Any, Any], held_out: tuple[Any, Any]
 ) -> dict[str, float]:
@@ -83,14 +97,14 @@ def selection_components(
     :func:`sepclr.evaluation.diagnostics.label_free_diagnostics` on the (background,
     target) rows of ``held_out``, and how much of the held-out inputs the codes explain
     linearly (held-out R^2 of a ridge regression from the codes to the input, fitted on
-    ``train``): ``explained_background`` from ``c`` on backgrounds,
+    ``train``; table features standardised): ``explained_background`` from ``c`` on
+    backgrounds,
     ``explained_target`` from ``(c, s)`` on targets and ``explained_by_salient``, what
     ``s`` adds to ``c`` there."""
     codes, codes_out = encode_groups(model, train), encode_groups(model, held_out)
     components = diagnostics_of_codes(codes, codes_out)
     ((c_bg, _), (c_tg, s_tg)), ((c_bg_out, _), (c_tg_out, s_tg_out)) = codes, codes_out
-    x_bg, x_tg = _flat(train[0]), _flat(train[1])
-    x_bg_out, x_tg_out = _flat(held_out[0]), _flat(held_out[1])
+    x_bg, x_tg, x_bg_out, x_tg_out = _inputs(train, held_out)
     both, both_out = np.hstack([c_tg, s_tg]), np.hstack([c_tg_out, s_tg_out])
     common_only = held_out_r2(c_tg, x_tg, c_tg_out, x_tg_out)
     components["explained_background"] = held_out_r2(c_bg, x_bg, c_bg_out, x_bg_out)
@@ -267,6 +281,8 @@ def select(
     assert best is not None
     model = best[1]
     if refit:
+        if log is not None:
+            log(f"refitting {rows[0]['name']} on every row")
         model = SepCLR(**model.get_params()).fit(background, target)
     return Selection(rows, model, refit, folds)
 
