@@ -260,3 +260,19 @@ def test_reconstruction_grid_is_written(tmp_path):
     path = plot_reconstructions(model, data, tmp_path / "grid.png", n=4)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_transform_runs_on_the_model_device_not_always_the_cpu():
+    """A fitted VAE asked to encode on a device this machine lacks says so, rather than
+    quietly encoding on the CPU (where it was before)."""
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(40, 6)).astype(np.float32)
+    model = sepclr.CVAE(2, 2, epochs=1, verbose=False, device="cpu").fit(data, data + 1)
+    expected = model.transform(data)
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    model.set_params(device="cuda")
+    with pytest.raises(InvalidInputError, match="CUDA is not available"):
+        model.transform(data)
+    model.set_params(device="cpu")
+    np.testing.assert_array_equal(model.transform(data)[0], expected[0])

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from sepclr.engine.devices import resolve_device
 from sepclr.engine.training import TrainingData, TrainingModule
 from sepclr.methods.base import TrainedEstimator, checked_backbone, prefixed
 from sepclr.methods.parameters import NON_NEGATIVE, POSITIVE, Choice, Integer, Param
@@ -78,13 +79,21 @@ class ContrastiveVAE(TrainedEstimator):
 
     @torch.no_grad()
     def _posterior_means(self, x: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """The posterior means of ``x``'s codes, computed on the model's ``device``,
+        returned on the CPU."""
         self._check_fitted()
         inputs = as_float_tensor(x, "x")
         self._check_sample_shape(inputs)
-        self.net_.eval()
-        parts = [self.net_.encode(chunk) for chunk in self.standardiser_(inputs).split(1024)]
-        common = torch.cat([c.mu for c, _ in parts])
-        salient = torch.cat([s.mu for _, s in parts])
+        device = resolve_device(str(self.device))
+        net = self.net_.to(device).eval()
+        try:
+            parts = [
+                net.encode(self.standardiser_(chunk.to(device))) for chunk in inputs.split(1024)
+            ]
+        finally:
+            self.net_.cpu()
+        common = torch.cat([c.mu.cpu() for c, _ in parts])
+        salient = torch.cat([s.mu.cpu() for _, s in parts])
         return common, salient
 
     def _transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
