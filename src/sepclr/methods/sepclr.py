@@ -279,7 +279,6 @@ class SepCLR(TrainedEstimator):
             independence=float(self.independence_weight),
             common_bandwidth=float(self.bandwidth),
             salient_bandwidth=float(self.bandwidth),
-            independence_bandwidth=float(self.bandwidth),
             redundancy=str(self.redundancy),
             redundancy_weight=float(self.redundancy_weight),
             conditional_uniformity=bool(self.conditional_uniformity),

@@ -26,8 +26,9 @@ class SepCLRWeights:
 
     ``salient`` is beta_S, ``infoless`` beta_reg, ``independence`` lambda; ``uniformity`` is
     the factor 2 the official code puts on each uniformity term. ``common_bandwidth`` and
-    ``salient_bandwidth`` are the tau of the kernels in each space; k-JEM uses
-    ``independence_bandwidth`` for both of its kernels.
+    ``salient_bandwidth`` are the tau of the kernels in each space; an independence term
+    that :func:`sepclr_objective` builds from its name uses ``common_bandwidth``, as SepCLR
+    uses one ``bandwidth`` for every kernel.
 
     This project's extensions (all off here, which is the paper's objective):
     ``redundancy`` names a penalty of :mod:`sepclr.objectives.redundancy` between the target
@@ -42,7 +43,6 @@ class SepCLRWeights:
     uniformity: float = 2.0
     common_bandwidth: float = 0.5
     salient_bandwidth: float = 0.5
-    independence_bandwidth: float = 0.5
     redundancy: str = "none"
     redundancy_weight: float = 0.0
     conditional_uniformity: bool = False
@@ -92,7 +92,7 @@ def sepclr_objective(
         + infoless_penalty(s2, targets, w.salient_bandwidth, shard)
     )
     if isinstance(independence, str):
-        independence = _kernel_term(independence, w.independence_bandwidth)
+        independence = _kernel_term(independence, w.common_bandwidth)
     ind = 0.5 * (
         independence(c1, null_background_rows(s1, targets), shard=shard)
         + independence(c2, null_background_rows(s2, targets), shard=shard)
