@@ -144,3 +144,60 @@ def test_supervision_errors_are_clear():
         SepCLR(salient_dim=1, salient_attributes={"amount": "ordinal"}).fit(background, target)
     with pytest.raises(InvalidInputError, match="needs salient_attributes"):
         SepCLR().fit(background, target, attributes=attributes)
+
+
+def test_supervised_module_keeps_the_settings_of_the_unsupervised_one():
+    """The supervised module is built from the unsupervised one: it keeps the view passes
+    and trains with the independence term that was asked for (a TC critic here), not
+    always k-JEM."""
+    kinds = {"amount": "continuous", "flag": "discrete"}
+    model = SepCLR(
+        salient_dim=2,
+        salient_attributes=kinds,
+        view_passes="separate",
+        independence="tc",
+        device="cpu",
+    )
+    module = model._build_module((10,), torch.device("cpu"))
+    assert module.view_passes == "separate"
+    assert list(module.adversaries()) == ["critic"]
+    background, target, attributes = _data(64, 0)
+    model.set_params(epochs=1, batch_size=64, verbose=False)
+    model.fit(background, target, attributes=attributes)
+    assert "critic" in model.history_[0]
+
+
+def test_supervised_objective_uses_the_given_independence_penalty():
+    from sepclr.objectives.supervised import supervised_sepclr_objective
+
+    g = torch.Generator().manual_seed(2)
+    common = (torch.randn(8, 4, generator=g), torch.randn(8, 4, generator=g))
+    salient = torch.randn(8, 2, generator=g)
+    is_target = torch.tensor([False, True] * 4)
+    attributes = torch.rand(8, 2, generator=g)
+
+    def constant(c, s, *, shard=None):
+        return torch.tensor(3.0)
+
+    args = (common, salient, is_target, attributes, ("continuous", "continuous"), 1.0, 2.0)
+    total, terms = supervised_sepclr_objective(*args, independence=constant)
+    default_total, default_terms = supervised_sepclr_objective(*args)
+    assert float(terms["independence"]) == 3.0
+    assert float(total - default_total) == pytest.approx(
+        2.0 * (3.0 - float(default_terms["independence"])), rel=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    ("setting", "name"),
+    [
+        ({"infoless_weight": 10.0}, "infoless_weight"),
+        ({"objective": "extended", "decoder_weight": 1.0}, "decoder_weight"),
+        ({"objective": "extended", "residualize": "both"}, "residualize"),
+        ({"objective": "extended", "conditional_uniformity": True}, "conditional_uniformity"),
+    ],
+)
+def test_supervised_sepclr_refuses_what_its_loss_does_not_use(setting, name):
+    kinds = {"amount": "continuous", "flag": "discrete"}
+    with pytest.raises(InvalidInputError, match=f"does not use {name}"):
+        SepCLR(salient_dim=2, salient_attributes=kinds, **setting).validate_params()

@@ -242,6 +242,8 @@ class SepCLR(TrainedEstimator):
                 f"salient_attributes names {len(attributes)} attributes, one salient "
                 f"dimension each, but salient_dim={self.salient_dim}"
             )
+        if attributes is not None:
+            self._check_supervised()
         if self.objective != "paper":
             return
         extensions = {
@@ -257,6 +259,24 @@ class SepCLR(TrainedEstimator):
                 f"objective='paper' is the paper's loss without this project's extensions, "
                 f"but {', '.join(used)} asks for one; leave it at its default or use "
                 "objective='extended'"
+            )
+
+    def _check_supervised(self) -> None:
+        """Refuse what supervised SepCLR's loss (the official one) does not use, rather than
+        ignore it: its background pull is part of its salient loss, and it has no
+        decoder, redundancy, conditional uniformity or correction."""
+        unused = {
+            "infoless_weight": self.infoless_weight != type(self).infoless_weight.default,
+            "decoder_weight": self.decoder_weight > 0,
+            "redundancy": self.redundancy != "none",
+            "conditional_uniformity": bool(self.conditional_uniformity),
+            "residualize": self.residualize not in (None, "none"),
+        }
+        used = [name for name, on in unused.items() if on]
+        if used:
+            raise InvalidInputError(
+                f"supervised SepCLR (salient_attributes) does not use {', '.join(used)}; "
+                "leave it at its default"
             )
 
     @property

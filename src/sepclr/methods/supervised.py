@@ -14,14 +14,22 @@ from sepclr.objectives.supervised import supervised_sepclr_objective
 
 
 class SupervisedSepCLRModule(SepCLRModule):
-    """The parts of an ``unsupervised`` module, trained on the original batch and one view
+    """The parts of an ``unsupervised`` module (its encoder, views, independence term,
+    weights, salient mixing and view passes), trained on the original batch and one view
     of it with the loss of :func:`sepclr.objectives.supervised.supervised_sepclr_objective`
     and the batch's known attributes (``Batch.rows``) of kinds ``kinds``."""
 
     def __init__(self, unsupervised: SepCLRModule, kinds: tuple[str, ...]) -> None:
         m = unsupervised
         super().__init__(
-            m.network, m.views, m.independence, m.weights, m.salient_mix, m.decoder_weight
+            m.network,
+            m.views,
+            m.independence,
+            m.weights,
+            m.salient_mix,
+            m.decoder_weight,
+            m.decoder_noise,
+            m.view_passes,
         )
         self.kinds = kinds
 
@@ -41,6 +49,8 @@ class SupervisedSepCLRModule(SepCLRModule):
             self.weights.salient,
             self.weights.independence,
             self.weights.common_bandwidth,
+            self.independence,
+            batch.shard,
         )
 
 

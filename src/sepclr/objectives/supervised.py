@@ -2,11 +2,15 @@
 experiment of Louiset et al., ICLR 2024; official code
 ``dsprite_digit_grid/supervised_disentangled_sep_clr_k-jem.py``)."""
 
+from functools import partial
+
 import torch
 import torch.nn.functional as F
 
 from sepclr.objectives.independence import kjem
 from sepclr.objectives.infomax import alignment, null_background_rows, uniformity
+from sepclr.objectives.registry import IndependencePenalty
+from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
 ATTRIBUTE_KINDS = ("discrete", "continuous")
 # tau of the attribute kernel exp(-(a_i - a_j)^2 / (2 tau)): the official code's 1e-5 divisor
@@ -72,18 +76,23 @@ def supervised_sepclr_objective(
     salient_weight: float = 100.0,
     independence_weight: float = 10.0,
     bandwidth: float = 0.5,
+    independence: IndependencePenalty | None = None,
+    shard: Shard = SINGLE_PROCESS,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """``L = L_C + beta_S L_S + lambda k-JEM(c, s~)`` (official
+    """``L = L_C + beta_S L_S + lambda ind(c, s~)`` (official
     ``supervised_disentangled_sep_clr_k-jem.py``), with
     ``L_C = align(c, c') + (1/2) [unif(c) + unif(c')]`` on the L2-normalised common heads of
     the original and the distorted image, ``L_S`` from :func:`supervised_salient_loss` on the
-    salient code of the original image, and k-JEM on the original image. Returns the total and
-    each unweighted term."""
+    salient code of the original image, and the independence penalty ``independence`` (any
+    term of :func:`sepclr.objectives.build_independence`; k-JEM with ``bandwidth``, as in the
+    official code, when None) on the original image. Returns the total and each unweighted
+    term."""
     c, c_view = (F.normalize(h, dim=1) for h in common)
     common_term = alignment(c, c_view, bandwidth) + 0.5 * (
         uniformity(c, bandwidth) + uniformity(c_view, bandwidth)
     )
     salient_term = supervised_salient_loss(salient, is_target, attributes, kinds)
-    independence = kjem(c, null_background_rows(salient, is_target), bandwidth)
-    total = common_term + salient_weight * salient_term + independence_weight * independence
-    return total, {"common": common_term, "salient": salient_term, "independence": independence}
+    penalty = independence or partial(kjem, bandwidth=bandwidth)
+    dependence = penalty(c, null_background_rows(salient, is_target), shard=shard)
+    total = common_term + salient_weight * salient_term + independence_weight * dependence
+    return total, {"common": common_term, "salient": salient_term, "independence": dependence}
