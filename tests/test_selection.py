@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import sepclr
@@ -37,9 +38,10 @@ def test_select_prefers_a_trained_model_to_an_untrained_one() -> None:
     data = sepclr.datasets.load("synthetic-tabular", n=150)
     trained = Candidate("trained", {"objective": "paper", "epochs": 15}, "")
     untrained = Candidate("untrained", {"objective": "paper", "epochs": 0}, "")
-    found = select(
-        data.background, data.target, [untrained, trained], params={"device": "cpu"}, folds=3
-    )
+    columns = [f"x{k}" for k in range(data.background.shape[1])]
+    background = pd.DataFrame(data.background, columns=columns)
+    target = pd.DataFrame(data.target, columns=columns)
+    found = select(background, target, [untrained, trained], params={"device": "cpu"}, folds=3)
     assert found.chosen == "trained" and found.folds == 3
     first, second = found.ranking
     assert first["criterion"] > second["criterion"] + 0.3
@@ -49,6 +51,7 @@ def test_select_prefers_a_trained_model_to_an_untrained_one() -> None:
     mean = found.model.standardiser_.mean.numpy()
     np.testing.assert_allclose(mean, rows.mean(axis=0), rtol=1e-4, atol=1e-5)
     assert found.model.epochs == 15 and len(found.model.history_) == 15
+    assert list(found.model.feature_names_in_) == columns  # refitted on the DataFrames
 
 
 def test_select_refuses_what_it_cannot_do() -> None:
@@ -63,6 +66,9 @@ def test_select_refuses_what_it_cannot_do() -> None:
         select(data.background[:8], data.target, ["paper", "paper-8"])
     with pytest.raises(InvalidInputError, match="one subject per row"):
         select(data.background, data.target, ["paper", "paper-8"], subjects=(["a"], ["b"]))
+    two = (np.repeat(["a", "b"], 15), np.repeat(["c", "d", "e"], 10))
+    with pytest.raises(InvalidInputError, match="too few subjects for 3 fold"):
+        select(data.background, data.target, ["paper", "paper-8"], folds=3, subjects=two)
 
 
 def test_sepclr_select_writes_the_ranking_and_a_run_that_evaluates(tmp_path, capsys) -> None:

@@ -241,6 +241,7 @@ def select(
         The ranking and the chosen model.
     """
     chosen = _candidates(candidates)
+    given = (background, target)
     background, target = np.asarray(background), np.asarray(target)
     folds = default_folds(len(background), len(target)) if folds is None else folds
     if isinstance(folds, bool) or not isinstance(folds, int) or folds < 1:
@@ -254,6 +255,11 @@ def select(
     bg_subjects, tg_subjects = (None, None) if subjects is None else subjects
     fold_bg = fold_of_rows(len(background), folds, rng, _subjects(bg_subjects, len(background)))
     fold_tg = fold_of_rows(len(target), folds, rng, _subjects(tg_subjects, len(target)))
+    for group, fold in (("background", fold_bg), ("target", fold_tg)):
+        if len(np.unique(fold)) < max(folds, 2):
+            raise InvalidInputError(
+                f"the {group} rows belong to too few subjects for {folds} fold(s); give fewer folds"
+            )
     common = {"verbose": False, **(params or {}), "seed": seed}
     rows: list[dict[str, Any]] = []
     best: tuple[float, SepCLR] | None = None
@@ -283,7 +289,7 @@ def select(
     if refit:
         if log is not None:
             log(f"refitting {rows[0]['name']} on every row")
-        model = SepCLR(**model.get_params()).fit(background, target)
+        model = SepCLR(**model.get_params()).fit(*given)
     return Selection(rows, model, refit, folds)
 
 
