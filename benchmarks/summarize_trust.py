@@ -25,6 +25,7 @@ ROWS = {
     "paper": "paper objective = new default",
     "corrected": "old default (correction)",
     "selected": "selected without labels",
+    "untrained": "untrained encoder (floor)",
 }
 SALIENT = {
     "synthetic-tabular": "S_salient",

@@ -1,6 +1,7 @@
 """The trust table: on every benchmark, the paper's objective (the default), the earlier
-default (the correction of both codes), and the candidate that the label-free selection
-chooses, each trained on the whole train split and probed on the test split, 3 seeds.
+default (the correction of both codes), the candidate that the label-free selection
+chooses, each trained on the whole train split, and the untrained encoder (the floor),
+probed and diagnosed on the test split, 3 seeds.
 
 The selection of each seed is read from ``benchmarks/selection.py``'s results for that
 dataset (``--selection DIR``, its ``seed<k>.json``), re-ranked with the library's current
@@ -28,7 +29,13 @@ from sepclr.evaluation.diagnostics import label_free_diagnostics
 from sepclr.evaluation.report import probe_columns, probe_row
 from sepclr.selection import CANDIDATES, criterion
 
-ROWS = {"paper": "the paper's objective (default)", "corrected": "the earlier default"}
+FLOOR = "untrained"  # the default's architecture at its initialisation (epochs=0)
+
+ROWS = {
+    "paper": "the paper's objective (default)",
+    "corrected": "the earlier default",
+    FLOOR: "untrained encoder (floor)",
+}
 
 
 def _pairs(items: list[str] | None) -> dict[str, Any]:
@@ -58,8 +65,8 @@ def run(
         result: dict[str, Any] = json.loads(path.read_text())
         return result
     train, test = splits
-    candidate = next(c for c in CANDIDATES if c.name == name)
-    params = {"verbose": False, "device": "cpu", **_pairs(args.set), **candidate.params}
+    candidate = next((c.params for c in CANDIDATES if c.name == name), {"epochs": 0})
+    params = {"verbose": False, "device": "cpu", **_pairs(args.set), **candidate}
     model = sepclr.SepCLR(**params, seed=seed)
     start = time.perf_counter()
     model.fit(train.background, train.target)
@@ -101,7 +108,7 @@ def main() -> None:
     )
     columns = [*probe_columns(splits[1]), "salient_auc", "background_ratio"]
     table: dict[str, dict[str, Any]] = {}
-    for row in (*ROWS, "selected"):
+    for row in ("paper", "corrected", "selected", FLOOR):
         results = []
         for seed in range(args.seeds):
             name = chosen_candidate(selection, seed) if row == "selected" else row
