@@ -207,6 +207,47 @@ def test_damaged_checkpoints_are_refused(finished_checkpoint, tmp_path):
         assert not hasattr(model, "encoder_")  # nothing half-loaded
 
 
+def _rewrite_state(source: Path, target: Path, **changes) -> None:
+    """Copy the checkpoint in ``source`` to ``target`` with its JSON state document changed."""
+    from safetensors.torch import save_file
+
+    with safe_open(str(source / CHECKPOINT_NAME), framework="pt") as handle:
+        document = json.loads(handle.metadata()["sepclr"])
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+    target.mkdir(exist_ok=True)
+    save_file(
+        tensors, target / CHECKPOINT_NAME, metadata={"sepclr": json.dumps(document | changes)}
+    )
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"epoch": "two"},
+        {"epoch": -1},
+        {"epoch": 5},
+        {"step": 3},
+        {"step": 1.5},
+        {"sums": [1, 2]},
+        {"history": {"loss": 1}},
+        {"history": [{"loss": "low"}]},
+        {"seconds": -4},
+        {"optimizers": []},
+        {"rng": {"python": 3}},
+    ],
+)
+def test_a_checkpoint_with_an_invalid_training_state_is_refused_in_one_line(
+    finished_checkpoint, tmp_path, changes
+):
+    directory, data, options = finished_checkpoint
+    _rewrite_state(directory, tmp_path / "edited", **changes)
+    model = sepclr.SepCLR(**options)
+    with pytest.raises(CheckpointError, match="training state") as caught:
+        model.fit(data.background, data.target, checkpoint_dir=tmp_path / "edited", resume=True)
+    assert "\n" not in str(caught.value)
+    assert not hasattr(model, "encoder_")
+
+
 class _Payload:
     def __reduce__(self):
         return (Path.touch, (Path(os.environ["SEPCLR_TEST_MARKER"]),))

@@ -39,6 +39,24 @@ def test_transform_gives_float32_codes_of_the_declared_sizes(name, fitted, data)
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [np.float16, np.float64, np.int64, np.uint8, np.bool_])
+def test_transform_casts_every_real_input_dtype_to_the_float32_codes(name, dtype, fitted, data):
+    rows = data.target[:7]
+    cast = rows.astype(dtype) if dtype is not np.bool_ else rows > 0
+    common, salient = fitted[name].transform(cast)
+    reference = fitted[name].transform(cast.astype(np.float32))
+    assert common.dtype == np.float32 and salient.dtype == np.float32
+    np.testing.assert_array_equal(common, reference[0])
+    np.testing.assert_array_equal(salient, reference[1])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_transform_refuses_complex_input_in_one_line(name, fitted, data):
+    with pytest.raises(InvalidInputError, match="complex"):
+        fitted[name].transform(data.target[:7].astype(np.complex64))
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_save_and_load_give_the_same_codes(name, fitted, data, tmp_path):
     model = fitted[name]
     model.save(tmp_path / "model")

@@ -165,6 +165,12 @@ class Checkpointer:
                 f"{self.path} is not a readable sepclr checkpoint ({exc}); delete it to start over"
             ) from exc
         check_document(document, FORMAT, FORMAT_VERSION, self.path)
+        problem = _state_problem(document)
+        if problem:
+            raise CheckpointError(
+                f"{self.path} holds an invalid training state ({problem}); it was not written "
+                "by this sepclr, or was edited: delete it to start over"
+            )
         for key, expected in self.identity.items():
             found = document.get(key)
             if found != expected:
@@ -213,6 +219,46 @@ class Checkpointer:
             history=document["history"],
             seconds=float(document.get("seconds", 0.0)),
         )
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
+
+
+def _is_terms(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and _is_number(v) for k, v in value.items()
+    )
+
+
+def _state_problem(document: dict[str, Any]) -> str:
+    """What is wrong with the training state of a checkpoint's document ('' if nothing)."""
+    rng = document.get("rng")
+    checks = {
+        "epoch": _is_count(document.get("epoch")),
+        "step": _is_count(document.get("step")),
+        "sums": _is_terms(document.get("sums")),
+        "history": isinstance(document.get("history"), list)
+        and all(_is_terms(h) for h in document["history"]),
+        "seconds": _is_number(document.get("seconds", 0.0)) and document.get("seconds", 0) >= 0,
+        "optimizers": isinstance(document.get("optimizers"), dict)
+        and all(
+            isinstance(m, dict)
+            and isinstance(m.get("param_groups"), list)
+            and isinstance(m.get("scalars"), dict)
+            for m in document["optimizers"].values()
+        ),
+        "rng": isinstance(rng, dict)
+        and isinstance(rng.get("python"), list)
+        and isinstance(rng.get("numpy"), list)
+        and len(rng["numpy"]) == 5,
+    }
+    bad = [key for key, good in checks.items() if not good]
+    return ", ".join(f"{key} {document.get(key)!r:.60}" for key in bad)
 
 
 def _jsonable(value: Any) -> Any:

@@ -16,7 +16,12 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from sepclr.engine.checkpoint import Checkpointer, Progress
-from sepclr.errors import SepCLRWarning, TrainingDivergedError, TrainingInterruptedError
+from sepclr.errors import (
+    CheckpointError,
+    SepCLRWarning,
+    TrainingDivergedError,
+    TrainingInterruptedError,
+)
 from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
 SECONDS = "seconds"  # the history's entry of an epoch's duration, not a mean over steps
@@ -113,6 +118,8 @@ def run_epochs(
     """
     epochs_run = _Epochs(n_rows, batch_size, generator, parts, checkpointer, shard, read_every)
     state = epochs_run.restore(on_epoch_start) if resume and checkpointer else Progress()
+    if resume and checkpointer:
+        _check_resumed(state, epochs, n_rows, batch_size, checkpointer)
     epochs_run.clock = time.perf_counter() - state.seconds
     history = list(state.history)
     bar = tqdm(
@@ -140,6 +147,28 @@ def run_epochs(
         if checkpointer is not None and (finished % checkpointer.every == 0 or finished == epochs):
             epochs_run.save(Progress(finished, 0, None, {}, history))
     return Progress(epochs, 0, None, {}, history, epochs_run.seconds())
+
+
+def _check_resumed(
+    state: Progress, epochs: int, n_rows: int, batch_size: int, checkpointer: Checkpointer
+) -> None:
+    """Refuse a restored progress that this run cannot continue from."""
+    batches = len(split_batches(torch.arange(n_rows), batch_size))
+    problems = []
+    if state.epoch > epochs or len(state.history) != state.epoch:
+        problems.append(f"epoch {state.epoch} with {len(state.history)} epochs of history")
+    order = state.order
+    if state.step > 0 and (
+        order is None or tuple(order.shape) != (n_rows,) or order.dtype != torch.int64
+    ):
+        problems.append(f"step {state.step} without the batch order of {n_rows} rows")
+    if state.step >= batches:
+        problems.append(f"step {state.step} of an epoch of {batches} batches")
+    if problems:
+        raise CheckpointError(
+            f"{checkpointer.path} holds a training state this run cannot continue from "
+            f"({'; '.join(problems)}); delete it to start over"
+        )
 
 
 class _Epochs:
