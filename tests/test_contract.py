@@ -1,6 +1,8 @@
 """The contract every registered method keeps: fit, transform, save/load, scikit-learn's
 parameter protocol, the not-fitted error and reproducibility by seed."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -114,3 +116,136 @@ def test_every_method_documents_its_parameters(name):
     assert "Parameters\n    ----------" in doc
     for param in cls().get_params():
         assert f"\n    {param} : " in doc, param
+
+
+# The parameter-effect contract: every parameter a method declares changes what it computes,
+# or the settings that would make it idle are refused. Each entry is a value other than the
+# default and the settings under which the parameter acts; an entry keyed (method, name)
+# replaces the shared one for that method.
+_REDUNDANT = {"redundancy": "linear-hsic", "redundancy_weight": 1.0}
+CHANGED = {
+    "common_dim": (4, {}),
+    "salient_dim": (3, {}),
+    "epochs": (3, {}),
+    "batch_size": (8, {}),
+    "lr": (1e-2, {}),
+    "lr_schedule": ("cosine", {}),
+    "warmup": (0.5, {}),
+    "max_grad_norm": (1e-3, {}),
+    "seed": (5, {}),
+    "precision": ("bfloat16", {}),
+    "backbone": ("resnet18", {"images": True}),
+    "objective": ("extended", {}),
+    "independence": ("mmd", {}),
+    "independence_weight": (1.0, {}),
+    "salient_weight": (10.0, {}),
+    "infoless_weight": (1.0, {}),
+    "bandwidth": (2.0, {}),
+    "width": (4, {}),
+    "salient_projector": (True, {}),
+    "common_projector": (False, {}),
+    "salient_background_mix": (0.5, {"objective": "extended"}),
+    "redundancy": ("cca", {"objective": "extended", **_REDUNDANT}),
+    "redundancy_weight": (5.0, {"objective": "extended", **_REDUNDANT}),
+    "conditional_uniformity": (True, {"objective": "extended"}),
+    "decoder_weight": (1.0, {"objective": "extended"}),
+    "decoder_noise": (0.5, {"objective": "extended", "decoder_weight": 1.0}),
+    "residualize": ("salient", {"objective": "extended"}),
+    "salient_attributes": ({"a": "discrete", "b": "continuous"}, {"attributes": True}),
+    "view_passes": ("separate", {}),
+    "views": ({"noise_std": 0.5}, {}),
+    "beta_common": (2.0, {}),
+    "beta_salient": (2.0, {}),
+    "hidden": (8, {}),
+    "tc_weight": (50.0, {"epochs": 10}),  # the ReLU penalty is 0 until the critic learns
+    "common_mmd_weight": (10.0, {}),
+    "salient_mmd_weight": (10.0, {}),
+    "background_salient_precision": (1.0, {}),
+    "alpha": (5.0, {}),
+    "standardize": (False, {}),
+    "n_alphas": (3, {}),
+    "max_log_alpha": (0.5, {}),
+    "n_clusters": (2, {}),
+    "max_features": (5, {}),
+    ("cpca", "seed"): (5, {"alpha": 1.0, "wide": True}),  # a randomized solver's seed
+}
+# Parameters that change where or how visibly a method runs, not what it computes.
+NOT_IN_RESULTS = {
+    "verbose": "the progress display",
+    "device": "where it runs (the codes agree across devices to float tolerance)",
+    "compile": "the same computation compiled (tests/test_step_speed.py)",
+}
+# Settings that make another idle, refused with a message.
+IDLE = [
+    ("sepclr", {"redundancy": "cca"}),
+    ("sepclr", {"redundancy_weight": 1.0}),
+    ("sepclr", {"decoder_noise": 0.5, "objective": "extended"}),
+    ("sepclr", {"independence": "none", "independence_weight": 1.0}),
+]
+CASES = [
+    (name, param)
+    for name in NAMES
+    for param in declared(METHODS[name].cls)
+    if param not in NOT_IN_RESULTS
+]
+
+
+def _effect_inputs(data, wide: bool = False, images: bool = False):
+    if wide:  # enough rows and features for scikit-learn's randomized PCA solver
+        rng = np.random.default_rng(0)
+        return rng.normal(size=(2, 600, 700)).astype(np.float32), {}
+    if images:
+        rng = np.random.default_rng(0)
+        return rng.random((2, 24, 1, 16, 16)).astype(np.float32), {}
+    rng = np.random.default_rng(0)
+    attributes = {"a": rng.integers(0, 2, len(data.target)), "b": rng.normal(size=len(data.target))}
+    return (data.background, data.target), attributes
+
+
+_DEFAULT_CODES: dict[tuple, tuple] = {}
+
+
+def _effect_codes(name, context, data, **params):
+    """The codes of ``name`` fitted with ``context`` and ``params``, on the inputs that
+    ``context``'s flags ask for."""
+    context = dict(context)
+    flags = {key: bool(context.pop(key, False)) for key in ("wide", "images", "attributes")}
+    (background, target), attributes = _effect_inputs(data, flags["wide"], flags["images"])
+    model = _small(name, **{**context, **params})
+    fit_options = {}
+    if params.get("salient_attributes"):
+        fit_options["attributes"] = attributes
+        model.set_params(salient_dim=len(params["salient_attributes"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # bfloat16 on a CPU without its instructions
+        model.fit(background, target, **fit_options)
+    return model.transform(target)
+
+
+@pytest.mark.parametrize(("name", "param"), CASES)
+def test_every_parameter_changes_the_result(name, param, data):
+    value, context = CHANGED.get((name, param), CHANGED.get(param, (None, {})))
+    assert value is not None, f"no changed value declared for {name}'s {param}"
+    key = (name, tuple(sorted(context.items())))
+    if key not in _DEFAULT_CODES:
+        _DEFAULT_CODES[key] = _effect_codes(name, context, data)
+    changed = _effect_codes(name, context, data, **{param: value})
+    assert any(
+        a.shape != b.shape or not np.array_equal(a, b)
+        for a, b in zip(_DEFAULT_CODES[key], changed, strict=True)
+    ), f"{name}: {param}={value!r} left the codes as they were"
+
+
+@pytest.mark.parametrize(("name", "params"), IDLE)
+def test_a_setting_the_others_switch_off_is_refused(name, params, data):
+    with pytest.raises(InvalidInputError, match="has no effect"):
+        _small(name, **params).fit(data.background, data.target)
+
+
+def test_every_parameter_has_an_effect_case():
+    for name in NAMES:
+        for param in declared(METHODS[name].cls):
+            assert param in NOT_IN_RESULTS or (name, param) in CHANGED or param in CHANGED, (
+                name,
+                param,
+            )

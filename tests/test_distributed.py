@@ -271,9 +271,8 @@ def _vae_plan(shard: Shard) -> dict:
     torch.manual_seed(0)
     net = _without_batchnorm(vae_nets.ContrastiveVAENet("mlp", (6,), 3, 2, width=4, hidden=8))
     weights = VAEWeights(
-        0.5, 0.4, background_salient_variance=0.1, background_salient_precision=10.0,
-        common_mmd=10.0, salient_mmd=10.0,
-    )  # fmt: skip
+        0.5, 0.4, background_salient_precision=10.0, common_mmd=10.0, salient_mmd=10.0
+    )
     return _sgd_steps(ContrastiveVAEModule(net.double(), weights, lr=1e-3), shard, lr=1e-3)
 
 

@@ -84,8 +84,6 @@ def reference_loss(net, x, is_target, w: VAEWeights, discriminator, seed):
     z_c_rows, z_s_rows, bg_salient, tg_common, bg_common = [], [], [], [], []
     for i in range(len(x)):
         logvar_s = salient.logvar[i]
-        if not is_target[i] and w.background_salient_variance is not None:
-            logvar_s = torch.full_like(logvar_s, math.log(w.background_salient_variance))
         z_c = common.mu[i] + torch.exp(0.5 * common.logvar[i]) * eps_c[i]
         z_s = salient.mu[i] + torch.exp(0.5 * logvar_s) * eps_s[i]
         decoded = net.decoder(torch.cat([z_c, z_s if is_target[i] else 0 * z_s])[None])
@@ -123,9 +121,7 @@ def reference_loss(net, x, is_target, w: VAEWeights, discriminator, seed):
     "weights",
     [
         VAEWeights(0.5, 0.5),
-        VAEWeights(
-            0.5, 0.3, tc=2.0, background_salient_variance=0.1, background_salient_precision=100.0
-        ),
+        VAEWeights(0.5, 0.3, tc=2.0, background_salient_precision=100.0),
         VAEWeights(1.0, 0.5, common_mmd=1000.0, salient_mmd=100.0),
     ],
     ids=["cvae", "sepvae", "mm-cvae"],

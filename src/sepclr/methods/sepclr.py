@@ -244,6 +244,7 @@ class SepCLR(TrainedEstimator):
             )
         if attributes is not None:
             self._check_supervised()
+        self._check_pairs()
         if self.objective != "paper":
             return
         extensions = {
@@ -260,6 +261,35 @@ class SepCLR(TrainedEstimator):
                 f"but {', '.join(used)} asks for one; leave it at its default or use "
                 "objective='extended'"
             )
+
+    def _check_pairs(self) -> None:
+        """Refuse a setting that the rest of the settings switch off."""
+        defaults = type(self)
+        idle = {
+            "redundancy_weight": (
+                self.redundancy_weight > 0 and self.redundancy == "none",
+                "redundancy='none'; name a redundancy term",
+            ),
+            "redundancy": (
+                self.redundancy != "none" and self.redundancy_weight == 0,
+                "redundancy_weight=0; give it a positive weight",
+            ),
+            "decoder_noise": (
+                self.decoder_noise != defaults.decoder_noise.default and self.decoder_weight == 0,
+                "decoder_weight=0 (no decoder); give the decoder a positive weight",
+            ),
+            "independence_weight": (
+                self.independence == "none"
+                and self.independence_weight != defaults.independence_weight.default,
+                "independence='none'; name an independence term",
+            ),
+        }
+        for name, (unused, fix) in idle.items():
+            if unused:
+                raise InvalidInputError(
+                    f"{name}={getattr(self, name)!r} has no effect with {fix}, or leave "
+                    f"{name} at its default"
+                )
 
     def _check_supervised(self) -> None:
         """Refuse what supervised SepCLR's loss (the official one) does not use, rather than

@@ -23,7 +23,7 @@ import torch
 from sepclr.engine.devices import resolve_device
 from sepclr.engine.training import TrainingData, TrainingModule
 from sepclr.methods.base import TrainedEstimator, checked_backbone, prefixed
-from sepclr.methods.parameters import NON_NEGATIVE, POSITIVE, Choice, Integer, Param
+from sepclr.methods.parameters import NON_NEGATIVE, Choice, Integer, Param
 from sepclr.methods.vae_module import ContrastiveVAEModule, VAEWeights
 from sepclr.methods.validation import as_float_tensor
 from sepclr.nets.encoder import BACKBONES
@@ -172,19 +172,19 @@ class MMCVAE(ContrastiveVAE):
 @register_method("sepvae", "SepVAE")
 class SepVAE(ContrastiveVAE):
     """SepVAE (Louiset et al. 2023): background salient codes held near 0 by a narrow prior,
-    and the TC penalty; the Digits-on-CIFAR values of the official ``sep_vae.py``."""
+    and the TC penalty; the Digits-on-CIFAR values of the official ``sep_vae.py``.
+
+    The official code also fixes the posterior variance of background salient codes; here
+    those codes are zeroed before decoding and the TC discriminator sees targets only, so
+    that variance would change nothing and is not a parameter."""
 
     tc_weight = Param(2.0, NON_NEGATIVE, "Weight of the TC penalty.")
     background_salient_precision = Param(
         100.0, NON_NEGATIVE, "Precision of the narrow prior on background salient codes."
     )
-    background_salient_variance = Param(
-        0.1, POSITIVE, "The fixed posterior variance of background salient codes."
-    )
 
     def _variant_weights(self) -> dict[str, float]:
         return {
             "tc": float(self.tc_weight),
-            "background_salient_variance": float(self.background_salient_variance),
             "background_salient_precision": float(self.background_salient_precision),
         }

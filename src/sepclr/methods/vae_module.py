@@ -36,7 +36,6 @@ class VAEWeights:
     beta_common: float
     beta_salient: float
     tc: float = 0.0
-    background_salient_variance: float | None = None
     background_salient_precision: float = 0.0
     common_mmd: float = 0.0
     salient_mmd: float = 0.0
@@ -55,7 +54,7 @@ def contrastive_vae_loss(
     total-correlation critic (called on the target codes, which it keeps for its own step);
     ``forward`` runs ``net`` (itself by default). With a batch split across processes
     (``shard``), every term is the global batch's, in every process."""
-    out = (forward or net)(x, is_target, weights.background_salient_variance)
+    out = (forward or net)(x, is_target)
     common, salient = out.common, out.salient
     background = ~is_target
     terms = {

@@ -1,7 +1,6 @@
 """Networks of the contrastive VAE baselines: two Gaussian encoders (common and salient,
 each on its own backbone) and one decoder from the concatenated codes."""
 
-import math
 from typing import NamedTuple
 
 import torch
@@ -70,21 +69,11 @@ class ContrastiveVAENet(nn.Module):
         """The common and salient posteriors of ``x``."""
         return self.common(x), self.salient(x)
 
-    def forward(
-        self,
-        x: torch.Tensor,
-        is_target: torch.Tensor,
-        background_salient_variance: float | None = None,
-    ) -> VAEPass:
+    def forward(self, x: torch.Tensor, is_target: torch.Tensor) -> VAEPass:
         """Encode ``x``, sample both codes and decode ``[z_c, z_s]`` with the salient code of
-        background rows at 0; with ``background_salient_variance``, the background rows'
-        salient posterior has that fixed variance (SepVAE)."""
+        background rows at 0."""
         common, salient = self.encode(x)
-        salient_logvar = salient.logvar
-        if background_salient_variance is not None:
-            fixed = torch.full_like(salient_logvar, math.log(background_salient_variance))
-            salient_logvar = torch.where(~is_target[:, None], fixed, salient_logvar)
         z_c = reparameterise(common.mu, common.logvar)
-        z_s = reparameterise(salient.mu, salient_logvar)
+        z_s = reparameterise(salient.mu, salient.logvar)
         decoded = self.decoder(torch.cat([z_c, z_s * is_target[:, None]], dim=1))
         return VAEPass(common, salient, z_c, z_s, decoded)
