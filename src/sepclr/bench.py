@@ -57,11 +57,18 @@ SALIENT_ROWS: dict[str, dict[str, Any]] = {
     "cosine": {"lr_schedule": "cosine", "warmup": 0.05, **_ALONE},
 }
 ABLATIONS: dict[str, dict[str, dict[str, Any]]] = {
-    "independence": {term: {"independence": term} for term in INDEPENDENCE_ROWS},
+    "independence": {
+        # without a term its weight changes nothing, and SepCLR refuses a weight set for it
+        term: {"independence": term}
+        | ({"independence_weight": SepCLR.independence_weight.default} if term == "none" else {})
+        for term in INDEPENDENCE_ROWS
+    },
     "salient": SALIENT_ROWS,
 }
 FLOOR = "untrained"
 _OFF = (0, False, None, "none")
+# Parameters removed from the library because they changed nothing; ignored in older runs.
+_REMOVED_WITHOUT_EFFECT = ("background_salient_variance",)
 
 
 def method_rows(spec: str) -> tuple[str, ...]:
@@ -145,7 +152,9 @@ def _result(
         # A parameter added to the library after the run was written counts as its default;
         # one removed since counts as absent when it was off (0, False, None or "none").
         defaults = _json_params(type(model)())
-        recorded = result.get("params", {}).items()
+        recorded = [
+            (k, v) for k, v in result.get("params", {}).items() if k not in _REMOVED_WITHOUT_EFFECT
+        ]
         stored = defaults | {k: v for k, v in recorded if k in defaults or v not in _OFF}
         if stored != _json_params(model):
             raise SepCLRError(
