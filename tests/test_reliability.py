@@ -3,6 +3,7 @@ exception in Python), checked before anything is written, and no run is lost or 
 
 import json
 import os
+import shutil
 import warnings
 from pathlib import Path
 
@@ -155,16 +156,16 @@ def test_a_data_dir_with_some_of_the_files_says_which_are_missing(tmp_path):
 
 
 def test_a_corrupt_test_split_is_found_before_training(tmp_path, capsys, monkeypatch):
-    from sepclr import cli as cli_module
+    from sepclr import run as run_module
 
-    original = cli_module.load_or_fetch
+    original = run_module.load_or_fetch
 
     def broken_test(name, root, split, options, fetch=True):
         if split == "test":
             raise sepclr.errors.CorruptFileError("test file damaged")
         return original(name, root, split, options, fetch)
 
-    monkeypatch.setattr(cli_module, "load_or_fetch", broken_test)
+    monkeypatch.setattr(run_module, "load_or_fetch", broken_test)
     out = tmp_path / "run"
     assert cli.main(["fit", *TABULAR, "--method", "cvae", "--epochs", "1", "--out", str(out)]) == 1
     assert "test file damaged" in one_line_error(capsys)
@@ -174,12 +175,19 @@ def test_a_corrupt_test_split_is_found_before_training(tmp_path, capsys, monkeyp
 # --- model files --------------------------------------------------------------------------
 
 
-@pytest.fixture
-def saved(tmp_path) -> Path:
+@pytest.fixture(scope="module")
+def trained_once(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("saved") / "model"
     data = sepclr.datasets.load("synthetic-tabular", n=40)
     model = sepclr.CVAE(epochs=1, batch_size=16, verbose=False, device="cpu")
-    model.fit(data.background, data.target).save(tmp_path / "model")
-    return tmp_path / "model"
+    model.fit(data.background, data.target).save(folder)
+    return folder
+
+
+@pytest.fixture
+def saved(trained_once, tmp_path) -> Path:
+    """A copy of the module's saved model, for a test to damage."""
+    return Path(shutil.copytree(trained_once, tmp_path / "model"))
 
 
 def _edit_tensors(folder: Path, edit) -> None:
@@ -348,7 +356,9 @@ def test_a_run_without_factors_says_so(tmp_path, monkeypatch, capsys):
     argv = ["fit", "--dataset", "table-study", *CVAE[:6], "--out", "run", "--quiet", "--plot"]
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
-    assert "no factors to probe" in out and "delta_TOT" not in out
+    assert "No factors to probe" in out and "delta_TOT" not in out
+    written = (tmp_path / "run" / "results.md").read_text()
+    assert "No factors to probe" in written and "salient_auc" in written
 
 
 @pytest.mark.parametrize(

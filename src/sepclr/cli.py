@@ -3,54 +3,25 @@
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sepclr import run as runs
 from sepclr.bench import ABLATIONS, method_rows, run_table
-from sepclr.data.catalog import CADataset, availability, checked_options, dataset_options
+from sepclr.data.catalog import availability, dataset_options
 from sepclr.data.download import RESOURCES, download, load_or_fetch
-from sepclr.engine.distributed import launched_by_torchrun, process_group
-from sepclr.engine.files import write_json, write_text
+from sepclr.engine.distributed import launched_by_torchrun
 from sepclr.errors import SepCLRError, TrainingInterruptedError
-from sepclr.evaluation.diagnostics import (
-    clustering_scores,
-    clustering_table,
-    diagnostics_table,
-    label_free_diagnostics,
-)
-from sepclr.evaluation.report import (
-    ideal_row,
-    is_continuous,
-    markdown_table,
-    probe_columns,
-    probe_row,
-)
-from sepclr.evaluation.supervised import attribute_report
-from sepclr.evaluation.training_log import check_tensorboard, write_metrics, write_tensorboard
-from sepclr.export import ID_COLUMNS, INPUTS, OUTPUTS, read_samples, write_codes
-from sepclr.methods import ContrastiveEstimator, SepCLR, TrainedEstimator
-from sepclr.methods import load as load_model
+from sepclr.export import ID_COLUMNS, INPUTS, OUTPUTS
+from sepclr.methods.base import check_processes
 from sepclr.methods.sepclr import OBJECTIVES, RESIDUALS
 from sepclr.objectives import INDEPENDENCE_TERMS
 from sepclr.presets import PRESETS, preset
 from sepclr.registry import DATASETS, METHODS
-from sepclr.run_folder import (
-    CHECKPOINT_DIR,
-    RUN_FILE,
-    SELECTION_FILES,
-    check_new_out,
-    claim,
-    read_run,
-)
-from sepclr.selection import CANDIDATES, ranking_table, select
-
-# dataset options that name a file: stored absolute in run.json
-PATH_OPTIONS = frozenset({"table", "file"})
+from sepclr.selection import CANDIDATES
 
 
 def _batch_size(text: str) -> int | str:
@@ -99,114 +70,6 @@ def _dataset_options(name: str, size: str | None) -> dict[str, Any]:
     return {"size": size}
 
 
-def _method(name: str) -> type[ContrastiveEstimator]:
-    method: type[ContrastiveEstimator] = METHODS[name].cls
-    return method
-
-
-def _load_splits(
-    run: dict[str, Any], data_dir: str | None, fetch: bool = True
-) -> tuple[CADataset, CADataset]:
-    options = run.get("dataset_options", {})
-    train = load_or_fetch(run["dataset"], data_dir, "train", options, fetch)
-    test = load_or_fetch(run["dataset"], data_dir, "test", options, fetch)
-    return train, test
-
-
-def _known_attributes(model: Any, data: CADataset) -> dict[str, Any]:
-    """``fit``'s ``attributes=`` for a supervised SepCLR (its salient attributes taken from
-    the dataset's target factors); empty otherwise."""
-    names = model.get_params().get("salient_attributes") or {}
-    missing = sorted(set(names) - set(data.factors))
-    if missing:
-        raise SepCLRError(f"{data.name} has no factor {missing} for salient_attributes")
-    return {"attributes": {name: data.factors[name] for name in names}} if names else {}
-
-
-def _evaluate(
-    model: Any,
-    out: Path,
-    run: dict[str, Any],
-    data_dir: str | None,
-    plot: bool,
-    splits: tuple[CADataset, CADataset] | None = None,
-) -> None:
-    """Probe ``model`` on the run's dataset (its ``splits``, train and test, when they are
-    already loaded), add the label-free diagnostics, and write the results next to it."""
-    train, test = splits or _load_splits(run, data_dir)
-    document: dict[str, Any] = {"dataset": run["dataset"], "run": run}
-    diagnostics = label_free_diagnostics(
-        model, (train.background, train.target), (test.background, test.target)
-    )
-    document["diagnostics"] = diagnostics
-    sections = [
-        "Label-free diagnostics (test split; no factor labels used):\n\n"
-        + diagnostics_table(diagnostics)
-    ]
-    if probe_columns(test):
-        sections.insert(0, _probe_report(model, run["dataset"], (train, test), document))
-    else:
-        print(f"no factors to probe: {run['dataset']} labels none of its samples")
-    text = "\n\n".join(sections)
-    write_json(out / "results.json", document)
-    write_text(out / "results.md", text + "\n")
-    print(text)
-    if plot:
-        from sepclr.evaluation.plots import (  # matplotlib
-            plot_reconstructions,
-            plot_salient_scores,
-            plot_spaces,
-        )
-
-        title = f"{run['dataset']} (test split)"
-        print(f"plot written to {plot_salient_scores(model, test, out / 'scores.png', title)}")
-        if test.roles:
-            print(f"plot written to {plot_spaces(model, test, out / 'spaces.png', title)}")
-        if model.reconstructs and test.target.ndim == 4:
-            grid = plot_reconstructions(model, test, out / "reconstructions.png")
-            print(f"reconstructions written to {grid}")
-
-
-def _probe_report(
-    model: Any, dataset: str, splits: tuple[CADataset, CADataset], document: dict[str, Any]
-) -> str:
-    """The probe table (the model, its untrained floor, the ideal row), the clustering
-    metrics and supervised SepCLR's attribute table, added to ``document``."""
-    train, test = splits
-    rows = {f"{type(model).__name__} ({dataset})": probe_row(model, train, test)}
-    if isinstance(model, TrainedEstimator):  # the same architecture untrained
-        floor = model.untrained()
-        floor.fit(train.background, train.target, **_known_attributes(model, train))
-        rows["untrained encoder (floor)"] = probe_row(floor, train, test)
-    rows["best expected"] = ideal_row(test)
-    document["rows"] = rows
-    table = markdown_table(rows, probe_columns(test))
-    if test.label_names:
-        document["labels"] = test.label_names
-        table += "".join(
-            f"\n\n{factor}: " + ", ".join(f"{k} {name}" for k, name in enumerate(names))
-            for factor, names in test.label_names.items()
-        )
-    classes = {f: v for f, v in test.factors.items() if f in test.roles and not is_continuous(v)}
-    if classes:
-        common, salient = model.transform(test.target)
-        clustering = clustering_scores(common, salient, classes)
-        document["clustering"] = clustering
-        table += "\n\nClustering of the test targets:\n\n" + clustering_table(clustering)
-    kinds = model.get_params().get("salient_attributes")
-    if kinds:
-        train_known = _known_attributes(model, train)["attributes"]
-        test_known = _known_attributes(model, test)["attributes"]
-        report = attribute_report(
-            model, kinds, (train.target, train_known), (test.target, test_known)
-        )
-        document["attributes"] = report
-        table += "\n\nSalient attributes (supervised):\n\n" + markdown_table(
-            report, ["rho_dim", "rho_other", "S", "C"]
-        )
-    return table
-
-
 def _pairs(flag: str, pairs: list[str] | None) -> dict[str, Any]:
     """``NAME=VALUE`` pairs as a dict, values read as JSON where they parse."""
     out: dict[str, Any] = {}
@@ -221,51 +84,31 @@ def _pairs(flag: str, pairs: list[str] | None) -> dict[str, Any]:
     return out
 
 
-def _run_options(
-    dataset: str, args: argparse.Namespace, given: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The dataset options of a new run: ``given`` (a preset's), then ``--size`` and
-    ``--dataset-option`` pairs, checked, with file options made absolute."""
-    options = {
-        **(given or {}),
+def _given_options(dataset: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The dataset options given on the command line: ``--size`` and ``--dataset-option``."""
+    return {
         **_dataset_options(dataset, args.size),
         **_pairs("--dataset-option", args.dataset_option),
     }
-    if dataset in DATASETS:
-        options = checked_options(dataset, options)
-    for name in PATH_OPTIONS & set(options):  # absolute, so the run reads from anywhere
-        base = Path(args.data_dir) if args.data_dir else Path.cwd()
-        options[name] = str((base / str(options[name])).absolute())
-    return options
 
 
 def _new_run(args: argparse.Namespace) -> dict[str, Any]:
-    recipe = preset(args.preset) if args.preset else None
-    dataset = args.dataset or (recipe.dataset if recipe else None)
+    dataset = args.dataset or (preset(args.preset).dataset if args.preset else None)
     if not dataset or not args.out:
         raise SepCLRError(
             "fit needs --dataset (or --preset) and --out (or --resume DIR to continue a run)"
         )
-    if recipe is not None and args.method != "sepclr":
+    if args.preset and args.method != "sepclr":
         raise SepCLRError(f"--preset {args.preset} is a SepCLR recipe; leave out --method")
-    method = _method(args.method)
-    params = {**(recipe.params if recipe else {}), **_model_params(args)}
-    accepted = method().get_params()
-    unused = sorted(set(params) - set(accepted))
-    if unused:
-        raise SepCLRError(
-            f"{method.__name__} has no parameter {', '.join(unused)}; its parameters are "
-            f"{', '.join(accepted)}"
-        )
-    given = recipe.dataset_options if recipe and dataset == recipe.dataset else {}
-    return {
-        "dataset": dataset,
-        "dataset_options": _run_options(dataset, args, given),
-        "method": args.method,
-        "preset": args.preset,
-        "params": params,
-        "checkpoint_every": args.checkpoint_every,
-    }
+    return runs.settings(
+        dataset,
+        method=args.method,
+        preset_name=args.preset,
+        params=_model_params(args),
+        dataset_options=_given_options(dataset, args),
+        checkpoint_every=args.checkpoint_every,
+        data_dir=args.data_dir,
+    )
 
 
 # Options that may change when a run is resumed; every other one comes from its run.json.
@@ -287,74 +130,48 @@ RESUME_OPTIONS = (
 
 def _resumed_run(args: argparse.Namespace) -> dict[str, Any]:
     out = Path(args.resume)
-    run_path = out / RUN_FILE
-    run = read_run(out)
     defaults = vars(build_parser().parse_args(["fit", "--resume", str(out)]))
     changed = sorted(
         k for k, v in vars(args).items() if k not in RESUME_OPTIONS and v != defaults.get(k)
     )
     if changed:
         flags = ", ".join("--" + k.replace("_", "-") for k in changed)
-        raise SepCLRError(f"--resume continues with the settings in {run_path}; leave out {flags}")
-    if run["method"] not in METHODS:
-        raise SepCLRError(f"{run_path} names the method {run['method']!r}, unknown to this sepclr")
-    if args.device is not None:
-        run["params"]["device"] = args.device
-    method = _method(run["method"])
-    if not method.trains_by_epochs:
-        raise SepCLRError(f"{method.__name__} is fitted in one step; there is nothing to resume")
-    if not TrainedEstimator.has_checkpoint(out / CHECKPOINT_DIR):
         raise SepCLRError(
-            f"--resume {out}: no checkpoint yet (the run stopped before its first one); "
-            "start it again without --resume"
+            f"--resume continues with the settings in {out / runs.RUN_FILE}; leave out {flags}"
         )
-    return run
+    return runs.resumable(out, args.device)
 
 
 def cmd_fit(args: argparse.Namespace) -> None:
     if args.devices is not None and args.devices < 1:
         raise SepCLRError(f"--devices is a number of processes, at least 1; got {args.devices}")
+    run = _resumed_run(args) if args.resume else _new_run(args)
+    out = Path(args.resume or args.out)
     if args.devices is not None and args.devices > 1 and not launched_by_torchrun():
-        run = _resumed_run(args) if args.resume else _new_run(args)
         if not args.resume:
-            check_new_out(Path(args.out), args.overwrite)
-        _check_processes(_method(run["method"]), args.devices)
+            runs.check_new_out(out, args.overwrite)
+        check_processes(runs.method_class(run["method"]), args.devices)
         _relaunch_on_processes(args.devices, args.argv)
         return
-    with process_group() as shard:
-        if args.devices is not None and args.devices != shard.world_size:
-            raise SepCLRError(
-                f"--devices {args.devices} but torchrun started {shard.world_size} process(es); "
-                "give one number (torchrun --nproc-per-node, or --devices without torchrun)"
-            )
-        model, run, out, splits = _fit(args, shard.rank, shard.world_size)
-    if shard.rank != 0:  # the first process writes the results, in one process
-        return
-    model.save(out)
-    write_json(out / RUN_FILE, run)
-    print(f"model saved to {out} (training took {run['fit_seconds']} s)")
-    if isinstance(model, TrainedEstimator):
-        _write_training_log(model, out, args)
-    if not args.no_evaluate:
-        _evaluate(model, out, run, args.data_dir, args.plot, splits)
+    runs.fit(
+        run,
+        out,
+        _options(args),
+        resume=bool(args.resume),
+        tensorboard=args.tensorboard,
+        processes=args.devices,
+    )
 
 
-def _write_training_log(model: TrainedEstimator, out: Path, args: argparse.Namespace) -> None:
-    """``metrics.csv``, and with ``--plot`` the curves, with ``--tensorboard`` event files."""
-    write_metrics(out, model.history_)
-    if args.plot:
-        from sepclr.evaluation.plots import plot_training  # matplotlib
-
-        plot_training(model.history_, out / "training.png", title=type(model).__name__)
-    if args.tensorboard:
-        print(f"TensorBoard files written to {write_tensorboard(out, model.history_)}")
-
-
-def _check_processes(method: type[ContrastiveEstimator], processes: int) -> None:
-    if processes > 1 and not method.supports_processes:
-        raise SepCLRError(
-            f"{method.__name__} trains in one process; leave out --devices / torchrun"
-        )
+def _options(args: argparse.Namespace) -> runs.Options:
+    return runs.Options(
+        data_dir=args.data_dir,
+        download=not args.no_download,
+        overwrite=bool(getattr(args, "overwrite", False)),
+        verbose=not args.quiet,
+        evaluate=not args.no_evaluate,
+        plot=args.plot,
+    )
 
 
 def _relaunch_on_processes(devices: int, argv: list[str]) -> None:
@@ -377,96 +194,12 @@ def _relaunch_on_processes(devices: int, argv: list[str]) -> None:
         raise SepCLRError(f"the {devices} training processes failed (exit code {code})")
 
 
-def _fit(
-    args: argparse.Namespace, rank: int, world_size: int
-) -> tuple[ContrastiveEstimator, dict[str, Any], Path, tuple[CADataset, CADataset] | None]:
-    """Train the run's model (in every process of a multi-process run); returns it, the
-    run's settings, its directory and the train and test splits to evaluate it on (None with
-    ``--no-evaluate``). Everything is checked (the folder, the parameters, the data) before
-    anything is written."""
-    run = _resumed_run(args) if args.resume else _new_run(args)
-    out = Path(args.resume or args.out)
-    if not args.resume and rank == 0:
-        check_new_out(out, args.overwrite)
-    if args.tensorboard:
-        check_tensorboard()
-    method = _method(run["method"])
-    _check_processes(method, world_size)
-    model = method(**run["params"])
-    model.validate_params()
-    train = _load(run, args, "train")
-    # loaded before training, so that a corrupt test split is found before any work
-    splits = None if args.no_evaluate else (train, _load(run, args, "test"))
-    fit_options = _fit_options(model, run, out, args, train)
-    run["processes"] = world_size
-    created = False
-    if rank == 0:
-        created = False if args.resume else claim(out, args.overwrite)
-        write_json(out / RUN_FILE, run)  # before training, so that --resume finds the settings
-    start = time.perf_counter()
-    try:
-        model.fit(train.background, train.target, **fit_options)
-    except TrainingInterruptedError as exc:
-        raise TrainingInterruptedError(
-            f"{exc}; continue with `sepclr fit --resume {out}`"
-        ) from None
-    except SepCLRError:
-        # refused before its first checkpoint (bad data): leave no run behind
-        if (
-            rank == 0
-            and not args.resume
-            and not TrainedEstimator.has_checkpoint(out / CHECKPOINT_DIR)
-        ):
-            shutil.rmtree(out, ignore_errors=True) if created else (out / RUN_FILE).unlink()
-        raise
-    trained = isinstance(model, TrainedEstimator)
-    seconds = model.train_seconds_ if trained else time.perf_counter() - start
-    run["fit_seconds"] = round(seconds, 1)
-    return model, run, out, splits
-
-
-def _load(run: dict[str, Any], args: argparse.Namespace, split: str) -> CADataset:
-    return load_or_fetch(
-        run["dataset"], args.data_dir, split, run["dataset_options"], not args.no_download
-    )
-
-
-def _fit_options(
-    model: ContrastiveEstimator,
-    run: dict[str, Any],
-    out: Path,
-    args: argparse.Namespace,
-    train: CADataset,
-) -> dict[str, Any]:
-    """``fit``'s keyword arguments: checkpoints in OUT/checkpoint for a method trained by
-    epochs, and supervised SepCLR's known attributes."""
-    options = _known_attributes(model, train)
-    if isinstance(model, TrainedEstimator):
-        model.set_params(verbose=not args.quiet)
-        options |= {
-            "checkpoint_dir": out / CHECKPOINT_DIR,
-            "checkpoint_every": run["checkpoint_every"],
-            "resume": bool(args.resume),
-        }
-    return options
-
-
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    out = Path(args.run_dir)
-    run = read_run(out)
-    model = load_model(out)
-    _evaluate(model, out, run, args.data_dir, args.plot)
+    runs.evaluate(args.run_dir, data_dir=args.data_dir, plot=args.plot)
 
 
 def cmd_transform(args: argparse.Namespace) -> None:
-    out = Path(args.run_dir)
-    run = read_run(out)
-    model = load_model(out)
-    options = dict(run["dataset_options"])
-    samples = read_samples(Path(args.input), run["dataset"], options, args.id_column)
-    common, salient = model.transform(samples.x)
-    path = write_codes(Path(args.out), common, salient, samples)
-    print(f"{len(common)} samples' codes written to {path}")
+    runs.transform(args.run_dir, args.input, args.out, args.id_column)
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
@@ -502,52 +235,14 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
 
 def cmd_select(args: argparse.Namespace) -> None:
-    out = Path(args.out)
-    check_new_out(out, args.overwrite)
-    params = _model_params(args)
-    unused = sorted(set(params) - set(SepCLR().get_params()))
-    if unused:
-        raise SepCLRError(f"SepCLR has no parameter {', '.join(unused)}")
-    run: dict[str, Any] = {
-        "dataset": args.dataset,
-        "dataset_options": _run_options(args.dataset, args),
-        "method": "sepclr",
-        "preset": None,
-        "params": params,
-        "checkpoint_every": 1,
-    }
-    train = _load(run, args, "train")
-    splits = None if args.no_evaluate else (train, _load(run, args, "test"))
+    run = runs.settings(
+        args.dataset,
+        params=_model_params(args),
+        dataset_options=_given_options(args.dataset, args),
+        data_dir=args.data_dir,
+    )
     names = [n.strip() for n in args.candidates.split(",")] if args.candidates else None
-    log = None if args.quiet else print
-    start = time.perf_counter()
-    found = select(
-        train.background,
-        train.target,
-        names,
-        {**params, "verbose": False},
-        args.folds,
-        train.subjects,
-        int(params.get("seed", 0)),
-        log=log,
-    )
-    claim(out, args.overwrite)
-    found.model.save(out)
-    chosen = next(row["params"] for row in found.ranking if row["name"] == found.chosen)
-    run["params"] = {**params, **chosen}
-    run["selection"] = {"chosen": found.chosen, "folds": found.folds}
-    run["fit_seconds"] = round(time.perf_counter() - start, 1)
-    write_json(out / RUN_FILE, run)
-    table = ranking_table(found)
-    write_text(out / SELECTION_FILES[0], table + "\n")
-    write_json(
-        out / SELECTION_FILES[1],
-        {"chosen": found.chosen, "folds": found.folds, "ranking": found.ranking},
-    )
-    print(table)
-    print(f"chosen: {found.chosen}; model saved to {out}")
-    if not args.no_evaluate:
-        _evaluate(found.model, out, run, args.data_dir, args.plot, splits)
+    runs.select(run, args.out, _options(args), candidates=names, folds=args.folds)
 
 
 def cmd_download(args: argparse.Namespace) -> None:
@@ -720,14 +415,7 @@ def _add_select(sub: Subcommands) -> None:
         help="cross-validation folds (default: 3 when a group has fewer than 2,000 rows, "
         "else 1, one held-out fifth)",
     )
-    chooser.add_argument(
-        "--set",
-        action="append",
-        metavar="NAME=VALUE",
-        help="a SepCLR parameter for every candidate (JSON value), repeatable",
-    )
-    for flag, (param, kind) in MODEL_FLAGS.items():
-        chooser.add_argument(flag, type=kind, help=f"{param} of every candidate")
+    _add_model_flags(chooser, "every candidate", frozenset())
     chooser.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     chooser.add_argument("--no-evaluate", action="store_true", help="skip the test-split report")
     chooser.add_argument(
@@ -807,18 +495,21 @@ def _add_bench(sub: Subcommands) -> None:
         help="split the probes are scored on: 'validation' to choose settings without "
         "looking at the test split (synthetic datasets and digits-on-fashion)",
     )
-    bench.add_argument(
+    _add_model_flags(bench, "every method that has it", frozenset({"independence", "seed"}))
+    bench.set_defaults(func=cmd_bench)
+
+
+def _add_model_flags(parser: argparse.ArgumentParser, whose: str, skip: frozenset[str]) -> None:
+    """The model flags but ``skip`` and ``--set``, each for the models ``whose`` names."""
+    parser.add_argument(
         "--set",
         action="append",
         metavar="NAME=VALUE",
-        help="any other model parameter of every method that has it (JSON values), repeatable",
+        help=f"any other model parameter of {whose} (JSON value), repeatable",
     )
     for flag, (param, kind) in MODEL_FLAGS.items():
-        if param not in ("independence", "seed"):
-            bench.add_argument(
-                flag, type=kind, help=f"{param} of every method that has it (default: each's)"
-            )
-    bench.set_defaults(func=cmd_bench)
+        if param not in skip:
+            parser.add_argument(flag, type=kind, help=f"{param} of {whose}")
 
 
 def _add_download(sub: Subcommands) -> None:

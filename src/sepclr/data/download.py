@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from sepclr.data import mice_protein
 from sepclr.data.ca_dataset import CADataset
 from sepclr.data.catalog import load
+from sepclr.data.locations import search_roots
 from sepclr.errors import CorruptFileError, DataNotFoundError, InvalidInputError
 from sepclr.registry import DATASETS
 
@@ -110,15 +111,6 @@ RESOURCES: dict[str, tuple[str, tuple[RemoteFile, ...]]] = {
 _CHUNK = 1 << 20
 
 
-def data_root(root: str | Path | None = None) -> Path:
-    """Where downloads go: ``root``, else ``$SEPCLR_DATA``, else ``~/.cache/sepclr``."""
-    if root is not None:
-        return Path(root).expanduser()
-    if os.environ.get("SEPCLR_DATA"):
-        return Path(os.environ["SEPCLR_DATA"]).expanduser()
-    return Path.home() / ".cache" / "sepclr"
-
-
 def md5_of(path: Path) -> str:
     digest = hashlib.md5(usedforsecurity=False)
     with path.open("rb") as handle:
@@ -193,7 +185,7 @@ def download(
             f"nothing to download for {name!r}; choose from {sorted(RESOURCES)}"
         )
     folder, files = RESOURCES[name]
-    base = data_root(root)
+    base = search_roots(root)[0]  # root, else $SEPCLR_DATA, else ~/.cache/sepclr
     target = base / folder if folder else base
     for remote in files:
         url = remote.url if mirror is None else mirror.rstrip("/") + "/" + remote.name

@@ -8,6 +8,17 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 
+def _classifier_predictions(
+    train_features: np.ndarray, train_labels: np.ndarray, test_features: np.ndarray
+) -> np.ndarray:
+    """The test rows' labels predicted by a logistic-regression probe fitted on the train
+    rows (features standardised on the train rows)."""
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    probe.fit(train_features, train_labels)
+    predicted: np.ndarray = probe.predict(test_features)
+    return predicted
+
+
 def probe_balanced_accuracy(
     train_features: np.ndarray,
     train_labels: np.ndarray,
@@ -16,9 +27,8 @@ def probe_balanced_accuracy(
 ) -> float:
     """Balanced accuracy (percent) on the test rows of a logistic-regression probe fitted on the
     train rows (features standardised on the train rows)."""
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    probe.fit(train_features, train_labels)
-    return 100.0 * float(balanced_accuracy_score(test_labels, probe.predict(test_features)))
+    predicted = _classifier_predictions(train_features, train_labels, test_features)
+    return 100.0 * float(balanced_accuracy_score(test_labels, predicted))
 
 
 def probe_mean_absolute_error(
@@ -41,6 +51,5 @@ def probe_accuracy(
     test_labels: np.ndarray,
 ) -> float:
     """Plain accuracy (percent) of the probe of :func:`probe_balanced_accuracy`."""
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    probe.fit(train_features, train_labels)
-    return 100.0 * float(accuracy_score(test_labels, probe.predict(test_features)))
+    predicted = _classifier_predictions(train_features, train_labels, test_features)
+    return 100.0 * float(accuracy_score(test_labels, predicted))

@@ -181,9 +181,7 @@ class ContrastiveEstimator(BaseEstimator):
     def fit(self: Model, background: Any, target: Any) -> Model:
         """Fit on ``background`` (e.g. healthy controls) and ``target`` (e.g. patients)
         samples of the same shape. Returns ``self``."""
-        self.validate_params()
-        self._remember_features(background, target)
-        inputs, is_target = stack_groups(background, target, self.keeps_uint8)
+        inputs, is_target = self._checked_groups(background, target)
         self._fit_groups(inputs, is_target)
         self.sample_shape_ = tuple(inputs.shape[1:])
         return self
@@ -198,6 +196,13 @@ class ContrastiveEstimator(BaseEstimator):
         return np.concatenate([codes[0][0], codes[1][0]]), np.concatenate(
             [codes[0][1], codes[1][1]]
         )
+
+    def _checked_groups(self, background: Any, target: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """What every ``fit`` starts with: the parameters checked, the column names kept,
+        and the two groups stacked (background first) with their target mask."""
+        self.validate_params()
+        self._remember_features(background, target)
+        return stack_groups(background, target, self.keeps_uint8)
 
     def _remember_features(self, background: Any, target: Any) -> None:
         """Keep the column names of DataFrame groups as ``feature_names_in_`` (the groups
@@ -376,12 +381,10 @@ class TrainedEstimator(ContrastiveEstimator):
         ``resume=True`` continues from that checkpoint when it exists, with the same result
         as an uninterrupted run. ``side_data``: what a method needs beside the samples
         (supervised SepCLR's ``attributes``)."""
-        self.validate_params()
-        self._remember_features(background, target)
-        inputs, is_target = stack_groups(background, target, self.keeps_uint8)
+        inputs, is_target = self._checked_groups(background, target)
         rows = self._side_rows(is_target, **side_data)
         shard = Shard.current()
-        self._check_processes(shard)
+        check_processes(type(self), shard.world_size)
         device = process_device(resolve_device(str(self.device)), shard)
         plan = self._plan(tuple(inputs.shape[1:]), len(inputs), device, shard)
         standardiser = Standardiser.fit(inputs)
@@ -438,12 +441,6 @@ class TrainedEstimator(ContrastiveEstimator):
                 f"{type(self).__name__}.fit takes no {', '.join(sorted(side_data))}"
             )
         return None
-
-    def _check_processes(self, shard: Shard) -> None:
-        if shard.distributed and not self.supports_processes:
-            raise InvalidInputError(
-                f"{type(self).__name__} trains in one process; leave out --devices / torchrun"
-            )
 
     def _build_module(self, sample_shape: tuple[int, ...], device: torch.device) -> TrainingModule:
         raise NotImplementedError
@@ -514,6 +511,14 @@ def _sample_shape(value: Any) -> tuple[int, ...]:
     ):
         raise ValueError(f"sample_shape must be a list of positive whole numbers, got {value!r}")
     return tuple(value)
+
+
+def check_processes(method: type["ContrastiveEstimator"], processes: int) -> None:
+    """Refuse ``processes`` > 1 for a method that trains in one process."""
+    if processes > 1 and not method.supports_processes:
+        raise InvalidInputError(
+            f"{method.__name__} trains in one process; leave out --devices / torchrun"
+        )
 
 
 def checked_backbone(name: str, sample_shape: tuple[int, ...]) -> str:

@@ -1,0 +1,99 @@
+"""The report on a trained model and its dataset: the probe table (with the untrained floor
+and the ideal row), the clustering metrics, supervised SepCLR's attribute table and the
+label-free diagnostics, as one JSON document and one markdown text."""
+
+from typing import Any
+
+from sepclr.data.ca_dataset import CADataset
+from sepclr.errors import SepCLRError
+from sepclr.evaluation.diagnostics import (
+    clustering_scores,
+    clustering_table,
+    diagnostics_table,
+    label_free_diagnostics,
+)
+from sepclr.evaluation.report import (
+    ideal_row,
+    is_continuous,
+    markdown_table,
+    probe_columns,
+    probe_row,
+)
+from sepclr.evaluation.supervised import attribute_report
+from sepclr.methods import TrainedEstimator
+
+
+def known_attributes(model: Any, data: CADataset) -> dict[str, Any]:
+    """``fit``'s ``attributes=`` for a supervised SepCLR (its salient attributes taken from
+    the dataset's target factors); empty for any other model."""
+    names = model.get_params().get("salient_attributes") or {}
+    missing = sorted(set(names) - set(data.factors))
+    if missing:
+        raise SepCLRError(f"{data.name} has no factor {missing} for salient_attributes")
+    return {"attributes": {name: data.factors[name] for name in names}} if names else {}
+
+
+def model_report(
+    model: Any, dataset: str, splits: tuple[CADataset, CADataset], run: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
+    """The results document and its markdown text for ``model`` trained on the train split
+    of ``dataset`` and tested on its test split (``splits``); ``run`` is recorded with them.
+
+    The label-free diagnostics are always there; the probes, the clustering metrics and the
+    attribute table only where the dataset labels its samples."""
+    train, test = splits
+    document: dict[str, Any] = {"dataset": dataset, "run": run}
+    diagnostics = label_free_diagnostics(
+        model, (train.background, train.target), (test.background, test.target)
+    )
+    document["diagnostics"] = diagnostics
+    sections = []
+    if probe_columns(test):
+        sections.append(_probe_report(model, dataset, splits, document))
+    else:
+        sections.append(f"No factors to probe: {dataset} labels none of its samples.")
+    sections.append(
+        "Label-free diagnostics (test split; no factor labels used):\n\n"
+        + diagnostics_table(diagnostics)
+    )
+    return document, "\n\n".join(sections)
+
+
+def _probe_report(
+    model: Any, dataset: str, splits: tuple[CADataset, CADataset], document: dict[str, Any]
+) -> str:
+    """The probe table, the clustering metrics and supervised SepCLR's attribute table,
+    added to ``document``."""
+    train, test = splits
+    rows = {f"{type(model).__name__} ({dataset})": probe_row(model, train, test)}
+    if isinstance(model, TrainedEstimator):  # the same architecture untrained
+        floor = model.untrained()
+        floor.fit(train.background, train.target, **known_attributes(model, train))
+        rows["untrained encoder (floor)"] = probe_row(floor, train, test)
+    rows["best expected"] = ideal_row(test)
+    document["rows"] = rows
+    table = markdown_table(rows, probe_columns(test))
+    if test.label_names:
+        document["labels"] = test.label_names
+        table += "".join(
+            f"\n\n{factor}: " + ", ".join(f"{k} {name}" for k, name in enumerate(names))
+            for factor, names in test.label_names.items()
+        )
+    classes = {f: v for f, v in test.factors.items() if f in test.roles and not is_continuous(v)}
+    if classes:
+        common, salient = model.transform(test.target)
+        clustering = clustering_scores(common, salient, classes)
+        document["clustering"] = clustering
+        table += "\n\nClustering of the test targets:\n\n" + clustering_table(clustering)
+    kinds = model.get_params().get("salient_attributes")
+    if kinds:
+        train_known = known_attributes(model, train)["attributes"]
+        test_known = known_attributes(model, test)["attributes"]
+        report = attribute_report(
+            model, kinds, (train.target, train_known), (test.target, test_known)
+        )
+        document["attributes"] = report
+        table += "\n\nSalient attributes (supervised):\n\n" + markdown_table(
+            report, ["rho_dim", "rho_other", "S", "C"]
+        )
+    return table

@@ -1,0 +1,471 @@
+"""Runs: the folder that ``sepclr fit`` and ``sepclr select`` write, and the application
+behind ``fit``, ``select``, ``evaluate`` and ``transform``, for Python as for the command line.
+
+A run is described by its settings, the document stored as ``run.json``: the dataset and
+its options, the method, the preset, the parameters and the checkpoint interval. ::
+
+    from sepclr import run
+
+    settings = run.settings("synthetic-tabular", params={"epochs": 10})
+    model = run.fit(settings, "runs/tab")      # = sepclr fit --dataset synthetic-tabular ...
+    run.fit(settings, "runs/tab", run.Options(overwrite=True, plot=True))
+    document = run.evaluate("runs/tab")        # = sepclr evaluate runs/tab
+    run.transform("runs/tab", "new.csv", "codes.csv")
+
+Everything is checked (the folder, the parameters, the data) before anything is written,
+and a run refused before its first checkpoint leaves no folder behind.
+"""
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sepclr.data.catalog import CADataset, checked_options
+from sepclr.data.download import load_or_fetch
+from sepclr.engine.distributed import process_group
+from sepclr.engine.files import write_json, write_text
+from sepclr.engine.persistence import CONFIG_NAME, WEIGHTS_NAME
+from sepclr.errors import SepCLRError, StorageError, TrainingInterruptedError
+from sepclr.evaluation.run_report import known_attributes, model_report
+from sepclr.evaluation.training_log import (
+    METRICS_FILE,
+    TENSORBOARD_DIR,
+    check_tensorboard,
+    write_metrics,
+    write_tensorboard,
+)
+from sepclr.export import read_samples, write_codes
+from sepclr.methods import ContrastiveEstimator, SepCLR, TrainedEstimator
+from sepclr.methods import load as load_model
+from sepclr.methods.base import check_processes
+from sepclr.objectives.shard import Shard
+from sepclr.presets import preset
+from sepclr.registry import DATASETS, METHODS
+from sepclr.selection import Selection, ranking_table
+from sepclr.selection import select as select_settings
+
+RUN_FILE = "run.json"
+CHECKPOINT_DIR = "checkpoint"
+RESULTS_JSON, RESULTS_MD = "results.json", "results.md"
+SELECTION_MD, SELECTION_JSON = "selection.md", "selection.json"
+SCORES_PLOT, SPACES_PLOT = "scores.png", "spaces.png"
+RECONSTRUCTIONS_PLOT, TRAINING_PLOT = "reconstructions.png", "training.png"
+RESULT_FILES = (
+    SELECTION_MD,
+    SELECTION_JSON,
+    RESULTS_JSON,
+    RESULTS_MD,
+    SPACES_PLOT,
+    SCORES_PLOT,
+    RECONSTRUCTIONS_PLOT,
+    TRAINING_PLOT,
+    METRICS_FILE,
+    TENSORBOARD_DIR,
+)
+RUN_OUTPUTS = (RUN_FILE, CONFIG_NAME, WEIGHTS_NAME, CHECKPOINT_DIR, *RESULT_FILES)
+# run.json keys and the type of each
+RUN_KEYS: dict[str, type | tuple[type, ...]] = {
+    "dataset": str,
+    "dataset_options": dict,
+    "method": str,
+    "params": dict,
+    "checkpoint_every": int,
+}
+# dataset options that name a file: stored absolute in run.json
+PATH_OPTIONS = frozenset({"table", "file"})
+
+
+# --- the folder ------------------------------------------------------------------------------
+
+
+def held_outputs(out: Path) -> list[str]:
+    """The names of the run outputs ``out`` holds."""
+    return [name for name in RUN_OUTPUTS if (out / name).exists()]
+
+
+def check_new_out(out: str | Path, overwrite: bool) -> None:
+    """Refuse an ``out`` that cannot hold a new run: a file, a folder that cannot be
+    written, or a folder with another run's outputs (unless ``overwrite``)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise StorageError(f"--out {out} is a file; give a folder")
+    held = held_outputs(out) if out.is_dir() else []
+    if held and not overwrite:
+        raise SepCLRError(
+            f"--out {out} already holds a run ({', '.join(held)}); continue it with "
+            f"--resume {out}, or start again with --overwrite"
+        )
+    existing = next(p for p in (out, *out.absolute().parents) if p.exists())
+    if not existing.is_dir() or not _writable(existing):
+        raise StorageError(f"cannot write into {existing}; choose another --out")
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        probe = folder / ".sepclr-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError:
+        return False
+    return True
+
+
+def claim(out: Path, overwrite: bool) -> bool:
+    """Make ``out`` ready for a new run (with ``overwrite``, remove the earlier run's
+    outputs; nothing else in the folder is touched); return whether the folder is new."""
+    created = not out.exists()
+    try:
+        for name in held_outputs(out) if overwrite and not created else []:
+            path = out / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot prepare {out}: {exc.strerror or exc}") from exc
+    return created
+
+
+def read_run(out: str | Path) -> dict[str, Any]:
+    """The settings of the run in ``out``, checked; a missing, truncated or foreign
+    ``run.json`` is refused with one line."""
+    out = Path(out)
+    path = out / RUN_FILE
+    if not path.is_file():
+        raise SepCLRError(f"{path} is missing; is {out} a folder written by `sepclr fit`?")
+    try:
+        run = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise SepCLRError(f"{path} is not a readable run file ({exc})") from exc
+    if not isinstance(run, dict):
+        raise SepCLRError(f"{path} is not a run file: it holds no settings object")
+    for key, kind in RUN_KEYS.items():
+        if not isinstance(run.get(key), kind) or isinstance(run.get(key), bool):
+            raise SepCLRError(
+                f"{path} has no valid {key!r}; it was not written by this sepclr's `fit`"
+            )
+    return run
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+def method_class(name: str) -> type[ContrastiveEstimator]:
+    """The estimator class registered as ``name``."""
+    if name not in METHODS:
+        raise SepCLRError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")
+    method: type[ContrastiveEstimator] = METHODS[name].cls
+    return method
+
+
+def settings(
+    dataset: str | None = None,
+    *,
+    method: str = "sepclr",
+    preset_name: str | None = None,
+    params: dict[str, Any] | None = None,
+    dataset_options: dict[str, Any] | None = None,
+    checkpoint_every: int = 1,
+    data_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """The checked settings of a new run (what ``run.json`` stores).
+
+    ``preset_name`` takes the dataset, the dataset options and the parameters of one of the
+    paper's recipes (:mod:`sepclr.presets`); ``dataset``, ``dataset_options`` and ``params``
+    given beside it override them. Dataset options that name a file are made absolute
+    (relative to ``data_dir``, else the working directory), so the run reads from anywhere.
+    """
+    recipe = preset(preset_name) if preset_name else None
+    dataset = dataset or (recipe.dataset if recipe else None)
+    if not dataset:
+        raise SepCLRError("a run needs a dataset (or a preset)")
+    if recipe is not None and method != "sepclr":
+        raise SepCLRError(f"the preset {preset_name} is a SepCLR recipe; leave out the method")
+    cls = method_class(method)
+    merged = {**(recipe.params if recipe else {}), **(params or {})}
+    accepted = cls().get_params()
+    unused = sorted(set(merged) - set(accepted))
+    if unused:
+        raise SepCLRError(
+            f"{cls.__name__} has no parameter {', '.join(unused)}; its parameters are "
+            f"{', '.join(accepted)}"
+        )
+    given = recipe.dataset_options if recipe and dataset == recipe.dataset else {}
+    options = {**given, **(dataset_options or {})}
+    if dataset in DATASETS:
+        options = checked_options(dataset, options)
+    for name in PATH_OPTIONS & set(options):
+        base = Path(data_dir) if data_dir else Path.cwd()
+        options[name] = str((base / str(options[name])).absolute())
+    return {
+        "dataset": dataset,
+        "dataset_options": options,
+        "method": method,
+        "preset": preset_name,
+        "params": merged,
+        "checkpoint_every": checkpoint_every,
+    }
+
+
+def resumable(out: str | Path, device: str | None = None) -> dict[str, Any]:
+    """The settings of the stopped run in ``out``, checked for a resumption (a method trained
+    by epochs, a checkpoint written); ``device`` replaces the device it trained on."""
+    out = Path(out)
+    run = read_run(out)
+    if run["method"] not in METHODS:
+        raise SepCLRError(
+            f"{out / RUN_FILE} names the method {run['method']!r}, unknown to this sepclr"
+        )
+    if device is not None:
+        run["params"]["device"] = device
+    cls = method_class(run["method"])
+    if not cls.trains_by_epochs:
+        raise SepCLRError(f"{cls.__name__} is fitted in one step; there is nothing to resume")
+    if not TrainedEstimator.has_checkpoint(out / CHECKPOINT_DIR):
+        raise SepCLRError(
+            f"--resume {out}: no checkpoint yet (the run stopped before its first one); "
+            "start it again without --resume"
+        )
+    return run
+
+
+def load_split(
+    run: dict[str, Any], split: str, data_dir: str | Path | None = None, download: bool = True
+) -> CADataset:
+    """One split of the run's dataset (downloaded first where it is public and missing,
+    unless ``download`` is False)."""
+    return load_or_fetch(
+        run["dataset"],
+        None if data_dir is None else str(data_dir),
+        split,
+        run.get("dataset_options", {}),
+        download,
+    )
+
+
+# --- fit, select, evaluate, transform ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a run finds its data and what it writes: ``data_dir`` searched first for the
+    dataset's files, ``download`` the public ones that are missing, ``overwrite`` the run
+    already in the folder, ``verbose`` progress, ``evaluate`` the report after training,
+    ``plot`` its figures."""
+
+    data_dir: str | Path | None = None
+    download: bool = True
+    overwrite: bool = False
+    verbose: bool = True
+    evaluate: bool = True
+    plot: bool = False
+
+
+def fit(
+    run: dict[str, Any],
+    out: str | Path,
+    options: Options = Options(),
+    *,
+    resume: bool = False,
+    tensorboard: bool = False,
+    processes: int | None = None,
+) -> ContrastiveEstimator:
+    """Train the model of ``run`` (see :func:`settings`; :func:`resumable` with ``resume``)
+    into ``out``, as ``sepclr fit`` does: checkpoints in ``out/checkpoint``, ``run.json``
+    before training, then the model, the training log and, with ``evaluate``, the report.
+
+    Under ``torchrun`` every process trains and the first one writes; ``processes``, when
+    given, must be the number of processes torchrun started."""
+    out = Path(out)
+    if tensorboard:
+        check_tensorboard()
+    with process_group() as shard:
+        if processes is not None and processes != shard.world_size:
+            raise SepCLRError(
+                f"--devices {processes} but torchrun started {shard.world_size} process(es); "
+                "give one number (torchrun --nproc-per-node, or --devices without torchrun)"
+            )
+        model, run, splits = _train(run, out, options, resume, shard)
+    if shard.rank != 0:  # the first process writes the results, in one process
+        return model
+    model.save(out)
+    write_json(out / RUN_FILE, run)
+    print(f"model saved to {out} (training took {run['fit_seconds']} s)")
+    if isinstance(model, TrainedEstimator):
+        _write_training_log(model, out, options.plot, tensorboard)
+    if splits is not None:
+        _report(model, out, run, splits, options.plot)
+    return model
+
+
+def _train(
+    run: dict[str, Any], out: Path, options: Options, resume: bool, shard: Shard
+) -> tuple[ContrastiveEstimator, dict[str, Any], tuple[CADataset, CADataset] | None]:
+    """Check, then train the run's model in this process; returns it, the settings with the
+    training time, and the splits to evaluate it on (None without ``options.evaluate``)."""
+    first = shard.rank == 0
+    if not resume and first:
+        check_new_out(out, options.overwrite)
+    check_processes(method_class(run["method"]), shard.world_size)
+    model = method_class(run["method"])(**run["params"])
+    model.validate_params()
+    train, splits = _splits(run, options)
+    fit_options = known_attributes(model, train)
+    if isinstance(model, TrainedEstimator):
+        model.set_params(verbose=options.verbose)
+        fit_options |= {
+            "checkpoint_dir": out / CHECKPOINT_DIR,
+            "checkpoint_every": run["checkpoint_every"],
+            "resume": resume,
+        }
+    run = {**run, "processes": shard.world_size}
+    created = False
+    if first:
+        created = False if resume else claim(out, options.overwrite)
+        write_json(out / RUN_FILE, run)  # before training, so that a resumption finds it
+    start = time.perf_counter()
+    try:
+        model.fit(train.background, train.target, **fit_options)
+    except TrainingInterruptedError as exc:
+        raise TrainingInterruptedError(
+            f"{exc}; continue with `sepclr fit --resume {out}`"
+        ) from None
+    except SepCLRError:
+        # refused before its first checkpoint (bad data): leave no run behind
+        if first and not resume and not TrainedEstimator.has_checkpoint(out / CHECKPOINT_DIR):
+            shutil.rmtree(out, ignore_errors=True) if created else (out / RUN_FILE).unlink()
+        raise
+    trained = isinstance(model, TrainedEstimator)
+    seconds = model.train_seconds_ if trained else time.perf_counter() - start
+    run["fit_seconds"] = round(seconds, 1)
+    return model, run, splits
+
+
+def select(
+    run: dict[str, Any],
+    out: str | Path,
+    options: Options = Options(),
+    *,
+    candidates: list[str] | None = None,
+    folds: int | None = None,
+) -> Selection:
+    """Choose SepCLR's settings without labels on the train split of ``run``'s dataset, as
+    ``sepclr select`` does (:func:`sepclr.selection.select`; ``run["params"]`` are kept by
+    every candidate), and write the ranking, the chosen model refitted on every train row,
+    its ``run.json`` and, with ``evaluate``, the report into ``out``."""
+    out = Path(out)
+    check_new_out(out, options.overwrite)
+    params = run["params"]
+    unused = sorted(set(params) - set(SepCLR().get_params()))
+    if unused:
+        raise SepCLRError(f"SepCLR has no parameter {', '.join(unused)}")
+    train, splits = _splits(run, options)
+    start = time.perf_counter()
+    found = select_settings(
+        train.background,
+        train.target,
+        candidates,
+        {**params, "verbose": False},
+        folds,
+        train.subjects,
+        int(params.get("seed", 0)),
+        log=print if options.verbose else None,
+    )
+    claim(out, options.overwrite)
+    found.model.save(out)
+    chosen = next(row["params"] for row in found.ranking if row["name"] == found.chosen)
+    run = {
+        **run,
+        "params": {**params, **chosen},
+        "selection": {"chosen": found.chosen, "folds": found.folds},
+        "fit_seconds": round(time.perf_counter() - start, 1),
+    }
+    write_json(out / RUN_FILE, run)
+    table = ranking_table(found)
+    write_text(out / SELECTION_MD, table + "\n")
+    write_json(
+        out / SELECTION_JSON,
+        {"chosen": found.chosen, "folds": found.folds, "ranking": found.ranking},
+    )
+    print(table)
+    print(f"chosen: {found.chosen}; model saved to {out}")
+    if splits is not None:
+        _report(found.model, out, run, splits, options.plot)
+    return found
+
+
+def evaluate(
+    run_dir: str | Path, *, data_dir: str | Path | None = None, plot: bool = False
+) -> dict[str, Any]:
+    """Probe and diagnose the model in ``run_dir`` on its dataset's test split, as ``sepclr
+    evaluate`` does; write ``results.json`` and ``results.md`` (and the plots with ``plot``)
+    next to it and return the results document."""
+    out = Path(run_dir)
+    run = read_run(out)
+    model = load_model(out)
+    splits = (load_split(run, "train", data_dir), load_split(run, "test", data_dir))
+    return _report(model, out, run, splits, plot)
+
+
+def transform(
+    run_dir: str | Path, samples: str | Path, codes: str | Path, id_column: str | None = None
+) -> Path:
+    """Encode the ``samples`` file with the model in ``run_dir`` and write both codes and the
+    salient scores into ``codes``, as ``sepclr transform`` does; return the path written."""
+    out = Path(run_dir)
+    run = read_run(out)
+    model = load_model(out)
+    read = read_samples(Path(samples), run["dataset"], dict(run["dataset_options"]), id_column)
+    common, salient = model.transform(read.x)
+    path = write_codes(Path(codes), common, salient, read)
+    print(f"{len(common)} samples' codes written to {path}")
+    return path
+
+
+def _splits(
+    run: dict[str, Any], options: Options
+) -> tuple[CADataset, tuple[CADataset, CADataset] | None]:
+    """The train split, and both splits to report on (None without ``options.evaluate``),
+    loaded before any training so that a corrupt test split is found first."""
+    train = load_split(run, "train", options.data_dir, options.download)
+    if not options.evaluate:
+        return train, None
+    return train, (train, load_split(run, "test", options.data_dir, options.download))
+
+
+def _report(
+    model: Any, out: Path, run: dict[str, Any], splits: tuple[CADataset, CADataset], plot: bool
+) -> dict[str, Any]:
+    """Write the report (and with ``plot`` its figures) into ``out``; print it."""
+    document, text = model_report(model, run["dataset"], splits, run)
+    write_json(out / RESULTS_JSON, document)
+    write_text(out / RESULTS_MD, text + "\n")
+    print(text)
+    if plot:
+        from sepclr.evaluation.plots import (  # matplotlib
+            plot_reconstructions,
+            plot_salient_scores,
+            plot_spaces,
+        )
+
+        test = splits[1]
+        title = f"{run['dataset']} (test split)"
+        print(f"plot written to {plot_salient_scores(model, test, out / SCORES_PLOT, title)}")
+        if test.roles:
+            print(f"plot written to {plot_spaces(model, test, out / SPACES_PLOT, title)}")
+        if model.reconstructs and test.target.ndim == 4:
+            grid = plot_reconstructions(model, test, out / RECONSTRUCTIONS_PLOT)
+            print(f"reconstructions written to {grid}")
+    return document
+
+
+def _write_training_log(model: TrainedEstimator, out: Path, plot: bool, tensorboard: bool) -> None:
+    """``metrics.csv``, and with ``plot`` the curves, with ``tensorboard`` event files."""
+    write_metrics(out, model.history_)
+    if plot:
+        from sepclr.evaluation.plots import plot_training  # matplotlib
+
+        plot_training(model.history_, out / TRAINING_PLOT, title=type(model).__name__)
+    if tensorboard:
+        print(f"TensorBoard files written to {write_tensorboard(out, model.history_)}")
