@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 import sepclr
-from sepclr.data.catalog import mnist_like_digits
+from sepclr.data.sets.digits_on_fashion import mnist_like_digits
 from sepclr.data.sources import load_sklearn_digits
 from sepclr.evaluation import markdown_table, probe_row
 from sepclr.evaluation.probes import probe_balanced_accuracy

@@ -5,8 +5,9 @@ import pytest
 
 import sepclr
 from sepclr.data import locations
-from sepclr.data.catalog import CADataset, mnist_like_digits
+from sepclr.data.catalog import CADataset
 from sepclr.data.idx import write_idx
+from sepclr.data.sets.digits_on_fashion import mnist_like_digits
 from sepclr.data.sources import load_sklearn_digits
 from sepclr.errors import DataNotFoundError, InvalidInputError
 

@@ -180,6 +180,7 @@ def test_load_errors(fitted, tmp_path):
         sepclr.load(path)
 
 
+@pytest.mark.slow
 def test_correction_empties_the_salient_space_of_a_factor_the_paper_keeps():
     """A tiny end-to-end fit (seed 0) with the paper's objective (the default) and with the
     correction (``objective="extended"``), which trains the same and then corrects the
@@ -201,6 +202,7 @@ def test_correction_empties_the_salient_space_of_a_factor_the_paper_keeps():
     assert row["C_shared"] > before["C_shared"] - 5
 
 
+@pytest.mark.slow
 def test_default_keeps_backgrounds_at_s_prime_and_a_salient_factor_the_common_code_carries():
     """Real breast-cancer nuclei, half the targets enlarged (seed 0, 285 training rows). Size
     also tells malignant from benign, so the common code carries part of the enlargement

@@ -10,8 +10,8 @@ from sklearn.datasets import load_breast_cancer
 
 import sepclr
 from sepclr.data import download as downloads
-from sepclr.data import mice_protein as mice
-from sepclr.data.breast_cancer import _size_gains
+from sepclr.data.sets import mice_protein as mice
+from sepclr.data.sets.breast_cancer_enlarged import _size_gains
 from sepclr.errors import CorruptFileError, DataNotFoundError, InvalidInputError
 
 PROTEINS = [f"P{k}_N" for k in range(mice.PROTEINS)]
@@ -131,8 +131,9 @@ def test_mice_not_found_names_the_download(tmp_path, monkeypatch):
     monkeypatch.delenv("SEPCLR_DATA", raising=False)
     with pytest.raises(DataNotFoundError, match="sepclr download mice-protein"):
         sepclr.datasets.load("mice-protein", root=tmp_path / "nowhere")
-    folder, (remote,) = downloads.RESOURCES["mice-protein"]
-    assert folder == mice.FOLDER and remote.name == mice.FILE and len(remote.md5) == 32
+    resource = downloads.RESOURCES["mice-protein"]
+    (remote,) = resource.files
+    assert resource.folder == mice.FOLDER and remote.name == mice.FILE and len(remote.md5) == 32
 
 
 def test_breast_cancer_enlarged_plants_the_enlargement_exactly():

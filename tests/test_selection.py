@@ -34,6 +34,7 @@ def test_candidates_are_named_once_and_differ() -> None:
         sepclr.SepCLR(**candidate.params).validate_params()
 
 
+@pytest.mark.slow
 def test_select_prefers_a_trained_model_to_an_untrained_one() -> None:
     data = sepclr.datasets.load("synthetic-tabular", n=150)
     trained = Candidate("trained", {"objective": "paper", "epochs": 15}, "")

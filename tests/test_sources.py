@@ -29,6 +29,7 @@ from sepclr.data.cifar import load_cifar10, read_batch
 from sepclr.data.dsprites import load_dsprites
 from sepclr.data.folder import labelled_folder
 from sepclr.data.images import ImageFormat, read_image
+from sepclr.data.resources import RemoteFile, Resource
 from sepclr.data.sources import load_mnist
 from sepclr.errors import CorruptFileError, DataNotFoundError, InvalidInputError
 
@@ -243,8 +244,8 @@ def test_download_unpacks_cifar_into_a_readable_folder(server, tmp_path, monkeyp
         tar.add(batches / "cifar-10-batches-py", arcname="cifar-10-batches-py")
     data = archive.getvalue()
     (served / "cifar-10-python.tar.gz").write_bytes(data)
-    remote = downloads.RemoteFile(f"{address}/cifar-10-python.tar.gz", _md5(data), unpack=True)
-    monkeypatch.setitem(downloads.RESOURCES, "cifar-10", ("", (remote,)))
+    remote = RemoteFile(f"{address}/cifar-10-python.tar.gz", _md5(data), unpack=True)
+    monkeypatch.setitem(downloads.RESOURCES, "cifar-10", Resource("cifar-10", "", (remote,)))
     root = tmp_path / "root"
     downloads.download("cifar-10", root, progress=False)
     images, _ = load_cifar10("train", root)
@@ -260,8 +261,8 @@ def test_an_archive_escaping_its_folder_is_refused(server, tmp_path, monkeypatch
         tar.addfile(info, io.BytesIO(b"hi"))
     data = archive.getvalue()
     (served / "evil.tar.gz").write_bytes(data)
-    remote = downloads.RemoteFile(f"{address}/evil.tar.gz", _md5(data), unpack=True)
-    monkeypatch.setitem(downloads.RESOURCES, "cifar-10", ("", (remote,)))
+    remote = RemoteFile(f"{address}/evil.tar.gz", _md5(data), unpack=True)
+    monkeypatch.setitem(downloads.RESOURCES, "cifar-10", Resource("cifar-10", "", (remote,)))
     with pytest.raises(CorruptFileError, match="could not be unpacked"):
         downloads.download("cifar-10", tmp_path / "root", progress=False)
     assert not (tmp_path / "escaped.txt").exists()
@@ -280,8 +281,8 @@ def test_fit_downloads_missing_files_unless_told_not_to(server, tmp_path, monkey
     files = []
     for path in sorted((made / "mnist").iterdir()):
         (served / path.name).write_bytes(path.read_bytes())
-        files.append(downloads.RemoteFile(f"{address}/{path.name}", _md5(path.read_bytes())))
-    monkeypatch.setitem(downloads.RESOURCES, "mnist", ("mnist", tuple(files)))
+        files.append(RemoteFile(f"{address}/{path.name}", _md5(path.read_bytes())))
+    monkeypatch.setitem(downloads.RESOURCES, "mnist", Resource("mnist", "mnist", tuple(files)))
     data_dir = tmp_path / "data"
     argv = [
         "fit",

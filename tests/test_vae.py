@@ -165,6 +165,7 @@ def fit(cls, train, **options):
     return cls(**settings).fit(train.background, train.target)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", [sepclr.CVAE, sepclr.ConVAE, sepclr.MMCVAE])
 def test_salient_space_holds_the_target_only_factor(cls, tabular):
     train, test = tabular
@@ -173,6 +174,7 @@ def test_salient_space_holds_the_target_only_factor(cls, tabular):
     assert scores["C_shared"] > scores["S_shared"] + 10
 
 
+@pytest.mark.slow
 def test_sepvae_holds_background_salient_codes_at_zero(tabular):
     train, _ = tabular
     model = fit(sepclr.SepVAE, train)

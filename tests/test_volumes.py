@@ -6,7 +6,7 @@ import torch
 from scipy.stats import spearmanr
 
 import sepclr
-from sepclr.data.synthetic_brain import BLOB_CENTRE, brain_volumes
+from sepclr.data.sets.synthetic_brain import BLOB_CENTRE, brain_volumes
 from sepclr.data.views import VolumeViewOptions, VolumeViews
 from sepclr.evaluation.probes import probe_balanced_accuracy
 from sepclr.nets.encoder import TwoBranchEncoder, resolve_backbone
@@ -87,6 +87,7 @@ def test_synthetic_brain_dataset_groups_and_roles():
     assert set(data.background_factors) == {"age", "sex", "site"}
 
 
+@pytest.mark.slow
 def test_sepclr_trains_on_volumes_and_its_salient_space_tells_the_groups_apart():
     """A short training on 16^3 volumes: the loss goes down, and the salient space tells
     lesioned targets from backgrounds better than the common space does (what the

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from sepclr.data.catalog import DATASETS, dataset_options
 from sepclr.data.tables import anndata_features, read_anndata, read_columns, table_features
-from sepclr.data.volumes import load_volumes
 from sepclr.engine.files import atomic_write, write_text
 from sepclr.errors import InvalidInputError
 from sepclr.evaluation.diagnostics import salient_scores
@@ -57,24 +57,21 @@ def read_samples(
         raise InvalidInputError(f"--input {path}: give one of {', '.join(INPUTS)}")
     if not path.is_file():
         raise InvalidInputError(f"--input {path} does not exist")
+    if dataset in DATASETS:  # the builder's defaults for the options the run left out
+        options = {name: default for name, default, _ in dataset_options(dataset)} | options
     if suffix == ".npy":
         return Samples(np.load(path, allow_pickle=False))
     if suffix == ".h5ad":
         data = read_anndata(path)
-        normalize = str(options.get("normalize", "log1p"))
-        x = anndata_features(data, options.get("layer"), normalize)
+        x = anndata_features(data, options.get("layer"), str(options.get("normalize", "none")))
         return Samples(x, ("obs_names", np.asarray(data.obs_names)), data)
     columns = read_columns(path)
     ids = _identifiers(columns, id_column)
-    if dataset == "nifti-study":
-        paths = [path.parent / str(p) for p in columns[str(options.get("path_column", "path"))]]
-        shape = tuple(int(v) for v in options.get("shape", (32, 32, 32)))
-        return Samples(load_volumes(paths, (shape[0], shape[1], shape[2]), None), ids)
-    other = (str(options.get("group_column", "group")), *options.get("factors", ()))
-    other += (ids[0],) if ids else ()
-    features = options.get("features")
-    normalize = str(options.get("normalize", "none"))
-    return Samples(table_features(path, columns, features, other, normalize), ids)
+    names = (ids[0],) if ids else ()
+    reader = DATASETS[dataset].table_samples if dataset in DATASETS else None
+    if reader is None:
+        return Samples(table_features(path, columns, None, names, "none"), ids)
+    return Samples(reader(path, columns, options, names), ids)
 
 
 def _identifiers(

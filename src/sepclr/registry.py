@@ -49,21 +49,31 @@ class TermInfo:
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """A dataset: ``build(split=..., root=..., **options)`` returns a
-    :class:`sepclr.data.ca_dataset.CADataset`; ``files(root)`` lists its files (raises
-    :class:`sepclr.errors.DataNotFoundError` when they are missing; None when it needs
-    none); ``downloads`` the public resources ``sepclr download`` fetches for it; ``sizes``
-    its named sizes (the ``size`` option, first the default of the benchmarks); and its
-    evaluation protocol: ``probe_accuracy`` (plain accuracy instead of balanced accuracy for
-    the class probes) and ``group_probe`` (``"representation"`` or ``"head"``: also probe
-    target against background, the ``S_group`` and ``C_group`` columns)."""
+    """A dataset, declared in its own module of :mod:`sepclr.data.sets`.
+
+    ``build(split=..., root=..., **options)`` returns a
+    :class:`sepclr.data.ca_dataset.CADataset` (its keyword options, with their defaults and
+    the numpydoc ``Parameters`` entries, are the dataset's options); ``files(root)`` lists
+    its files (raises :class:`sepclr.errors.DataNotFoundError` when they are missing; None
+    when it needs none); ``downloads`` the public resources
+    (:class:`sepclr.data.resources.Resource`) ``sepclr download`` fetches for it;
+    ``path_options`` the options that name a file (a run stores them absolute);
+    ``table_samples(path, columns, options, ids)`` the samples that ``sepclr transform``
+    reads from a table file, as this dataset reads its own (None: every column but the
+    identifiers ``ids`` is a feature); ``sizes`` its named sizes (the ``size`` option, first
+    the default of the benchmarks); and its evaluation protocol: ``probe_accuracy`` (plain
+    accuracy instead of balanced accuracy for the class probes) and ``group_probe``
+    (``"representation"`` or ``"head"``: also probe target against background, the
+    ``S_group`` and ``C_group`` columns)."""
 
     name: str
     build: Callable[..., Any]
     description: str
     how_to_get: str
     files: Callable[[str | Path | None], list[Path]] | None = None
-    downloads: tuple[str, ...] = ()
+    downloads: tuple[Any, ...] = ()
+    path_options: tuple[str, ...] = ()
+    table_samples: Callable[..., Any] | None = None
     sizes: tuple[str, ...] = ()
     probe_accuracy: bool = False
     group_probe: str | None = None

@@ -74,8 +74,6 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "params": dict,
     "checkpoint_every": int,
 }
-# dataset options that name a file: stored absolute in run.json
-PATH_OPTIONS = frozenset({"table", "file"})
 
 
 # --- the folder ------------------------------------------------------------------------------
@@ -193,9 +191,11 @@ def settings(
         )
     given = recipe.dataset_options if recipe and dataset == recipe.dataset else {}
     options = {**given, **(dataset_options or {})}
+    path_options: tuple[str, ...] = ()
     if dataset in DATASETS:
         options = checked_options(dataset, options)
-    for name in PATH_OPTIONS & set(options):
+        path_options = DATASETS[dataset].path_options
+    for name in set(path_options) & set(options):
         base = Path(data_dir) if data_dir else Path.cwd()
         options[name] = str((base / str(options[name])).absolute())
     return {

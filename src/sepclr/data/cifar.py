@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from sepclr.data.locations import find_files
+from sepclr.data.resources import RemoteFile, Resource
 from sepclr.errors import CorruptFileError
 
 CIFAR_HOW_TO_GET = (
@@ -27,6 +28,17 @@ CIFAR_HOW_TO_GET = (
     "~/.cache/sepclr (the folder cifar-10-batches-py), or pass root=/--data-dir."
 )
 FOLDER = "cifar-10-batches-py"
+CIFAR_10 = Resource(
+    "cifar-10",
+    "",
+    (
+        RemoteFile(
+            "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+            "c58f30108f718f92721af3b95e74349a",
+            unpack=True,
+        ),
+    ),
+)
 BATCHES = {"train": [f"data_batch_{k}" for k in range(1, 6)], "test": ["test_batch"]}
 CLASSES = (
     "airplane",

@@ -13,100 +13,21 @@ import sys
 import tarfile
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
 
-from sepclr.data import mice_protein
 from sepclr.data.ca_dataset import CADataset
 from sepclr.data.catalog import load
 from sepclr.data.locations import search_roots
+from sepclr.data.resources import Resource
 from sepclr.errors import CorruptFileError, DataNotFoundError, InvalidInputError
 from sepclr.registry import DATASETS
 
-
-@dataclass(frozen=True)
-class RemoteFile:
-    """A file to fetch: its address, its published MD5, and whether it is a ``.tar.gz`` to
-    unpack into the data root."""
-
-    url: str
-    md5: str
-    unpack: bool = False
-
-    @property
-    def name(self) -> str:
-        return self.url.rsplit("/", 1)[-1]
-
-
-_MNIST = "https://ossci-datasets.s3.amazonaws.com/mnist/"
-_FASHION = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
-_DSPRITES = "https://github.com/deepmind/dsprites-dataset/raw/master/"
-
-_IDX_NAMES = (
-    "train-images-idx3-ubyte.gz",
-    "train-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-)
-
-
-def _idx_files(base: str, md5s: tuple[str, str, str, str]) -> tuple[RemoteFile, ...]:
-    """The four IDX files of an MNIST-like dataset at ``base``, with their checksums."""
-    return tuple(RemoteFile(base + name, md5) for name, md5 in zip(_IDX_NAMES, md5s, strict=True))
-
-
-# name: (folder under the data root, files); checksums as published with each dataset
-RESOURCES: dict[str, tuple[str, tuple[RemoteFile, ...]]] = {
-    "mnist": (
-        "mnist",
-        _idx_files(
-            _MNIST,
-            (
-                "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-                "d53e105ee54ea40749a09fcbcd1e9432",
-                "9fb629c4189551a2d022fa330f9573f3",
-                "ec29112dd5afa0611ce80d1b7f02629c",
-            ),
-        ),
-    ),
-    "fashion-mnist": (
-        "fashion-mnist",
-        _idx_files(
-            _FASHION,
-            (
-                "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-                "25c81989df183df01b3e8a0aad5dffbe",
-                "bef4ecab320f06d8554ea6380940ec79",
-                "bb300cfdad3c16e7a12a480ee83cd310",
-            ),
-        ),
-    ),
-    "cifar-10": (
-        "",
-        (
-            RemoteFile(
-                "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-                "c58f30108f718f92721af3b95e74349a",
-                unpack=True,
-            ),
-        ),
-    ),
-    "dsprites": (
-        "dsprites",
-        (
-            RemoteFile(
-                _DSPRITES + "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz",
-                "7da33b31b13a06f4b04a70402ce90c2e",
-            ),
-        ),
-    ),
-    "mice-protein": (
-        mice_protein.FOLDER,
-        (RemoteFile(mice_protein.URL, mice_protein.MD5),),
-    ),
+# every public resource a registered dataset needs, by name
+RESOURCES: dict[str, Resource] = {
+    resource.name: resource for info in DATASETS.values() for resource in info.downloads
 }
 _CHUNK = 1 << 20
 
@@ -184,10 +105,10 @@ def download(
         raise InvalidInputError(
             f"nothing to download for {name!r}; choose from {sorted(RESOURCES)}"
         )
-    folder, files = RESOURCES[name]
+    resource = RESOURCES[name]
     base = search_roots(root)[0]  # root, else $SEPCLR_DATA, else ~/.cache/sepclr
-    target = base / folder if folder else base
-    for remote in files:
+    target = base / resource.folder if resource.folder else base
+    for remote in resource.files:
         url = remote.url if mirror is None else mirror.rstrip("/") + "/" + remote.name
         path = fetch(url, target / remote.name, remote.md5, progress)
         if remote.unpack:
@@ -209,6 +130,6 @@ def load_or_fetch(
         if not fetch or not needs or os.environ.get("SEPCLR_OFFLINE"):
             raise
     for resource in needs:
-        print(f"downloading {resource} (missing for {name})", file=sys.stderr)
-        download(resource, root)
+        print(f"downloading {resource.name} (missing for {name})", file=sys.stderr)
+        download(resource.name, root)
     return load(name, root=root, split=split, **options)

@@ -9,9 +9,20 @@ from pathlib import Path
 import numpy as np
 
 from sepclr.data.locations import find_files
+from sepclr.data.resources import RemoteFile, Resource
 from sepclr.errors import CorruptFileError
 
 FILE = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
+DSPRITES = Resource(
+    "dsprites",
+    "dsprites",
+    (
+        RemoteFile(
+            "https://github.com/deepmind/dsprites-dataset/raw/master/" + FILE,
+            "7da33b31b13a06f4b04a70402ce90c2e",
+        ),
+    ),
+)
 DSPRITES_HOW_TO_GET = (
     f"Get dSprites: `sepclr download dsprites` ({FILE} from the deepmind/dsprites-dataset "
     "repository, checksummed), or put that file into $SEPCLR_DATA/dsprites or "

@@ -7,7 +7,30 @@ import numpy as np
 
 from sepclr.data.idx import read_idx
 from sepclr.data.locations import find_files
+from sepclr.data.resources import idx_resource
 from sepclr.errors import CorruptFileError
+
+# checksums as published with each dataset
+MNIST = idx_resource(
+    "mnist",
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    (
+        "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+        "d53e105ee54ea40749a09fcbcd1e9432",
+        "9fb629c4189551a2d022fa330f9573f3",
+        "ec29112dd5afa0611ce80d1b7f02629c",
+    ),
+)
+FASHION_MNIST = idx_resource(
+    "fashion-mnist",
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    (
+        "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+        "25c81989df183df01b3e8a0aad5dffbe",
+        "bef4ecab320f06d8554ea6380940ec79",
+        "bb300cfdad3c16e7a12a480ee83cd310",
+    ),
+)
 
 FASHION_HOW_TO_GET = (
     "Get Fashion-MNIST: on Debian/Ubuntu `apt-get install dataset-fashion-mnist` (files in "

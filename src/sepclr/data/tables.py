@@ -105,6 +105,16 @@ def table_features(
     return normalize_counts(x, normalize)
 
 
+def table_study_samples(
+    path: Path, columns: dict[str, np.ndarray], options: dict[str, Any], ids: tuple[str, ...]
+) -> np.ndarray:
+    """The features of a table of new samples, as :func:`table_study` with ``options``
+    reads its own: the same feature columns and normalisation."""
+    other = (str(options["group_column"]), *options["factors"], *ids)
+    features = options["features"]
+    return table_features(path, columns, features, other, str(options["normalize"]))
+
+
 def anndata_features(data: Any, layer: str | None, normalize: str) -> np.ndarray:
     """The dense float32 cells x genes matrix of an AnnData (``X``, or ``layers[layer]``),
     normalised as ``normalize`` says."""

@@ -70,6 +70,17 @@ def load_volumes(paths: list[Path], shape: tuple[int, int, int], cache: Path | N
     return np.stack([_cached(path, shape, cache) for path in paths])
 
 
+def nifti_study_samples(
+    path: Path, columns: dict[str, np.ndarray], options: dict[str, Any], ids: tuple[str, ...]
+) -> np.ndarray:
+    """The volumes a table of new samples lists (paths relative to the table), resampled as
+    :func:`nifti_study` with ``options`` resamples its own."""
+    del ids
+    paths = [path.parent / str(p) for p in columns[str(options["path_column"])]]
+    shape = tuple(int(v) for v in options["shape"])
+    return load_volumes(paths, (shape[0], shape[1], shape[2]), None)
+
+
 def nifti_study(
     split: str = "train",
     root: str | Path | None = None,

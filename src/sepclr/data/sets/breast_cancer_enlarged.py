@@ -23,6 +23,7 @@ from sklearn.datasets import load_breast_cancer
 
 from sepclr.data.ca_dataset import CADataset, check_split
 from sepclr.errors import InvalidInputError
+from sepclr.registry import DatasetInfo, register_dataset
 
 DIAGNOSES = ("malignant", "benign")  # scikit-learn's class order
 _SPLIT_SHARES = {"train": 0.5, "validation": 0.2, "test": 0.3}
@@ -98,3 +99,13 @@ def breast_cancer_enlarged(
         background_factors={"diagnosis": diagnosis[bg]},
         label_names={"diagnosis": list(DIAGNOSES), "enlarged": ["no", "yes"]},
     )
+
+
+register_dataset(
+    DatasetInfo(
+        "breast-cancer-enlarged",
+        breast_cancer_enlarged,
+        "breast-cancer nuclei, half the targets enlarged (salient); the diagnosis is common",
+        "generated from scikit-learn's copy of the Wisconsin table, nothing to download",
+    )
+)

@@ -22,12 +22,15 @@ import numpy as np
 from sepclr.data.ca_dataset import CADataset, check_split
 from sepclr.data.folder import read_table
 from sepclr.data.locations import find_files
+from sepclr.data.resources import RemoteFile, Resource
 from sepclr.errors import CorruptFileError, InvalidInputError
+from sepclr.registry import DatasetInfo, register_dataset
 
 FOLDER = "mice-protein"
 FILE = "Data_Cortex_Nuclear.csv"
 URL = "https://raw.githubusercontent.com/abidlabs/contrastive/master/experiments/datasets/" + FILE
 MD5 = "e54682b0a7fa8e131b2634482965193c"
+RESOURCE = Resource(FOLDER, FOLDER, (RemoteFile(URL, MD5),))
 HOW_TO_GET = (
     f"sepclr download mice-protein, or put {FILE} (the UCI Mice Protein Expression table as "
     "CSV) in $SEPCLR_DATA/mice-protein"
@@ -126,3 +129,15 @@ def mice_protein(split: str = "train", root: str | Path | None = None, fold: int
         label_names={"genotype": list(GENOTYPES)},
         subjects=(labels["mouse"][rows & background], labels["mouse"][rows & target]),
     )
+
+
+register_dataset(
+    DatasetInfo(
+        "mice-protein",
+        mice_protein,
+        "mouse cortex protein levels: Down-syndrome genotype (salient) in shocked mice (cPCA)",
+        HOW_TO_GET,
+        mice_protein_file,
+        downloads=(RESOURCE,),
+    )
+)

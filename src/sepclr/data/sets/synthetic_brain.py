@@ -25,6 +25,7 @@ import numpy as np
 
 from sepclr.data.ca_dataset import CADataset, check_split
 from sepclr.errors import InvalidInputError
+from sepclr.registry import DatasetInfo, register_dataset
 
 SYNTHETIC_BRAIN_SIZES = {"small": (300, 150), "default": (600, 300)}  # per group: train, test
 _SITE_GAIN = (0.85, 1.0, 1.15)
@@ -115,3 +116,15 @@ def synthetic_brain(
         roles={"score": "salient", "age": "common", "sex": "common", "site": "common"},
         background_factors=background_factors,
     )
+
+
+register_dataset(
+    DatasetInfo(
+        "synthetic-brain",
+        synthetic_brain,
+        "generated 3-D brain volumes: a local lesion (salient score) on age, sex, site effects",
+        "generated, nothing to download",
+        sizes=tuple(SYNTHETIC_BRAIN_SIZES),
+        group_probe="representation",
+    )
+)
