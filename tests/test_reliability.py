@@ -24,7 +24,7 @@ from sepclr.errors import (
     SepCLRWarning,
     StorageError,
 )
-from sepclr.methods.base import Standardiser
+from sepclr.methods.standardiser import Standardiser
 
 TABULAR = ["--dataset", "synthetic-tabular", "--dataset-option", "n=40", "--quiet"]
 CVAE = ["--method", "cvae", "--epochs", "1", "--batch-size", "16", "--no-evaluate"]

@@ -254,37 +254,16 @@ def select(
     given = (background, target)
     background, target = np.asarray(background), np.asarray(target)
     folds = default_folds(len(background), len(target)) if folds is None else folds
-    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 1:
-        raise InvalidInputError(f"folds must be a whole number, at least 1; got {folds!r}")
-    if min(len(background), len(target)) < 2 * max(folds, 5):
-        raise InvalidInputError(
-            f"selection with {folds} fold(s) needs at least {2 * max(folds, 5)} rows in each "
-            f"group; got {len(background)} background and {len(target)} target rows"
-        )
-    rng = np.random.default_rng(seed)
-    bg_subjects, tg_subjects = (None, None) if subjects is None else subjects
-    fold_bg = fold_of_rows(len(background), folds, rng, _subjects(bg_subjects, len(background)))
-    fold_tg = fold_of_rows(len(target), folds, rng, _subjects(tg_subjects, len(target)))
-    for group, fold in (("background", fold_bg), ("target", fold_tg)):
-        if len(np.unique(fold)) < max(folds, 2):
-            raise InvalidInputError(
-                f"the {group} rows belong to too few subjects for {folds} fold(s); give fewer folds"
-            )
+    fold_bg, fold_tg = _fold_assignment(background, target, folds, subjects, seed)
     common = {"verbose": False, **(params or {}), "seed": seed}
     rows: list[dict[str, Any]] = []
     best: tuple[float, SepCLR] | None = None
     for candidate in chosen:
         start = time.perf_counter()
-        per_fold, first = [], None
-        for k in range(folds):
-            train = (background[fold_bg != k], target[fold_tg != k])
-            held_out = (background[fold_bg == k], target[fold_tg == k])
-            model = SepCLR(**{**common, **candidate.params}).fit(*train)
-            per_fold.append(selection_components(model, train, held_out))
-            first = model if first is None else first
-        assert first is not None
+        components, first = _scored(
+            candidate, common, (background, target), (fold_bg, fold_tg), folds
+        )
         seconds = time.perf_counter() - start
-        components = {key: float(np.mean([f[key] for f in per_fold])) for key in per_fold[0]}
         score = criterion(components)
         row = {"name": candidate.name, "criterion": score, **components}
         row |= evaluate(first) if evaluate is not None else {}
@@ -301,6 +280,54 @@ def select(
             log(f"refitting {rows[0]['name']} on every row")
         model = SepCLR(**model.get_params()).fit(*given)
     return Selection(rows, model, refit, folds)
+
+
+def _fold_assignment(
+    background: np.ndarray,
+    target: np.ndarray,
+    folds: int,
+    subjects: tuple[Any, Any] | None,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each background and each target row's fold (see :func:`fold_of_rows`), checked."""
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 1:
+        raise InvalidInputError(f"folds must be a whole number, at least 1; got {folds!r}")
+    if min(len(background), len(target)) < 2 * max(folds, 5):
+        raise InvalidInputError(
+            f"selection with {folds} fold(s) needs at least {2 * max(folds, 5)} rows in each "
+            f"group; got {len(background)} background and {len(target)} target rows"
+        )
+    rng = np.random.default_rng(seed)
+    bg_subjects, tg_subjects = (None, None) if subjects is None else subjects
+    fold_bg = fold_of_rows(len(background), folds, rng, _subjects(bg_subjects, len(background)))
+    fold_tg = fold_of_rows(len(target), folds, rng, _subjects(tg_subjects, len(target)))
+    for group, fold in (("background", fold_bg), ("target", fold_tg)):
+        if len(np.unique(fold)) < max(folds, 2):
+            raise InvalidInputError(
+                f"the {group} rows belong to too few subjects for {folds} fold(s); give fewer folds"
+            )
+    return fold_bg, fold_tg
+
+
+def _scored(
+    candidate: Candidate,
+    common: dict[str, Any],
+    groups: tuple[np.ndarray, np.ndarray],
+    fold_of: tuple[np.ndarray, np.ndarray],
+    folds: int,
+) -> tuple[dict[str, float], SepCLR]:
+    """``candidate`` trained once per fold outside it and scored on it: its components
+    averaged over the folds, and its model of the first fold."""
+    (background, target), (fold_bg, fold_tg) = groups, fold_of
+    per_fold, first = [], None
+    for k in range(folds):
+        train = (background[fold_bg != k], target[fold_tg != k])
+        held_out = (background[fold_bg == k], target[fold_tg == k])
+        model = SepCLR(**{**common, **candidate.params}).fit(*train)
+        per_fold.append(selection_components(model, train, held_out))
+        first = model if first is None else first
+    assert first is not None
+    return {key: float(np.mean([f[key] for f in per_fold])) for key in per_fold[0]}, first
 
 
 RANKING_COLUMNS = (

@@ -8,8 +8,6 @@ goes into safetensors), :meth:`ContrastiveEstimator.fit_summary` (JSON-serialisa
 about the fit) and ``_set_fitted`` (the inverse of both).
 """
 
-import inspect
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -41,95 +39,17 @@ from sepclr.methods.parameters import (
     Param,
     check_params,
     declared,
+    initialiser,
     optional,
-    parameters_section,
+    with_parameters_section,
 )
-from sepclr.methods.validation import feature_names, stack_groups, to_float
+from sepclr.methods.standardiser import Standardiser
+from sepclr.methods.validation import feature_names, stack_groups
 from sepclr.nets.encoder import resolve_backbone
 from sepclr.objectives.shard import Shard
 
 Model = TypeVar("Model", bound="ContrastiveEstimator")
 Trained = TypeVar("Trained", bound="TrainedEstimator")
-_SECTIONS_AFTER_PARAMETERS = ("\n    Attributes\n", "\n    Notes\n", "\n    Examples\n")
-
-
-@dataclass(frozen=True)
-class Standardiser:
-    """Per-feature mean and scale of tabular inputs (identity for images)."""
-
-    mean: torch.Tensor
-    scale: torch.Tensor
-    _on_device: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
-
-    @classmethod
-    def fit(cls, x: torch.Tensor) -> "Standardiser":
-        """The mean and standard deviation of each feature of a table; a feature whose
-        deviation is below a millionth of its largest magnitude counts as constant (scale
-        1), whatever the data's unit."""
-        if x.ndim != 2:
-            return cls(torch.zeros(()), torch.ones(()))
-        scale = x.std(dim=0)
-        varies = scale > 1e-6 * x.abs().amax(dim=0)
-        return cls(x.mean(dim=0), torch.where(varies, scale, torch.ones_like(scale)))
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """Standardised float32 ``x`` (uint8 images are first scaled to [0, 1])."""
-        x = to_float(x)
-        if self.mean.ndim == 0:
-            return x
-        if x.device not in self._on_device:  # copied to a training device once, not per batch
-            self._on_device[x.device] = (self.mean.to(x.device), self.scale.to(x.device))
-        mean, scale = self._on_device[x.device]
-        return (x - mean) / scale
-
-    def check(self, sample_shape: tuple[int, ...]) -> None:
-        """Raise ``ValueError`` unless this standardiser suits samples of ``sample_shape``:
-        float32, one mean and one positive scale per feature of a table (scalars else)."""
-        shape = sample_shape if len(sample_shape) == 1 else ()
-        for name, tensor in (("mean", self.mean), ("scale", self.scale)):
-            if tuple(tensor.shape) != shape or tensor.dtype != torch.float32:
-                raise ValueError(
-                    f"standardiser.{name} is {tensor.dtype} of shape {tuple(tensor.shape)}, "
-                    f"expected float32 of shape {shape}"
-                )
-        if not bool((self.scale > 0).all()):
-            raise ValueError("standardiser.scale has values that are not positive")
-
-    def invert(self, x: torch.Tensor) -> torch.Tensor:
-        """``x`` back on the scale of the input."""
-        return x * self.scale + self.mean
-
-
-def _initialiser(params: dict[str, Param[Any]]) -> Any:
-    """An ``__init__`` taking ``params`` (by position or name) with their defaults."""
-    signature = inspect.Signature(
-        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-        + [
-            inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=p.default)
-            for name, p in params.items()
-        ]
-    )
-
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
-        bound = signature.bind(self, *args, **kwargs)
-        bound.apply_defaults()
-        for name, value in list(bound.arguments.items())[1:]:
-            setattr(self, name, value)
-
-    __init__.__signature__ = signature  # type: ignore[attr-defined]
-    return __init__
-
-
-def _with_parameters_section(doc: str, params: dict[str, Param[Any]]) -> str:
-    """``doc`` with a numpydoc ``Parameters`` section before its later sections."""
-    doc = inspect.cleandoc(doc).replace("\n", "\n    ")
-    doc = "\n    ".join(line.rstrip() for line in doc.split("\n    "))
-    section = parameters_section(params)
-    positions = [doc.find(s) for s in _SECTIONS_AFTER_PARAMETERS if s in doc]
-    at = min(positions) if positions else len(doc)
-    return doc[:at].rstrip() + "\n" + section + doc[at:]
 
 
 class ContrastiveEstimator(BaseEstimator):
@@ -153,9 +73,9 @@ class ContrastiveEstimator(BaseEstimator):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         params = declared(cls)
-        cls.__init__ = _initialiser(params)  # type: ignore[method-assign]
+        cls.__init__ = initialiser(params)  # type: ignore[method-assign]
         if cls.__doc__ and params:
-            cls.__doc__ = _with_parameters_section(cls.__doc__, params)
+            cls.__doc__ = with_parameters_section(cls.__doc__, params)
 
     def validate_params(self) -> None:
         """Check every parameter against its declared constraint, then

@@ -14,6 +14,7 @@ class builds ``__init__`` (its signature lists every declared parameter, so scik
 """
 
 import difflib
+import inspect
 import math
 import numbers
 from collections.abc import Callable, Iterable
@@ -240,3 +241,36 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(str(value), options, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     raise InvalidInputError(f"unknown {name} {value!r}{hint} Valid: {', '.join(options)}")
+
+
+_SECTIONS_AFTER_PARAMETERS = ("\n    Attributes\n", "\n    Notes\n", "\n    Examples\n")
+
+
+def initialiser(params: dict[str, Param[Any]]) -> Any:
+    """An ``__init__`` taking ``params`` (by position or name) with their defaults."""
+    signature = inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        + [
+            inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=p.default)
+            for name, p in params.items()
+        ]
+    )
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        for name, value in list(bound.arguments.items())[1:]:
+            setattr(self, name, value)
+
+    __init__.__signature__ = signature  # type: ignore[attr-defined]
+    return __init__
+
+
+def with_parameters_section(doc: str, params: dict[str, Param[Any]]) -> str:
+    """``doc`` with a numpydoc ``Parameters`` section before its later sections."""
+    doc = inspect.cleandoc(doc).replace("\n", "\n    ")
+    doc = "\n    ".join(line.rstrip() for line in doc.split("\n    "))
+    section = parameters_section(params)
+    positions = [doc.find(s) for s in _SECTIONS_AFTER_PARAMETERS if s in doc]
+    at = min(positions) if positions else len(doc)
+    return doc[:at].rstrip() + "\n" + section + doc[at:]
