@@ -124,5 +124,8 @@ def process_group(timeout_s: float = 1800.0) -> Iterator[Shard]:
     dist.init_process_group(backend, timeout=timedelta(seconds=timeout_s))
     try:
         yield Shard.current()
+        # every process done with its collectives before any tears the group down (a
+        # process that exits while another's gloo threads still talk to it can abort)
+        dist.barrier()
     finally:
         dist.destroy_process_group()
