@@ -34,7 +34,6 @@ from sepclr.engine.performance import (
     warn_if_slow_precision,
 )
 from sepclr.errors import TrainingDivergedError
-from sepclr.nets.encoder import EncodedBatch
 from sepclr.objectives.critics import Critic
 from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
@@ -322,22 +321,3 @@ def optimiser_step(
     else:
         scaler.step(optimizer)
         scaler.update()
-
-
-@torch.no_grad()
-def encode(
-    encoder: nn.Module,
-    inputs: torch.Tensor,
-    device: torch.device,
-    batch_size: int = 1024,
-    to_model_input: Callable[[torch.Tensor], torch.Tensor] | None = None,
-) -> EncodedBatch:
-    """Encoder outputs for ``inputs`` (stored rows, turned into model input by
-    ``to_model_input`` one chunk at a time) in evaluation mode, on the CPU."""
-    encoder.eval()
-    to_model_input = to_model_input or (lambda x: x.float())
-    parts = [
-        EncodedBatch(*(t.float().cpu() for t in encoder(to_model_input(chunk.to(device)))))
-        for chunk in inputs.split(batch_size)
-    ]
-    return EncodedBatch(*(torch.cat(ts) for ts in zip(*parts, strict=True)))

@@ -13,7 +13,7 @@ from sepclr.engine.performance import (
     resolve_view_passes,
     set_memory_format,
 )
-from sepclr.engine.training import TrainingData, TrainingModule, TrainingPlan, encode
+from sepclr.engine.training import TrainingData, TrainingModule, TrainingPlan
 from sepclr.errors import InvalidInputError
 from sepclr.methods.base import TrainedEstimator, checked_backbone, prefixed, view_kind
 from sepclr.methods.parameters import (
@@ -30,7 +30,7 @@ from sepclr.methods.parameters import (
     optional,
 )
 from sepclr.methods.residuals import RESIDUALS, apply_residuals, fit_residuals
-from sepclr.methods.sepclr_module import SepCLRModule
+from sepclr.methods.sepclr_module import SepCLRModule, encode
 from sepclr.methods.supervised import SupervisedSepCLRModule, attribute_rows
 from sepclr.methods.validation import as_sample_tensor
 from sepclr.nets.encoder import BACKBONES, EncodedBatch, TwoBranchEncoder

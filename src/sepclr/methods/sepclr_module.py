@@ -2,6 +2,8 @@
 and the paper's loss on them (Louiset et al., ICLR 2024, Eq. 10; official code
 ``cifar_mnist/sep_clr_k-jem.py``), with this project's optional extensions."""
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -108,3 +110,22 @@ class SepCLRModule(TrainingModule):
             terms["reconstruction"] = 0.5 * torch.stack(parts).sum()
             total = total + self.decoder_weight * terms["reconstruction"]
         return total, terms
+
+
+@torch.no_grad()
+def encode(
+    encoder: nn.Module,
+    inputs: torch.Tensor,
+    device: torch.device,
+    batch_size: int = 1024,
+    to_model_input: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> EncodedBatch:
+    """Encoder outputs for ``inputs`` (stored rows, turned into model input by
+    ``to_model_input`` one chunk at a time) in evaluation mode, on the CPU."""
+    encoder.eval()
+    to_model_input = to_model_input or (lambda x: x.float())
+    parts = [
+        EncodedBatch(*(t.float().cpu() for t in encoder(to_model_input(chunk.to(device)))))
+        for chunk in inputs.split(batch_size)
+    ]
+    return EncodedBatch(*(torch.cat(ts) for ts in zip(*parts, strict=True)))
