@@ -98,8 +98,6 @@ def _new_run(args: argparse.Namespace) -> dict[str, Any]:
         raise SepCLRError(
             "fit needs --dataset (or --preset) and --out (or --resume DIR to continue a run)"
         )
-    if args.preset and args.method != "sepclr":
-        raise SepCLRError(f"--preset {args.preset} is a SepCLR recipe; leave out --method")
     return runs.settings(
         dataset,
         method=args.method,
@@ -167,7 +165,7 @@ def _options(args: argparse.Namespace) -> runs.Options:
     return runs.Options(
         data_dir=args.data_dir,
         download=not args.no_download,
-        overwrite=bool(getattr(args, "overwrite", False)),
+        overwrite=args.overwrite,
         verbose=not args.quiet,
         evaluate=not args.no_evaluate,
         plot=args.plot,

@@ -179,7 +179,9 @@ def settings(
     if not dataset:
         raise SepCLRError("a run needs a dataset (or a preset)")
     if recipe is not None and method != "sepclr":
-        raise SepCLRError(f"the preset {preset_name} is a SepCLR recipe; leave out the method")
+        raise SepCLRError(
+            f"the preset {preset_name} is a SepCLR recipe; leave out the method (--method)"
+        )
     cls = method_class(method)
     merged = {**(recipe.params if recipe else {}), **(params or {})}
     accepted = cls().get_params()
@@ -307,8 +309,9 @@ def _train(
     first = shard.rank == 0
     if not resume and first:
         check_new_out(out, options.overwrite)
-    check_processes(method_class(run["method"]), shard.world_size)
-    model = method_class(run["method"])(**run["params"])
+    cls = method_class(run["method"])
+    check_processes(cls, shard.world_size)
+    model = cls(**run["params"])
     model.validate_params()
     train, splits = _splits(run, options)
     fit_options = known_attributes(model, train)
