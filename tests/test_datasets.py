@@ -100,7 +100,7 @@ def test_digits_on_fashion_is_deterministic(isolated):
 
 
 def test_unknown_dataset_and_size(isolated):
-    with pytest.raises(InvalidInputError, match="Available"):
+    with pytest.raises(InvalidInputError, match="available: anndata-study, "):
         sepclr.datasets.load("cifar-11")
     with pytest.raises(InvalidInputError, match="size"):
         sepclr.datasets.load("digits-on-fashion", size="huge")

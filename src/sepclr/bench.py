@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from sepclr.data.catalog import CADataset
+from sepclr.data.download import load_or_fetch
 from sepclr.engine.files import write_text
 from sepclr.errors import SepCLRError
 from sepclr.evaluation.report import (
@@ -32,7 +33,7 @@ from sepclr.evaluation.report import (
     table3_layout,
 )
 from sepclr.methods import ContrastiveEstimator, SepCLR
-from sepclr.registry import METHODS, TERMS
+from sepclr.registry import DATASETS, METHODS, TERMS
 
 # The paper's Table 1 rows: each independence term (not its short aliases), in the order
 # the terms register themselves; then the baselines.
@@ -174,6 +175,46 @@ def _result(
         f"({result['fit_seconds']:.0f} s)"
     )
     return result
+
+
+def bench(
+    dataset: str,
+    out: str | Path,
+    *,
+    ablation: str | None = None,
+    methods: str | None = None,
+    only: str | None = None,
+    seeds: int = 3,
+    split: str = "test",
+    size: str | None = None,
+    params: dict[str, Any] | None = None,
+    data_dir: str | None = None,
+    download: bool = True,
+) -> Path:
+    """``sepclr bench``: the rows of an ablation (``only`` a comma-separated subset of them)
+    or of a ``methods`` list (:func:`method_rows`) on ``dataset`` (its first size unless
+    ``size`` is given), scored on ``split``; returns the Markdown table written in ``out``."""
+    if methods is not None and only:
+        raise SepCLRError("--only selects ablation variants; with --methods, list the methods")
+    if methods is not None:
+        variants, name = method_rows(methods), "methods"
+    elif ablation in ABLATIONS:
+        rows = tuple(ABLATIONS[ablation])
+        variants = tuple(only.split(",")) if only else rows
+        unknown = [v for v in variants if v not in rows]
+        if unknown:
+            raise SepCLRError(f"unknown variant(s) {unknown}; choose from {', '.join(rows)}")
+        name = ablation
+    else:
+        raise SepCLRError(f"a benchmark needs methods or an ablation ({', '.join(ABLATIONS)})")
+    sizes = DATASETS[dataset].sizes if dataset in DATASETS else ()
+    size = size or (sizes[0] if sizes else None)
+    options: dict[str, Any] = {} if size is None else {"size": size}
+    train = load_or_fetch(dataset, data_dir, "train", options, download)
+    test = load_or_fetch(dataset, data_dir, split, options, download)
+    context = {"dataset": dataset, **options} | ({} if split == "test" else {"split": split})
+    run_table(train, test, out, variants, name, seeds=seeds, params=params, context=context)
+    return Path(out) / f"{name}.md"
 
 
 def run_table(

@@ -17,7 +17,10 @@ and a run refused before its first checkpoint leaves no folder behind.
 """
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +28,7 @@ from typing import Any
 
 from sepclr.data.catalog import CADataset, checked_options
 from sepclr.data.download import load_or_fetch
-from sepclr.engine.distributed import process_group
+from sepclr.engine.distributed import launched_by_torchrun, process_group
 from sepclr.engine.files import write_json, write_text
 from sepclr.engine.persistence import CONFIG_NAME, WEIGHTS_NAME
 from sepclr.errors import SepCLRError, StorageError, TrainingInterruptedError
@@ -299,6 +302,36 @@ def fit(
     if splits is not None:
         _report(model, out, run, splits, options.plot)
     return model
+
+
+def fit_on_processes(
+    run: dict[str, Any],
+    out: str | Path,
+    processes: int,
+    argv: list[str],
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+) -> bool:
+    """Start the command ``sepclr ARGV`` again on ``processes`` processes of this machine
+    (with ``torch.distributed.run``, the module behind ``torchrun``), after the checks that
+    need one process only; return False, doing nothing, where no new processes are needed
+    (one process, or already under torchrun)."""
+    if processes < 1:
+        raise SepCLRError(f"--devices is a number of processes, at least 1; got {processes}")
+    if processes == 1 or launched_by_torchrun():
+        return False
+    if not resume:
+        check_new_out(out, overwrite)
+    check_processes(method_class(run["method"]), processes)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command += [f"--nproc-per-node={processes}", "-m", "sepclr", *argv]
+    code = subprocess.run(command, env=os.environ.copy(), check=False).returncode
+    if code == 130:
+        raise TrainingInterruptedError("the training processes were interrupted")
+    if code != 0:
+        raise SepCLRError(f"the {processes} training processes failed (exit code {code})")
+    return True
 
 
 def _train(

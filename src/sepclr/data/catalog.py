@@ -18,7 +18,15 @@ from sepclr.data.ca_dataset import CADataset
 from sepclr.errors import DataNotFoundError, InvalidInputError
 from sepclr.registry import DATASETS
 
-__all__ = ["DATASETS", "CADataset", "availability", "checked_options", "dataset_options", "load"]
+__all__ = [
+    "DATASETS",
+    "CADataset",
+    "availability",
+    "checked_options",
+    "dataset_options",
+    "describe",
+    "load",
+]
 
 for _module in sorted(m.name for m in pkgutil.iter_modules(sets.__path__)):
     importlib.import_module(f"{sets.__name__}.{_module}")
@@ -52,13 +60,18 @@ def load(
     >>> data.background.shape, data.target.shape, sorted(data.factors)
     ((50, 20), (50, 20), ['salient', 'shared'])
     """
-    if name not in DATASETS:
-        close = difflib.get_close_matches(str(name), list(DATASETS), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise InvalidInputError(f"unknown dataset {name!r}{hint} Available: {sorted(DATASETS)}")
+    _check_known(name)
     options = checked_options(name, options)
     listed = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
     return DATASETS[name].build(split=split, root=root, **listed)
+
+
+def _check_known(name: str) -> None:
+    if name not in DATASETS:
+        close = difflib.get_close_matches(str(name), list(DATASETS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        names = ", ".join(sorted(DATASETS))
+        raise InvalidInputError(f"unknown dataset {name!r}{hint}; available: {names}")
 
 
 def checked_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -137,3 +150,21 @@ def availability(root: str | Path | None = None) -> list[tuple[str, str, str, st
                 where = "missing"
         rows.append((name, info.description, where, info.how_to_get))
     return rows
+
+
+def describe(name: str | None = None, root: str | Path | None = None) -> str:
+    """``sepclr datasets [NAME]``: each dataset (or the one named, with its options), what
+    it is and where its files are, or how to get them."""
+    if name is not None:
+        _check_known(name)
+    lines = []
+    for row, description, where, how in availability(root):
+        if name in (None, row):
+            lines += [row, f"  {description}", f"  files: {where}"]
+            lines += [f"  how to get them: {how}"] if where == "missing" else []
+    if name is not None:
+        lines.append("  options (--dataset-option NAME=VALUE; lists as a,b,c):")
+        for option, default, meaning in dataset_options(name):
+            meaning = ": " + meaning.replace("``", "") if meaning else ""
+            lines.append(f"    {option} (default {default!r}){meaning}")
+    return "\n".join(lines)
