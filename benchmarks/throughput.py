@@ -52,7 +52,7 @@ from sepclr.engine.training import TrainingData, TrainingPlan
 from sepclr.evaluation import markdown_table
 from sepclr.methods.sepclr_module import SepCLRModule
 from sepclr.nets import EncodedBatch, TwoBranchEncoder
-from sepclr.objectives import SepCLRWeights, build_independence, sepclr_objective
+from sepclr.objectives import SepCLRObjectiveSettings, build_independence, sepclr_objective
 from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
 RESULTS = Path(__file__).parent / "results"
@@ -96,7 +96,7 @@ def _loss(is_target: torch.Tensor, first: EncodedBatch, second: EncodedBatch) ->
         (first.common_head, second.common_head),
         (first.salient_head, second.salient_head),
         is_target,
-        SepCLRWeights(),
+        SepCLRObjectiveSettings(),
     )
     return loss
 
@@ -199,7 +199,7 @@ def _library_steps(
                 (first.common_head, second.common_head),
                 (first.salient_head, second.salient_head),
                 batch.is_target,
-                SepCLRWeights(),
+                SepCLRObjectiveSettings(),
                 "k-jem",
                 batch.shard,
             )
@@ -208,7 +208,7 @@ def _library_steps(
         encoder,
         views,
         build_independence("k-jem", 32, 32),
-        SepCLRWeights(),
+        SepCLRObjectiveSettings(),
         view_passes=resolve_view_passes(view_passes, device, backbone),
     )
     plan = TrainingPlan(1, batch, 3e-4, device, speed=speed, shard=shard, verbose=False)

@@ -25,7 +25,7 @@ from sepclr.errors import InvalidInputError
 from sepclr.methods.sepclr_module import SepCLRModule
 from sepclr.nets.encoder import EncodedBatch
 from sepclr.objectives import (
-    SepCLRWeights,
+    SepCLRObjectiveSettings,
     build_independence,
     kjem,
     kmi,
@@ -130,7 +130,7 @@ def _evaluate_terms(shard: Shard) -> dict:
         (views["a"], views["b"]),
         (views["c"], views["d"]),
         data["is_target"][rows],
-        SepCLRWeights(),
+        SepCLRObjectiveSettings(),
         "k-jem",
         shard,
     )
@@ -196,7 +196,7 @@ def _train_steps(shard: Shard) -> dict:
     torch.manual_seed(0)
     encoder = _TanhEncoder().double()
     module = SepCLRModule(
-        encoder, nn.Identity(), build_independence("k-jem", 5, 4), SepCLRWeights()
+        encoder, nn.Identity(), build_independence("k-jem", 5, 4), SepCLRObjectiveSettings()
     )
     return _sgd_steps(module, shard, lr=0.05)
 

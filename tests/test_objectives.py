@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from sepclr.objectives import (
-    SepCLRWeights,
+    SepCLRObjectiveSettings,
     alignment,
     build_independence,
     infoless_penalty,
@@ -155,7 +155,7 @@ def test_full_objective_matches_reference(gen):
     n = 32
     labels = (torch.arange(n) % 2).long()
     heads = [randn(gen, n, 8, scale=0.3) for _ in range(4)]
-    weights = SepCLRWeights(salient=3.0, infoless=7.0, independence=11.0)
+    weights = SepCLRObjectiveSettings(salient=3.0, infoless=7.0, independence=11.0)
     total, terms = sepclr_objective(
         (heads[0], heads[1]), (heads[2], heads[3]), labels.bool(), weights
     )
@@ -170,7 +170,7 @@ def test_full_objective_gradient_matches_reference(gen):
     n = 24
     labels = (torch.arange(n) % 3 == 0).long()
     heads = [randn(gen, n, 6, scale=0.5).requires_grad_() for _ in range(4)]
-    weights = SepCLRWeights(salient=3.0, infoless=7.0, independence=11.0)
+    weights = SepCLRObjectiveSettings(salient=3.0, infoless=7.0, independence=11.0)
     total, _ = sepclr_objective((heads[0], heads[1]), (heads[2], heads[3]), labels.bool(), weights)
     ours = torch.autograd.grad(total, heads)
     expected = torch.autograd.grad(ref_loss(*heads, labels, 3.0, 7.0, 11.0), heads)
@@ -271,12 +271,15 @@ def test_gradients_reach_both_spaces(gen, name):
 def test_none_adds_nothing(gen):
     heads = [randn(gen, 16, 4) for _ in range(4)]
     labels = torch.arange(16) % 2 == 0
-    weights = SepCLRWeights(independence=50.0)
+    weights = SepCLRObjectiveSettings(independence=50.0)
     with_none, terms = sepclr_objective(
         (heads[0], heads[1]), (heads[2], heads[3]), labels, weights, "none"
     )
     without, _ = sepclr_objective(
-        (heads[0], heads[1]), (heads[2], heads[3]), labels, SepCLRWeights(independence=0.0)
+        (heads[0], heads[1]),
+        (heads[2], heads[3]),
+        labels,
+        SepCLRObjectiveSettings(independence=0.0),
     )
     torch.testing.assert_close(with_none, without)
     assert terms["independence"].item() == 0.0

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from sklearn.cross_decomposition import CCA
 from sklearn.linear_model import Ridge
 
-from sepclr.objectives import SepCLRWeights, sepclr_objective
+from sepclr.objectives import SepCLRObjectiveSettings, sepclr_objective
 from sepclr.objectives.infomax import conditional_salient_uniformity
 from sepclr.objectives.redundancy import (
     REDUNDANCY_TERMS,
@@ -207,9 +207,9 @@ def test_objective_adds_each_extension_with_its_weight(gen):
     heads = [randn(gen, n, 4) for _ in range(4)]
     reps = (randn(gen, n, 4), randn(gen, n, 4))
     is_target = torch.arange(n) % 2 == 0
-    base = SepCLRWeights()
+    base = SepCLRObjectiveSettings()
     total, terms = sepclr_objective((heads[0], heads[1]), (heads[2], heads[3]), is_target, base)
-    extended = SepCLRWeights(redundancy="cca", redundancy_weight=3.0)
+    extended = SepCLRObjectiveSettings(redundancy="cca", redundancy_weight=3.0)
     total2, terms2 = sepclr_objective(
         (heads[0], heads[1]), (heads[2], heads[3]), is_target, extended, common_reps=reps
     )

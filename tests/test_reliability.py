@@ -17,6 +17,7 @@ import sepclr
 from sepclr import cli
 from sepclr.engine.files import write_text
 from sepclr.engine.loop import TrainingParts, run_epochs
+from sepclr.engine.training import TrainingPlan
 from sepclr.errors import (
     CheckpointError,
     DataNotFoundError,
@@ -308,7 +309,7 @@ def test_a_loss_that_grows_by_orders_of_magnitude_warns_once():
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        run_epochs(4, 2, 3, torch.Generator(), step, TrainingParts({}), verbose=False)
+        _run_steps(step, 4, 2, 3)
     grown = [w for w in caught if issubclass(w.category, SepCLRWarning)]
     assert len(grown) == 1 and "grew from 1 to 5e+03" in str(grown[0].message)
 
@@ -321,7 +322,7 @@ def test_datasets_name_lists_the_options(capsys):
     out = capsys.readouterr().out
     assert "group_column (default 'group'): The column that tells the groups apart." in out
     assert cli.main(["datasets", "tabel-study"]) == 1
-    assert "choose one of" in one_line_error(capsys)
+    assert "did you mean 'table-study'?" in one_line_error(capsys)
 
 
 def _study(folder: Path, with_factor: bool = True) -> None:
@@ -371,3 +372,20 @@ def test_a_run_without_factors_says_so(tmp_path, monkeypatch, capsys):
 def test_refusals_name_the_valid_choices(tmp_path, capsys, extra, message):
     assert fit(tmp_path / "run", *extra) == 1
     assert message in one_line_error(capsys)
+
+
+def _run_steps(step, n_rows, batch_size, epochs, read_every=1):
+    """``run_epochs`` of the step function ``step`` alone (no modules, no optimiser)."""
+
+    class Steps:
+        parts = TrainingParts({})
+
+        def step(self, rows, epoch, index):
+            return step(rows, epoch, index)
+
+        def start_epoch(self, epoch):
+            del epoch
+
+    cpu = torch.device("cpu")
+    plan = TrainingPlan(epochs, batch_size, 0.0, cpu, read_every=read_every, verbose=False)
+    return run_epochs(plan, Steps(), n_rows, torch.Generator())

@@ -12,6 +12,7 @@ import torch
 
 from sepclr import SepCLR
 from sepclr.engine import devices
+from sepclr.engine.loop import TrainingParts, run_epochs
 from sepclr.engine.performance import (
     StepSpeed,
     backend_settings,
@@ -22,7 +23,7 @@ from sepclr.engine.training import TrainingData, TrainingPlan
 from sepclr.methods.sepclr_module import SepCLRModule
 from sepclr.methods.validation import stack_groups
 from sepclr.nets.encoder import TwoBranchEncoder
-from sepclr.objectives import SepCLRWeights, build_independence
+from sepclr.objectives import SepCLRObjectiveSettings, build_independence
 
 
 def _images(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -79,7 +80,7 @@ def _train(
         encoder,
         torch.nn.Identity(),
         build_independence("k-jem", 4, 4),
-        SepCLRWeights(),
+        SepCLRObjectiveSettings(),
         view_passes=view_passes,
     )
     plan = TrainingPlan(
@@ -190,7 +191,6 @@ def test_reading_the_loss_every_few_steps_changes_nothing_but_when_it_is_read():
 
 
 def test_a_diverging_loss_read_every_few_steps_names_the_steps():
-    from sepclr.engine.loop import TrainingParts, run_epochs
     from sepclr.errors import TrainingDivergedError
 
     def step(idx, epoch, index):
@@ -199,9 +199,7 @@ def test_a_diverging_loss_read_every_few_steps_names_the_steps():
         return {"loss": torch.tensor(value), "common": torch.tensor(value)}
 
     with pytest.raises(TrainingDivergedError, match=r"epoch 1, steps 4-6: 'loss', 'common'"):
-        run_epochs(
-            12, 2, 1, torch.Generator(), step, TrainingParts({}), verbose=False, read_every=3
-        )
+        _run_steps(step, 12, 2, 1, read_every=3)
 
 
 def test_half_precision_without_cpu_instructions_warns(monkeypatch):
@@ -230,3 +228,20 @@ def test_default_layout_trains_the_resnet_that_hung_channels_last_convolutions()
     done = subprocess.run([sys.executable, "-c", script], timeout=300, capture_output=True)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     assert not default_channels_last(torch.device("cpu"), True, "resnet18")
+
+
+def _run_steps(step, n_rows, batch_size, epochs, read_every=1):
+    """``run_epochs`` of the step function ``step`` alone (no modules, no optimiser)."""
+
+    class Steps:
+        parts = TrainingParts({})
+
+        def step(self, rows, epoch, index):
+            return step(rows, epoch, index)
+
+        def start_epoch(self, epoch):
+            del epoch
+
+    cpu = torch.device("cpu")
+    plan = TrainingPlan(epochs, batch_size, 0.0, cpu, read_every=read_every, verbose=False)
+    return run_epochs(plan, Steps(), n_rows, torch.Generator())

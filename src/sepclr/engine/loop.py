@@ -6,10 +6,9 @@ import signal
 import threading
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -22,11 +21,9 @@ from sepclr.errors import (
     TrainingDivergedError,
     TrainingInterruptedError,
 )
-from sepclr.objectives.shard import SINGLE_PROCESS, Shard
+from sepclr.objectives.shard import Shard
 
 SECONDS = "seconds"  # the history's entry of an epoch's duration, not a mean over steps
-# (batch row indices, epoch, step) -> the step's loss terms, "loss" among them
-StepFunction = Callable[[torch.Tensor, int, int], dict[str, torch.Tensor]]
 
 
 def split_batches(order: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
@@ -80,73 +77,120 @@ class StopRequest:
         self._previous.clear()
 
 
+class EpochSettings(Protocol):
+    """What the loop reads of a training plan (:class:`sepclr.engine.training.TrainingPlan`)."""
+
+    @property
+    def epochs(self) -> int: ...
+    @property
+    def batch_size(self) -> int: ...
+    @property
+    def read_every(self) -> int | None: ...
+    @property
+    def shard(self) -> Shard: ...
+    @property
+    def verbose(self) -> bool: ...
+    @property
+    def description(self) -> str: ...
+
+
+class Steps(Protocol):
+    """What the loop runs: the training step, what a checkpoint holds (``parts``), and what
+    happens before each epoch's first step."""
+
+    parts: TrainingParts
+
+    def step(self, rows: torch.Tensor, epoch: int, step: int) -> dict[str, torch.Tensor]:
+        """The loss terms of one step on the stored ``rows``, ``"loss"`` among them."""
+        ...
+
+    def start_epoch(self, epoch: int) -> None:
+        """Prepare ``epoch`` (for example, create the optimisers anew)."""
+        ...
+
+
 def run_epochs(
+    plan: EpochSettings,
+    steps: Steps,
     n_rows: int,
-    batch_size: int,
-    epochs: int,
     generator: torch.Generator,
-    step_fn: StepFunction,
-    parts: TrainingParts,
-    on_epoch_start: Callable[[int], None] | None = None,
     checkpointer: Checkpointer | None = None,
     resume: bool = False,
     stop: StopRequest | None = None,
-    verbose: bool = True,
-    description: str = "training",
-    shard: Shard = SINGLE_PROCESS,
-    read_every: int = 1,
 ) -> Progress:
-    """Run ``epochs`` epochs of ``step_fn`` over shuffled batches of ``n_rows`` rows; return
-    the final progress: per epoch, the mean of each loss term and the epoch's ``seconds``
-    (``history``), and the seconds spent training, summed over resumptions (``seconds``).
+    """Run ``plan.epochs`` epochs of ``steps`` over shuffled batches of ``plan.batch_size``
+    of ``n_rows`` rows.
 
-    ``on_epoch_start(epoch)`` runs before each epoch's first step. With a ``checkpointer``,
-    a checkpoint is written every ``checkpointer.every`` epochs and after the last one;
-    ``resume=True`` first restores the checkpoint (weights, optimisers, random states,
-    position inside an epoch), so the run continues as if it had not stopped. When ``stop``
-    has caught a signal, the current step finishes, a checkpoint is written (with a
-    checkpointer) and :class:`TrainingInterruptedError` is raised.
+    With a ``checkpointer``, a checkpoint is written every ``checkpointer.every`` epochs and
+    after the last one; ``resume=True`` first restores the checkpoint (weights, optimisers,
+    random states, position inside an epoch), so the run continues as if it had not
+    stopped. When ``stop`` has caught a signal, the current step finishes, a checkpoint is
+    written (with a checkpointer) and :class:`TrainingInterruptedError` is raised.
 
     The loss terms stay on the training device and are read (a host synchronisation on a
-    GPU) every ``read_every`` steps and at the end of each epoch; a non-finite loss found
-    then raises :class:`TrainingDivergedError`, and a signal is acted on then.
+    GPU) every ``plan.read_every`` steps (1 when None) and at the end of each epoch; a
+    non-finite loss found then raises :class:`TrainingDivergedError`, and a signal is acted
+    on then.
 
-    In a multi-process run (``shard``), every process runs this loop with the same
+    In a multi-process run (``plan.shard``), every process runs this loop with the same
     ``generator`` seed; the first process alone writes checkpoints and shows progress, every
     process reads the checkpoint to resume, and a signal caught by any process stops all of
     them at the same step.
+
+    Parameters
+    ----------
+    plan : EpochSettings
+        Epochs, batch size, how often the terms are read, the process's shard, whether a
+        progress bar is shown and its description.
+    steps : Steps
+        The step function and the modules and optimisers a checkpoint holds.
+    n_rows : int
+        The number of stored rows.
+    generator : torch.Generator
+        The random generator of the batch order.
+    checkpointer : Checkpointer, optional
+        Where checkpoints are written and read.
+    resume : bool
+        Continue from the checkpoint.
+    stop : StopRequest, optional
+        The signal catcher.
+
+    Returns
+    -------
+    Progress
+        Per epoch, the mean of each loss term and the epoch's ``seconds`` (``history``), and
+        the seconds spent training, summed over resumptions (``seconds``).
     """
-    epochs_run = _Epochs(n_rows, batch_size, generator, parts, checkpointer, shard, read_every)
-    state = epochs_run.restore(on_epoch_start) if resume and checkpointer else Progress()
+    runner = _EpochRunner(n_rows, plan, steps, generator, checkpointer)
+    state = runner.restore() if resume and checkpointer else Progress()
     if resume and checkpointer:
-        _check_resumed(state, epochs, n_rows, batch_size, checkpointer)
-    epochs_run.clock = time.perf_counter() - state.seconds
+        _check_resumed(state, plan.epochs, n_rows, plan.batch_size, checkpointer)
+    runner.clock = time.perf_counter() - state.seconds
     history = list(state.history)
     bar = tqdm(
-        range(state.epoch, epochs),
-        desc=description,
+        range(state.epoch, plan.epochs),
+        desc=plan.description,
         unit="epoch",
-        disable=not verbose or shard.rank != 0,
+        disable=not plan.verbose or plan.shard.rank != 0,
         leave=True,
         initial=state.epoch,
-        total=epochs,
+        total=plan.epochs,
     )
     for epoch in bar:
         if epoch == state.epoch and state.step > 0 and state.order is not None:
             progress = Progress(epoch, state.step, state.order, dict(state.sums), history)
         else:
-            if on_epoch_start is not None:
-                on_epoch_start(epoch)
+            steps.start_epoch(epoch)
             order = torch.randperm(n_rows, generator=generator)
             progress = Progress(epoch, 0, order, {}, history)
-        epoch_terms = epochs_run.run_epoch(progress, step_fn, stop)
+        epoch_terms = runner.run_epoch(progress, stop)
         history.append(epoch_terms)
         _warn_if_growing(history)
         bar.set_postfix({k: f"{v:.3g}" for k, v in epoch_terms.items()})
         finished = epoch + 1
-        if checkpointer is not None and (finished % checkpointer.every == 0 or finished == epochs):
-            epochs_run.save(Progress(finished, 0, None, {}, history))
-    return Progress(epochs, 0, None, {}, history, epochs_run.seconds())
+        if checkpointer and (finished % checkpointer.every == 0 or finished == plan.epochs):
+            runner.save(Progress(finished, 0, None, {}, history))
+    return Progress(plan.epochs, 0, None, {}, history, runner.seconds())
 
 
 def _check_resumed(
@@ -171,35 +215,33 @@ def _check_resumed(
         )
 
 
-class _Epochs:
+class _EpochRunner:
     """The epochs of one run: their steps, checkpoints and resumption."""
 
     def __init__(
         self,
         n_rows: int,
-        batch_size: int,
+        plan: EpochSettings,
+        steps: Steps,
         generator: torch.Generator,
-        parts: TrainingParts,
         checkpointer: Checkpointer | None,
-        shard: Shard,
-        read_every: int = 1,
     ) -> None:
-        self.n_rows, self.batch_size, self.generator = n_rows, batch_size, generator
-        self.parts, self.checkpointer, self.shard = parts, checkpointer, shard
-        self.read_every = read_every
+        self.n_rows, self.batch_size, self.generator = n_rows, plan.batch_size, generator
+        self.steps, self.checkpointer, self.shard = steps, checkpointer, plan.shard
+        self.read_every = plan.read_every or 1
         self.clock = time.perf_counter()
 
     def seconds(self) -> float:
         """Seconds spent training, earlier runs of a resumed one included."""
         return time.perf_counter() - self.clock
 
-    def restore(self, on_epoch_start: Callable[[int], None] | None) -> Progress:
+    def restore(self) -> Progress:
         assert self.checkpointer is not None
         checkpoint = self.checkpointer.read()
         document = checkpoint[0]
-        if int(document["step"]) > 0 and on_epoch_start is not None:
-            on_epoch_start(int(document["epoch"]))  # create the optimisers the step used
-        parts = self.parts
+        if int(document["step"]) > 0:
+            self.steps.start_epoch(int(document["epoch"]))  # the optimisers the step used
+        parts = self.steps.parts
         return self.checkpointer.restore(
             parts.modules, parts.optimizers, self.generator, checkpoint
         )
@@ -210,14 +252,12 @@ class _Epochs:
         progress.seconds = self.seconds()
         path = self.checkpointer.path
         if self.shard.rank == 0:
-            parts = self.parts
+            parts = self.steps.parts
             path = self.checkpointer.save(parts.modules, parts.optimizers, self.generator, progress)
         self.shard.barrier()
         return f"checkpoint written to {path} (resume=True continues from it)"
 
-    def run_epoch(
-        self, progress: Progress, step_fn: StepFunction, stop: StopRequest | None
-    ) -> dict[str, float]:
+    def run_epoch(self, progress: Progress, stop: StopRequest | None) -> dict[str, float]:
         """The steps of ``progress.epoch`` from ``progress.step`` on; the mean of each term
         over the epoch's steps, and its ``seconds``."""
         assert progress.order is not None
@@ -227,7 +267,7 @@ class _Epochs:
         first_pending = steps
         for step in range(progress.step, len(batches)):
             start = time.perf_counter()
-            for key, value in step_fn(batches[step], progress.epoch, step).items():
+            for key, value in self.steps.step(batches[step], progress.epoch, step).items():
                 value = value.detach()
                 pending[key] = pending[key] + value if key in pending else value
             steps += 1

@@ -137,21 +137,9 @@ class TrainingPlan:
         read_every = self.read_every or default_read_every(self.device)
         stepper = _Stepper(self, module, data, check_each_step=read_every == 1)
         with backend_settings(self.device):
+            plan = replace(self, read_every=read_every)
             progress = run_epochs(
-                len(data.inputs),
-                self.batch_size,
-                self.epochs,
-                generator,
-                stepper.step,
-                stepper.parts,
-                on_epoch_start=stepper.renew_optimizers if module.renews_optimizers else None,
-                checkpointer=checkpointer,
-                resume=resume,
-                stop=stop,
-                verbose=self.verbose,
-                description=self.description,
-                shard=self.shard,
-                read_every=read_every,
+                plan, stepper, len(data.inputs), generator, checkpointer, resume, stop
             )
         average_buffers(module.network, self.shard)
         return progress
@@ -168,7 +156,7 @@ class _Stepper:
         check_each_step: bool = True,
     ) -> None:
         self.plan, self.module = plan, module
-        self.data, self.stored = resident(data, plan.device), data
+        self.data, self.stored = on_device_if_room(data, plan.device), data
         self.check_each_step = check_each_step
         model = distributed_model(module.network, plan.device, plan.shard)
         self.model = torch.compile(model) if plan.speed.compile else model
@@ -176,6 +164,11 @@ class _Stepper:
         self.steps_per_epoch = len(split_batches(torch.arange(len(data.inputs)), plan.batch_size))
         self.parts = TrainingParts({"network": module.network, **module.adversaries()})
         self.renew_optimizers(0)
+
+    def start_epoch(self, epoch: int) -> None:
+        """New optimisers at each epoch for a module that asks for them."""
+        if self.module.renews_optimizers:
+            self.renew_optimizers(epoch)
 
     def renew_optimizers(self, epoch: int) -> None:
         del epoch
@@ -229,7 +222,7 @@ class _Stepper:
         return {"loss": loss, **terms, "lr": torch.tensor(self.optimizer.param_groups[0]["lr"])}
 
 
-def resident(data: TrainingData, device: torch.device) -> TrainingData:
+def on_device_if_room(data: TrainingData, device: torch.device) -> TrainingData:
     """``data`` with its stored rows and target mask moved to ``device`` once, when it is a
     GPU with room for them in a quarter of its free memory: batches are then gathered there,
     without a copy from the host at each step. Elsewhere ``data`` as it is."""

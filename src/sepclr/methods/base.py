@@ -309,8 +309,9 @@ class TrainedEstimator(ContrastiveEstimator):
         plan = self._plan(tuple(inputs.shape[1:]), len(inputs), device, shard)
         standardiser = Standardiser.fit(inputs)
         data = TrainingData(inputs, is_target, standardiser, rows)
+        fingerprinted = (inputs, is_target) if rows is None else (inputs, is_target, rows)
         checkpointer, resuming = self._checkpointer(
-            checkpoint_dir, checkpoint_every, resume, inputs, is_target, *data_rows(rows)
+            checkpoint_dir, checkpoint_every, resume, *fingerprinted
         )
         with torch.random.fork_rng(devices=[]), StopRequest(checkpointer is not None) as stop:
             torch.manual_seed(int(self.seed))
@@ -448,11 +449,6 @@ def checked_backbone(name: str, sample_shape: tuple[int, ...]) -> str:
         return resolve_backbone(name, sample_shape)
     except ValueError as exc:
         raise InvalidInputError(str(exc)) from exc
-
-
-def data_rows(rows: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
-    """``rows`` as a tuple of zero or one tensor (what the checkpoint fingerprints)."""
-    return () if rows is None else (rows,)
 
 
 def prefixed(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

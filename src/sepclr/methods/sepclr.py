@@ -34,7 +34,7 @@ from sepclr.methods.sepclr_module import SepCLRModule, encode
 from sepclr.methods.supervised import SupervisedSepCLRModule, attribute_rows
 from sepclr.methods.validation import as_sample_tensor
 from sepclr.nets.encoder import BACKBONES, EncodedBatch, TwoBranchEncoder
-from sepclr.objectives import INDEPENDENCE_TERMS, SepCLRWeights, build_independence
+from sepclr.objectives import INDEPENDENCE_TERMS, SepCLRObjectiveSettings, build_independence
 from sepclr.objectives.redundancy import REDUNDANCY_TERMS
 from sepclr.objectives.shard import Shard
 from sepclr.objectives.supervised import ATTRIBUTE_KINDS
@@ -322,8 +322,8 @@ class SepCLR(TrainedEstimator):
     def _mix(self) -> tuple[float, float]:
         return _mix_range("salient_background_mix", self.salient_background_mix)
 
-    def _weights(self) -> SepCLRWeights:
-        return SepCLRWeights(
+    def _objective_settings(self) -> SepCLRObjectiveSettings:
+        return SepCLRObjectiveSettings(
             salient=float(self.salient_weight),
             infoless=float(self.infoless_weight),
             independence=float(self.independence_weight),
@@ -400,7 +400,7 @@ class SepCLR(TrainedEstimator):
             encoder,
             views,
             independence,
-            self._weights(),
+            self._objective_settings(),
             salient_mix=self._mix(),
             decoder_weight=float(self.decoder_weight),
             decoder_noise=float(self.decoder_noise),

@@ -9,7 +9,7 @@ from torch import nn
 
 from sepclr.engine.training import Batch, Forward, Terms, TrainingModule
 from sepclr.nets.encoder import EncodedBatch, TwoBranchEncoder
-from sepclr.objectives import SepCLRWeights, sepclr_objective
+from sepclr.objectives import SepCLRObjectiveSettings, sepclr_objective
 from sepclr.objectives.critics import Critic
 from sepclr.objectives.reconstruction import explaining_away_reconstruction
 from sepclr.objectives.registry import IndependencePenalty
@@ -48,7 +48,7 @@ class SepCLRModule(TrainingModule):
         encoder: TwoBranchEncoder,
         views: nn.Module,
         independence: IndependencePenalty,
-        weights: SepCLRWeights,
+        settings: SepCLRObjectiveSettings,
         salient_mix: tuple[float, float] = (0.0, 0.0),
         decoder_weight: float = 0.0,
         decoder_noise: float = 0.0,
@@ -58,7 +58,7 @@ class SepCLRModule(TrainingModule):
         self.network: TwoBranchEncoder = encoder
         self.views = views
         self.independence = independence
-        self.weights = weights
+        self.settings = settings
         self.salient_mix = salient_mix
         self.decoder_weight = decoder_weight
         self.decoder_noise = decoder_noise
@@ -94,7 +94,7 @@ class SepCLRModule(TrainingModule):
             (first.common_head, second.common_head),
             (first.salient_head, second.salient_head),
             batch.is_target,
-            self.weights,
+            self.settings,
             self.independence,
             batch.shard,
             common_reps=(first.common_rep, second.common_rep),

@@ -1,7 +1,7 @@
 """The mathematics of SepCLR: pure functions of tensors (no I/O, no training loop)."""
 
 from sepclr.objectives.registry import INDEPENDENCE_TERMS, build_independence  # noqa: I001
-from sepclr.objectives.combined import SepCLRWeights, sepclr_objective
+from sepclr.objectives.combined import SepCLRObjectiveSettings, sepclr_objective
 from sepclr.objectives.independence import kjem, kmi, mmd_independence
 from sepclr.objectives.infomax import (
     alignment,
@@ -14,7 +14,7 @@ from sepclr.objectives.kernels import pairwise_sq_distances
 
 __all__ = [
     "INDEPENDENCE_TERMS",
-    "SepCLRWeights",
+    "SepCLRObjectiveSettings",
     "alignment",
     "build_independence",
     "infoless_penalty",

@@ -21,7 +21,7 @@ from sepclr.registry import TERMS
 
 
 @dataclass(frozen=True)
-class SepCLRWeights:
+class SepCLRObjectiveSettings:
     """Weights and bandwidths of the SepCLR objective.
 
     ``salient`` is beta_S, ``infoless`` beta_reg, ``independence`` lambda; ``uniformity`` is
@@ -52,7 +52,7 @@ def sepclr_objective(
     common_heads: tuple[torch.Tensor, torch.Tensor],
     salient_heads: tuple[torch.Tensor, torch.Tensor],
     is_target: torch.Tensor,
-    weights: SepCLRWeights,
+    settings: SepCLRObjectiveSettings,
     independence: "str | IndependencePenalty" = "k-jem",
     shard: Shard = SINGLE_PROCESS,
     common_reps: tuple[torch.Tensor, torch.Tensor] | None = None,
@@ -68,18 +68,40 @@ def sepclr_objective(
       is the name of a term without a critic, or any penalty callable of (c, s, shard) (see
       :func:`sepclr.objectives.registry.build_independence`).
 
-    With a redundancy penalty (see :class:`SepCLRWeights`), ``L`` adds ``w_red L_red`` with
-    ``L_red = (1/2) [red(r^1, s^1) + red(r^2, s^2)]`` on the target rows, ``r`` the common
-    representations ``common_reps`` (the common heads when None).
+    With a redundancy penalty (see :class:`SepCLRObjectiveSettings`), ``L`` adds
+    ``w_red L_red`` with ``L_red = (1/2) [red(r^1, s^1) + red(r^2, s^2)]`` on the target
+    rows, ``r`` the common representations.
 
-    Louiset et al., ICLR 2024; official code ``cifar_mnist/sep_clr_k-jem.py``. Returns the total
-    and each weighted-free term (for logging). ``is_target`` is a bool tensor of shape (n,).
-    With a batch split across processes, each passes its own rows and its ``shard``, and
-    every process gets the global values (see :mod:`sepclr.objectives.shard`).
+    Louiset et al., ICLR 2024; official code ``cifar_mnist/sep_clr_k-jem.py``. With a batch
+    split across processes, each passes its own rows and its ``shard``, and every process
+    gets the global values (see :mod:`sepclr.objectives.shard`).
+
+    Parameters
+    ----------
+    common_heads, salient_heads : tuple of Tensor
+        The heads of the two views, each of shape (n, d).
+    is_target : Tensor
+        Boolean, shape (n,): the target rows.
+    settings : SepCLRObjectiveSettings
+        The weights, bandwidths and extensions.
+    independence : str or callable
+        The independence term.
+    shard : Shard
+        This process's rows of a split batch.
+    common_reps : tuple of Tensor, optional
+        The common representations the redundancy penalty compares (the common heads when
+        None).
+
+    Returns
+    -------
+    loss : Tensor
+        The total, a scalar.
+    terms : dict of str to Tensor
+        Each term before its weight, for logging.
     """
     c1, c2 = (F.normalize(h, dim=1) for h in common_heads)
     s1, s2 = salient_heads
-    w = weights
+    w = settings
     half_u = w.uniformity / 2.0
     targets = is_target
     common = alignment(c1, c2, w.common_bandwidth, shard) + half_u * (
@@ -113,7 +135,7 @@ def _salient_spread(
     salient: tuple[torch.Tensor, torch.Tensor],
     common: tuple[torch.Tensor, torch.Tensor],
     is_target: torch.Tensor,
-    w: SepCLRWeights,
+    w: SepCLRObjectiveSettings,
     shard: Shard,
 ) -> torch.Tensor:
     """The s'-uniformity of both views (or its conditional form), summed."""
