@@ -1,4 +1,5 @@
-"""The layers import downwards only: the engine knows no networks, methods or applications."""
+"""The structure of the package: the layers import downwards only (the engine knows no
+networks, methods or applications), and functions stay short."""
 
 import ast
 from pathlib import Path
@@ -23,3 +24,21 @@ def test_the_engine_imports_nothing_above_it():
     for path in sorted((ROOT / "engine").glob("*.py")):
         upward = [m for m in _imports(path) if m.startswith(ABOVE_ENGINE)]
         assert not upward, f"{path.name} imports {upward}"
+
+
+def _code_lines(function: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """A function's lines, its docstring left out."""
+    lines = function.end_lineno - function.lineno + 1
+    first = function.body[0]
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+        lines -= first.end_lineno - first.lineno + 1
+    return lines
+
+
+def test_no_function_is_longer_than_60_lines_of_code():
+    long = []
+    for path in sorted(ROOT.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _code_lines(node) > 60:
+                long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+    assert not long, long
