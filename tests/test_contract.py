@@ -1,14 +1,20 @@
-"""The contract every registered method keeps: fit, transform, save/load, scikit-learn's
-parameter protocol, the not-fitted error and reproducibility by seed."""
+"""The contract every registered method keeps: fit (returning the model), transform and
+fit_transform, DataFrame columns, reconstruct, save/load, scikit-learn's parameter protocol,
+the not-fitted error, reproducibility by seed, resumption, and parameters that each change
+what the method computes."""
 
+import signal
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
+import torch
 from sklearn.base import clone
 
 import sepclr
-from sepclr.errors import InvalidInputError, NotFittedError
+from sepclr.engine import loop
+from sepclr.errors import InvalidInputError, NotFittedError, TrainingInterruptedError
 from sepclr.methods.parameters import Number, declared
 from sepclr.registry import METHODS
 
@@ -59,16 +65,67 @@ def test_transform_refuses_complex_input_in_one_line(name, fitted, data):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_save_and_load_give_the_same_codes(name, fitted, data, tmp_path):
+def test_save_and_load_give_the_same_model(name, fitted, data, tmp_path):
     model = fitted[name]
     model.save(tmp_path / "model")
-    loaded = sepclr.load(tmp_path / "model")
-    assert type(loaded) is type(model)
-    assert loaded.get_params() == model.get_params()
-    for ours, theirs in zip(
-        model.transform(data.target), loaded.transform(data.target), strict=True
-    ):
+    assert not list((tmp_path / "model").glob("*.tmp"))
+    for loaded in (sepclr.load(tmp_path / "model"), type(model).load(tmp_path / "model")):
+        assert type(loaded) is type(model)
+        assert loaded.get_params() == model.get_params()
+        _assert_same_codes(model, loaded, data.target)
+        if model.reconstructs:
+            np.testing.assert_array_equal(
+                model.reconstruct(data.target), loaded.reconstruct(data.target)
+            )
+
+
+def _assert_same_codes(first, second, x) -> None:
+    for ours, theirs in zip(first.transform(x), second.transform(x), strict=True):
         np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fit_returns_the_model_and_fit_transform_its_codes(name, fitted, data):
+    model = _small(name)
+    assert model.fit(data.background, data.target) is model
+    common, salient = _small(name).fit_transform(data.background, data.target)
+    both = np.concatenate([data.background, data.target])
+    expected = fitted[name].transform(both)
+    np.testing.assert_array_equal(common, expected[0])
+    np.testing.assert_array_equal(salient, expected[1])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_dataframe_columns_are_kept_and_checked(name, fitted, data, tmp_path):
+    columns = [f"gene{i}" for i in range(data.target.shape[1])]
+    frames = [pd.DataFrame(group, columns=columns) for group in (data.background, data.target)]
+    model = _small(name).fit(*frames)
+    assert list(model.feature_names_in_) == columns
+    np.testing.assert_array_equal(model.transform(frames[1])[1], model.transform(data.target)[1])
+    with pytest.raises(InvalidInputError, match="select them in that order"):
+        model.transform(frames[1][columns[::-1]])
+    with pytest.raises(InvalidInputError, match="different columns"):
+        _small(name).fit(frames[0], frames[1].rename(columns={"gene0": "other"}))
+    loaded = sepclr.load(model.save(tmp_path / "model"))
+    assert list(loaded.feature_names_in_) == columns
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reconstruct_rebuilds_inputs_only_where_a_decoder_exists(name, fitted, data):
+    model = fitted[name]
+    if name == "sepclr":
+        assert not model.reconstructs
+        with pytest.raises(InvalidInputError, match="decoder_weight"):
+            model.reconstruct(data.target)
+        model = _small(name, objective="extended", decoder_weight=1.0)
+        model.fit(data.background, data.target)
+    if not model.reconstructs:
+        assert not hasattr(model, "reconstruct")
+        return
+    rebuilt = model.reconstruct(data.target[:5])
+    assert rebuilt.shape == (5, data.target.shape[1]) and rebuilt.dtype == np.float32
+    assert np.isfinite(rebuilt).all()
+    assert not np.array_equal(rebuilt, model.reconstruct(data.target[:5], salient=False))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -89,12 +146,61 @@ def test_an_unfitted_model_says_so(name, data):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_the_same_seed_gives_the_same_codes(name, fitted, data):
+def test_the_same_seed_gives_the_same_weights(name, fitted, data):
     again = _small(name).fit(data.background, data.target)
-    for ours, theirs in zip(
-        fitted[name].transform(data.target), again.transform(data.target), strict=True
-    ):
-        np.testing.assert_array_equal(ours, theirs)
+    first, second = fitted[name]._state_tensors(), again._state_tensors()
+    assert first.keys() == second.keys()
+    for key in first:
+        torch.testing.assert_close(first[key], second[key], rtol=0, atol=0, msg=key)
+    _assert_same_codes(fitted[name], again, data.target)
+    if METHODS[name].cls.trains_by_epochs:
+        other = _small(name, seed=1).fit(data.background, data.target)
+        assert not np.array_equal(other.transform(data.target)[1], again.transform(data.target)[1])
+
+
+RESUMED = [name for name in NAMES if METHODS[name].cls.trains_by_epochs]
+
+
+@pytest.mark.parametrize("name", RESUMED)
+def test_a_run_stopped_inside_an_epoch_resumes_to_the_uninterrupted_result(
+    name, data, tmp_path, monkeypatch
+):
+    """A SIGTERM during the second epoch stops training after that step, with a checkpoint;
+    resuming gives the weights and history of a run that was never stopped."""
+    params = {"epochs": 3, "batch_size": 16, "seed": 2}
+    reference = _small(name, **params).fit(data.background, data.target)
+    calls = []
+    split = loop.split_batches
+
+    def split_then_signal(order, batch_size):
+        calls.append(1)
+        if len(calls) == 2:  # the second epoch's batches: stop at its first step
+            signal.raise_signal(signal.SIGTERM)
+        return split(order, batch_size)
+
+    monkeypatch.setattr(loop, "split_batches", split_then_signal)
+    fit = {"checkpoint_dir": tmp_path / "checkpoint"}
+    with pytest.raises(TrainingInterruptedError, match="epoch 2, step 1"):
+        _small(name, **params).fit(data.background, data.target, **fit)
+    monkeypatch.setattr(loop, "split_batches", split)
+    starts = []
+    run_epoch = loop._EpochRunner.run_epoch
+
+    def recorded(runner, progress, stop):
+        starts.append((progress.epoch, progress.step))
+        return run_epoch(runner, progress, stop)
+
+    monkeypatch.setattr(loop._EpochRunner, "run_epoch", recorded)
+    resumed = _small(name, **params).fit(data.background, data.target, **fit, resume=True)
+    assert starts == [(1, 1), (2, 0)]  # from inside the second epoch, not from the start
+    first, second = resumed._state_tensors(), reference._state_tensors()
+    for key in first:
+        torch.testing.assert_close(first[key], second[key], rtol=0, atol=0, msg=key)
+    assert _durations_left_out(resumed.history_) == _durations_left_out(reference.history_)
+
+
+def _durations_left_out(history: list[dict]) -> list[dict]:
+    return [{k: v for k, v in epoch.items() if k != "seconds"} for epoch in history]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -101,8 +101,6 @@ def test_images_are_flattened_and_round_trip(tmp_path):
     assert common.shape == (50, 3) and salient.shape == (50, 4)
     loaded = sepclr.load(model.save(tmp_path / "cpca"))
     assert isinstance(loaded, sepclr.CPCA) and loaded.alpha_ == 2.0
-    for before, after in zip(model.transform(target), loaded.transform(target), strict=True):
-        np.testing.assert_array_equal(before, after)
 
 
 def test_bad_input_and_options():

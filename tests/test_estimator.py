@@ -37,25 +37,6 @@ def test_fit_returns_self_and_history(tabular):
     assert {"loss", "common", "salient", "infoless", "independence"} <= set(model.history_[0])
 
 
-def test_save_load_round_trip(fitted, tabular, tmp_path):
-    fitted.save(tmp_path / "model")
-    for loaded in (sepclr.load(tmp_path / "model"), sepclr.SepCLR.load(tmp_path / "model")):
-        assert loaded.get_params() == fitted.get_params()
-        for a, b in zip(
-            loaded.transform(tabular.target), fitted.transform(tabular.target), strict=True
-        ):
-            np.testing.assert_array_equal(a, b)
-    assert not list((tmp_path / "model").glob("*.tmp"))
-
-
-def test_same_seed_same_model_other_seed_other_model(tabular):
-    a = sepclr.SepCLR(**FAST, seed=3).fit(tabular.background, tabular.target)
-    b = sepclr.SepCLR(**FAST, seed=3).fit(tabular.background, tabular.target)
-    c = sepclr.SepCLR(**FAST, seed=4).fit(tabular.background, tabular.target)
-    np.testing.assert_array_equal(a.transform(tabular.target)[1], b.transform(tabular.target)[1])
-    assert not np.array_equal(a.transform(tabular.target)[1], c.transform(tabular.target)[1])
-
-
 def test_fit_leaves_global_rng_alone(tabular):
     torch.manual_seed(123)
     expected = torch.rand(3)
