@@ -254,3 +254,34 @@ def test_transform_runs_on_the_model_device_not_always_the_cpu():
         model.transform(data)
     model.set_params(device="cpu")
     np.testing.assert_array_equal(model.transform(data)[0], expected[0])
+
+
+def test_a_new_variant_is_one_class_that_every_layer_finds(monkeypatch, tmp_path, capsys):
+    """A variant built from the existing terms is one registered class: the command line,
+    the benchmarks, saving and loading find it with no other change."""
+    from sepclr import cli
+    from sepclr.bench import method_rows
+    from sepclr.methods.parameters import NON_NEGATIVE, Param
+    from sepclr.methods.vae import ContrastiveVAE
+    from sepclr.registry import METHODS, register_method
+
+    monkeypatch.setitem(METHODS, "tc-mm-cvae", None)  # removed again after the test
+
+    @register_method("tc-mm-cvae", "TC-MM-cVAE")
+    class TCMMCVAE(ContrastiveVAE):
+        """MM-cVAE's common-code MMD with ConVAE's total-correlation penalty."""
+
+        tc_weight = Param(1.0, NON_NEGATIVE, "Weight of the TC penalty.")
+        common_mmd_weight = Param(100.0, NON_NEGATIVE, "Weight of the common-code MMD.")
+
+        def _variant_weights(self):
+            return {"tc": float(self.tc_weight), "common_mmd": float(self.common_mmd_weight)}
+
+    assert "tc-mm-cvae" in method_rows("baselines")
+    out = tmp_path / "run"
+    argv = ["fit", "--dataset", "synthetic-tabular", "--method", "tc-mm-cvae", "--out", str(out)]
+    assert cli.main([*argv, "--epochs", "2", "--quiet", "--set", "tc_weight=0.5"]) == 0
+    assert "S_salient" in capsys.readouterr().out
+    loaded = sepclr.load(out)
+    assert type(loaded) is TCMMCVAE and loaded.tc_weight == 0.5
+    assert {"tc", "mmd"} <= set(loaded.history_[0])

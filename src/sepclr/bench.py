@@ -38,9 +38,6 @@ from sepclr.registry import DATASETS, METHODS, TERMS
 # The paper's Table 1 rows: each independence term (not its short aliases), in the order
 # the terms register themselves; then the baselines.
 INDEPENDENCE_ROWS = tuple(name for name, term in TERMS.items() if term.alias_of is None)
-BASELINES: dict[str, type[ContrastiveEstimator]] = {
-    m.name: m.cls for m in METHODS.values() if m.baseline
-}
 # Variants of SepCLR's objective around the salient space (``--ablation salient``): each row
 # is a set of SepCLR parameters on top of the benchmark's. ``paper`` is the paper's objective
 # (the library's default); ``corrected`` adds the correction of both codes after training
@@ -72,23 +69,29 @@ _OFF = (0, False, None, "none")
 _REMOVED_WITHOUT_EFFECT = ("background_salient_variance",)
 
 
+def baselines() -> dict[str, type[ContrastiveEstimator]]:
+    """Every registered method but SepCLR, by name (a method registered later included)."""
+    return {m.name: m.cls for m in METHODS.values() if m.baseline}
+
+
 def method_rows(spec: str) -> tuple[str, ...]:
     """The variants named by a ``--methods`` list: ``all`` (every baseline and every SepCLR
     row), ``baselines``, a baseline name, ``sepclr`` (the k-JEM row) or ``sepclr-<term>``."""
+    named = baselines()
     rows: list[str] = []
     for token in (t.strip().lower() for t in spec.split(",") if t.strip()):
         if token == "all":
-            rows += [*BASELINES, *INDEPENDENCE_ROWS]
+            rows += [*named, *INDEPENDENCE_ROWS]
         elif token == "baselines":
-            rows += list(BASELINES)
-        elif token in BASELINES:
+            rows += list(named)
+        elif token in named:
             rows.append(token)
         elif token == "sepclr":
             rows.append("k-jem")
         elif token.startswith("sepclr-") and token[len("sepclr-") :] in INDEPENDENCE_ROWS:
             rows.append(token[len("sepclr-") :])
         else:
-            choices = ["all", "baselines", *BASELINES, "sepclr"]
+            choices = ["all", "baselines", *named, "sepclr"]
             choices += [f"sepclr-{t}" for t in INDEPENDENCE_ROWS]
             raise SepCLRError(f"unknown method {token!r}; choose from {', '.join(choices)}")
     if not rows:
@@ -105,8 +108,8 @@ def build_model(variant: str, seed: int, params: dict[str, Any]) -> ContrastiveE
     for rows in ABLATIONS.values():
         if variant in rows:
             return SepCLR(**{**params, **rows[variant], "seed": seed, "verbose": False})
-    if variant in BASELINES:
-        cls = BASELINES[variant]
+    if variant in baselines():
+        cls = baselines()[variant]
         accepted = cls().get_params()
         settings = {k: v for k, v in params.items() if k in accepted}
         settings |= {"seed": seed} | ({"verbose": False} if cls.trains_by_epochs else {})
@@ -257,7 +260,7 @@ def run_table(
 def _label(variant: str) -> str:
     if variant == FLOOR:
         return "untrained encoder (floor)"
-    return METHODS[variant].label if variant in BASELINES else f"SepCLR-{variant}"
+    return METHODS[variant].label if variant in baselines() else f"SepCLR-{variant}"
 
 
 def _write_tables(
