@@ -49,9 +49,27 @@ class Samples:
 def read_samples(
     path: Path, dataset: str, options: dict[str, Any], id_column: str | None = None
 ) -> Samples:
-    """The samples in ``path`` as the run's dataset (``dataset`` with builder ``options``)
-    reads them: the same feature columns and normalisation for tables and cells, the same
-    resampling for NIfTI volumes."""
+    """The samples of a file, read as the run's dataset reads its own.
+
+    Tables and cells get the same feature columns and normalisation, NIfTI volumes the same
+    resampling.
+
+    Parameters
+    ----------
+    path : Path
+        The file (:data:`INPUTS` lists the formats).
+    dataset : str
+        The run's dataset.
+    options : dict
+        The run's dataset options.
+    id_column : str, optional
+        The table's identifier column (by default the first of :data:`ID_COLUMNS` present).
+
+    Returns
+    -------
+    Samples
+        The model inputs, their identifiers, and the AnnData read (for ``.h5ad``).
+    """
     suffix = path.suffix.lower()
     if suffix not in INPUTS:
         raise InvalidInputError(f"--input {path}: give one of {', '.join(INPUTS)}")
@@ -88,7 +106,22 @@ def _identifiers(
 
 
 def write_codes(path: Path, common: np.ndarray, salient: np.ndarray, samples: Samples) -> Path:
-    """Write the codes to ``path`` in the format its extension names (atomically)."""
+    """Write the codes in the format the file's extension names, atomically.
+
+    Parameters
+    ----------
+    path : Path
+        The file (:data:`OUTPUTS` lists the formats).
+    common, salient : ndarray, shape (n, d)
+        The codes.
+    samples : Samples
+        What :func:`read_samples` read (the identifiers, the AnnData).
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
     suffix = path.suffix.lower()
     if suffix not in OUTPUTS:
         raise InvalidInputError(f"--out {path}: give one of {', '.join(OUTPUTS)}")
@@ -108,10 +141,24 @@ def write_codes(path: Path, common: np.ndarray, salient: np.ndarray, samples: Sa
 def code_columns(
     common: np.ndarray, salient: np.ndarray, ids: tuple[str, np.ndarray] | None = None
 ) -> dict[str, np.ndarray]:
-    """The codes as named columns: the identifier first, then ``common_k``, ``salient_k``
-    and the ``salient_score``.
+    """The codes as named columns.
 
-    >>> list(code_columns(np.zeros((2, 2)), np.zeros((2, 1))))
+    Parameters
+    ----------
+    common, salient : ndarray, shape (n, d)
+        The codes.
+    ids : tuple of (str, ndarray), optional
+        The identifier column's name and values.
+
+    Returns
+    -------
+    dict of str to ndarray
+        The identifier first, then ``common_k``, ``salient_k`` and ``salient_score``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> list(code_columns(np.zeros((3, 2)), np.ones((3, 1))))
     ['common_0', 'common_1', 'salient_0', 'salient_score']
     """
     columns = {} if ids is None else {ids[0]: np.asarray(ids[1])}
@@ -135,9 +182,27 @@ def add_codes(adata: Any, common: np.ndarray, salient: np.ndarray) -> Any:
 def transform_anndata(
     model: ContrastiveEstimator, adata: Any, layer: str | None = None, normalize: str = "log1p"
 ) -> Any:
-    """A copy of ``adata`` with ``model``'s codes of its cells in ``obsm`` (keys
-    ``X_sepclr_common`` and ``X_sepclr_salient``; the salient score in ``obs``), the cells
-    prepared as the ``anndata-study`` dataset prepares them (``layer``, ``normalize``)."""
+    """A copy of ``adata`` with ``model``'s codes of its cells.
+
+    The cells are prepared as the ``anndata-study`` dataset prepares them.
+
+    Parameters
+    ----------
+    model : ContrastiveEstimator
+        A model fitted on cells prepared the same way.
+    adata : AnnData
+        The cells.
+    layer : str, optional
+        The layer that holds the counts (``X`` when None).
+    normalize : {"log1p", "none"}
+        The transform of the counts.
+
+    Returns
+    -------
+    AnnData
+        The copy, with ``obsm["X_sepclr_common"]``, ``obsm["X_sepclr_salient"]`` and the
+        salient score in ``obs["sepclr_salient_score"]``.
+    """
     common, salient = model.transform(anndata_features(adata, layer, normalize))
     return add_codes(adata, common, salient)
 

@@ -85,7 +85,22 @@ DATASETS: dict[str, DatasetInfo] = {}
 
 
 def register_method(name: str, label: str, baseline: bool = True) -> Callable[[C], C]:
-    """Class decorator: register an estimator under ``name``."""
+    """Class decorator: register an estimator.
+
+    Parameters
+    ----------
+    name : str
+        Its name on the command line (``--method``) and in benchmarks.
+    label : str
+        Its name in tables.
+    baseline : bool
+        Whether ``sepclr bench --methods baselines`` includes it.
+
+    Returns
+    -------
+    callable
+        The decorator, which returns the class unchanged.
+    """
 
     def register(cls: C) -> C:
         METHODS[name] = MethodInfo(name, cls, label, baseline)
@@ -97,8 +112,23 @@ def register_method(name: str, label: str, baseline: bool = True) -> Callable[[C
 def register_term(
     name: str, trained: bool = False, aliases: tuple[str, ...] = ()
 ) -> Callable[[F], F]:
-    """Decorator of a builder ``(c_dim, s_dim, bandwidth) -> penalty``: register it as the
-    independence term ``name`` (and each of ``aliases`` as a short name for it)."""
+    """Decorator of a builder ``(c_dim, s_dim, bandwidth) -> penalty``: register an independence
+    term.
+
+    Parameters
+    ----------
+    name : str
+        The term's name (``SepCLR(independence=name)``).
+    trained : bool
+        Whether the penalty has a critic trained beside the network.
+    aliases : tuple of str
+        Short names for it.
+
+    Returns
+    -------
+    callable
+        The decorator, which returns the builder unchanged.
+    """
 
     def register(build: F) -> F:
         TERMS[name] = TermInfo(name, build, trained)
@@ -110,7 +140,18 @@ def register_term(
 
 
 def register_dataset(info: DatasetInfo) -> DatasetInfo:
-    """Register a dataset."""
+    """Register a dataset.
+
+    Parameters
+    ----------
+    info : DatasetInfo
+        Its builder, description, files, downloads and evaluation protocol.
+
+    Returns
+    -------
+    DatasetInfo
+        ``info``.
+    """
     DATASETS[info.name] = info
     return info
 

@@ -129,8 +129,23 @@ def claim(out: Path, overwrite: bool) -> bool:
 
 
 def read_run(out: str | Path) -> dict[str, Any]:
-    """The settings of the run in ``out``, checked; a missing, truncated or foreign
-    ``run.json`` is refused with one line."""
+    """The settings of the run in ``out``, checked.
+
+    Parameters
+    ----------
+    out : str or Path
+        The run folder.
+
+    Returns
+    -------
+    dict
+        The document of its ``run.json``.
+
+    Raises
+    ------
+    SepCLRError
+        In one line, for a missing, truncated or foreign ``run.json``.
+    """
     out = Path(out)
     path = out / RUN_FILE
     if not path.is_file():
@@ -170,12 +185,38 @@ def settings(
     checkpoint_every: int = 1,
     data_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """The checked settings of a new run (what ``run.json`` stores).
+    """The checked settings of a new run: the document ``run.json`` stores.
 
-    ``preset_name`` takes the dataset, the dataset options and the parameters of one of the
-    paper's recipes (:mod:`sepclr.presets`); ``dataset``, ``dataset_options`` and ``params``
-    given beside it override them. Dataset options that name a file are made absolute
-    (relative to ``data_dir``, else the working directory), so the run reads from anywhere.
+    Parameters
+    ----------
+    dataset : str, optional
+        The dataset (``sepclr datasets``); the preset's when omitted.
+    method : str
+        The method (:data:`sepclr.registry.METHODS`).
+    preset_name : str, optional
+        One of the paper's recipes (:mod:`sepclr.presets`): its dataset, dataset options and
+        parameters, which ``dataset``, ``dataset_options`` and ``params`` override.
+    params : dict, optional
+        The method's parameters.
+    dataset_options : dict, optional
+        Options of the dataset's builder. Those that name a file are made absolute (relative
+        to ``data_dir``, else the working directory), so the run reads from anywhere.
+    checkpoint_every : int
+        Epochs between two checkpoints.
+    data_dir : str or Path, optional
+        The folder searched first for the dataset's files.
+
+    Returns
+    -------
+    dict
+        The settings: dataset, dataset options, method, preset, parameters, checkpoint
+        interval.
+
+    Raises
+    ------
+    SepCLRError
+        For an unknown method or dataset, a parameter the method does not have, or a preset
+        with another method.
     """
     recipe = preset(preset_name) if preset_name else None
     dataset = dataset or (recipe.dataset if recipe else None)
@@ -214,8 +255,25 @@ def settings(
 
 
 def resumable(out: str | Path, device: str | None = None) -> dict[str, Any]:
-    """The settings of the stopped run in ``out``, checked for a resumption (a method trained
-    by epochs, a checkpoint written); ``device`` replaces the device it trained on."""
+    """The settings of a stopped run, checked for a resumption.
+
+    Parameters
+    ----------
+    out : str or Path
+        The run folder.
+    device : str, optional
+        Replaces the device the run trained on.
+
+    Returns
+    -------
+    dict
+        The settings of its ``run.json``.
+
+    Raises
+    ------
+    SepCLRError
+        When the method is not trained by epochs, or no checkpoint was written yet.
+    """
     out = Path(out)
     run = read_run(out)
     if run["method"] not in METHODS:
@@ -254,10 +312,23 @@ def load_split(
 
 @dataclass(frozen=True)
 class Options:
-    """How a run finds its data and what it writes: ``data_dir`` searched first for the
-    dataset's files, ``download`` the public ones that are missing, ``overwrite`` the run
-    already in the folder, ``verbose`` progress, ``evaluate`` the report after training,
-    ``plot`` its figures."""
+    """How a run finds its data and what it writes.
+
+    Parameters
+    ----------
+    data_dir : str or Path, optional
+        Searched first for the dataset's files.
+    download : bool
+        Download the public files that are missing.
+    overwrite : bool
+        Replace the run already in the folder.
+    verbose : bool
+        Show progress.
+    evaluate : bool
+        Write the report after training.
+    plot : bool
+        Also draw its figures.
+    """
 
     data_dir: str | Path | None = None
     download: bool = True
@@ -276,12 +347,32 @@ def fit(
     tensorboard: bool = False,
     processes: int | None = None,
 ) -> ContrastiveEstimator:
-    """Train the model of ``run`` (see :func:`settings`; :func:`resumable` with ``resume``)
-    into ``out``, as ``sepclr fit`` does: checkpoints in ``out/checkpoint``, ``run.json``
-    before training, then the model, the training log and, with ``evaluate``, the report.
+    """Train the model of ``run`` into ``out``, as ``sepclr fit`` does.
 
-    Under ``torchrun`` every process trains and the first one writes; ``processes``, when
-    given, must be the number of processes torchrun started."""
+    Checkpoints go into ``out/checkpoint``, ``run.json`` is written before training, then the
+    model, the training log and, with ``options.evaluate``, the report. Under ``torchrun``
+    every process trains and the first one writes.
+
+    Parameters
+    ----------
+    run : dict
+        The settings, from :func:`settings` (or :func:`resumable` with ``resume``).
+    out : str or Path
+        The run folder.
+    options : Options
+        Where the data are and what is written.
+    resume : bool
+        Continue the stopped run in ``out`` from its checkpoint.
+    tensorboard : bool
+        Also write TensorBoard event files of the training curves.
+    processes : int, optional
+        The number of processes torchrun started, checked when given.
+
+    Returns
+    -------
+    ContrastiveEstimator
+        The trained model.
+    """
     out = Path(out)
     if tensorboard:
         check_tensorboard()
@@ -386,10 +477,30 @@ def select(
     candidates: list[str] | None = None,
     folds: int | None = None,
 ) -> Selection:
-    """Choose SepCLR's settings without labels on the train split of ``run``'s dataset, as
-    ``sepclr select`` does (:func:`sepclr.selection.select`; ``run["params"]`` are kept by
-    every candidate), and write the ranking, the chosen model refitted on every train row,
-    its ``run.json`` and, with ``evaluate``, the report into ``out``."""
+    """Choose SepCLR's settings without labels, as ``sepclr select`` does.
+
+    The candidates are ranked on the train split of ``run``'s dataset
+    (:func:`sepclr.selection.select`); the ranking, the chosen model refitted on every train
+    row, its ``run.json`` and, with ``options.evaluate``, the report go into ``out``.
+
+    Parameters
+    ----------
+    run : dict
+        The settings, from :func:`settings`; every candidate keeps ``run["params"]``.
+    out : str or Path
+        The run folder.
+    options : Options
+        Where the data are and what is written.
+    candidates : list of str, optional
+        Names of :data:`sepclr.selection.CANDIDATES` (all by default).
+    folds : int, optional
+        Cross-validation folds (by default 3 on small data, else 1).
+
+    Returns
+    -------
+    Selection
+        The ranking and the chosen model.
+    """
     out = Path(out)
     check_new_out(out, options.overwrite)
     params = run["params"]
@@ -434,9 +545,23 @@ def select(
 def evaluate(
     run_dir: str | Path, *, data_dir: str | Path | None = None, plot: bool = False
 ) -> dict[str, Any]:
-    """Probe and diagnose the model in ``run_dir`` on its dataset's test split, as ``sepclr
-    evaluate`` does; write ``results.json`` and ``results.md`` (and the plots with ``plot``)
-    next to it and return the results document."""
+    """Probe and diagnose the model of a run on its dataset's test split, as ``sepclr evaluate``
+    does.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        A folder written by :func:`fit` or :func:`select`.
+    data_dir : str or Path, optional
+        Searched first for the dataset's files.
+    plot : bool
+        Also draw the figures.
+
+    Returns
+    -------
+    dict
+        The results document, also written as ``results.json`` and ``results.md``.
+    """
     out = Path(run_dir)
     run = read_run(out)
     model = load_model(out)
@@ -447,8 +572,24 @@ def evaluate(
 def transform(
     run_dir: str | Path, samples: str | Path, codes: str | Path, id_column: str | None = None
 ) -> Path:
-    """Encode the ``samples`` file with the model in ``run_dir`` and write both codes and the
-    salient scores into ``codes``, as ``sepclr transform`` does; return the path written."""
+    """Encode a file of samples with the model of a run, as ``sepclr transform`` does.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        A folder written by :func:`fit` or :func:`select`.
+    samples : str or Path
+        The samples (see :func:`sepclr.export.read_samples`).
+    codes : str or Path
+        Where both codes and the salient scores go (see :func:`sepclr.export.write_codes`).
+    id_column : str, optional
+        The samples table's identifier column.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
     out = Path(run_dir)
     run = read_run(out)
     model = load_model(out)

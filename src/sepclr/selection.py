@@ -27,7 +27,17 @@ from sepclr.methods.sepclr import SepCLR
 
 @dataclass(frozen=True)
 class Candidate:
-    """A named setting: SepCLR parameters on top of the defaults and of the user's."""
+    """A named setting of SepCLR.
+
+    Parameters
+    ----------
+    name : str
+        Its name in the ranking (``sepclr select --candidates``).
+    params : dict
+        SepCLR parameters on top of the defaults and of the user's.
+    description : str
+        What it is, in a few words.
+    """
 
     name: str
     params: dict[str, Any]
@@ -93,14 +103,27 @@ def _inputs(train: tuple[Any, Any], held_out: tuple[Any, Any]) -> list[np.ndarra
 def selection_components(
     model: Transformer, train: tuple[Any, Any], held_out: tuple[Any, Any]
 ) -> dict[str, float]:
-    """What :func:`criterion` combines, for a fitted ``model``: its
-    :func:`sepclr.evaluation.diagnostics.label_free_diagnostics` on the (background,
-    target) rows of ``held_out``, and how much of the held-out inputs the codes explain
-    linearly (held-out R^2 of a ridge regression from the codes to the input, fitted on
-    ``train``; table features standardised): ``explained_background`` from ``c`` on
-    backgrounds,
-    ``explained_target`` from ``(c, s)`` on targets and ``explained_by_salient``, what
-    ``s`` adds to ``c`` there."""
+    """What :func:`criterion` combines, for a fitted ``model``.
+
+    These are its :func:`sepclr.evaluation.diagnostics.label_free_diagnostics` on the rows of
+    ``held_out``, and how much of the held-out inputs the codes explain linearly: the held-out
+    R^2 of a ridge regression from the codes to the input, fitted on ``train`` (table
+    features standardised). ``explained_background`` is from ``c`` on backgrounds,
+    ``explained_target`` from ``(c, s)`` on targets, and ``explained_by_salient`` what ``s``
+    adds to ``c`` there.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted model (anything with ``transform(x) -> (common, salient)``).
+    train, held_out : tuple of array-like
+        The (background, target) rows the maps are fitted on, and those they are scored on.
+
+    Returns
+    -------
+    dict of str to float
+        The diagnostics and the three ``explained_*`` values.
+    """
     codes, codes_out = encode_groups(model, train), encode_groups(model, held_out)
     components = diagnostics_of_codes(codes, codes_out)
     ((c_bg, _), (c_tg, s_tg)), ((c_bg_out, _), (c_tg_out, s_tg_out)) = codes, codes_out
@@ -122,8 +145,19 @@ def criterion(components: dict[str, float]) -> float:
     It rewards a salient code that explains held-out targets beyond what the common code
     explains, and penalises a common code that tells the groups apart and two codes that
     predict each other. Chosen among seven such combinations as the one whose worst mean
-    Spearman correlation with delta_TOT, over the validation splits of four benchmarks,
-    was highest (``benchmarks/results/selection/criterion.md``)."""
+    Spearman correlation with delta_TOT, over the validation splits of four benchmarks, was
+    highest (``benchmarks/results/selection/criterion.md``).
+
+    Parameters
+    ----------
+    components : dict of str to float
+        What :func:`selection_components` returns.
+
+    Returns
+    -------
+    float
+        The score.
+    """
     group_in_common = 2.0 * abs(components["common_group_auc"] - 0.5)
     repeated = max(components["r2_salient_from_common"], 0.0) + max(
         components["r2_common_from_salient"], 0.0
@@ -133,9 +167,20 @@ def criterion(components: dict[str, float]) -> float:
 
 @dataclass
 class Selection:
-    """What :func:`select` found: one row per candidate, best first (``name``,
-    ``criterion``, its components averaged over the folds, ``fit_seconds``, ``params``), and
-    the chosen candidate's model, refitted on every row when asked."""
+    """What :func:`select` found.
+
+    Parameters
+    ----------
+    ranking : list of dict
+        One row per candidate, best first: ``name``, ``criterion``, its components averaged
+        over the folds, ``fit_seconds`` and ``params``.
+    model : SepCLR
+        The chosen candidate's model.
+    refitted : bool
+        Whether ``model`` was refitted on every row (else it is the model of one fold).
+    folds : int
+        The number of cross-validation folds (1: one held-out fifth).
+    """
 
     ranking: list[dict[str, Any]]
     model: SepCLR

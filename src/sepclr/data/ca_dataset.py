@@ -31,14 +31,27 @@ def split_rows(is_target: np.ndarray, split: str, test_fraction: float) -> np.nd
 class CADataset:
     """A contrastive-analysis split.
 
-    ``background`` and ``target`` are arrays with the same trailing shape (images are float32
-    (n, C, H, W) in [0, 1]). ``factors`` maps a factor name to its labels over the target rows;
-    ``background_factors`` holds the background labels where known. ``roles`` says whether a
-    factor is ``"salient"`` (target only) or ``"common"`` (shared). ``label_names`` gives, for
-    a factor of classes 0, 1, ..., the name of each class (the Fashion-MNIST class names, a
-    table's text labels). ``subjects`` holds, when rows are repeated measurements of
-    subjects (a mouse measured 15 times), the subject of each (background, target) row:
-    held-out rows should keep subjects whole.
+    Parameters
+    ----------
+    name : str
+        The dataset.
+    split : str
+        ``"train"``, ``"validation"`` or ``"test"``.
+    background, target : ndarray
+        The two groups' samples, with the same trailing shape (images are float32
+        (n, C, H, W) in [0, 1]).
+    factors : dict of str to ndarray
+        Each labelled factor's values over the target rows.
+    roles : dict of str to str
+        Whether each factor is ``"salient"`` (target only) or ``"common"`` (shared).
+    background_factors : dict of str to ndarray
+        The background rows' values, where known.
+    label_names : dict of str to list of str
+        For a factor of classes 0, 1, ..., the name of each class (the Fashion-MNIST class
+        names, a table's text labels).
+    subjects : tuple of ndarray, optional
+        When rows are repeated measurements (a mouse measured 15 times), the subject of each
+        (background, target) row: held-out rows should keep subjects whole.
     """
 
     name: str
@@ -52,7 +65,20 @@ class CADataset:
     subjects: tuple[np.ndarray, np.ndarray] | None = None
 
     def label_of(self, factor: str, value: object) -> str:
-        """The name of class ``value`` of ``factor`` (the value itself when unnamed)."""
+        """The name of a class of a factor.
+
+        Parameters
+        ----------
+        factor : str
+            The factor.
+        value : object
+            Its class.
+
+        Returns
+        -------
+        str
+            The class's name, or the value itself when the class has none.
+        """
         names = self.label_names.get(factor, [])
         index = int(value) if isinstance(value, int | np.integer) else -1
         return names[index] if 0 <= index < len(names) else str(value)

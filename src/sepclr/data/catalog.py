@@ -96,9 +96,21 @@ def checked_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
 
 
 def dataset_options(name: str) -> list[tuple[str, Any, str]]:
-    """The options of dataset ``name``'s builder: (name, default, meaning), the meaning
-    read from the builder's numpydoc ``Parameters`` section ("" where it has none).
+    """The options of a dataset's builder.
 
+    Parameters
+    ----------
+    name : str
+        The dataset.
+
+    Returns
+    -------
+    list of tuple
+        (option, default, meaning) for each option, the meaning read from the builder's
+        numpydoc ``Parameters`` section (``""`` where it has none).
+
+    Examples
+    --------
     >>> [option for option, _, _ in dataset_options("synthetic-tabular")]
     ['n', 'features', 'seed']
     """
@@ -132,8 +144,21 @@ def _parameter_docs(doc: str) -> dict[str, str]:
 
 
 def availability(root: str | Path | None = None) -> list[tuple[str, str, str, str]]:
-    """For each dataset: (name, description, where its files are or 'missing', how to get).
+    """Every dataset and whether its files are here.
 
+    Parameters
+    ----------
+    root : str or Path, optional
+        A folder searched first.
+
+    Returns
+    -------
+    list of tuple of str
+        For each dataset: its name, its description, where its files are (or ``"missing"``),
+        and how to get them.
+
+    Examples
+    --------
     >>> rows = {row[0]: row for row in availability()}
     >>> rows["synthetic-tabular"][2], rows["table-study"][2]
     ('built in', 'yours (see its options)')

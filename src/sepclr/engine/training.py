@@ -63,17 +63,43 @@ class TrainingModule(nn.Module):
     critics the loss feeds: each takes its own steps on the codes it saw, after the
     network's step (:class:`sepclr.objectives.critics.Critic`). With ``renews_optimizers``,
     every optimiser is created anew at each epoch.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        Passed to :class:`torch.nn.Module`.
     """
 
     network: nn.Module
     renews_optimizers: bool = False
 
     def loss(self, batch: Batch, forward: Forward) -> tuple[torch.Tensor, Terms]:
-        """The total loss of ``batch`` and its named terms."""
+        """The total loss of a batch and its named terms.
+
+        Parameters
+        ----------
+        batch : Batch
+            The batch's rows on the training device.
+        forward : callable
+            Runs ``network`` on its inputs, with the plan's wrappers and autocast.
+
+        Returns
+        -------
+        loss : Tensor
+            The total, a scalar.
+        terms : dict of str to Tensor
+            Each term, for the training log.
+        """
         raise NotImplementedError
 
     def adversaries(self) -> dict[str, Critic]:
-        """The critics trained beside the network, by name."""
+        """The critics trained beside the network.
+
+        Returns
+        -------
+        dict of str to Critic
+            Each critic by name (none by default).
+        """
         return {}
 
 
@@ -91,14 +117,41 @@ class TrainingData:
 
 @dataclass(frozen=True)
 class TrainingPlan:
-    """How a :class:`TrainingModule` is trained: ``epochs`` passes over shuffled batches of
-    ``batch_size`` rows (the global batch under several processes) with Adam at ``lr`` (or
-    ``make_optimizer(parameters)``), scaled each step by :func:`learning_rate_factor`
-    (``lr_schedule``, ``warmup``); ``max_grad_norm`` clips the gradient norm; ``speed``:
-    precision, channels-last and compilation; ``read_every``: how many steps the loss terms
-    stay on the device between two reads (None: :func:`default_read_every`); ``shard``: this
-    process's place in a multi-process run (each process's views are then seeded from
-    ``seed``, rank, epoch and step)."""
+    """How a :class:`TrainingModule` is trained.
+
+    Parameters
+    ----------
+    epochs : int
+        Passes over shuffled batches.
+    batch_size : int
+        Rows per batch (the global batch under several processes).
+    lr : float
+        Adam's learning rate.
+    device : torch.device
+        Where training runs.
+    lr_schedule : {"constant", "cosine"}
+        The factor of the learning rate at each step (:func:`learning_rate_factor`).
+    warmup : float
+        The share of the steps with a linear warm-up.
+    max_grad_norm : float, optional
+        Clip the gradient norm to this value.
+    speed : StepSpeed
+        Precision, channels-last and compilation.
+    read_every : int, optional
+        How many steps the loss terms stay on the device between two reads (None:
+        :func:`sepclr.engine.performance.default_read_every`).
+    shard : Shard
+        This process's place in a multi-process run; each process's views are then seeded
+        from ``seed``, rank, epoch and step.
+    seed : int
+        The seed of those views.
+    verbose : bool
+        Show a progress bar.
+    description : str
+        The progress bar's label.
+    make_optimizer : callable, optional
+        ``make_optimizer(parameters)`` replaces Adam.
+    """
 
     epochs: int
     batch_size: int
@@ -124,11 +177,31 @@ class TrainingPlan:
         resume: bool = False,
         stop: StopRequest | None = None,
     ) -> Progress:
-        """Train ``module`` in place; return the final progress (the mean of each loss term
-        per epoch in ``history``, the training ``seconds``). A non-finite loss stops
-        training with :class:`TrainingDivergedError`: before the optimiser step when the
-        terms are read at every step (on a CPU), else at the next read. Checkpoints,
-        ``resume`` and ``stop``: see :func:`sepclr.engine.loop.run_epochs`."""
+        """Train ``module`` in place.
+
+        A non-finite loss stops training with :class:`TrainingDivergedError`: before the
+        optimiser step when the terms are read at every step (on a CPU), else at the next read.
+
+        Parameters
+        ----------
+        module : TrainingModule
+            The network and its loss.
+        data : TrainingData
+            The stored rows and how a batch of them becomes model input.
+        generator : torch.Generator
+            The random generator of the batch order.
+        checkpointer : Checkpointer, optional
+            Where checkpoints are written (see :func:`sepclr.engine.loop.run_epochs`).
+        resume : bool
+            Continue from the checkpoint.
+        stop : StopRequest, optional
+            The signal catcher.
+
+        Returns
+        -------
+        Progress
+            The mean of each loss term per epoch (``history``) and the training ``seconds``.
+        """
         check_batch_size(self.batch_size, self.shard)
         warn_if_slow_precision(self.speed.precision, self.device)
         module.to(self.device)

@@ -52,14 +52,34 @@ class Transformer(Protocol):
 
 
 def salient_scores(salient: np.ndarray) -> np.ndarray:
-    """Each sample's salient score: the Euclidean distance of its salient code to the
-    information-less code ``s' = 0``. Shape (n, d) in, (n,) out."""
+    """Each sample's salient score: the distance of its salient code to ``s' = 0``.
+
+    Parameters
+    ----------
+    salient : ndarray, shape (n, d)
+        Salient codes.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        The Euclidean norm of each code.
+    """
     return np.linalg.norm(np.asarray(salient, dtype=np.float64), axis=1)
 
 
 def group_auc(background: np.ndarray, target: np.ndarray) -> float:
-    """Area under the ROC curve of a score that should be higher for targets: the chance
-    that a random target scores above a random background (ties count half)."""
+    """Area under the ROC curve of a score that should be higher for targets.
+
+    Parameters
+    ----------
+    background, target : ndarray, shape (n,)
+        The scores of each group.
+
+    Returns
+    -------
+    float
+        The chance that a random target scores above a random background (ties count half).
+    """
     labels = np.r_[np.zeros(len(background)), np.ones(len(target))]
     return float(roc_auc_score(labels, np.r_[background, target]))
 
@@ -67,10 +87,22 @@ def group_auc(background: np.ndarray, target: np.ndarray) -> float:
 def held_out_r2(
     train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray
 ) -> float:
-    """R^2 on the test rows of a ridge regression (``alpha=1`` on standardised inputs) of
-    ``y`` on ``x`` fitted on the train rows; several outputs are pooled, each weighted by
-    its variance. Below 0 when the prediction is worse than the test rows' mean; 0 when
-    ``y`` does not vary on the test rows."""
+    """Held-out R^2 of a ridge regression (``alpha=1`` on standardised inputs) of ``y`` on ``x``.
+
+    Parameters
+    ----------
+    train_x, train_y : ndarray
+        The rows the regression is fitted on, (n, p) and (n,) or (n, q).
+    test_x, test_y : ndarray
+        The rows it is scored on.
+
+    Returns
+    -------
+    float
+        R^2 on the test rows, several outputs pooled, each weighted by its variance. Below 0
+        when the prediction is worse than the test rows' mean; 0 when ``y`` does not vary on
+        the test rows.
+    """
     if float(np.var(test_y, axis=0).sum()) == 0.0:
         return 0.0
     model = make_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(train_x, train_y)
@@ -118,21 +150,48 @@ def label_free_diagnostics(
     train: tuple[Any, Any],
     test: tuple[Any, Any],
 ) -> dict[str, float]:
-    """The diagnostics of :data:`DIAGNOSTICS` for a fitted ``model``, from its codes of
-    (background, target) rows of a ``train`` split (where the linear maps are fitted) and
-    a held-out ``test`` split (where they are scored)."""
+    """The diagnostics of :data:`DIAGNOSTICS` for a fitted ``model``, which need no labels.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted model (anything with ``transform(x) -> (common, salient)``).
+    train : tuple of array-like
+        (background, target) rows of a train split, where the linear maps are fitted.
+    test : tuple of array-like
+        (background, target) rows of a held-out split, where they are scored.
+
+    Returns
+    -------
+    dict of str to float
+        ``salient_auc``, ``background_ratio``, ``r2_salient_from_common``,
+        ``r2_common_from_salient`` and ``common_group_auc``.
+    """
     return diagnostics_of_codes(encode_groups(model, train), encode_groups(model, test))
 
 
 def clustering_scores(
     common: np.ndarray, salient: np.ndarray, labels: Mapping[str, np.ndarray], seed: int = 0
 ) -> dict[str, float]:
-    """For each factor of classes in ``labels`` (over the rows of the codes), in each space
-    (``S`` salient, ``C`` common, codes standardised): the silhouette of the factor's
-    classes, and the adjusted Rand index and normalised mutual information between them and
-    a k-means clustering with as many clusters (10 initialisations, ``seed``). Keys are
-    ``<space>_<factor>_<metric>``; a factor with fewer than 2 classes, or as many classes
-    as rows, is skipped."""
+    """How well the classes of each labelled factor cluster in each space.
+
+    Parameters
+    ----------
+    common, salient : ndarray, shape (n, d)
+        The codes (standardised here).
+    labels : mapping of str to ndarray, shape (n,)
+        Each factor's class of each row.
+    seed : int
+        The seed of k-means (10 initialisations).
+
+    Returns
+    -------
+    dict of str to float
+        Under ``<space>_<factor>_<metric>`` (space ``S`` salient or ``C`` common): the
+        silhouette of the factor's classes, and the adjusted Rand index and normalised mutual
+        information between them and a k-means clustering with as many clusters. A factor with
+        fewer than 2 classes, or as many classes as rows, is skipped.
+    """
     scores: dict[str, float] = {}
     for factor, values in labels.items():
         classes = len(np.unique(values))

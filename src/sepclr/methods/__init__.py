@@ -14,7 +14,22 @@ from sepclr.registry import METHODS, method_by_class
 
 
 def load(directory: str | Path) -> ContrastiveEstimator:
-    """Load any saved sepclr model; its class is read from the directory's config.json.
+    """Load any saved sepclr model; its class is read from the folder's ``config.json``.
+
+    Parameters
+    ----------
+    directory : str or Path
+        A folder written by a model's ``save`` (or by ``sepclr fit``).
+
+    Returns
+    -------
+    ContrastiveEstimator
+        The fitted model, of the class it was saved with.
+
+    Raises
+    ------
+    CheckpointError
+        For a missing, damaged or foreign folder, or a class this sepclr does not know.
 
     Examples
     --------

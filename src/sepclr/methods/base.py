@@ -99,8 +99,20 @@ class ContrastiveEstimator(BaseEstimator):
             )
 
     def fit(self: Model, background: Any, target: Any) -> Model:
-        """Fit on ``background`` (e.g. healthy controls) and ``target`` (e.g. patients)
-        samples of the same shape. Returns ``self``."""
+        """Fit on the two groups.
+
+        Parameters
+        ----------
+        background : array-like or DataFrame, shape (n_background, ...)
+            Samples of the background group (e.g. healthy controls).
+        target : array-like or DataFrame, shape (n_target, ...)
+            Samples of the target group (e.g. patients), of the same shape and columns.
+
+        Returns
+        -------
+        self
+            The fitted model.
+        """
         inputs, is_target = self._checked_groups(background, target)
         self._fit_groups(inputs, is_target)
         self.sample_shape_ = tuple(inputs.shape[1:])
@@ -109,8 +121,22 @@ class ContrastiveEstimator(BaseEstimator):
     def fit_transform(
         self, background: Any, target: Any, **fit_options: Any
     ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`fit`, then the common and salient codes of the background rows followed by
-        the target rows."""
+        """:meth:`fit`, then the codes of the rows it was fitted on.
+
+        Parameters
+        ----------
+        background, target : array-like or DataFrame
+            The two groups, as for :meth:`fit`.
+        **fit_options
+            Further options of :meth:`fit` (a checkpoint folder, for instance).
+
+        Returns
+        -------
+        common : ndarray of float32, shape (n_background + n_target, common_dim)
+            The common codes of the background rows followed by those of the target rows.
+        salient : ndarray of float32, shape (n_background + n_target, salient_dim)
+            Their salient codes, in the same order.
+        """
         self.fit(background, target, **fit_options)
         codes = [self.transform(group) for group in (background, target)]
         return np.concatenate([codes[0][0], codes[1][0]]), np.concatenate(
@@ -153,9 +179,26 @@ class ContrastiveEstimator(BaseEstimator):
         raise NotImplementedError
 
     def transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Common (n, common_dim) and salient (n, salient_dim) representations of ``x``,
-        float32. Codes that are not finite (an input far outside the training data, or a
-        damaged model) are refused with :class:`sepclr.errors.InvalidInputError`."""
+        """The common and salient codes of ``x``.
+
+        Parameters
+        ----------
+        x : array-like or DataFrame, shape (n, ...)
+            Samples of the shape (and columns) the model was fitted on, of any real dtype.
+
+        Returns
+        -------
+        common : ndarray of float32, shape (n, common_dim)
+            The common codes.
+        salient : ndarray of float32, shape (n, salient_dim)
+            The salient codes.
+
+        Raises
+        ------
+        InvalidInputError
+            For another shape or other columns, and for codes that are not finite (an input
+            far outside the training data, or a damaged model).
+        """
         self._check_fitted()
         self._check_features(x)
         common, salient = self._transform(x)
@@ -189,8 +232,18 @@ class ContrastiveEstimator(BaseEstimator):
         raise NotImplementedError
 
     def save(self, directory: str | Path) -> Path:
-        """Save the fitted state (safetensors) and the configuration (JSON) into
-        ``directory``."""
+        """Save the fitted model: its tensors in safetensors, its configuration in JSON.
+
+        Parameters
+        ----------
+        directory : str or Path
+            The folder, created if needed; a model already there is replaced.
+
+        Returns
+        -------
+        Path
+            The folder written.
+        """
         self._check_fitted()
         fitted = {"sample_shape": list(self.sample_shape_), **self.fit_summary()}
         if hasattr(self, "feature_names_in_"):
@@ -200,7 +253,18 @@ class ContrastiveEstimator(BaseEstimator):
 
     @classmethod
     def load(cls: type[Model], directory: str | Path) -> Model:
-        """Load a model written by :meth:`save`."""
+        """Load a model of this class written by :meth:`save`.
+
+        Parameters
+        ----------
+        directory : str or Path
+            The folder :meth:`save` wrote.
+
+        Returns
+        -------
+        model
+            The fitted model (:func:`sepclr.load` reads a model of any class).
+        """
         config, tensors = read_model(directory)
         if config.get("class") != cls.__name__:
             raise CheckpointError(
@@ -292,15 +356,32 @@ class TrainedEstimator(ContrastiveEstimator):
         resume: bool = False,
         **side_data: Any,
     ) -> "TrainedEstimator":
-        """Train on ``background`` (e.g. healthy controls) and ``target`` (e.g. patients)
-        samples of the same shape. Returns ``self``.
+        """Train on the two groups.
 
-        With ``checkpoint_dir``, a checkpoint is written there every ``checkpoint_every``
-        epochs and at the end, and SIGINT/SIGTERM stop training cleanly after the current
-        step with a checkpoint (:class:`sepclr.errors.TrainingInterruptedError`);
-        ``resume=True`` continues from that checkpoint when it exists, with the same result
-        as an uninterrupted run. ``side_data``: what a method needs beside the samples
-        (supervised SepCLR's ``attributes``)."""
+        With ``checkpoint_dir``, SIGINT and SIGTERM stop training cleanly after the current
+        step, with a checkpoint (:class:`sepclr.errors.TrainingInterruptedError`).
+
+        Parameters
+        ----------
+        background : array-like or DataFrame, shape (n_background, ...)
+            Samples of the background group (e.g. healthy controls).
+        target : array-like or DataFrame, shape (n_target, ...)
+            Samples of the target group (e.g. patients), of the same shape and columns.
+        checkpoint_dir : str or Path, optional
+            Where a checkpoint is written every ``checkpoint_every`` epochs and at the end.
+        checkpoint_every : int
+            Epochs between two checkpoints.
+        resume : bool
+            Continue from the checkpoint in ``checkpoint_dir`` when there is one, with the
+            same result as an uninterrupted run.
+        **side_data
+            What a method needs beside the samples (supervised SepCLR's ``attributes``).
+
+        Returns
+        -------
+        self
+            The trained model.
+        """
         inputs, is_target = self._checked_groups(background, target)
         rows = self._side_rows(is_target, **side_data)
         shard = Shard.current()
@@ -327,8 +408,14 @@ class TrainedEstimator(ContrastiveEstimator):
         return self
 
     def untrained(self: "Trained") -> "Trained":
-        """An unfitted copy with ``epochs=0``: fitted, it is the same architecture at its
-        initialisation, the floor the probes of a trained model are compared with."""
+        """An unfitted copy with ``epochs=0``.
+
+        Returns
+        -------
+        model
+            Fitted, it is the same architecture at its initialisation: the floor the probes
+            of a trained model are compared with.
+        """
         params = {**self.get_params(), "epochs": 0, "verbose": False}
         return type(self)(**params)
 

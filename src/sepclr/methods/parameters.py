@@ -171,8 +171,17 @@ class Rule(Constraint):
 
 
 class Param(Generic[T]):
-    """A declared estimator parameter: its default, its constraint and its meaning. Read on
-    an instance it gives the instance's value."""
+    """A declared estimator parameter. Read on an instance, it gives the instance's value.
+
+    Parameters
+    ----------
+    default : object
+        Its default value.
+    constraint : Constraint
+        What values it accepts, checked at ``fit``.
+    doc : str
+        Its meaning, written into the class's numpydoc ``Parameters`` section.
+    """
 
     def __init__(self, default: T, constraint: Constraint, doc: str) -> None:
         self.default = default

@@ -335,7 +335,14 @@ class SepCLR(TrainedEstimator):
         )
 
     def untrained(self) -> "SepCLR":
-        """The untrained encoder without the post-hoc correction (the floor)."""
+        """An unfitted copy with ``epochs=0`` and no correction after training.
+
+        Returns
+        -------
+        SepCLR
+            Fitted, it is the encoder at its initialisation: the floor the probes of a
+            trained model are compared with.
+        """
         floor = super().untrained()
         floor.residualize = "none"
         return floor
@@ -435,7 +442,19 @@ class SepCLR(TrainedEstimator):
         return out
 
     def encode(self, x: Any) -> EncodedBatch:
-        """All four encoder outputs (common/salient representation and projector head)."""
+        """All four outputs of the encoder, after the correction (if the model has one).
+
+        Parameters
+        ----------
+        x : array-like, shape (n, ...)
+            Samples of the shape the model was fitted on.
+
+        Returns
+        -------
+        EncodedBatch
+            The common and salient representations (what :meth:`transform` returns) and
+            the two projector heads the loss sees, as tensors.
+        """
         self._check_fitted()
         inputs = as_sample_tensor(x, "x")
         self._check_sample_shape(inputs)
@@ -452,9 +471,21 @@ class SepCLR(TrainedEstimator):
 
     def reconstruct(self, x: Any, salient: bool = True) -> np.ndarray:
         """Inputs rebuilt by the explaining-away decoder (models fitted with
-        ``decoder_weight > 0``), in the input's layout; ``salient=False`` decodes with the
-        salient code at ``s' = 0``: a counterfactual of each target without its salient
-        pattern."""
+        ``decoder_weight > 0``).
+
+        Parameters
+        ----------
+        x : array-like, shape (n, ...)
+            Samples of the shape the model was fitted on.
+        salient : bool
+            Decode with the salient code; False decodes with it at ``s' = 0``, a
+            counterfactual of each target without its salient pattern.
+
+        Returns
+        -------
+        ndarray of float32
+            The rebuilt samples, in the layout of ``x``.
+        """
         self._check_fitted()
         decoder = self.encoder_.decoder
         if decoder is None:

@@ -107,9 +107,21 @@ class ContrastiveVAE(TrainedEstimator):
 
     @torch.no_grad()
     def reconstruct(self, x: Any, salient: bool = True) -> np.ndarray:
-        """Decoded posterior means, in the input's layout (images channels first);
-        ``salient=False`` decodes with the salient code set to 0, as for background
-        samples, which shows what the common space alone holds."""
+        """Decoded posterior means of ``x``'s codes.
+
+        Parameters
+        ----------
+        x : array-like, shape (n, ...)
+            Samples of the shape the model was fitted on.
+        salient : bool
+            Decode with the salient code; False sets it to 0, as for background samples,
+            which shows what the common space alone holds.
+
+        Returns
+        -------
+        ndarray of float32
+            The rebuilt samples, in the layout of ``x`` (images channels first).
+        """
         common, salient_code = self._posterior_means(x)
         if not salient:
             salient_code = torch.zeros_like(salient_code)

@@ -22,19 +22,32 @@ from sepclr.registry import TERMS
 
 @dataclass(frozen=True)
 class SepCLRObjectiveSettings:
-    """Weights and bandwidths of the SepCLR objective.
+    """The weights, bandwidths and extensions of the SepCLR objective.
 
-    ``salient`` is beta_S, ``infoless`` beta_reg, ``independence`` lambda; ``uniformity`` is
-    the factor 2 the official code puts on each uniformity term. ``common_bandwidth`` and
-    ``salient_bandwidth`` are the tau of the kernels in each space; an independence term
-    that :func:`sepclr_objective` builds from its name uses ``common_bandwidth``, as SepCLR
-    uses one ``bandwidth`` for every kernel.
+    The defaults are the paper's objective; the extensions are this project's and are off.
 
-    This project's extensions (all off here, which is the paper's objective):
-    ``redundancy`` names a penalty of :mod:`sepclr.objectives.redundancy` between the target
-    rows' common and salient codes, with weight ``redundancy_weight``;
-    ``conditional_uniformity`` replaces the s'-uniformity by its conditional form
-    (:func:`conditional_salient_uniformity`).
+    Parameters
+    ----------
+    salient : float
+        beta_S, the weight of the salient InfoMax term.
+    infoless : float
+        beta_reg, the weight of the information-less penalty.
+    independence : float
+        lambda, the weight of the independence term.
+    uniformity : float
+        The factor the official code puts on each uniformity term (2).
+    common_bandwidth, salient_bandwidth : float
+        The tau of the kernels in each space; an independence term that
+        :func:`sepclr_objective` builds from its name uses ``common_bandwidth``, as SepCLR uses
+        one ``bandwidth`` for every kernel.
+    redundancy : str
+        A penalty of :mod:`sepclr.objectives.redundancy` between the target rows' common and
+        salient codes (``"none"``: off).
+    redundancy_weight : float
+        Its weight.
+    conditional_uniformity : bool
+        Replace the s'-uniformity by its conditional form
+        (:func:`conditional_salient_uniformity`).
     """
 
     salient: float = 1.0

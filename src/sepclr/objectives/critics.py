@@ -224,6 +224,15 @@ class TotalCorrelation(Critic):
     authors' code. ``reduction="sum"`` sums both over the batch, as that code does (the VAE
     baselines); ``"mean"`` averages, so the weight does not depend on the batch size
     (SepCLR).
+
+    Parameters
+    ----------
+    c_dim, s_dim : int
+        The sizes of the codes.
+    lr : float
+        The learning rate of the discriminator (Adam).
+    reduction : {"mean", "sum"}
+        How the penalty and the discriminator's loss combine the rows of a batch.
     """
 
     def __init__(self, c_dim: int, s_dim: int, lr: float = 1e-3, reduction: str = "mean") -> None:

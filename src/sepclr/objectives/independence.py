@@ -55,6 +55,22 @@ def kjem(
     I(c; s) = H(c) + H(s) - H(c, s) down without lowering the marginal entropies.
     Shapes: ``c`` (n, d_c), L2-normalised; ``s`` (n, d_s), background rows at s' = 0.
 
+    Parameters
+    ----------
+    c, s : Tensor
+        The common (n, d_c) and salient (n, d_s) codes.
+    bandwidth : float
+        The tau of the kernel.
+    shard : Shard
+        This process's rows of a split batch.
+
+    Returns
+    -------
+    Tensor
+        A scalar.
+
+    Examples
+    --------
     >>> g = torch.Generator().manual_seed(0)
     >>> c = torch.nn.functional.normalize(torch.randn(64, 4, generator=g), dim=1)
     >>> bool(kjem(c, c) > kjem(c, torch.roll(c, 1, 0)))  # dependent codes cost more
@@ -77,6 +93,20 @@ def kmi(
     included), i.e. ``H(c) + H(s) - H(c, s)`` with the same resubstitution estimators. The
     paper's "k-MI" ablation row; minimising it also lowers the marginal entropies, which is
     what k-JEM avoids. Shapes as in :func:`kjem`.
+
+    Parameters
+    ----------
+    c, s : Tensor
+        The common (n, d_c) and salient (n, d_s) codes.
+    bandwidth : float
+        The tau of the kernel.
+    shard : Shard
+        This process's rows of a split batch.
+
+    Returns
+    -------
+    Tensor
+        A scalar.
     """
     log_kc, log_ks = _log_kernels(c, s, bandwidth, shard)
     joint = log_mean_exp(log_kc + log_ks, dim=1)

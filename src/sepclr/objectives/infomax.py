@@ -34,6 +34,22 @@ def alignment(
     Returns 0 when no row is selected (no target in a batch has no salient alignment to
     compute). A mask, rather than the selected rows, keeps the row count on the device: no
     wait for the GPU at each step.
+
+    Parameters
+    ----------
+    a, b : Tensor
+        The two views' codes, (n, d) each.
+    rows : Tensor, optional
+        Boolean (n,): the rows counted.
+    bandwidth : float
+        The tau of the kernel.
+    shard : Shard
+        This process's rows of a split batch.
+
+    Returns
+    -------
+    Tensor
+        A scalar; 0 when no row is selected.
     """
     distances = (a - b).pow(2).sum(dim=1)
     if rows is None:
@@ -54,6 +70,20 @@ def uniformity(
     Minus a resubstitution KDE estimate of the entropy H(z) (Wang & Isola, ICML 2020; SepCLR
     code ``uniform_loss``, which averages over ``torch.pdist`` pairs i < j: the same value).
     Minimised. ``z`` is (n, d) with n >= 2; for the common space it holds L2-normalised rows.
+
+    Parameters
+    ----------
+    z : Tensor
+        Codes, (n, d) with n >= 2.
+    bandwidth : float
+        The tau of the kernel.
+    shard : Shard
+        This process's rows of a split batch.
+
+    Returns
+    -------
+    Tensor
+        A scalar.
     """
     everything = shard.gather(z)
     n = len(everything)
@@ -88,6 +118,22 @@ def salient_uniformity(
     Its pairs are target-target (spread the targets), target-s' (repel targets from s') and
     s'-s' (constant 1, no gradient, part of the normaliser). SepCLR code: ``uniform_loss`` on
     ``specific_head_teacher``. Minimised. Shapes: ``s`` (n, d), ``is_target`` (n,) bool.
+
+    Parameters
+    ----------
+    s : Tensor
+        Salient codes, (n, d).
+    is_target : Tensor
+        Boolean (n,): the target rows.
+    bandwidth : float
+        The tau of the kernel.
+    shard : Shard
+        This process's rows of a split batch.
+
+    Returns
+    -------
+    Tensor
+        A scalar.
     """
     return uniformity(null_background_rows(s, is_target), bandwidth, shard)
 
@@ -103,6 +149,22 @@ def infoless_penalty(
     Enforces ``D_KL(p(s_x) || delta(s')) = 0`` by pulling every background salient code onto
     ``s' = 0`` (SepCLR paper Eq. 8; code: ``align_loss(teacher[bg], head[bg])``). Minimised.
     Returns 0 when the batch has no background row.
+
+    Parameters
+    ----------
+    s : Tensor
+        Salient codes, (n, d).
+    is_target : Tensor
+        Boolean (n,): the target rows.
+    bandwidth : float
+        The tau of the kernel.
+    shard : Shard
+        This process's rows of a split batch.
+
+    Returns
+    -------
+    Tensor
+        A scalar; 0 when the batch has no background row.
     """
     return alignment(s, torch.zeros_like(s), bandwidth, shard, rows=~is_target)
 

@@ -34,7 +34,22 @@ def build_independence(
     name: str, c_dim: int, s_dim: int, bandwidth: float = 0.5
 ) -> IndependencePenalty:
     """The penalty called ``name`` (one of :data:`INDEPENDENCE_TERMS`) for codes of sizes
-    ``c_dim`` and ``s_dim``; ``bandwidth`` is the tau of the kernel terms."""
+    ``c_dim`` and ``s_dim``; ``bandwidth`` is the tau of the kernel terms.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`INDEPENDENCE_TERMS`.
+    c_dim, s_dim : int
+        The sizes of the codes.
+    bandwidth : float
+        The tau of the kernel terms.
+
+    Returns
+    -------
+    IndependencePenalty
+        A callable of (c, s, shard), with its trained critic where it has one.
+    """
     if name not in TERMS:
         raise InvalidInputError(
             f"unknown independence term {name!r}; choose one of {', '.join(TERMS)}"
