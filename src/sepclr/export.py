@@ -38,8 +38,17 @@ SCORE_KEY = "sepclr_salient_score"
 
 @dataclass
 class Samples:
-    """Samples read from a file: the model input ``x``, the identifier column's name and
-    values when the file has one, and the AnnData they came from (for ``.h5ad``)."""
+    """Samples read from a file.
+
+    Parameters
+    ----------
+    x : ndarray
+        The model input.
+    ids : tuple of (str, ndarray), optional
+        The identifier column's name and values, when the file has one.
+    adata : AnnData, optional
+        The AnnData they came from (for ``.h5ad``).
+    """
 
     x: np.ndarray
     ids: tuple[str, np.ndarray] | None = None
@@ -169,8 +178,21 @@ def code_columns(
 
 
 def add_codes(adata: Any, common: np.ndarray, salient: np.ndarray) -> Any:
-    """A copy of ``adata`` with the codes in ``obsm["X_sepclr_common"]`` and
-    ``obsm["X_sepclr_salient"]``, and the salient score in ``obs["sepclr_salient_score"]``."""
+    """A copy of an AnnData with codes.
+
+    Parameters
+    ----------
+    adata : AnnData
+        The cells.
+    common, salient : ndarray, shape (n_cells, d)
+        Their codes.
+
+    Returns
+    -------
+    AnnData
+        The copy, with ``obsm["X_sepclr_common"]``, ``obsm["X_sepclr_salient"]`` and the
+        salient score in ``obs["sepclr_salient_score"]``.
+    """
     if len(common) != adata.n_obs:
         raise InvalidInputError(f"{len(common)} codes for an AnnData of {adata.n_obs} cells")
     annotated = adata.copy()

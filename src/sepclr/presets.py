@@ -31,7 +31,19 @@ _CIFAR_VIEWS = {"crop_scale": [0.2, 1.0], "hflip": 0.5, **_JITTER}
 
 @dataclass(frozen=True)
 class Preset:
-    """A recipe: the dataset it is for (with builder options), and SepCLR's parameters."""
+    """A recipe of the paper.
+
+    Parameters
+    ----------
+    description : str
+        What it reproduces.
+    dataset : str
+        The dataset it is for.
+    params : dict
+        SepCLR's parameters.
+    dataset_options : dict
+        Options of the dataset's builder.
+    """
 
     description: str
     dataset: str
@@ -161,7 +173,23 @@ PRESETS: dict[str, Preset] = {
 
 
 def preset(name: str) -> Preset:
-    """The recipe called ``name``; unknown names list the known ones."""
+    """A recipe by name.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`PRESETS`.
+
+    Returns
+    -------
+    Preset
+        The recipe.
+
+    Raises
+    ------
+    InvalidInputError
+        For an unknown name, listing the known ones.
+    """
     if name not in PRESETS:
         raise InvalidInputError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     return PRESETS[name]

@@ -26,8 +26,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass(frozen=True)
 class MethodInfo:
-    """A method: its command-line name, its estimator class, its label in tables, and
-    whether it is a baseline row of ``sepclr bench --methods baselines``."""
+    """A registered method.
+
+    Parameters
+    ----------
+    name : str
+        Its command-line name.
+    cls : type
+        Its estimator class.
+    label : str
+        Its name in tables.
+    baseline : bool
+        Whether it is a row of ``sepclr bench --methods baselines``.
+    """
 
     name: str
     cls: Any
@@ -37,9 +48,20 @@ class MethodInfo:
 
 @dataclass(frozen=True)
 class TermInfo:
-    """An independence term of the paper's Table 1: ``build(c_dim, s_dim, bandwidth)``
-    returns the penalty, a callable of ``(c, s, shard=...)``; ``trained`` when that penalty
-    is a critic that trains itself; ``alias_of`` names the term a short name stands for."""
+    """An independence term of the paper's Table 1.
+
+    Parameters
+    ----------
+    name : str
+        Its name.
+    build : callable
+        ``build(c_dim, s_dim, bandwidth)`` returns the penalty, a callable of
+        ``(c, s, shard=...)``.
+    trained : bool
+        Whether the penalty is a critic that trains itself.
+    alias_of : str, optional
+        The term a short name stands for.
+    """
 
     name: str
     build: Callable[[int, int, float], Any]
@@ -51,20 +73,37 @@ class TermInfo:
 class DatasetInfo:
     """A dataset, declared in its own module of :mod:`sepclr.data.sets`.
 
-    ``build(split=..., root=..., **options)`` returns a
-    :class:`sepclr.data.ca_dataset.CADataset` (its keyword options, with their defaults and
-    the numpydoc ``Parameters`` entries, are the dataset's options); ``files(root)`` lists
-    its files (raises :class:`sepclr.errors.DataNotFoundError` when they are missing; None
-    when it needs none); ``downloads`` the public resources
-    (:class:`sepclr.data.resources.Resource`) ``sepclr download`` fetches for it;
-    ``path_options`` the options that name a file (a run stores them absolute);
-    ``table_samples(path, columns, options, ids)`` the samples that ``sepclr transform``
-    reads from a table file, as this dataset reads its own (None: every column but the
-    identifiers ``ids`` is a feature); ``sizes`` its named sizes (the ``size`` option, first
-    the default of the benchmarks); and its evaluation protocol: ``probe_accuracy`` (plain
-    accuracy instead of balanced accuracy for the class probes) and ``group_probe``
-    (``"representation"`` or ``"head"``: also probe target against background, the
-    ``S_group`` and ``C_group`` columns)."""
+    Parameters
+    ----------
+    name : str
+        Its name (``--dataset``).
+    build : callable
+        ``build(split=..., root=..., **options)`` returns a
+        :class:`sepclr.data.ca_dataset.CADataset`; its keyword options, with their defaults
+        and the numpydoc ``Parameters`` entries, are the dataset's options.
+    description : str
+        One line on what it is.
+    how_to_get : str
+        How a user gets its files.
+    files : callable, optional
+        ``files(root)`` lists its files and raises :class:`sepclr.errors.DataNotFoundError`
+        when they are missing; None when it needs none.
+    downloads : tuple of Resource
+        The public resources (:class:`sepclr.data.resources.Resource`) ``sepclr download``
+        fetches for it.
+    path_options : tuple of str
+        The options that name a file (a run stores them absolute).
+    table_samples : callable, optional
+        ``table_samples(path, columns, options, ids)``: the samples that ``sepclr transform``
+        reads from a table file, as this dataset reads its own (None: every column but the
+        identifiers ``ids`` is a feature).
+    sizes : tuple of str
+        Its named sizes (the ``size`` option), the benchmarks' default first.
+    probe_accuracy : bool
+        Plain accuracy instead of balanced accuracy for the class probes.
+    group_probe : {"representation", "head"}, optional
+        Also probe target against background (the ``S_group`` and ``C_group`` columns).
+    """
 
     name: str
     build: Callable[..., Any]
@@ -157,5 +196,16 @@ def register_dataset(info: DatasetInfo) -> DatasetInfo:
 
 
 def method_by_class(cls_name: str) -> MethodInfo | None:
-    """The registered method whose estimator class is called ``cls_name``."""
+    """The registered method of an estimator class.
+
+    Parameters
+    ----------
+    cls_name : str
+        The class's name.
+
+    Returns
+    -------
+    MethodInfo or None
+        The method, or None when no registered method has that class.
+    """
     return next((m for m in METHODS.values() if m.cls.__name__ == cls_name), None)

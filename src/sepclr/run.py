@@ -83,13 +83,37 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
 
 
 def held_outputs(out: Path) -> list[str]:
-    """The names of the run outputs ``out`` holds."""
+    """The run outputs a folder holds.
+
+    Parameters
+    ----------
+    out : Path
+        The folder.
+
+    Returns
+    -------
+    list of str
+        The names, of :data:`RUN_OUTPUTS`, present there.
+    """
     return [name for name in RUN_OUTPUTS if (out / name).exists()]
 
 
 def check_new_out(out: str | Path, overwrite: bool) -> None:
-    """Refuse an ``out`` that cannot hold a new run: a file, a folder that cannot be
-    written, or a folder with another run's outputs (unless ``overwrite``)."""
+    """Refuse a folder that cannot hold a new run.
+
+    Parameters
+    ----------
+    out : str or Path
+        The folder.
+    overwrite : bool
+        Whether another run's outputs there may be replaced.
+
+    Raises
+    ------
+    SepCLRError
+        For a file, a folder that cannot be written, or a folder with another run's outputs
+        (unless ``overwrite``).
+    """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise StorageError(f"--out {out} is a file; give a folder")
@@ -115,8 +139,20 @@ def _writable(folder: Path) -> bool:
 
 
 def claim(out: Path, overwrite: bool) -> bool:
-    """Make ``out`` ready for a new run (with ``overwrite``, remove the earlier run's
-    outputs; nothing else in the folder is touched); return whether the folder is new."""
+    """Make a folder ready for a new run.
+
+    Parameters
+    ----------
+    out : Path
+        The folder.
+    overwrite : bool
+        Remove the earlier run's outputs; nothing else in the folder is touched.
+
+    Returns
+    -------
+    bool
+        Whether the folder is new.
+    """
     created = not out.exists()
     try:
         for name in held_outputs(out) if overwrite and not created else []:
@@ -168,7 +204,18 @@ def read_run(out: str | Path) -> dict[str, Any]:
 
 
 def method_class(name: str) -> type[ContrastiveEstimator]:
-    """The estimator class registered as ``name``."""
+    """The estimator class of a method.
+
+    Parameters
+    ----------
+    name : str
+        A name of :data:`sepclr.registry.METHODS`.
+
+    Returns
+    -------
+    type
+        The class.
+    """
     if name not in METHODS:
         raise SepCLRError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")
     method: type[ContrastiveEstimator] = METHODS[name].cls
@@ -296,8 +343,24 @@ def resumable(out: str | Path, device: str | None = None) -> dict[str, Any]:
 def load_split(
     run: dict[str, Any], split: str, data_dir: str | Path | None = None, download: bool = True
 ) -> CADataset:
-    """One split of the run's dataset (downloaded first where it is public and missing,
-    unless ``download`` is False)."""
+    """One split of the run's dataset.
+
+    Parameters
+    ----------
+    run : dict
+        The run's settings.
+    split : str
+        The split.
+    data_dir : str or Path, optional
+        Searched first for the files.
+    download : bool
+        Download them first where they are public and missing.
+
+    Returns
+    -------
+    CADataset
+        The split.
+    """
     return load_or_fetch(
         run["dataset"],
         None if data_dir is None else str(data_dir),
@@ -404,10 +467,32 @@ def fit_on_processes(
     resume: bool = False,
     overwrite: bool = False,
 ) -> bool:
-    """Start the command ``sepclr ARGV`` again on ``processes`` processes of this machine
-    (with ``torch.distributed.run``, the module behind ``torchrun``), after the checks that
-    need one process only; return False, doing nothing, where no new processes are needed
-    (one process, or already under torchrun)."""
+    """Run the command ``sepclr ARGV`` again on several processes of this machine.
+
+    The processes are started with ``torch.distributed.run``, the module behind
+    ``torchrun``, after the checks that need one process only.
+
+    Parameters
+    ----------
+    run : dict
+        The run's settings.
+    out : str or Path
+        Its folder.
+    processes : int
+        How many processes.
+    argv : list of str
+        The command's arguments.
+    resume : bool
+        Whether the command resumes a run.
+    overwrite : bool
+        Whether it may replace a run in ``out``.
+
+    Returns
+    -------
+    bool
+        Whether the processes ran; False, doing nothing, where no new processes are needed
+        (one process, or already under torchrun).
+    """
     if processes < 1:
         raise SepCLRError(f"--devices is a number of processes, at least 1; got {processes}")
     if processes == 1 or launched_by_torchrun():

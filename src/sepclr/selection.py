@@ -196,10 +196,26 @@ class Selection:
 def fold_of_rows(
     n: int, folds: int, rng: np.random.Generator, subjects: np.ndarray | None = None
 ) -> np.ndarray:
-    """Each of ``n`` rows' fold, 0 to ``folds - 1``, at random and as even as can be; with
-    ``folds == 1``, a fifth of the rows (fold 0) against the rest (fold -1). With
-    ``subjects`` (one per row), whole subjects are assigned, so the rows of one subject
-    share a fold."""
+    """Each row's cross-validation fold, at random and as even as can be.
+
+    Parameters
+    ----------
+    n : int
+        The number of rows.
+    folds : int
+        The number of folds; 1 holds a fifth of the rows out (fold 0) against the rest
+        (fold -1).
+    rng : numpy.random.Generator
+        The random generator.
+    subjects : ndarray, shape (n,), optional
+        Each row's subject: whole subjects are assigned, so the rows of one subject share a
+        fold.
+
+    Returns
+    -------
+    ndarray of int, shape (n,)
+        Each row's fold.
+    """
     units = np.arange(n) if subjects is None else np.unique(subjects, return_inverse=True)[1]
     count = int(units.max()) + 1 if n else 0
     order = rng.permutation(count)
@@ -241,9 +257,19 @@ def _subjects(subjects: Any, rows: int) -> np.ndarray | None:
 
 
 def default_folds(n_background: int, n_target: int) -> int:
-    """Three cross-validation folds when the smaller group has fewer than 2,000 rows (where
-    one held-out fifth is too few rows to rank candidates reliably), else one held-out
-    fifth of each group."""
+    """How many cross-validation folds :func:`select` uses by default.
+
+    Parameters
+    ----------
+    n_background, n_target : int
+        The rows of each group.
+
+    Returns
+    -------
+    int
+        3 when the smaller group has fewer than 2,000 rows (one held-out fifth is then too
+        few rows to rank candidates reliably), else 1 (one held-out fifth of each group).
+    """
     return 3 if min(n_background, n_target) < 2_000 else 1
 
 
@@ -386,8 +412,19 @@ RANKING_COLUMNS = (
 
 
 def ranking_table(selection: Selection) -> str:
-    """The ranking as a markdown table: rank, candidate, the criterion and the components
-    it combines, the training seconds (all folds) and the candidate's settings."""
+    """The ranking as a Markdown table.
+
+    Parameters
+    ----------
+    selection : Selection
+        What :func:`select` found.
+
+    Returns
+    -------
+    str
+        One row per candidate: rank, name, the criterion and the components it combines,
+        the training seconds (all folds) and its settings.
+    """
     lines = [
         "| rank | candidate | " + " | ".join(RANKING_COLUMNS) + " | fit s | settings |",
         "|---|---|" + "---|" * (len(RANKING_COLUMNS) + 2),

@@ -8,7 +8,20 @@ from sepclr.errors import InvalidInputError
 
 
 def check_split(split: str, allowed: tuple[str, ...] = ("train", "test")) -> None:
-    """Refuse a split name outside ``allowed``."""
+    """Refuse a split name outside ``allowed``.
+
+    Parameters
+    ----------
+    split : str
+        The split asked for.
+    allowed : tuple of str
+        The dataset's splits.
+
+    Raises
+    ------
+    InvalidInputError
+        Naming the splits it has.
+    """
     if split not in allowed:
         choices = ", ".join(repr(a) for a in allowed)
         raise InvalidInputError(
@@ -17,8 +30,23 @@ def check_split(split: str, allowed: tuple[str, ...] = ("train", "test")) -> Non
 
 
 def split_rows(is_target: np.ndarray, split: str, test_fraction: float) -> np.ndarray:
-    """Boolean mask of the rows of ``split``: ``test_fraction`` of each group (background,
-    target) goes to the test split, drawn with seed 0."""
+    """The rows of a split: ``test_fraction`` of each group goes to the test split, drawn with
+    seed 0.
+
+    Parameters
+    ----------
+    is_target : ndarray of bool, shape (n,)
+        The target rows.
+    split : {"train", "test"}
+        The split.
+    test_fraction : float
+        The share of each group (background, target) in the test split.
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+        The split's rows.
+    """
     rng = np.random.default_rng(0)
     in_test = np.zeros(len(is_target), dtype=bool)
     for flag in (False, True):

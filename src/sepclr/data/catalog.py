@@ -75,11 +75,29 @@ def _check_known(name: str) -> None:
 
 
 def checked_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
-    """``options`` of dataset ``name`` with every name known (else an error listing the
-    options) and lists of names as lists: one plain name, or ``"a,b,c"``, becomes a list.
+    """A dataset's options, checked.
 
-    >>> checked_options("table-study", {"factors": "age,sex"})
-    {'factors': ['age', 'sex']}
+    Parameters
+    ----------
+    name : str
+        The dataset.
+    options : dict
+        Options of its builder.
+
+    Returns
+    -------
+    dict
+        The options, lists of names as lists: one plain name, or ``"a,b,c"``, becomes a list.
+
+    Raises
+    ------
+    InvalidInputError
+        For an option the dataset does not have, listing those it has.
+
+    Examples
+    --------
+    >>> checked_options("nifti-study", {"continuous": "age,sex", "categorical": ""})
+    {'continuous': ['age', 'sex'], 'categorical': []}
     """
     defaults = {option: default for option, default, _ in dataset_options(name)}
     unknown = sorted(set(options) - set(defaults))
@@ -178,8 +196,20 @@ def availability(root: str | Path | None = None) -> list[tuple[str, str, str, st
 
 
 def describe(name: str | None = None, root: str | Path | None = None) -> str:
-    """``sepclr datasets [NAME]``: each dataset (or the one named, with its options), what
-    it is and where its files are, or how to get them."""
+    """What ``sepclr datasets [NAME]`` prints.
+
+    Parameters
+    ----------
+    name : str, optional
+        One dataset, shown with its options; every dataset when None.
+    root : str or Path, optional
+        A folder searched first for the files.
+
+    Returns
+    -------
+    str
+        For each dataset: its name, what it is, and where its files are or how to get them.
+    """
     if name is not None:
         _check_known(name)
     lines = []

@@ -48,7 +48,24 @@ CLUSTERING = ("silhouette", "ARI", "NMI")
 
 
 class Transformer(Protocol):
-    def transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]: ...
+    """Anything with ``transform(x) -> (common, salient)``: a fitted model."""
+
+    def transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The codes of ``x``.
+
+        Parameters
+        ----------
+        x : array-like
+            Samples.
+
+        Returns
+        -------
+        common : ndarray
+            The common codes.
+        salient : ndarray
+            The salient codes.
+        """
+        ...
 
 
 def salient_scores(salient: np.ndarray) -> np.ndarray:
@@ -124,15 +141,39 @@ Codes = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def encode_groups(model: Transformer, groups: tuple[Any, Any]) -> Codes:
-    """``((c, s) of the backgrounds, (c, s) of the targets)`` of ``groups``."""
+    """The codes of both groups.
+
+    Parameters
+    ----------
+    model : Transformer
+        A fitted model.
+    groups : tuple of array-like
+        The (background, target) samples.
+
+    Returns
+    -------
+    tuple
+        ``((c, s) of the backgrounds, (c, s) of the targets)``.
+    """
     background, target = groups
     return model.transform(background), model.transform(target)
 
 
 def diagnostics_of_codes(train: Codes, test: Codes) -> dict[str, float]:
-    """The diagnostics of :data:`DIAGNOSTICS` from the codes of :func:`encode_groups` for a
-    ``train`` split (where the linear maps are fitted) and a held-out ``test`` split (where
-    they are scored)."""
+    """The diagnostics of :data:`DIAGNOSTICS` from codes already computed.
+
+    Parameters
+    ----------
+    train : tuple
+        :func:`encode_groups` of a train split, where the linear maps are fitted.
+    test : tuple
+        :func:`encode_groups` of a held-out split, where they are scored.
+
+    Returns
+    -------
+    dict of str to float
+        Each diagnostic.
+    """
     (c_bg, _), (c_tg, s_tg) = train
     (c_bg_test, s_bg_test), (c_tg_test, s_tg_test) = test
     background, target = salient_scores(s_bg_test), salient_scores(s_tg_test)
@@ -216,7 +257,18 @@ _MEANINGS = {
 
 
 def diagnostics_table(diagnostics: Mapping[str, float]) -> str:
-    """The diagnostics as a markdown table: name, value, what it measures."""
+    """The diagnostics as a Markdown table.
+
+    Parameters
+    ----------
+    diagnostics : mapping of str to float
+        What :func:`label_free_diagnostics` returns.
+
+    Returns
+    -------
+    str
+        One row per diagnostic: its name, its value and what it measures.
+    """
     lines = ["| diagnostic | value | meaning |", "|---|---|---|"]
     for name, value in diagnostics.items():
         lines.append(f"| {name} | {value:.3f} | {_MEANINGS.get(name, '')} |")
@@ -224,7 +276,18 @@ def diagnostics_table(diagnostics: Mapping[str, float]) -> str:
 
 
 def clustering_table(scores: Mapping[str, float]) -> str:
-    """:func:`clustering_scores` as a markdown table, one row per space and factor."""
+    """The clustering scores as a Markdown table.
+
+    Parameters
+    ----------
+    scores : mapping of str to float
+        What :func:`clustering_scores` returns.
+
+    Returns
+    -------
+    str
+        One row per space and factor.
+    """
     rows: dict[str, dict[str, float]] = {}
     for key, value in scores.items():
         space_factor, metric = key.rsplit("_", 1)

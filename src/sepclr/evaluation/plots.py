@@ -13,7 +13,8 @@ from sklearn.decomposition import PCA
 
 from sepclr.data.catalog import CADataset
 from sepclr.engine.files import atomic_write
-from sepclr.evaluation.report import Transformer, is_continuous, ordered_factors
+from sepclr.evaluation.diagnostics import Transformer
+from sepclr.evaluation.report import is_continuous, ordered_factors
 
 
 def _save(fig: Any, path: str | Path) -> Path:

@@ -11,19 +11,39 @@ from sepclr.registry import DATASETS
 
 @dataclass(frozen=True)
 class Protocol:
-    """``accuracy``: plain accuracy for class probes (Digits-on-CIFAR, Table 1) instead of
-    balanced accuracy. ``group_probe``: ``"representation"`` or ``"head"`` adds ``S_group``
-    and ``C_group``, the balanced accuracy of telling targets from backgrounds on all test
-    samples (ideal: 100 from S, 50 from C); a method without projector heads uses its
-    representations."""
+    """How a dataset is probed.
+
+    Parameters
+    ----------
+    accuracy : bool
+        Plain accuracy for class probes (Digits-on-CIFAR, Table 1) instead of balanced
+        accuracy.
+    group_probe : {"representation", "head"}, optional
+        Adds ``S_group`` and ``C_group``, the balanced accuracy of telling targets from
+        backgrounds on all test samples (ideal: 100 from S, 50 from C), from the
+        representations or the projector heads (a method without heads uses its
+        representations).
+    """
 
     accuracy: bool = False
     group_probe: str | None = None
 
 
 def protocol_for(dataset: str) -> Protocol:
-    """The paper's protocol for ``dataset``; balanced accuracy and no group probe else.
+    """The paper's protocol for a dataset.
 
+    Parameters
+    ----------
+    dataset : str
+        The dataset.
+
+    Returns
+    -------
+    Protocol
+        Its protocol; balanced accuracy and no group probe for a dataset without one.
+
+    Examples
+    --------
     >>> import sepclr
     >>> protocol_for("synthetic-brain")
     Protocol(accuracy=False, group_probe='representation')

@@ -1,11 +1,12 @@
 """Evaluation of a fitted method on a CA dataset: the probe row and its tables."""
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from sepclr.data.catalog import CADataset
+from sepclr.evaluation.diagnostics import Transformer
 from sepclr.evaluation.metrics import chance_level, delta_tot, ideal_scores
 from sepclr.evaluation.probes import (
     probe_accuracy,
@@ -13,10 +14,6 @@ from sepclr.evaluation.probes import (
     probe_mean_absolute_error,
 )
 from sepclr.evaluation.protocols import protocol_for
-
-
-class Transformer(Protocol):
-    def transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 def ordered_factors(roles: Mapping[str, str]) -> list[str]:

@@ -24,8 +24,21 @@ from sepclr.methods import TrainedEstimator
 
 
 def known_attributes(model: Any, data: CADataset) -> dict[str, Any]:
-    """``fit``'s ``attributes=`` for a supervised SepCLR (its salient attributes taken from
-    the dataset's target factors); empty for any other model."""
+    """What ``fit`` needs beside the samples for a supervised SepCLR.
+
+    Parameters
+    ----------
+    model : estimator
+        The model to fit.
+    data : CADataset
+        Its train split.
+
+    Returns
+    -------
+    dict
+        ``{"attributes": ...}``, the salient attributes taken from the dataset's target
+        factors, for a supervised SepCLR; empty for any other model.
+    """
     names = model.get_params().get("salient_attributes") or {}
     missing = sorted(set(names) - set(data.factors))
     if missing:
@@ -36,11 +49,29 @@ def known_attributes(model: Any, data: CADataset) -> dict[str, Any]:
 def model_report(
     model: Any, dataset: str, splits: tuple[CADataset, CADataset], run: dict[str, Any]
 ) -> tuple[dict[str, Any], str]:
-    """The results document and its markdown text for ``model`` trained on the train split
-    of ``dataset`` and tested on its test split (``splits``); ``run`` is recorded with them.
+    """The report of a trained model: the results document and its Markdown text.
 
     The label-free diagnostics are always there; the probes, the clustering metrics and the
-    attribute table only where the dataset labels its samples."""
+    attribute table only where the dataset labels its samples.
+
+    Parameters
+    ----------
+    model : estimator
+        A model trained on the train split.
+    dataset : str
+        The dataset.
+    splits : tuple of CADataset
+        Its train and test splits.
+    run : dict
+        The run's settings, recorded with the results.
+
+    Returns
+    -------
+    document : dict
+        What ``results.json`` holds.
+    text : str
+        What ``results.md`` holds.
+    """
     train, test = splits
     document: dict[str, Any] = {"dataset": dataset, "run": run}
     diagnostics = label_free_diagnostics(

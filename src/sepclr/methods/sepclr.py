@@ -467,6 +467,7 @@ class SepCLR(TrainedEstimator):
 
     @property
     def reconstructs(self) -> bool:
+        """Whether this fitted model has the explaining-away decoder."""
         return isinstance(getattr(getattr(self, "encoder_", None), "decoder", None), nn.Module)
 
     def reconstruct(self, x: Any, salient: bool = True) -> np.ndarray:
@@ -509,6 +510,13 @@ class SepCLR(TrainedEstimator):
         return tensors
 
     def fit_summary(self) -> dict[str, Any]:
+        """What is saved with the model beside its tensors.
+
+        Returns
+        -------
+        dict
+            The loss history, the training seconds and the views' options.
+        """
         return {"view_options": self.view_options_, **super().fit_summary()}
 
     def _set_fitted(self, fitted: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:

@@ -103,6 +103,7 @@ class ContrastiveVAE(TrainedEstimator):
 
     @property
     def reconstructs(self) -> bool:
+        """True: every VAE has a decoder."""
         return True
 
     @torch.no_grad()

@@ -72,8 +72,17 @@ def breast_cancer_enlarged(
 
     Parameters
     ----------
+    split : {"train", "validation", "test"}
+        The split.
+    root : str or Path, optional
+        Unused: the table comes with scikit-learn.
     gain : float
         How much the enlarged nuclei are enlarged (linear size); above 1.
+
+    Returns
+    -------
+    CADataset
+        The split's background and target samples and their factors.
     """
     del root
     check_split(split, tuple(_SPLIT_SHARES))

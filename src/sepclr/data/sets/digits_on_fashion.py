@@ -39,9 +39,21 @@ FASHION_MNIST_CLASSES = (
 
 
 def mnist_like_digits(images: np.ndarray) -> np.ndarray:
-    """scikit-learn 8x8 digits (values 0-16) made MNIST-like: scaled to [0, 1], bilinearly
-    upsampled to 20x20, sharpened into strokes by ``1 / (1 + exp(-12 (v - 0.45)))`` and
-    zero-padded (centred) to 28x28. Returns float32 (n, 28, 28)."""
+    """scikit-learn 8x8 digits made MNIST-like.
+
+    They are scaled to [0, 1], bilinearly upsampled to 20x20, sharpened into strokes by
+    ``1 / (1 + exp(-12 (v - 0.45)))`` and zero-padded (centred) to 28x28.
+
+    Parameters
+    ----------
+    images : ndarray, shape (n, 8, 8)
+        Digits of values 0-16.
+
+    Returns
+    -------
+    ndarray of float32, shape (n, 28, 28)
+        The digits.
+    """
     x = torch.from_numpy(np.asarray(images, dtype=np.float32) / 16.0).unsqueeze(1)
     x = F.interpolate(x, size=(20, 20), mode="bilinear", align_corners=False)
     x = torch.sigmoid(12.0 * (x - 0.45))
@@ -74,6 +86,21 @@ def digits_on_fashion(
     many rows as the test split, made from Fashion-MNIST train images that the train split of
     this ``size`` does not use (seed 1) and digits of the train pool; ``size="full"`` uses
     every train image, so it has no validation split.
+
+    Parameters
+    ----------
+    split : {"train", "validation", "test"}
+        The split.
+    root : str or Path, optional
+        A folder searched first for the files.
+    size : {"default", "small", "full"}
+        Images per group in the train and test splits: 10,000 and 1,000 (``default``),
+        5,000 and 1,000 (``small``) or 30,000 and 5,000 (``full``).
+
+    Returns
+    -------
+    CADataset
+        The split's background and target samples and their factors.
     """
     if size not in DIGITS_ON_FASHION_SIZES:
         sizes = sorted(DIGITS_ON_FASHION_SIZES)

@@ -42,7 +42,23 @@ GENOTYPES = ("Control", "Ts65Dn")
 
 
 def mice_protein_file(root: str | Path | None = None) -> list[Path]:
-    """The table's path (raises :class:`sepclr.errors.DataNotFoundError` when missing)."""
+    """Where the table is.
+
+    Parameters
+    ----------
+    root : str or Path, optional
+        A folder searched first.
+
+    Returns
+    -------
+    list of Path
+        The table's path.
+
+    Raises
+    ------
+    DataNotFoundError
+        When it is missing, saying how to download it.
+    """
     return find_files(FOLDER, [(FILE,)], root, HOW_TO_GET)
 
 
@@ -96,8 +112,17 @@ def mice_protein(split: str = "train", root: str | Path | None = None, fold: int
 
     Parameters
     ----------
+    split : {"train", "test"}
+        The split.
+    root : str or Path, optional
+        A folder searched first for the files.
     fold : int
         Which third of the mice forms the test split: 0, 1 or 2.
+
+    Returns
+    -------
+    CADataset
+        The split's background and target samples and their factors.
     """
     check_split(split, ("train", "test"))
     if isinstance(fold, bool) or fold not in range(FOLDS):

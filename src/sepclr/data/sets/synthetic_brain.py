@@ -49,8 +49,22 @@ def brain_volumes(
     side: int = 32,
     seed: int = 0,
 ) -> np.ndarray:
-    """float32 volumes (n, 1, side, side, side) for the given factors (``score`` 0 means no
-    blob); the noise is drawn with ``seed``."""
+    """Volumes for the given factors.
+
+    Parameters
+    ----------
+    age, sex, site, score : ndarray, shape (n,)
+        Each subject's factors (``score`` 0 means no blob).
+    side : int
+        The volume's edge in voxels.
+    seed : int
+        The seed of the noise.
+
+    Returns
+    -------
+    ndarray of float32, shape (n, 1, side, side, side)
+        The volumes.
+    """
     x, y, z = _grid(side)
     rng = np.random.default_rng(seed)
     blob = np.exp(
@@ -84,7 +98,24 @@ def synthetic_brain(
     600, 300 + 300); ``side`` is the volume's edge in voxels. Factors over the targets:
     ``score`` (salient), ``age``, ``sex``, ``site`` (common); the background's common ones too.
     The train, test and validation splits (the validation split has the test split's size)
-    use other seeds."""
+    use other seeds.
+
+    Parameters
+    ----------
+    split : {"train", "validation", "test"}
+        The split.
+    root : str or Path, optional
+        Unused: the data are generated.
+    size : {"small", "default"}
+        ``small``: 300 + 300 train and 150 + 150 test subjects; ``default``: twice as many.
+    side : int
+        The volume's edge in voxels.
+
+    Returns
+    -------
+    CADataset
+        The split's background and target samples and their factors.
+    """
     del root  # generated, nothing to read
     check_split(split, ("train", "validation", "test"))
     if size not in SYNTHETIC_BRAIN_SIZES:

@@ -23,6 +23,24 @@ def synthetic_tabular(
     random rotation (seed ``seed``) then mixes all features, so no single column holds a factor.
     ``n`` samples per group; the validation and test splits use fresh samples from the same
     distribution.
+
+    Parameters
+    ----------
+    split : {"train", "validation", "test"}
+        The split.
+    root : str or Path, optional
+        Unused: the data are generated.
+    n : int
+        Samples per group.
+    features : int
+        Features per sample (at least 12).
+    seed : int
+        The seed of the rotation and of the samples.
+
+    Returns
+    -------
+    CADataset
+        The split's background and target samples and their factors.
     """
     del root
     check_split(split, ("train", "validation", "test"))

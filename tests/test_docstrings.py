@@ -1,0 +1,105 @@
+"""Every public function and class of the package documents its parameters and what it
+returns in numpydoc sections (checked with numpydoc's own validator), module by module:
+the modules of ``NOT_YET`` are still being written and are skipped."""
+
+import importlib
+import inspect
+import pkgutil
+
+import pytest
+from numpydoc.validate import validate
+
+import sepclr
+
+CHECKS = {"PR01", "PR02", "PR10", "RT01", "RT02", "GL08"}
+
+# Modules whose public definitions do not all have their numpydoc sections yet.
+NOT_YET = {
+    "sepclr.bench",
+    "sepclr.cli",
+    "sepclr.data.celeba",
+    "sepclr.data.cifar",
+    "sepclr.data.download",
+    "sepclr.data.dsprites",
+    "sepclr.data.folder",
+    "sepclr.data.idx",
+    "sepclr.data.images",
+    "sepclr.data.paper_datasets",
+    "sepclr.data.resources",
+    "sepclr.data.sources",
+    "sepclr.data.tables",
+    "sepclr.data.views",
+    "sepclr.data.volumes",
+    "sepclr.engine.checkpoint",
+    "sepclr.engine.distributed",
+    "sepclr.engine.files",
+    "sepclr.engine.loop",
+    "sepclr.engine.performance",
+    "sepclr.engine.persistence",
+    "sepclr.engine.training",
+    "sepclr.evaluation.metrics",
+    "sepclr.evaluation.plots",
+    "sepclr.evaluation.probes",
+    "sepclr.evaluation.report",
+    "sepclr.evaluation.training_log",
+    "sepclr.methods.base",
+    "sepclr.methods.cpca",
+    "sepclr.methods.parameters",
+    "sepclr.methods.sepclr_module",
+    "sepclr.methods.standardiser",
+    "sepclr.methods.supervised",
+    "sepclr.methods.validation",
+    "sepclr.methods.vae_module",
+    "sepclr.nets.convnet",
+    "sepclr.nets.decoders",
+    "sepclr.nets.encoder",
+    "sepclr.nets.mlp",
+    "sepclr.nets.resnet",
+    "sepclr.nets.vae",
+    "sepclr.objectives.critics",
+    "sepclr.objectives.kernels",
+    "sepclr.objectives.redundancy",
+    "sepclr.objectives.shard",
+    "sepclr.objectives.supervised",
+    "sepclr.objectives.vae",
+}
+
+
+def _modules() -> list[str]:
+    names = [info.name for info in pkgutil.walk_packages(sepclr.__path__, "sepclr.")]
+    return sorted(n for n in names if not any(p.startswith("_") for p in n.split(".")[1:]))
+
+
+def _public(module_name: str) -> list[str]:
+    """The public functions and classes defined in the module, and their public methods
+    and properties."""
+    module = importlib.import_module(module_name)
+    found = []
+    for name, obj in vars(module).items():
+        if name.startswith("_") or getattr(obj, "__module__", None) != module_name:
+            continue
+        if not (inspect.isfunction(obj) or inspect.isclass(obj)):
+            continue
+        if not getattr(obj, "_is_protocol", False):  # a typing.Protocol has no constructor
+            found.append(f"{module_name}.{name}")
+        if inspect.isclass(obj):
+            found += [
+                f"{module_name}.{name}.{member}"
+                for member, value in vars(obj).items()
+                if not member.startswith("_")
+                and (inspect.isfunction(value) or isinstance(value, property | classmethod))
+            ]
+    return found
+
+
+@pytest.mark.parametrize("module_name", [m for m in _modules() if m not in NOT_YET])
+def test_every_public_definition_has_its_numpydoc_sections(module_name):
+    problems = []
+    for name in _public(module_name):
+        errors = [f"{code} {message}" for code, message in validate(name)["errors"]]
+        problems += [f"{name}: {e}" for e in errors if e[:4] in CHECKS]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_list_of_modules_still_being_written_names_modules_that_exist():
+    assert NOT_YET.issubset(_modules())
