@@ -70,13 +70,30 @@ _REMOVED_WITHOUT_EFFECT = ("background_salient_variance",)
 
 
 def baselines() -> dict[str, type[ContrastiveEstimator]]:
-    """Every registered method but SepCLR, by name (a method registered later included)."""
+    """Every registered method but SepCLR, by name (a method registered later included).
+
+    Returns
+    -------
+    dict of str to type
+        Each method's estimator class.
+    """
     return {m.name: m.cls for m in METHODS.values() if m.baseline}
 
 
 def method_rows(spec: str) -> tuple[str, ...]:
     """The variants named by a ``--methods`` list: ``all`` (every baseline and every SepCLR
-    row), ``baselines``, a baseline name, ``sepclr`` (the k-JEM row) or ``sepclr-<term>``."""
+    row), ``baselines``, a baseline name, ``sepclr`` (the k-JEM row) or ``sepclr-<term>``.
+
+    Parameters
+    ----------
+    spec : str
+        The comma-separated list.
+
+    Returns
+    -------
+    tuple of str
+        The rows, each once, in the order named.
+    """
     named = baselines()
     rows: list[str] = []
     for token in (t.strip().lower() for t in spec.split(",") if t.strip()):
@@ -102,7 +119,22 @@ def method_rows(spec: str) -> tuple[str, ...]:
 def build_model(variant: str, seed: int, params: dict[str, Any]) -> ContrastiveEstimator:
     """The unfitted model of one row. ``params`` are settings given by the user: each goes
     to every method that has a parameter of that name (SepCLR's other parameters keep their
-    defaults; so do the baselines')."""
+    defaults; so do the baselines').
+
+    Parameters
+    ----------
+    variant : str
+        The row: a SepCLR ablation row, a baseline or the floor.
+    seed : int
+        The seed.
+    params : dict
+        The user's settings.
+
+    Returns
+    -------
+    ContrastiveEstimator
+        The model.
+    """
     if variant == FLOOR:
         return SepCLR(**{**params, "seed": seed}).untrained()
     for rows in ABLATIONS.values():
@@ -196,7 +228,38 @@ def bench(
 ) -> Path:
     """``sepclr bench``: the rows of an ablation (``only`` a comma-separated subset of them)
     or of a ``methods`` list (:func:`method_rows`) on ``dataset`` (its first size unless
-    ``size`` is given), scored on ``split``; returns the Markdown table written in ``out``."""
+    ``size`` is given), scored on ``split``; returns the Markdown table written in ``out``.
+
+    Parameters
+    ----------
+    dataset : str
+        The dataset.
+    out : str or Path
+        The benchmark folder (a benchmark run again there resumes).
+    ablation : str, optional
+        A key of :data:`ABLATIONS`.
+    methods : str, optional
+        A ``--methods`` list, instead of an ablation.
+    only : str, optional
+        The ablation rows to run.
+    seeds : int
+        Seeds per row.
+    split : {"test", "validation"}
+        The split the probes are scored on.
+    size : str, optional
+        The dataset's size.
+    params : dict, optional
+        Settings given to every method that has them.
+    data_dir : str, optional
+        Searched first for the files.
+    download : bool
+        Download missing public files.
+
+    Returns
+    -------
+    Path
+        The Markdown table.
+    """
     if methods is not None and only:
         raise SepCLRError("--only selects ablation variants; with --methods, list the methods")
     if methods is not None:
@@ -234,7 +297,32 @@ def run_table(
     """Run (or reuse) every variant x seed, plus the untrained floor, and write
     ``<name>.md``, ``<name>.csv`` and ``<name>.json`` into ``out``. ``params`` are SepCLR
     settings (see :func:`build_model`); ``context`` (e.g. the dataset and its size) is
-    recorded in the tables. Returns the summary rows (mean and ``<column>_std``)."""
+    recorded in the tables. Returns the summary rows (mean and ``<column>_std``).
+
+    Parameters
+    ----------
+    train, test : CADataset
+        The splits the models are fitted on and probed on.
+    out : str or Path
+        The benchmark folder.
+    variants : tuple of str
+        The rows.
+    name : str
+        The tables' file name.
+    seeds : int
+        Seeds 0 to ``seeds - 1`` per row.
+    params : dict, optional
+        The user's settings.
+    log : callable
+        Where a line per finished run goes.
+    context : dict, optional
+        What the tables record beside the settings.
+
+    Returns
+    -------
+    dict of str to dict of str to float
+        The summary rows.
+    """
     out = Path(out)
     runs = out / "runs"
     runs.mkdir(parents=True, exist_ok=True)

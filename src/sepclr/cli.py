@@ -119,7 +119,13 @@ def _resumed_run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_fit(args: argparse.Namespace) -> None:
-    """``sepclr fit``: a new run, or a stopped one resumed; on several processes if asked."""
+    """``sepclr fit``: a new run, or a stopped one resumed; on several processes if asked.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+    """
     if args.resume:
         run = _resumed_run(args)
     elif not (args.dataset or args.preset) or not args.out:
@@ -157,14 +163,26 @@ def _options(args: argparse.Namespace) -> runs.Options:
 
 
 def cmd_select(args: argparse.Namespace) -> None:
-    """``sepclr select``: rank the candidates without labels, keep the best."""
+    """``sepclr select``: rank the candidates without labels, keep the best.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+    """
     names = [n.strip() for n in args.candidates.split(",")] if args.candidates else None
     run = _settings(args, args.dataset)
     runs.select(run, args.out, _options(args), candidates=names, folds=args.folds)
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    """``sepclr bench``: the table of an ablation or of a list of methods."""
+    """``sepclr bench``: the table of an ablation or of a list of methods.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+    """
     table = bench(
         args.dataset,
         args.out,
@@ -182,7 +200,13 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
 
 def cmd_download(args: argparse.Namespace) -> None:
-    """``sepclr download``: the public files named, into the data folder."""
+    """``sepclr download``: the public files named, into the data folder.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+    """
     for name in args.names:
         print(f"{name}: {download(name, args.data_dir, progress=not args.quiet)}")
 
@@ -236,7 +260,13 @@ def _model_flags(parser: argparse.ArgumentParser, whose: str, skip: frozenset[st
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser of every command."""
+    """The parser of every command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser, with a sub-parser per command.
+    """
     parser = argparse.ArgumentParser(
         prog="sepclr",
         description="Contrastive analysis: separate the patterns a target dataset shares with "
@@ -408,7 +438,18 @@ def _add_bench(sub: Subcommands) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command ``argv`` (default: the process's arguments); return its exit status."""
+    """Run the command ``argv`` (default: the process's arguments); return its exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after ``sepclr``.
+
+    Returns
+    -------
+    int
+        0 on success, 1 on an error (printed in one line), 130 when interrupted.
+    """
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:

@@ -32,7 +32,24 @@ def _project(background: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np
 
 def plot_spaces(model: Transformer, test: CADataset, path: str | Path, title: str = "") -> Path:
     """Write a PNG: one row per factor, columns common and salient; each panel is the PCA
-    projection of the test samples, targets coloured by the factor, backgrounds in grey."""
+    projection of the test samples, targets coloured by the factor, backgrounds in grey.
+
+    Parameters
+    ----------
+    model : Transformer
+        A fitted model.
+    test : CADataset
+        The test split.
+    path : str or Path
+        The PNG file.
+    title : str
+        The figure's title.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
     common_bg, salient_bg = model.transform(test.background)
     common_tg, salient_tg = model.transform(test.target)
     spaces = {
@@ -80,7 +97,24 @@ def plot_spaces(model: Transformer, test: CADataset, path: str | Path, title: st
 
 
 class Reconstructor(Protocol):
-    def reconstruct(self, x: Any, salient: bool = True) -> np.ndarray: ...
+    """A fitted model with a decoder."""
+
+    def reconstruct(self, x: Any, salient: bool = True) -> np.ndarray:
+        """Rebuilt samples.
+
+        Parameters
+        ----------
+        x : array-like
+            Samples.
+        salient : bool
+            Decode with the salient code (False: with it at 0).
+
+        Returns
+        -------
+        ndarray
+            The rebuilt samples.
+        """
+        ...
 
 
 def _as_display(images: np.ndarray) -> np.ndarray:
@@ -94,7 +128,26 @@ def plot_reconstructions(
 ) -> Path:
     """Write a PNG grid of ``n`` test samples per row: background inputs, their
     reconstructions, target inputs, their reconstructions, and the targets decoded with the
-    salient code set to 0 (what the common space alone holds). Images only."""
+    salient code set to 0 (what the common space alone holds). Images only.
+
+    Parameters
+    ----------
+    model : Reconstructor
+        A fitted model with a decoder.
+    test : CADataset
+        The test split.
+    n : int
+        Samples per row.
+    path : str or Path
+        The PNG file.
+    title : str
+        The figure's title.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
     if test.target.ndim != 4:
         raise ValueError("reconstruction grids need image data (n, C, H, W)")
     background, target = test.background[:n], test.target[:n]
@@ -122,7 +175,22 @@ def plot_reconstructions(
 
 def plot_training(history: list[dict[str, float]], path: str | Path, title: str = "") -> Path:
     """Write a PNG of the training curves: one panel per loss term against the epoch
-    (the learning rate and the epochs' seconds left out)."""
+    (the learning rate and the epochs' seconds left out).
+
+    Parameters
+    ----------
+    history : list of dict
+        The mean of each loss term per epoch.
+    path : str or Path
+        The PNG file.
+    title : str
+        The figure's title.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
     keys = dict.fromkeys(key for epoch in history for key in epoch)
     terms = [key for key in keys if key not in ("lr", "seconds")]
     fig, axes = plt.subplots(1, len(terms), figsize=(2.6 * len(terms), 2.4), squeeze=False)
@@ -142,7 +210,24 @@ def plot_salient_scores(
 ) -> Path:
     """Write a PNG: histograms of the salient score (each sample's distance to ``s' = 0``)
     of the test backgrounds and targets, with the AUC between them in the legend; it needs
-    no factor label."""
+    no factor label.
+
+    Parameters
+    ----------
+    model : Transformer
+        A fitted model.
+    test : CADataset
+        The test split.
+    path : str or Path
+        The PNG file.
+    title : str
+        The figure's title.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
     from sepclr.evaluation.diagnostics import group_auc, salient_scores
 
     background = salient_scores(model.transform(test.background)[1])
