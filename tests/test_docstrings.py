@@ -22,7 +22,6 @@ NOT_YET = {
     "sepclr.data.folder",
     "sepclr.data.idx",
     "sepclr.data.images",
-    "sepclr.data.paper_datasets",
     "sepclr.data.resources",
     "sepclr.data.sources",
     "sepclr.data.tables",

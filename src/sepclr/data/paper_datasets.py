@@ -43,6 +43,20 @@ def cifar_mnist(
     Factors over the targets: ``digit`` (salient) and ``object`` (the CIFAR-10 class, common);
     the background's ``object`` too. No deviation from the official construction.
     ``per_group`` replaces n (for quick runs; None is the paper's).
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+        The split.
+    root : str or Path, optional
+        A folder searched first for the files.
+    per_group : int, optional
+        Rows per group, instead of the paper's (for quick runs).
+
+    Returns
+    -------
+    CADataset
+        The split's background and target samples and their factors.
     """
     check_split(split)
     n = CIFAR_MNIST_PER_GROUP[split] if per_group is None else int(per_group)
@@ -95,6 +109,22 @@ def celeba_accessories(
     uint8 (n, 3, size, size). Factors over the targets: ``accessory`` (glasses 0 / hats 1,
     salient) and ``sex`` (male 1, common); the background's ``sex`` too. ``per_sex_scale``
     scales every group's size (1.0 is the paper's; smaller for quick runs).
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+        The split.
+    root : str or Path, optional
+        A folder searched first for the files.
+    size : {128, 64}
+        The images' side: 128 as the SepCLR code, 64 as the SepVAE code.
+    per_sex_scale : float
+        Scales every group's size (1.0 is the paper's; smaller for quick runs).
+
+    Returns
+    -------
+    CADataset
+        The split's background and target samples and their factors.
     """
     check_split(split)
     if size not in CELEBA_VARIANTS:
@@ -158,6 +188,22 @@ def dsprites_digit_grid(
     half of a split is background, the second half target, where the sprite is added at 255
     and clipped. uint8 (n, 1, 64, 64). Factors over the targets, all salient: ``shape``
     (0-2), and the continuous ``scale``, ``orientation``, ``posX``, ``posY``.
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+        The split.
+    root : str or Path, optional
+        A folder searched first for the files.
+    n_train : int
+        Images in the train split.
+    n_test : int
+        Images in the test split.
+
+    Returns
+    -------
+    CADataset
+        The split's background and target samples and their factors.
     """
     check_split(split)
     images, latents = load_dsprites(root)
@@ -244,6 +290,24 @@ def chexpert_subtypes(
     ``random_state=0``, as in the official code. Factors over the targets: ``subtype`` (0-2,
     salient), ``sex`` (male 1, common) and ``age`` (years, common); the background's ``sex``
     and ``age`` too.
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+        The split.
+    root : str or Path, optional
+        The folder that holds ``CheXpert-v1.0-small``.
+    size : int
+        The images' side.
+    healthy_cap : int
+        At most this many healthy images.
+    disease_cap : int
+        At most this many images per disease.
+
+    Returns
+    -------
+    CADataset
+        The split's background and target samples and their factors.
     """
     check_split(split)
     (table,) = find_files(
@@ -341,6 +405,26 @@ def odir_subtypes(
     with ``random_state=0`` (the official split has no seed and first holds out 3 images).
     Factors over the targets: ``subtype`` (0-4 for D, G, C, A, M; salient), ``age``,
     ``sex`` (male 1) and ``eye`` (right 1), common; the background's common ones too.
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+        The split.
+    root : str or Path, optional
+        A folder searched first for the files.
+    size : int
+        The images' side.
+    table : str
+        The per-patient table, in the dataset's folder.
+    images : str
+        The image folder, in the dataset's folder.
+    cap_scale : float
+        Scales the caps of every diagnosis.
+
+    Returns
+    -------
+    CADataset
+        The split's background and target samples and their factors.
     """
     check_split(split)
     (table_path,) = find_files("odir", [(table,)], root, ODIR_HOW_TO_GET)

@@ -167,6 +167,10 @@ def table_study(
 
     Parameters
     ----------
+    split : {"train", "test"}
+        The split.
+    root : str or Path, optional
+        A folder searched first for the files.
     table : str
         The file, ``.csv``, ``.tsv`` or ``.parquet``: a path relative to ``root`` (the
         ``--data-dir``) or to the current folder, or an absolute path.
@@ -187,6 +191,11 @@ def table_study(
         The share of each group held out as the test split (seed 0).
     normalize : {"none", "log1p"}
         A transform of the features (``log1p`` for counts).
+
+    Returns
+    -------
+    CADataset
+        The split's background and target samples and their factors.
     """
     check_split(split)
     path = (Path(root) if root is not None else Path.cwd()) / table
@@ -223,6 +232,10 @@ def anndata_study(
 
     Parameters
     ----------
+    split : {"train", "test"}
+        The split.
+    root : str or Path, optional
+        A folder searched first for the files.
     file : str
         The ``.h5ad`` file, relative to ``root`` (the ``--data-dir``) or to the current
         folder, or absolute.
@@ -242,6 +255,11 @@ def anndata_study(
         A transform of the counts (``log1p`` for raw counts).
     layer : str, optional
         Read ``layers[layer]`` instead of ``X``.
+
+    Returns
+    -------
+    CADataset
+        The split's background and target samples and their factors.
     """
     check_split(split)
     path = (Path(root) if root is not None else Path.cwd()) / file

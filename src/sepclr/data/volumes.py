@@ -101,6 +101,10 @@ def nifti_study(
 
     Parameters
     ----------
+    split : {"train", "test"}
+        The split.
+    root : str or Path, optional
+        A folder searched first for the files.
     table : str
         The participants table (TSV or CSV), relative to ``root`` (the ``--data-dir``) or
         to the current folder, or absolute; volume paths are relative to its folder.
@@ -124,6 +128,11 @@ def nifti_study(
         The grid every volume is resampled to.
     cache : bool
         Keep resampled volumes under ``root/.sepclr-cache``.
+
+    Returns
+    -------
+    CADataset
+        The split's background and target samples and their factors.
     """
     check_split(split)
     base = Path(root) if root is not None else Path.cwd()
