@@ -15,18 +15,7 @@ CHECKS = {"PR01", "PR02", "PR10", "RT01", "RT02", "GL08"}
 
 # Modules whose public definitions do not all have their numpydoc sections yet.
 NOT_YET = {
-    "sepclr.data.celeba",
-    "sepclr.data.cifar",
-    "sepclr.data.download",
-    "sepclr.data.dsprites",
-    "sepclr.data.folder",
-    "sepclr.data.idx",
-    "sepclr.data.images",
-    "sepclr.data.resources",
-    "sepclr.data.sources",
-    "sepclr.data.tables",
     "sepclr.data.views",
-    "sepclr.data.volumes",
     "sepclr.engine.checkpoint",
     "sepclr.engine.distributed",
     "sepclr.engine.files",

@@ -21,13 +21,40 @@ CELEBA_HOW_TO_GET = (
 
 @dataclass(frozen=True)
 class CelebAAttributes:
-    """Image file names, attribute names, and the (n, 40) int8 matrix of -1 / 1 values."""
+    """The CelebA attribute table.
+
+    Parameters
+    ----------
+    images : list of str
+        The image file names.
+    names : list of str
+        The 40 attribute names.
+    values : ndarray of int8, shape (n, 40)
+        Each image's attributes, -1 or 1.
+    """
 
     images: list[str]
     names: list[str]
     values: np.ndarray
 
     def column(self, name: str) -> np.ndarray:
+        """One attribute of every image.
+
+        Parameters
+        ----------
+        name : str
+            The attribute, e.g. ``"Male"``.
+
+        Returns
+        -------
+        ndarray of int8, shape (n,)
+            Its values, -1 or 1.
+
+        Raises
+        ------
+        CorruptFileError
+            When the table has no such attribute.
+        """
         if name not in self.names:
             raise CorruptFileError(f"CelebA attributes have no {name!r}; they are {self.names}")
         return self.values[:, self.names.index(name)]
@@ -52,7 +79,18 @@ def _parse(rows: list[list[str]], names: list[str], source: Path) -> CelebAAttri
 
 
 def read_attributes(path: str | Path) -> CelebAAttributes:
-    """Parse ``list_attr_celeba.csv`` or ``list_attr_celeba.txt``."""
+    """Parse ``list_attr_celeba.csv`` or ``list_attr_celeba.txt``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    CelebAAttributes
+        The table.
+    """
     path = Path(path)
     lines = path.read_text().splitlines()
     if path.suffix == ".csv":
@@ -71,7 +109,20 @@ def read_attributes(path: str | Path) -> CelebAAttributes:
 
 
 def celeba_files(root: str | Path | None = None) -> tuple[Path, CelebAAttributes]:
-    """The image folder and the parsed attributes."""
+    """The image folder and the parsed attributes.
+
+    Parameters
+    ----------
+    root : str or Path, optional
+        A folder searched first.
+
+    Returns
+    -------
+    folder : Path
+        The image folder.
+    attributes : CelebAAttributes
+        The attribute table.
+    """
     names = [("list_attr_celeba.csv", "list_attr_celeba.txt")]
     (table,) = find_files("celeba", names, root, CELEBA_HOW_TO_GET)
     images = table.parent / "img_align_celeba"

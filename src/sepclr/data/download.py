@@ -33,6 +33,18 @@ _CHUNK = 1 << 20
 
 
 def md5_of(path: Path) -> str:
+    """The MD5 checksum of a file, read in blocks.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+
+    Returns
+    -------
+    str
+        The hexadecimal digest.
+    """
     digest = hashlib.md5(usedforsecurity=False)
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(_CHUNK), b""):
@@ -45,7 +57,26 @@ def fetch(
 ) -> Path:
     """Download ``url`` to ``destination`` unless it is already there with checksum
     ``md5``; resume ``destination.part`` when it exists. A checksum mismatch deletes the
-    partial file and raises :class:`CorruptFileError`."""
+    partial file and raises :class:`CorruptFileError`.
+
+    Parameters
+    ----------
+    url : str
+        The address.
+    destination : Path
+        The file written.
+    md5 : str
+        Its checksum.
+    progress : bool
+        Show a progress bar.
+    timeout : float
+        Seconds to wait for the server.
+
+    Returns
+    -------
+    Path
+        ``destination``.
+    """
     if destination.is_file() and md5_of(destination) == md5:
         return destination
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -100,7 +131,24 @@ def download(
     name: str, root: str | Path | None = None, progress: bool = True, mirror: str | None = None
 ) -> Path:
     """Download the files of ``name`` (a key of :data:`RESOURCES`) into the data root and
-    return their folder. ``mirror`` replaces the address's directory (a local copy)."""
+    return their folder. ``mirror`` replaces the address's directory (a local copy).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`RESOURCES`.
+    root : str or Path, optional
+        The data root (by default ``$SEPCLR_DATA`` or ``~/.cache/sepclr``).
+    progress : bool
+        Show a progress bar.
+    mirror : str, optional
+        Replaces the addresses' directory (a local copy).
+
+    Returns
+    -------
+    Path
+        The folder of the files.
+    """
     if name not in RESOURCES:
         raise InvalidInputError(
             f"nothing to download for {name!r}; choose from {sorted(RESOURCES)}"
@@ -122,7 +170,26 @@ def load_or_fetch(
     """:func:`sepclr.data.catalog.load`, but when the files are missing and the dataset has
     public downloads (:attr:`sepclr.registry.DatasetInfo.downloads`), fetch them into the
     data root first; with ``fetch=False`` or ``$SEPCLR_OFFLINE`` set, the not-found error
-    stands."""
+    stands.
+
+    Parameters
+    ----------
+    name : str
+        The dataset.
+    root : str or Path, optional
+        A folder searched first.
+    split : str
+        The split.
+    options : dict
+        Options of its builder.
+    fetch : bool
+        Download missing public files.
+
+    Returns
+    -------
+    CADataset
+        The split.
+    """
     try:
         return load(name, root=root, split=split, **options)
     except DataNotFoundError:

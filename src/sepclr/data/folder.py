@@ -12,12 +12,37 @@ from sepclr.errors import CorruptFileError, DataNotFoundError, InvalidInputError
 
 @dataclass(frozen=True)
 class LabelledFolder:
-    """Image paths and the table's columns (strings, one per image, in table order)."""
+    """Images listed in a table.
+
+    Parameters
+    ----------
+    paths : list of Path
+        Each image's file.
+    columns : dict of str to list of str
+        The table's columns, one string per image, in table order.
+    """
 
     paths: list[Path]
     columns: dict[str, list[str]]
 
     def column(self, name: str) -> list[str]:
+        """One column of the table.
+
+        Parameters
+        ----------
+        name : str
+            The column.
+
+        Returns
+        -------
+        list of str
+            Its values, one per image.
+
+        Raises
+        ------
+        InvalidInputError
+            When the table has no such column.
+        """
         if name not in self.columns:
             raise InvalidInputError(
                 f"the table has no column {name!r}; its columns are {sorted(self.columns)}"
@@ -27,7 +52,18 @@ class LabelledFolder:
 
 def read_table(path: str | Path) -> dict[str, list[str]]:
     """A CSV (or ``.tsv``) table with a header, as columns of strings (UTF-8, with or
-    without a byte-order mark)."""
+    without a byte-order mark).
+
+    Parameters
+    ----------
+    path : str or Path
+        The table.
+
+    Returns
+    -------
+    dict of str to list of str
+        Its columns.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"table {path} does not exist")
@@ -50,7 +86,22 @@ def read_table(path: str | Path) -> dict[str, list[str]]:
 
 def labelled_folder(folder: str | Path, table: str | Path, path_column: str) -> LabelledFolder:
     """Read ``table`` and resolve ``path_column`` against ``folder``; every listed image must
-    exist (the error names the first missing ones)."""
+    exist (the error names the first missing ones).
+
+    Parameters
+    ----------
+    folder : str or Path
+        The image folder.
+    table : str or Path
+        The table.
+    path_column : str
+        The column of image paths, relative to ``folder``.
+
+    Returns
+    -------
+    LabelledFolder
+        The images and the table.
+    """
     columns = read_table(table)
     if path_column not in columns:
         raise InvalidInputError(

@@ -10,9 +10,21 @@ from sepclr.errors import CorruptFileError, DataNotFoundError
 
 @dataclass(frozen=True)
 class ImageFormat:
-    """How a file becomes an array: ``border`` pixels cut from each side, then optionally
-    centre-cropped to ``crop`` x ``crop``, then resized to ``size`` x ``size`` (bilinear, or
-    area averaging with ``area``); 3 channels with ``rgb``, else 1."""
+    """How an image file becomes an array.
+
+    Parameters
+    ----------
+    size : int
+        The side the image is resized to.
+    crop : int, optional
+        The side of a centre crop taken first.
+    rgb : bool
+        3 channels; else 1.
+    border : int
+        Pixels cut from each side before the crop.
+    area : bool
+        Resize by area averaging; else bilinear.
+    """
 
     size: int
     crop: int | None = None
@@ -22,7 +34,20 @@ class ImageFormat:
 
 
 def read_image(path: str | Path, image_format: ImageFormat) -> np.ndarray:
-    """One image as uint8 (C, size, size), read as ``image_format`` says."""
+    """One image as uint8 (C, size, size), read as ``image_format`` says.
+
+    Parameters
+    ----------
+    path : str or Path
+        The image file.
+    image_format : ImageFormat
+        How it is read.
+
+    Returns
+    -------
+    ndarray of uint8, shape (C, size, size)
+        The image.
+    """
     from PIL import Image, UnidentifiedImageError
 
     size, crop, rgb = image_format.size, image_format.crop, image_format.rgb
@@ -61,7 +86,20 @@ def read_images(
     area: bool = False,
 ) -> np.ndarray:
     """Images as one uint8 array (n, C, size, size), filled one file at a time (arguments
-    as in :class:`ImageFormat`)."""
+    as in :class:`ImageFormat`).
+
+    Parameters
+    ----------
+    paths : list of Path
+        The image files.
+    size, crop, rgb, border, area
+        As in :class:`ImageFormat`.
+
+    Returns
+    -------
+    ndarray of uint8, shape (n, C, size, size)
+        The images.
+    """
     image_format = ImageFormat(size, crop, rgb, border, area)
     out = np.empty((len(paths), 3 if rgb else 1, size, size), dtype=np.uint8)
     for i, path in enumerate(paths):

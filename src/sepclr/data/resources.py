@@ -7,8 +7,17 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """A file to fetch: its address, its published MD5, and whether it is a ``.tar.gz`` to
-    unpack into the data root."""
+    """A file to fetch.
+
+    Parameters
+    ----------
+    url : str
+        Its address.
+    md5 : str
+        Its published MD5 checksum.
+    unpack : bool
+        Whether it is a ``.tar.gz`` to unpack into the data root.
+    """
 
     url: str
     md5: str
@@ -16,13 +25,24 @@ class RemoteFile:
 
     @property
     def name(self) -> str:
+        """The file's name: the last part of its address."""
         return self.url.rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True)
 class Resource:
-    """The public files ``name`` (``sepclr download name``), kept in ``folder`` under the
-    data root (``""``: the root itself, for an archive that unpacks into its own folder)."""
+    """Public files that ``sepclr download NAME`` fetches.
+
+    Parameters
+    ----------
+    name : str
+        The name (``sepclr download name``).
+    folder : str
+        Their folder under the data root (``""``: the root itself, for an archive that
+        unpacks into its own folder).
+    files : tuple of RemoteFile
+        The files.
+    """
 
     name: str
     folder: str
@@ -39,6 +59,21 @@ IDX_NAMES = (
 
 def idx_resource(name: str, base: str, md5s: tuple[str, str, str, str]) -> Resource:
     """The four IDX files of an MNIST-like dataset at the address ``base``, in ``name``'s
-    folder, with their checksums."""
+    folder, with their checksums.
+
+    Parameters
+    ----------
+    name : str
+        The resource's name, also its folder.
+    base : str
+        The address of the files' directory.
+    md5s : tuple of 4 str
+        The checksums of the train images, train labels, test images and test labels.
+
+    Returns
+    -------
+    Resource
+        The resource.
+    """
     files = tuple(RemoteFile(base + file, md5) for file, md5 in zip(IDX_NAMES, md5s, strict=True))
     return Resource(name, name, files)

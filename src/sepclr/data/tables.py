@@ -21,7 +21,20 @@ NORMALIZATIONS = ("none", "log1p")
 
 def normalize_counts(x: np.ndarray, how: str) -> np.ndarray:
     """``how="log1p"``: rows scaled to a total of 10,000 (rows of zeros left at 0), then
-    ``log(1 + x)``; ``"none"``: unchanged."""
+    ``log(1 + x)``; ``"none"``: unchanged.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n, features)
+        Counts.
+    how : {"log1p", "none"}
+        The transform.
+
+    Returns
+    -------
+    ndarray
+        The transformed rows.
+    """
     if how == "none":
         return x
     if how != "log1p":
@@ -91,7 +104,26 @@ def table_features(
 ) -> np.ndarray:
     """The float32 feature matrix of a table read from ``path``: the ``features`` columns,
     or every column but the ``other`` ones (group, factors, identifiers), normalised as
-    ``normalize`` says."""
+    ``normalize`` says.
+
+    Parameters
+    ----------
+    path : Path
+        The table, for error messages.
+    columns : dict of str to ndarray
+        Its columns.
+    features : tuple of str, optional
+        The feature columns.
+    other : tuple of str
+        The columns that are no features.
+    normalize : {"none", "log1p"}
+        The transform.
+
+    Returns
+    -------
+    ndarray of float32, shape (n, features)
+        The features.
+    """
     chosen = features or tuple(c for c in columns if c not in other)
     missing = [c for c in chosen if c not in columns]
     if missing:
@@ -109,7 +141,24 @@ def table_study_samples(
     path: Path, columns: dict[str, np.ndarray], options: dict[str, Any], ids: tuple[str, ...]
 ) -> np.ndarray:
     """The features of a table of new samples, as :func:`table_study` with ``options``
-    reads its own: the same feature columns and normalisation."""
+    reads its own: the same feature columns and normalisation.
+
+    Parameters
+    ----------
+    path : Path
+        The table of new samples.
+    columns : dict of str to ndarray
+        Its columns.
+    options : dict
+        The run's dataset options.
+    ids : tuple of str
+        The identifier columns, which are no features.
+
+    Returns
+    -------
+    ndarray of float32
+        The model inputs, one row per sample.
+    """
     other = (str(options["group_column"]), *options["factors"], *ids)
     features = options["features"]
     return table_features(path, columns, features, other, str(options["normalize"]))
@@ -117,14 +166,40 @@ def table_study_samples(
 
 def anndata_features(data: Any, layer: str | None, normalize: str) -> np.ndarray:
     """The dense float32 cells x genes matrix of an AnnData (``X``, or ``layers[layer]``),
-    normalised as ``normalize`` says."""
+    normalised as ``normalize`` says.
+
+    Parameters
+    ----------
+    data : AnnData
+        The cells.
+    layer : str, optional
+        The layer that holds the counts.
+    normalize : {"log1p", "none"}
+        The transform.
+
+    Returns
+    -------
+    ndarray of float32, shape (cells, genes)
+        The matrix.
+    """
     matrix = data.X if layer is None else data.layers[layer]
     dense = matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
     return normalize_counts(np.asarray(dense, dtype=np.float32), normalize)
 
 
 def read_anndata(path: Path) -> Any:
-    """An ``.h5ad`` file as an AnnData (needs ``anndata``)."""
+    """An ``.h5ad`` file as an AnnData (needs ``anndata``).
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+
+    Returns
+    -------
+    AnnData
+        Its content.
+    """
     try:
         import anndata
     except ImportError as exc:
@@ -137,7 +212,18 @@ def read_anndata(path: Path) -> Any:
 
 
 def read_columns(path: Path) -> dict[str, np.ndarray]:
-    """The columns of a CSV, TSV or Parquet table, by name."""
+    """The columns of a CSV, TSV or Parquet table, by name.
+
+    Parameters
+    ----------
+    path : Path
+        The table.
+
+    Returns
+    -------
+    dict of str to ndarray
+        Its columns.
+    """
     if path.suffix == ".parquet":
         try:
             import pyarrow.parquet as pq

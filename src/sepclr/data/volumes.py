@@ -31,7 +31,20 @@ def _nibabel() -> Any:
 
 
 def read_volume(path: Path, shape: tuple[int, int, int]) -> np.ndarray:
-    """One NIfTI volume as float32 (1, *shape) in [0, 1]."""
+    """One NIfTI volume as float32 (1, *shape) in [0, 1].
+
+    Parameters
+    ----------
+    path : Path
+        A ``.nii`` or ``.nii.gz`` file.
+    shape : tuple of 3 int
+        The grid it is resampled to.
+
+    Returns
+    -------
+    ndarray of float32, shape (1, *shape)
+        The volume.
+    """
     nibabel = _nibabel()
     try:
         proxy = nibabel.load(str(path))
@@ -66,7 +79,22 @@ def _cached(path: Path, shape: tuple[int, int, int], cache: Path | None) -> np.n
 
 def load_volumes(paths: list[Path], shape: tuple[int, int, int], cache: Path | None) -> np.ndarray:
     """The NIfTI files ``paths`` resampled to ``shape``, float32 (n, 1, *shape); resampled
-    volumes are kept under ``cache`` when it is given."""
+    volumes are kept under ``cache`` when it is given.
+
+    Parameters
+    ----------
+    paths : list of Path
+        The files.
+    shape : tuple of 3 int
+        The grid.
+    cache : Path, optional
+        The cache folder.
+
+    Returns
+    -------
+    ndarray of float32, shape (n, 1, *shape)
+        The volumes.
+    """
     return np.stack([_cached(path, shape, cache) for path in paths])
 
 
@@ -74,7 +102,24 @@ def nifti_study_samples(
     path: Path, columns: dict[str, np.ndarray], options: dict[str, Any], ids: tuple[str, ...]
 ) -> np.ndarray:
     """The volumes a table of new samples lists (paths relative to the table), resampled as
-    :func:`nifti_study` with ``options`` resamples its own."""
+    :func:`nifti_study` with ``options`` resamples its own.
+
+    Parameters
+    ----------
+    path : Path
+        The table of new samples.
+    columns : dict of str to ndarray
+        Its columns.
+    options : dict
+        The run's dataset options.
+    ids : tuple of str
+        The identifier columns, which are no features.
+
+    Returns
+    -------
+    ndarray of float32, shape (n, 1, *shape)
+        The volumes.
+    """
     del ids
     paths = [path.parent / str(p) for p in columns[str(options["path_column"])]]
     shape = tuple(int(v) for v in options["shape"])
