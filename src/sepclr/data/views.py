@@ -15,20 +15,41 @@ from torch import nn
 
 @dataclass(frozen=True)
 class ImageViewOptions:
-    """Image views: random resized crop, flips, rotation, colour jitter, grayscale, blur,
-    noise.
+    """Image views: random resized crop, flips, rotation, colour jitter, grayscale, blur, noise.
 
-    ``crop_scale`` is the range of the crop's area fraction, ``crop_ratio`` its aspect-ratio
-    range; ``hflip``, ``vflip`` and ``jitter_p`` are probabilities; ``rotation`` the largest
-    angle in degrees (applied with probability ``rotation_p``); ``brightness`` is the largest
-    additive shift, ``contrast`` and ``saturation`` the largest relative changes, ``hue`` the
-    largest hue shift (in turns, at most 0.5); ``grayscale_p`` the probability of turning a
-    colour view grey (saturation, hue and grayscale act on 3-channel images only);
-    ``noise_std`` the standard deviation of additive Gaussian noise (images in [0, 1]);
-    ``blur_p`` the probability of a Gaussian blur with a standard deviation drawn in
-    ``blur_sigma`` (pixels). Flips are off by default: a mirrored digit or letter is another
-    symbol (``benchmarks/README.md`` compares both). The paper's recipes
-    (:mod:`sepclr.presets`) use the colour and rotation options.
+    Flips are off by default: a mirrored digit or letter is another symbol
+    (``benchmarks/README.md`` compares both). The paper's recipes (:mod:`sepclr.presets`) use
+    the colour and rotation options.
+
+    Parameters
+    ----------
+    crop_scale : tuple of 2 float
+        The range of the crop's area fraction.
+    crop_ratio : tuple of 2 float
+        The range of its aspect ratio.
+    hflip, vflip : float
+        The probabilities of a horizontal and a vertical flip.
+    rotation : float
+        The largest rotation, in degrees.
+    rotation_p : float
+        The probability of a rotation.
+    brightness : float
+        The largest additive brightness shift.
+    contrast, saturation : float
+        The largest relative changes of contrast and saturation.
+    hue : float
+        The largest hue shift, in turns (at most 0.5).
+    jitter_p : float
+        The probability of the colour jitter.
+    grayscale_p : float
+        The probability of turning a colour view grey (saturation, hue and grayscale act on
+        3-channel images only).
+    noise_std : float
+        The standard deviation of additive Gaussian noise (images in [0, 1]).
+    blur_p : float
+        The probability of a Gaussian blur.
+    blur_sigma : tuple of 2 float
+        The range of its standard deviation, in pixels.
     """
 
     crop_scale: tuple[float, float] = (0.7, 1.0)
@@ -50,8 +71,15 @@ class ImageViewOptions:
 
 @dataclass(frozen=True)
 class TabularViewOptions:
-    """Tabular views: additive Gaussian noise (in units of standardised features) and feature
-    dropout (each feature set to 0, its mean after standardisation, with this probability)."""
+    """Tabular views: additive Gaussian noise and feature dropout.
+
+    Parameters
+    ----------
+    noise_std : float
+        The noise's standard deviation, in units of standardised features.
+    feature_dropout : float
+        The probability of setting a feature to 0, its mean after standardisation.
+    """
 
     noise_std: float = 0.1
     feature_dropout: float = 0.1
@@ -59,13 +87,25 @@ class TabularViewOptions:
 
 @dataclass(frozen=True)
 class VolumeViewOptions:
-    """3-D views: a random affine map per volume (zoom in ``zoom``, i.e. a crop of that
-    fraction of each side resampled to the full size; translation up to ``shift`` of the
-    half-width; rotation up to ``rotation`` degrees about each axis), flips along each axis
-    with probability ``flip``, intensity scaled by up to ``intensity`` and shifted by up to
-    ``intensity / 2`` (relative), and Gaussian noise of standard deviation ``noise_std``.
-    Flips are off by default: brains are not left-right symmetric in what a study looks
-    for."""
+    """3-D views: a random affine map per volume, flips, intensity changes and noise.
+
+    Flips are off by default: brains are not left-right symmetric in what a study looks for.
+
+    Parameters
+    ----------
+    zoom : tuple of 2 float
+        The range of the zoom: a crop of that fraction of each side resampled to the full size.
+    shift : float
+        The largest translation, as a fraction of the half-width.
+    rotation : float
+        The largest rotation about each axis, in degrees.
+    flip : float
+        The probability of a flip along each axis.
+    intensity : float
+        The largest relative scaling of the intensities (and half of it as a relative shift).
+    noise_std : float
+        The standard deviation of additive Gaussian noise.
+    """
 
     zoom: tuple[float, float] = (0.85, 1.0)
     shift: float = 0.05
@@ -79,10 +119,24 @@ ViewOptions = ImageViewOptions | TabularViewOptions | VolumeViewOptions
 
 
 def view_options(kind: str, overrides: Mapping[str, Any] | None = None) -> ViewOptions:
-    """Default options for ``kind`` ("image", "volume" or "tabular") with ``overrides``
-    applied.
+    """The default view options of a kind of data, with overrides.
 
-    Unknown option names raise ``ValueError`` listing the valid ones.
+    Parameters
+    ----------
+    kind : {"image", "volume", "tabular"}
+        The kind of samples.
+    overrides : mapping, optional
+        Options that replace the defaults.
+
+    Returns
+    -------
+    ImageViewOptions or TabularViewOptions or VolumeViewOptions
+        The options.
+
+    Raises
+    ------
+    ValueError
+        For an unknown option, listing the valid ones.
     """
     kinds: dict[str, type[ViewOptions]] = {
         "image": ImageViewOptions,
@@ -102,7 +156,18 @@ def view_options(kind: str, overrides: Mapping[str, Any] | None = None) -> ViewO
 
 
 def options_as_dict(options: ViewOptions) -> dict[str, Any]:
-    """JSON-friendly dict of view options."""
+    """View options as a JSON-friendly dict.
+
+    Parameters
+    ----------
+    options : ImageViewOptions or TabularViewOptions or VolumeViewOptions
+        The options.
+
+    Returns
+    -------
+    dict
+        Each option by name, tuples as lists.
+    """
     return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(options).items()}
 
 
@@ -111,7 +176,17 @@ class ImageViews(nn.Module):
     random resized crop is one affine resampling of the whole batch (kornia's ``resample``
     mode), not a crop and a resize per image: on a CPU 1.4x faster for 512 28x28 images and
     2.1x for 128 32x32 colour images (``benchmarks/throughput.py``), and one kernel rather
-    than one per image on a GPU."""
+    than one per image on a GPU.
+
+    Parameters
+    ----------
+    image_size : tuple of 2 int
+        (H, W).
+    options : ImageViewOptions
+        The views' options.
+    channels : int
+        C.
+    """
 
     def __init__(
         self, image_size: tuple[int, int], options: ImageViewOptions, channels: int = 1
@@ -142,11 +217,29 @@ class ImageViews(nn.Module):
         self.steps = nn.Sequential(*steps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Views of a batch.
+
+        Parameters
+        ----------
+        x : Tensor
+            A batch, (n, C, H, W) in [0, 1].
+
+        Returns
+        -------
+        Tensor
+            One random view of each sample, of the same shape, in [0, 1].
+        """
         return self.steps(x).clamp(0.0, 1.0)
 
 
 class TabularViews(nn.Module):
-    """Gaussian noise plus feature dropout; input and output (n, features), standardised."""
+    """Gaussian noise plus feature dropout; input and output (n, features), standardised.
+
+    Parameters
+    ----------
+    options : TabularViewOptions
+        The views' options.
+    """
 
     def __init__(self, options: TabularViewOptions) -> None:
         super().__init__()
@@ -154,6 +247,18 @@ class TabularViews(nn.Module):
         self.feature_dropout = options.feature_dropout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Views of a batch.
+
+        Parameters
+        ----------
+        x : Tensor
+            A batch, (n, features), standardised.
+
+        Returns
+        -------
+        Tensor
+            One random view of each sample, of the same shape.
+        """
         out = x + self.noise_std * torch.randn_like(x)
         if self.feature_dropout > 0:
             keep = torch.rand_like(x) >= self.feature_dropout
@@ -164,7 +269,13 @@ class TabularViews(nn.Module):
 class VolumeViews(nn.Module):
     """Batched 3-D augmentation (:class:`VolumeViewOptions`) with per-volume parameters:
     one ``affine_grid`` / ``grid_sample`` resampling for zoom, shift and rotation, then
-    flips, intensity and noise; input and output (n, C, D, H, W)."""
+    flips, intensity and noise; input and output (n, C, D, H, W).
+
+    Parameters
+    ----------
+    options : VolumeViewOptions
+        The views' options.
+    """
 
     def __init__(self, options: VolumeViewOptions) -> None:
         super().__init__()
@@ -183,6 +294,18 @@ class VolumeViews(nn.Module):
         return about_x @ about_y @ about_z
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Views of a batch.
+
+        Parameters
+        ----------
+        x : Tensor
+            A batch, (n, C, D, H, W).
+
+        Returns
+        -------
+        Tensor
+            One random view of each sample, of the same shape.
+        """
         o, n, device = self.options, len(x), x.device
         low, high = o.zoom
         scale = low + (high - low) * torch.rand(n, 1, 1, device=device)
@@ -199,8 +322,20 @@ class VolumeViews(nn.Module):
 
 
 def build_views(options: ViewOptions, sample_shape: tuple[int, ...]) -> nn.Module:
-    """The view module for ``options``; ``sample_shape`` is (features,), (C, H, W) or
-    (C, D, H, W)."""
+    """The view module of some options.
+
+    Parameters
+    ----------
+    options : ImageViewOptions or TabularViewOptions or VolumeViewOptions
+        The options.
+    sample_shape : tuple of int
+        (features,), (C, H, W) or (C, D, H, W).
+
+    Returns
+    -------
+    nn.Module
+        Maps a batch to a batch of views of the same shape.
+    """
     if isinstance(options, VolumeViewOptions):
         return VolumeViews(options)
     if isinstance(options, ImageViewOptions):

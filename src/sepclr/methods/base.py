@@ -58,6 +58,11 @@ class ContrastiveEstimator(BaseEstimator):
     A subclass declares its parameters as class attributes
     (``name = Param(default, constraint, doc)``); this class gives it an ``__init__``
     taking them, checks them at ``fit`` and lists them in the class docstring.
+
+    Parameters
+    ----------
+    *args, **params
+        The declared parameters, in their order or by name.
     """
 
     sample_shape_: tuple[int, ...]
@@ -219,8 +224,13 @@ class ContrastiveEstimator(BaseEstimator):
         return False
 
     def fit_summary(self) -> dict[str, Any]:
-        """JSON-serialisable facts about the fit (e.g. the loss history, cPCA's alpha),
-        saved with the model."""
+        """What is saved with the model beside its tensors.
+
+        Returns
+        -------
+        dict
+            JSON-serialisable facts about the fit (the loss history, cPCA's alpha).
+        """
         return {}
 
     # --- persistence -----------------------------------------------------------------------
@@ -501,6 +511,13 @@ class TrainedEstimator(ContrastiveEstimator):
         return tensors
 
     def fit_summary(self) -> dict[str, Any]:
+        """What is saved with the model beside its tensors.
+
+        Returns
+        -------
+        dict
+            The loss history and the training seconds.
+        """
         return {"history": self.history_, "train_seconds": self.train_seconds_}
 
     def _set_fitted(self, fitted: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
@@ -522,7 +539,20 @@ def _sample_shape(value: Any) -> tuple[int, ...]:
 
 
 def check_processes(method: type["ContrastiveEstimator"], processes: int) -> None:
-    """Refuse ``processes`` > 1 for a method that trains in one process."""
+    """Refuse ``processes`` > 1 for a method that trains in one process.
+
+    Parameters
+    ----------
+    method : type
+        The estimator class.
+    processes : int
+        The number of training processes.
+
+    Raises
+    ------
+    InvalidInputError
+        When the method cannot train on that many processes.
+    """
     if processes > 1 and not method.supports_processes:
         raise InvalidInputError(
             f"{method.__name__} trains in one process; leave out --devices / torchrun"
@@ -531,7 +561,20 @@ def check_processes(method: type["ContrastiveEstimator"], processes: int) -> Non
 
 def checked_backbone(name: str, sample_shape: tuple[int, ...]) -> str:
     """The backbone ``name`` resolves to for samples of ``sample_shape``; a backbone that
-    cannot take them is refused with :class:`InvalidInputError`."""
+    cannot take them is refused with :class:`InvalidInputError`.
+
+    Parameters
+    ----------
+    name : str
+        A backbone or ``"auto"``.
+    sample_shape : tuple of int
+        The shape of one sample.
+
+    Returns
+    -------
+    str
+        The backbone.
+    """
     try:
         return resolve_backbone(name, sample_shape)
     except ValueError as exc:
@@ -539,11 +582,35 @@ def checked_backbone(name: str, sample_shape: tuple[int, ...]) -> str:
 
 
 def prefixed(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The entries of ``tensors`` under ``prefix.``, with the prefix removed."""
+    """The entries of ``tensors`` under ``prefix.``, with the prefix removed.
+
+    Parameters
+    ----------
+    prefix : str
+        The prefix, without its dot.
+    tensors : dict of str to Tensor
+        Named tensors.
+
+    Returns
+    -------
+    dict of str to Tensor
+        The entries under the prefix.
+    """
     start = len(prefix) + 1
     return {k[start:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
 
 
 def view_kind(sample_shape: tuple[int, ...]) -> str:
-    """``"tabular"``, ``"image"`` or ``"volume"`` from the shape of one sample."""
+    """``"tabular"``, ``"image"`` or ``"volume"`` from the shape of one sample.
+
+    Parameters
+    ----------
+    sample_shape : tuple of int
+        The shape of one sample.
+
+    Returns
+    -------
+    str
+        The kind: one axis is tabular, three are an image, four a volume.
+    """
     return {1: "tabular", 3: "image"}.get(len(sample_shape), "volume")

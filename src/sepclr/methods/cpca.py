@@ -37,20 +37,59 @@ def contrastive_directions(
     target_cov: np.ndarray, background_cov: np.ndarray, alpha: float, k: int
 ) -> np.ndarray:
     """The ``k`` leading eigenvectors (columns, largest eigenvalue first) of
-    ``C_target - alpha C_background`` (Abid et al. 2018, Algorithm 1)."""
+    ``C_target - alpha C_background`` (Abid et al. 2018, Algorithm 1).
+
+    Parameters
+    ----------
+    target_cov, background_cov : ndarray, shape (p, p)
+        The covariances of each group.
+    alpha : float
+        The contrast parameter.
+    k : int
+        The number of directions.
+
+    Returns
+    -------
+    ndarray, shape (p, k)
+        The directions, orthonormal.
+    """
     eigenvalues, eigenvectors = np.linalg.eigh(target_cov - alpha * background_cov)
     return eigenvectors[:, np.argsort(eigenvalues)[::-1][:k]]
 
 
 def subspace_affinity(a: np.ndarray, b: np.ndarray) -> float:
     """Similarity of the column spans of ``a`` and ``b`` (orthonormal columns): the mean
-    squared cosine of their principal angles, ``||a^T b||_F^2 / k``, in [0, 1]."""
+    squared cosine of their principal angles, ``||a^T b||_F^2 / k``, in [0, 1].
+
+    Parameters
+    ----------
+    a, b : ndarray, shape (p, k)
+        Orthonormal bases.
+
+    Returns
+    -------
+    float
+        The affinity.
+    """
     return float(np.sum((a.T @ b) ** 2) / a.shape[1])
 
 
 def alpha_grid(n_alphas: int, max_log_alpha: float) -> np.ndarray:
     """0 and ``n_alphas`` values log-spaced from 0.1 to ``10 ** max_log_alpha``, as in the
-    original's automatic selection."""
+    original's automatic selection.
+
+    Parameters
+    ----------
+    n_alphas : int
+        The number of non-zero values.
+    max_log_alpha : float
+        The base-10 logarithm of the largest.
+
+    Returns
+    -------
+    ndarray, shape (n_alphas + 1,)
+        The grid, ascending.
+    """
     return np.concatenate([[0.0], np.logspace(-1, max_log_alpha, n_alphas)])
 
 
@@ -66,6 +105,24 @@ def select_alphas(
     found over ``alphas`` (``alphas[0]`` must be 0, i.e. plain PCA), one exemplar alpha per
     cluster (the member with the largest summed affinity to its cluster), the cluster holding
     alpha = 0 left out. Returns the exemplar alphas, ascending.
+
+    Parameters
+    ----------
+    target_cov, background_cov : ndarray, shape (p, p)
+        The covariances of each group.
+    k : int
+        The number of directions.
+    alphas : ndarray
+        The candidate values, 0 first.
+    n_clusters : int
+        The number of clusters.
+    seed : int
+        The seed of the spectral clustering.
+
+    Returns
+    -------
+    list of float
+        The exemplar alphas, ascending.
     """
     spaces = [contrastive_directions(target_cov, background_cov, a, k) for a in alphas]
     affinity = np.array([[subspace_affinity(p, q) for q in spaces] for p in spaces])
@@ -230,6 +287,13 @@ class CPCA(ContrastiveEstimator):
         return {name: torch.from_numpy(getattr(self, name)) for name in self._ARRAYS}
 
     def fit_summary(self) -> dict[str, Any]:
+        """What is saved with the model beside its tensors.
+
+        Returns
+        -------
+        dict
+            The chosen alpha and the candidate alphas.
+        """
         return {"alpha": self.alpha_, "alphas": self.alphas_}
 
     def _set_fitted(self, fitted: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:

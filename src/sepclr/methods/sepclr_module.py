@@ -21,7 +21,22 @@ def mix_in_background(
     """``(1 - w) x_i + w b_i`` with ``b_i`` a random background row of the batch and
     ``w ~ U(low, high)`` per row (``weights = (low, high)``): a view that changes the
     background content of a sample while keeping what is specific to the target. Returns
-    ``x`` when the batch has no background row or ``high`` is 0."""
+    ``x`` when the batch has no background row or ``high`` is 0.
+
+    Parameters
+    ----------
+    x : Tensor
+        The batch.
+    is_target : Tensor
+        Boolean (n,): the target rows.
+    weights : tuple of 2 float
+        The range of the mixing weight.
+
+    Returns
+    -------
+    Tensor
+        The mixed batch.
+    """
     low, high = weights
     pool = x[~is_target]
     if high <= 0 or len(pool) == 0:
@@ -41,6 +56,25 @@ class SepCLRModule(TrainingModule):
     0 the salient branch sees its views mixed with background rows
     (:func:`mix_in_background`); with a decoder on the encoder, the explaining-away
     reconstruction of both views is added with weight ``decoder_weight``.
+
+    Parameters
+    ----------
+    encoder : TwoBranchEncoder
+        The network.
+    views : nn.Module
+        The views.
+    independence : IndependencePenalty
+        The independence term.
+    settings : SepCLRObjectiveSettings
+        The objective's weights and extensions.
+    salient_mix : tuple of 2 float
+        The range of the background mixing weight.
+    decoder_weight : float
+        The explaining-away reconstruction's weight.
+    decoder_noise : float
+        Its noise on the target salient codes.
+    view_passes : {"fused", "separate"}
+        One forward pass for both views, or one each.
     """
 
     def __init__(
@@ -65,16 +99,49 @@ class SepCLRModule(TrainingModule):
         self.view_passes = view_passes
 
     def adversaries(self) -> dict[str, Critic]:
+        """The critics trained beside the network.
+
+        Returns
+        -------
+        dict of str to Critic
+            The independence term's critic, when it has one.
+        """
         return {"critic": self.independence} if isinstance(self.independence, Critic) else {}
 
     def view_pair(self, x: torch.Tensor) -> torch.Tensor:
-        """The batch's two views, stacked."""
+        """The batch's two views, stacked.
+
+        Parameters
+        ----------
+        x : Tensor
+            The batch, as model input.
+
+        Returns
+        -------
+        Tensor
+            Two random views of each row, (2n, ...).
+        """
         return torch.cat([self.views(x), self.views(x)])
 
     def encode_pair(
         self, batch: Batch, forward: Forward
     ) -> tuple[EncodedBatch, EncodedBatch, torch.Tensor, torch.Tensor]:
-        """Both views through the encoder: (first, second, first view, second view)."""
+        """Both views through the encoder.
+
+        Parameters
+        ----------
+        batch : Batch
+            The batch.
+        forward : callable
+            Runs the encoder with the plan's wrappers and autocast.
+
+        Returns
+        -------
+        first, second : EncodedBatch
+            The encoder's outputs for each view.
+        first_view, second_view : Tensor
+            The two views.
+        """
         n = len(batch.x)
         with torch.no_grad():
             both = self.view_pair(batch.x)
@@ -89,6 +156,22 @@ class SepCLRModule(TrainingModule):
         return first, second, both[:n], both[n:]
 
     def loss(self, batch: Batch, forward: Forward) -> tuple[torch.Tensor, Terms]:
+        """The total loss of a batch and its named terms.
+
+        Parameters
+        ----------
+        batch : Batch
+            The batch's rows on the training device.
+        forward : callable
+            Runs ``network`` with the plan's wrappers and autocast.
+
+        Returns
+        -------
+        loss : Tensor
+            The total, a scalar.
+        terms : dict of str to Tensor
+            Each term, for the training log.
+        """
         first, second, x1, x2 = self.encode_pair(batch, forward)
         total, terms = sepclr_objective(
             (first.common_head, second.common_head),
@@ -121,7 +204,26 @@ def encode(
     to_model_input: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> EncodedBatch:
     """Encoder outputs for ``inputs`` (stored rows, turned into model input by
-    ``to_model_input`` one chunk at a time) in evaluation mode, on the CPU."""
+    ``to_model_input`` one chunk at a time) in evaluation mode, on the CPU.
+
+    Parameters
+    ----------
+    encoder : nn.Module
+        The encoder.
+    inputs : Tensor
+        The stored rows.
+    device : torch.device
+        Where the encoder runs.
+    batch_size : int
+        Rows per chunk.
+    to_model_input : callable, optional
+        Turns a chunk into model input (the standardiser).
+
+    Returns
+    -------
+    EncodedBatch
+        The four outputs, on the CPU.
+    """
     encoder.eval()
     to_model_input = to_model_input or (lambda x: x.float())
     parts = [

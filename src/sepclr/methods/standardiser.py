@@ -10,19 +10,36 @@ from sepclr.methods.validation import to_float
 
 @dataclass(frozen=True)
 class Standardiser:
-    """Per-feature mean and scale of tabular inputs (identity for images)."""
+    """Per-feature mean and scale of tabular inputs (identity for images).
+
+    Parameters
+    ----------
+    mean, scale : Tensor
+        One value per feature for tables; scalars (0 and 1) for images and volumes.
+    """
 
     mean: torch.Tensor
     scale: torch.Tensor
     _on_device: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = field(
-        default_factory=dict, compare=False, repr=False
+        default_factory=dict, init=False, compare=False, repr=False
     )
 
     @classmethod
     def fit(cls, x: torch.Tensor) -> "Standardiser":
         """The mean and standard deviation of each feature of a table; a feature whose
         deviation is below a millionth of its largest magnitude counts as constant (scale
-        1), whatever the data's unit."""
+        1), whatever the data's unit.
+
+        Parameters
+        ----------
+        x : Tensor, shape (n, ...)
+            The training rows.
+
+        Returns
+        -------
+        Standardiser
+            Per feature for a table; the identity for images and volumes.
+        """
         if x.ndim != 2:
             return cls(torch.zeros(()), torch.ones(()))
         scale = x.std(dim=0)
@@ -41,7 +58,13 @@ class Standardiser:
 
     def check(self, sample_shape: tuple[int, ...]) -> None:
         """Raise ``ValueError`` unless this standardiser suits samples of ``sample_shape``:
-        float32, one mean and one positive scale per feature of a table (scalars else)."""
+        float32, one mean and one positive scale per feature of a table (scalars else).
+
+        Parameters
+        ----------
+        sample_shape : tuple of int
+            The shape of one sample.
+        """
         shape = sample_shape if len(sample_shape) == 1 else ()
         for name, tensor in (("mean", self.mean), ("scale", self.scale)):
             if tuple(tensor.shape) != shape or tensor.dtype != torch.float32:
@@ -53,5 +76,16 @@ class Standardiser:
             raise ValueError("standardiser.scale has values that are not positive")
 
     def invert(self, x: torch.Tensor) -> torch.Tensor:
-        """``x`` back on the scale of the input."""
+        """``x`` back on the scale of the input.
+
+        Parameters
+        ----------
+        x : Tensor
+            Standardised values.
+
+        Returns
+        -------
+        Tensor
+            ``x * scale + mean``.
+        """
         return x * self.scale + self.mean

@@ -17,7 +17,15 @@ class SupervisedSepCLRModule(SepCLRModule):
     """The parts of an ``unsupervised`` module (its encoder, views, independence term,
     weights, salient mixing and view passes), trained on the original batch and one view
     of it with the loss of :func:`sepclr.objectives.supervised.supervised_sepclr_objective`
-    and the batch's known attributes (``Batch.rows``) of kinds ``kinds``."""
+    and the batch's known attributes (``Batch.rows``) of kinds ``kinds``.
+
+    Parameters
+    ----------
+    unsupervised : SepCLRModule
+        The module whose parts are taken.
+    kinds : tuple of str
+        Each attribute's kind, ``"discrete"`` or ``"continuous"``.
+    """
 
     def __init__(self, unsupervised: SepCLRModule, kinds: tuple[str, ...]) -> None:
         m = unsupervised
@@ -34,9 +42,37 @@ class SupervisedSepCLRModule(SepCLRModule):
         self.kinds = kinds
 
     def view_pair(self, x: torch.Tensor) -> torch.Tensor:
+        """The batch's two views, stacked.
+
+        Parameters
+        ----------
+        x : Tensor
+            The batch, as model input.
+
+        Returns
+        -------
+        Tensor
+            The batch itself, then one random view of each row, (2n, ...).
+        """
         return torch.cat([x, self.views(x)])
 
     def loss(self, batch: Batch, forward: Forward) -> tuple[torch.Tensor, Terms]:
+        """The total loss of a batch and its named terms.
+
+        Parameters
+        ----------
+        batch : Batch
+            The batch's rows on the training device.
+        forward : callable
+            Runs ``network`` with the plan's wrappers and autocast.
+
+        Returns
+        -------
+        loss : Tensor
+            The total, a scalar.
+        terms : dict of str to Tensor
+            Each term, for the training log.
+        """
         if batch.rows is None:
             raise InvalidInputError("supervised SepCLR needs the known attributes of each row")
         original, distorted, _, _ = self.encode_pair(batch, forward)
@@ -58,7 +94,22 @@ def attribute_rows(
     names: list[str], attributes: dict[str, Any] | None, is_target: torch.Tensor
 ) -> torch.Tensor:
     """The known ``attributes`` as an (n_rows, K) float tensor in the order of ``names``,
-    each a sequence of values over the target rows (0 on background rows)."""
+    each a sequence of values over the target rows (0 on background rows).
+
+    Parameters
+    ----------
+    names : list of str
+        The attributes, in the order of the salient dimensions.
+    attributes : dict, optional
+        Each attribute's values over the target rows.
+    is_target : Tensor
+        Boolean (n,): the target rows.
+
+    Returns
+    -------
+    Tensor, shape (n, K)
+        The attributes of every row.
+    """
     if attributes is None or sorted(attributes) != sorted(names):
         given = None if attributes is None else sorted(attributes)
         raise InvalidInputError(f"fit needs attributes= with {sorted(names)}, got {given}")

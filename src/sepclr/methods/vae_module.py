@@ -31,7 +31,21 @@ from sepclr.objectives.vae import gaussian_kl, narrow_prior_mean_penalty, sum_sq
 
 @dataclass(frozen=True)
 class VAEWeights:
-    """The weights of one variant's loss (0 or None switches a term off)."""
+    """The weights of one variant's loss (0 switches a term off).
+
+    Parameters
+    ----------
+    beta_common, beta_salient : float
+        The weights of the common and salient KL terms.
+    tc : float
+        The total-correlation penalty's.
+    background_salient_precision : float
+        The precision of the narrow prior on background salient codes.
+    common_mmd : float
+        The common-code MMD's.
+    salient_mmd : float
+        The background salient MMD's.
+    """
 
     beta_common: float
     beta_salient: float
@@ -53,7 +67,32 @@ def contrastive_vae_loss(
     """The loss of the module docstring on one batch, and its terms. ``tc`` is the
     total-correlation critic (called on the target codes, which it keeps for its own step);
     ``forward`` runs ``net`` (itself by default). With a batch split across processes
-    (``shard``), every term is the global batch's, in every process."""
+    (``shard``), every term is the global batch's, in every process.
+
+    Parameters
+    ----------
+    net : ContrastiveVAENet
+        The network.
+    x : Tensor
+        The batch.
+    is_target : Tensor
+        Boolean (n,): the target rows.
+    weights : VAEWeights
+        The variant's weights.
+    tc : TotalCorrelation, optional
+        The total-correlation critic.
+    forward : callable, optional
+        Runs ``net``.
+    shard : Shard
+        This process's rows of a split batch.
+
+    Returns
+    -------
+    loss : Tensor
+        The total, a scalar.
+    terms : dict of str to Tensor
+        Each term.
+    """
     out = (forward or net)(x, is_target)
     common, salient = out.common, out.salient
     background = ~is_target
@@ -91,7 +130,17 @@ def contrastive_vae_loss(
 class ContrastiveVAEModule(TrainingModule):
     """A contrastive VAE (``network``), its loss weights and, with a TC weight, the
     total-correlation discriminator trained beside it (lr ``lr``). As in the SepVAE
-    authors' code, every optimiser is created anew at each epoch."""
+    authors' code, every optimiser is created anew at each epoch.
+
+    Parameters
+    ----------
+    net : ContrastiveVAENet
+        The network.
+    weights : VAEWeights
+        The loss weights.
+    lr : float
+        The discriminator's learning rate.
+    """
 
     renews_optimizers = True
 
@@ -105,9 +154,32 @@ class ContrastiveVAEModule(TrainingModule):
             self.tc = TotalCorrelation(*dims, lr=lr, reduction="sum")
 
     def adversaries(self) -> dict[str, Critic]:
+        """The critics trained beside the network.
+
+        Returns
+        -------
+        dict of str to Critic
+            The total-correlation discriminator, with a TC weight.
+        """
         return {} if self.tc is None else {"discriminator": self.tc}
 
     def loss(self, batch: Batch, forward: Forward) -> tuple[torch.Tensor, Terms]:
+        """The total loss of a batch and its named terms.
+
+        Parameters
+        ----------
+        batch : Batch
+            The batch's rows on the training device.
+        forward : callable
+            Runs ``network`` with the plan's wrappers and autocast.
+
+        Returns
+        -------
+        loss : Tensor
+            The total, a scalar.
+        terms : dict of str to Tensor
+            Each term, for the training log.
+        """
         assert isinstance(self.network, ContrastiveVAENet)
         return contrastive_vae_loss(
             self.network, batch.x, batch.is_target, self.weights, self.tc, forward, batch.shard
