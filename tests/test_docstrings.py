@@ -29,12 +29,6 @@ NOT_YET = {
     "sepclr.nets.mlp",
     "sepclr.nets.resnet",
     "sepclr.nets.vae",
-    "sepclr.objectives.critics",
-    "sepclr.objectives.kernels",
-    "sepclr.objectives.redundancy",
-    "sepclr.objectives.shard",
-    "sepclr.objectives.supervised",
-    "sepclr.objectives.vae",
 }
 
 

@@ -25,7 +25,15 @@ from sepclr.registry import register_term
 
 class GaussianConditional(nn.Module):
     """``q(y | x) = N(mu(x), diag(exp(logvar(x))))`` with two-layer MLPs, ``tanh`` on the
-    log-variance (the variational family of Cheng et al., ICML 2020)."""
+    log-variance (the variational family of Cheng et al., ICML 2020).
+
+    Parameters
+    ----------
+    x_dim, y_dim : int
+        The sizes of ``x`` and ``y``.
+    hidden : int
+        The MLPs' hidden width.
+    """
 
     def __init__(self, x_dim: int, y_dim: int, hidden: int = 64) -> None:
         super().__init__()
@@ -35,13 +43,40 @@ class GaussianConditional(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The mean and log-variance of ``q(. | x)``.
+
+        Parameters
+        ----------
+        x : Tensor
+            Conditioning samples, (n, d_x).
+
+        Returns
+        -------
+        mu : Tensor
+            The means, (n, d_y).
+        logvar : Tensor
+            The log-variances, (n, d_y), in [-1, 1].
+        """
         return self.mu(x), self.logvar(x)
 
     def pairwise_log_likelihood(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """``L[i, j] = log q(y_j | x_i)`` up to the constant ``-(d / 2) log 2 pi``; (n, n).
 
         The squares ``sum_d (y_jd - mu_id)^2 / var_id`` are expanded into three matrix
-        products, so no (n, n, d) tensor is built."""
+        products, so no (n, n, d) tensor is built.
+
+        Parameters
+        ----------
+        x : Tensor
+            Conditioning samples, (n, d_x).
+        y : Tensor
+            Samples, (n, d_y).
+
+        Returns
+        -------
+        Tensor, shape (n, n)
+            ``log q(y_j | x_i)`` at [i, j].
+        """
         mu, logvar = self(x)
         precision = torch.exp(-logvar)
         squares = (
@@ -52,13 +87,32 @@ class GaussianConditional(nn.Module):
         return -0.5 * (squares + logvar.sum(dim=1, keepdim=True))
 
     def log_likelihood(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """``log q(y_i | x_i)`` up to the same constant; (n,)."""
+        """``log q(y_i | x_i)`` up to the same constant; (n,).
+
+        Parameters
+        ----------
+        x : Tensor
+            Conditioning samples, (n, d_x).
+        y : Tensor
+            Samples, (n, d_y).
+
+        Returns
+        -------
+        Tensor, shape (n,)
+            ``log q(y_i | x_i)``.
+        """
         mu, logvar = self(x)
         return -0.5 * ((y - mu).pow(2) / logvar.exp() + logvar).sum(dim=1)
 
 
 class Critic(nn.Module):
-    """Base class: ``estimate(c, s)`` is the penalty, ``critic_loss(c, s)`` trains the critic."""
+    """Base class: ``estimate(c, s)`` is the penalty, ``critic_loss(c, s)`` trains the critic.
+
+    Parameters
+    ----------
+    lr : float
+        The learning rate of its Adam optimiser.
+    """
 
     def __init__(self, lr: float = 1e-3) -> None:
         super().__init__()
@@ -67,19 +121,55 @@ class Critic(nn.Module):
         self._pending: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     def estimate(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        """The penalty on a batch: an estimate of the dependence of ``c`` and ``s``.
+
+        Parameters
+        ----------
+        c, s : Tensor
+            The common (n, d_c) and salient (n, d_s) codes.
+
+        Returns
+        -------
+        Tensor
+            A scalar.
+        """
         raise NotImplementedError
 
     def critic_loss(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        """The critic's training loss on a batch: what the critic minimises.
+
+        Parameters
+        ----------
+        c, s : Tensor
+            The common (n, d_c) and salient (n, d_s) codes.
+
+        Returns
+        -------
+        Tensor
+            A scalar.
+        """
         raise NotImplementedError
 
     def optimizer(self) -> torch.optim.Optimizer:
-        """The critic's own Adam optimiser (created on first use, after ``.to(device)``)."""
+        """The critic's own Adam optimiser (created on first use, after ``.to(device)``).
+
+        Returns
+        -------
+        Optimizer
+            The optimiser.
+        """
         if self._optimizer is None:
             self._optimizer = torch.optim.Adam(self.parameters(), lr=self.lr)
         return self._optimizer
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        """Every optimiser this critic steps, by name (what a checkpoint must hold)."""
+        """Every optimiser this critic steps, by name (what a checkpoint must hold).
+
+        Returns
+        -------
+        dict of str to Optimizer
+            ``{"critic": optimizer}``.
+        """
         return {"critic": self.optimizer()}
 
     def renew_optimizers(self) -> None:
@@ -89,7 +179,18 @@ class Critic(nn.Module):
                 module._optimizer = None
 
     def step(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        """One Adam step of the critic on detached ``c``, ``s``; returns its loss."""
+        """One Adam step of the critic on detached ``c``, ``s``; returns its loss.
+
+        Parameters
+        ----------
+        c, s : Tensor
+            The common (n, d_c) and salient (n, d_s) codes.
+
+        Returns
+        -------
+        Tensor
+            The critic's loss before the step.
+        """
         optimizer = self.optimizer()
         optimizer.zero_grad(set_to_none=True)
         with torch.enable_grad():
@@ -102,6 +203,20 @@ class Critic(nn.Module):
     def forward(
         self, c: torch.Tensor, s: torch.Tensor, shard: Shard = SINGLE_PROCESS
     ) -> torch.Tensor:
+        """The penalty on a batch, remembering the batch for the critic's next step.
+
+        Parameters
+        ----------
+        c, s : Tensor
+            This process's common and salient codes.
+        shard : Shard
+            This process's rows of a split batch; the codes of every process are gathered.
+
+        Returns
+        -------
+        Tensor
+            A scalar.
+        """
         c, s = shard.gather(c), shard.gather(s)
         if self.training and torch.is_grad_enabled():
             self._pending.append((c.detach(), s.detach()))
@@ -109,7 +224,13 @@ class Critic(nn.Module):
 
     def train_pending(self) -> torch.Tensor | None:
         """One critic step on each batch of at least 2 rows seen since the last call, then
-        forget them; returns the mean critic loss (None without a step)."""
+        forget them; returns the mean critic loss (None without a step).
+
+        Returns
+        -------
+        Tensor or None
+            The mean critic loss.
+        """
         losses = [self.step(c, s) for c, s in self._pending if len(c) > 1]
         self._pending.clear()
         return torch.stack(losses).mean() if losses else None
@@ -139,9 +260,30 @@ class VCLUB(_Directed):
     """vCLUB (Cheng et al., ICML 2020), with ``(x, y)`` = ``(c, s)`` or ``(s, c)``:
 
     ``I(x; y) <= (1/n) sum_i [ log q(y_i | x_i) - (1/n) sum_j log q(y_j | x_i) ]``
+
+    Parameters
+    ----------
+    c_dim, s_dim : int
+        The sizes of the codes.
+    direction : {"c2s", "s2c"}
+        ``q(s | c)`` or ``q(c | s)``.
+    lr : float
+        The learning rate of the critic (Adam).
     """
 
     def estimate(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        """The penalty on a batch: the vCLUB bound.
+
+        Parameters
+        ----------
+        c, s : Tensor
+            The common (n, d_c) and salient (n, d_s) codes.
+
+        Returns
+        -------
+        Tensor
+            A scalar.
+        """
         x, y = self._xy(c, s)
         pairs = self.q.pairwise_log_likelihood(x, y)
         return (pairs.diagonal() - pairs.mean(dim=1)).mean()
@@ -151,9 +293,30 @@ class VL1Out(_Directed):
     """Variational leave-one-out bound (Poole et al., ICML 2019; Cheng et al., ICML 2020):
 
     ``(1/n) sum_i [ log q(y_i | x_i) - log (1/(n-1)) sum_{j != i} q(y_i | x_j) ]``
+
+    Parameters
+    ----------
+    c_dim, s_dim : int
+        The sizes of the codes.
+    direction : {"c2s", "s2c"}
+        ``q(s | c)`` or ``q(c | s)``.
+    lr : float
+        The learning rate of the critic (Adam).
     """
 
     def estimate(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        """The penalty on a batch: the leave-one-out bound.
+
+        Parameters
+        ----------
+        c, s : Tensor
+            The common (n, d_c) and salient (n, d_s) codes.
+
+        Returns
+        -------
+        Tensor
+            A scalar.
+        """
         x, y = self._xy(c, s)
         pairs = self.q.pairwise_log_likelihood(x, y)  # [j, i] = log q(y_i | x_j)
         n = len(x)
@@ -174,9 +337,30 @@ class VUB(_Directed):
     gradient from the term; the sample form above has the same expectation when ``q`` fits
     ``p(y | x)`` and reaches both encoders (this project's choice; the paper does not say
     which form it uses).
+
+    Parameters
+    ----------
+    c_dim, s_dim : int
+        The sizes of the codes.
+    direction : {"c2s", "s2c"}
+        ``q(s | c)`` or ``q(c | s)``.
+    lr : float
+        The learning rate of the critic (Adam).
     """
 
     def estimate(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        """The penalty on a batch: the variational upper bound.
+
+        Parameters
+        ----------
+        c, s : Tensor
+            The common (n, d_c) and salient (n, d_s) codes.
+
+        Returns
+        -------
+        Tensor
+            A scalar.
+        """
         x, y = self._xy(c, s)
         log_prior = -0.5 * y.pow(2).sum(dim=1)  # same dropped constant as log_likelihood
         return (self.q.log_likelihood(x, y) - log_prior).mean()
@@ -184,7 +368,17 @@ class VUB(_Directed):
 
 class Symmetric(Critic):
     """The ``-sym`` rows: the sum of the ``c2s`` and ``s2c`` estimates (this project's reading
-    of the paper's "sym" rows of Table 1)."""
+    of the paper's "sym" rows of Table 1).
+
+    Parameters
+    ----------
+    kind : type
+        The one-way critic (:class:`VCLUB`, :class:`VL1Out` or :class:`VUB`).
+    c_dim, s_dim : int
+        The sizes of the codes.
+    lr : float
+        The learning rate of both critics.
+    """
 
     def __init__(self, kind: type[_Directed], c_dim: int, s_dim: int, lr: float = 1e-3) -> None:
         super().__init__(lr)
@@ -194,19 +388,71 @@ class Symmetric(Critic):
     def forward(
         self, c: torch.Tensor, s: torch.Tensor, shard: Shard = SINGLE_PROCESS
     ) -> torch.Tensor:
+        """The sum of both directions' penalties on a batch.
+
+        Parameters
+        ----------
+        c, s : Tensor
+            This process's common and salient codes.
+        shard : Shard
+            This process's rows of a split batch; the codes of every process are gathered.
+
+        Returns
+        -------
+        Tensor
+            A scalar.
+        """
         c, s = shard.gather(c), shard.gather(s)
         return self.c2s(c, s) + self.s2c(c, s)
 
     def estimate(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        """The penalty on a batch: the sum of both directions' estimates.
+
+        Parameters
+        ----------
+        c, s : Tensor
+            The common (n, d_c) and salient (n, d_s) codes.
+
+        Returns
+        -------
+        Tensor
+            A scalar.
+        """
         return self.c2s.estimate(c, s) + self.s2c.estimate(c, s)
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Both directions' optimisers, by name.
+
+        Returns
+        -------
+        dict of str to Optimizer
+            ``critic-c2s`` and ``critic-s2c``.
+        """
         return {"critic-c2s": self.c2s.optimizer(), "critic-s2c": self.s2c.optimizer()}
 
     def step(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        """One Adam step of both directions' critics.
+
+        Parameters
+        ----------
+        c, s : Tensor
+            The common (n, d_c) and salient (n, d_s) codes.
+
+        Returns
+        -------
+        Tensor
+            The sum of their losses.
+        """
         return self.c2s.step(c, s) + self.s2c.step(c, s)
 
     def train_pending(self) -> torch.Tensor | None:
+        """One step of both critics on each batch seen since the last call.
+
+        Returns
+        -------
+        Tensor or None
+            The sum of their mean losses (None without a step).
+        """
         losses = [self.c2s.train_pending(), self.s2c.train_pending()]
         kept = [loss for loss in losses if loss is not None]
         return torch.stack(kept).sum() if kept else None
@@ -246,11 +492,35 @@ class TotalCorrelation(Critic):
         )
 
     def logits(self, z: torch.Tensor) -> torch.Tensor:
-        """The discriminator's logits (n,) for samples ``z = [c, s]``."""
+        """The discriminator's logits (n,) for samples ``z = [c, s]``.
+
+        Parameters
+        ----------
+        z : Tensor
+            Samples ``[c, s]``, (n, d_c + d_s).
+
+        Returns
+        -------
+        Tensor, shape (n,)
+            The logits.
+        """
         logits: torch.Tensor = self.discriminator(z).squeeze(1)
         return logits
 
     def critic_loss(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        """The discriminator's training loss on a batch: the binary cross-entropy of joint
+        against product-of-marginals samples.
+
+        Parameters
+        ----------
+        c, s : Tensor
+            The common (n, d_c) and salient (n, d_s) codes.
+
+        Returns
+        -------
+        Tensor
+            A scalar.
+        """
         joint = self.logits(torch.cat([c, s], dim=1))
         product = self.logits(shuffled_marginals(c, s))
         ones, zeros = torch.ones_like(joint), torch.zeros_like(product)
@@ -259,6 +529,18 @@ class TotalCorrelation(Critic):
         ) + F.binary_cross_entropy_with_logits(product, zeros, reduction=self.reduction)
 
     def estimate(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        """The penalty on a batch: ``ReLU(logit D([c_i, s_i]))``, summed or averaged.
+
+        Parameters
+        ----------
+        c, s : Tensor
+            The common (n, d_c) and salient (n, d_s) codes.
+
+        Returns
+        -------
+        Tensor
+            A scalar.
+        """
         penalty = F.relu(self.logits(torch.cat([c, s], dim=1)))
         return penalty.sum() if self.reduction == "sum" else penalty.mean()
 
@@ -268,6 +550,18 @@ def shuffled_marginals(c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     codes rolled by one position in the batch (the permutation of Kim & Mnih 2018 as the
     SepVAE authors' code draws it).
 
+    Parameters
+    ----------
+    c, s : Tensor
+        The common (n, d_c) and salient (n, d_s) codes.
+
+    Returns
+    -------
+    Tensor, shape (n, d_c + d_s)
+        ``[c_i, s_{i+1}]``.
+
+    Examples
+    --------
     >>> shuffled_marginals(torch.tensor([[0.0], [1.0]]), torch.tensor([[2.0], [3.0]])).tolist()
     [[0.0, 3.0], [1.0, 2.0]]
     """

@@ -60,7 +60,17 @@ class _SumAcross(torch.autograd.Function):
 class Shard:
     """This process's part of a batch split across ``world_size`` processes of ``group``
     (the default group when None). Every process must hold the same number of rows, and call
-    the same terms in the same order (the collectives wait for each other)."""
+    the same terms in the same order (the collectives wait for each other).
+
+    Parameters
+    ----------
+    rank : int
+        This process's rank in ``group``.
+    world_size : int
+        The number of processes.
+    group : ProcessGroup, optional
+        The process group (the default group when None).
+    """
 
     rank: int = 0
     world_size: int = 1
@@ -69,7 +79,18 @@ class Shard:
     @classmethod
     def current(cls, group: Any = None) -> "Shard":
         """The shard of this process in ``group``, or :data:`SINGLE_PROCESS` when no process
-        group is initialised or it has one process."""
+        group is initialised or it has one process.
+
+        Parameters
+        ----------
+        group : ProcessGroup, optional
+            The process group.
+
+        Returns
+        -------
+        Shard
+            The shard.
+        """
         if not (dist.is_available() and dist.is_initialized()):
             return SINGLE_PROCESS
         world_size = dist.get_world_size(group)
@@ -79,14 +100,37 @@ class Shard:
 
     @property
     def distributed(self) -> bool:
+        """Whether the batch is split across more than one process."""
         return self.world_size > 1
 
     def offset(self, rows: int) -> int:
-        """Index, in the gathered batch, of this process's first row (``rows`` per process)."""
+        """Index, in the gathered batch, of this process's first row (``rows`` per process).
+
+        Parameters
+        ----------
+        rows : int
+            Rows per process.
+
+        Returns
+        -------
+        int
+            The index.
+        """
         return self.rank * rows
 
     def gather(self, x: torch.Tensor) -> torch.Tensor:
-        """(world_size * n, ...) rows of every process in rank order, gradients kept."""
+        """(world_size * n, ...) rows of every process in rank order, gradients kept.
+
+        Parameters
+        ----------
+        x : Tensor
+            This process's rows, (n, ...).
+
+        Returns
+        -------
+        Tensor
+            The gathered rows.
+        """
         if not self.distributed:
             return x
         return _GatherRows.apply(x, self.group)
@@ -94,7 +138,18 @@ class Shard:
     def gather_uneven(self, x: torch.Tensor) -> torch.Tensor:
         """Rows of every process in rank order, gradients kept, when the processes hold
         different numbers of rows (a group's rows of a batch): each is padded to the
-        largest count for the collective."""
+        largest count for the collective.
+
+        Parameters
+        ----------
+        x : Tensor
+            This process's rows, (n, ...).
+
+        Returns
+        -------
+        Tensor
+            The gathered rows, without the padding.
+        """
         if not self.distributed:
             return x
         count = torch.tensor(len(x), dtype=torch.int64, device=self._device())
@@ -107,13 +162,35 @@ class Shard:
         return gathered[keep.to(gathered.device)]
 
     def sum(self, x: torch.Tensor) -> torch.Tensor:
-        """The sum of ``x`` over processes, gradients kept."""
+        """The sum of ``x`` over processes, gradients kept.
+
+        Parameters
+        ----------
+        x : Tensor
+            This process's value.
+
+        Returns
+        -------
+        Tensor
+            The sum.
+        """
         if not self.distributed:
             return x
         return _SumAcross.apply(x, self.group)
 
     def count(self, n: int) -> int:
-        """A count summed over processes (no gradient)."""
+        """A count summed over processes (no gradient).
+
+        Parameters
+        ----------
+        n : int
+            This process's count.
+
+        Returns
+        -------
+        int
+            The total.
+        """
         if not self.distributed:
             return int(n)
         total = torch.tensor(n, dtype=torch.int64, device=self._device())
@@ -121,12 +198,36 @@ class Shard:
         return int(total)
 
     def any(self, flag: bool) -> bool:
-        """True when ``flag`` is true in at least one process."""
+        """True when ``flag`` is true in at least one process.
+
+        Parameters
+        ----------
+        flag : bool
+            This process's flag.
+
+        Returns
+        -------
+        bool
+            Whether any process's flag is true.
+        """
         return self.count(int(flag)) > 0
 
     def permutation(self, n: int, device: torch.device) -> torch.Tensor:
         """A random permutation of ``range(n)`` drawn from torch's global generator of the
-        first process and shared with the others."""
+        first process and shared with the others.
+
+        Parameters
+        ----------
+        n : int
+            Its length.
+        device : torch.device
+            Where it is made.
+
+        Returns
+        -------
+        Tensor
+            The permutation, the same in every process.
+        """
         permutation = torch.randperm(n, device=device)
         if self.distributed:
             first = 0 if self.group is None else dist.get_global_rank(self.group, 0)
