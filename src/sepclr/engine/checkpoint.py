@@ -35,7 +35,18 @@ _HEADER_KEY = "sepclr"
 
 def data_fingerprint(*tensors: torch.Tensor) -> str:
     """SHA-256 of the shapes and bytes of ``tensors`` (a resumed run must see the same
-    data)."""
+    data).
+
+    Parameters
+    ----------
+    *tensors : Tensor
+        The training data.
+
+    Returns
+    -------
+    str
+        The hexadecimal digest.
+    """
     digest = hashlib.sha256()
     for tensor in tensors:
         digest.update(str(tuple(tensor.shape)).encode())
@@ -45,10 +56,23 @@ def data_fingerprint(*tensors: torch.Tensor) -> str:
 
 @dataclass
 class Progress:
-    """Where a run stands: ``epoch`` in progress (or next), ``step`` batches of it done,
-    the epoch's batch ``order`` (when ``step > 0``), the running sums of its loss terms, the
-    finished epochs' ``history``, and the ``seconds`` spent training so far (across
-    resumptions)."""
+    """Where a run stands.
+
+    Parameters
+    ----------
+    epoch : int
+        The epoch in progress (or the next one).
+    step : int
+        Batches of it done.
+    order : Tensor, optional
+        The epoch's batch order (when ``step > 0``).
+    sums : dict of str to float
+        The running sums of its loss terms.
+    history : list of dict
+        The finished epochs' mean loss terms.
+    seconds : float
+        The seconds spent training so far, across resumptions.
+    """
 
     epoch: int = 0
     step: int = 0
@@ -95,6 +119,15 @@ class Checkpointer:
     ``identity`` (estimator class, parameters, data fingerprint) is stored and must match on
     resume; ``every`` is the number of epochs between checkpoints (one is always written
     after the last epoch and when a stop is requested).
+
+    Parameters
+    ----------
+    directory : str or Path
+        The checkpoint folder.
+    identity : dict
+        What the run is.
+    every : int
+        Epochs between checkpoints.
     """
 
     def __init__(self, directory: str | Path, identity: dict[str, Any], every: int = 1) -> None:
@@ -104,6 +137,13 @@ class Checkpointer:
         self.every = every
 
     def exists(self) -> bool:
+        """Whether the checkpoint file is there.
+
+        Returns
+        -------
+        bool
+            Whether it exists.
+        """
         return self.path.is_file()
 
     def save(
@@ -113,7 +153,24 @@ class Checkpointer:
         generator: torch.Generator,
         progress: Progress,
     ) -> Path:
-        """Write the checkpoint for ``progress`` (atomically)."""
+        """Write the checkpoint for ``progress`` (atomically).
+
+        Parameters
+        ----------
+        modules : dict of str to nn.Module
+            The run's modules.
+        optimizers : dict of str to Optimizer
+            Their optimisers.
+        generator : torch.Generator
+            The batch order's generator.
+        progress : Progress
+            Where the run stands.
+
+        Returns
+        -------
+        Path
+            The file written.
+        """
         tensors: dict[str, torch.Tensor] = {}
         for name, module in modules.items():
             tensors |= {f"{name}.{k}": v for k, v in module.state_dict().items()}
@@ -152,7 +209,15 @@ class Checkpointer:
         return self.path
 
     def read(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-        """The checkpoint's document and tensors, checked against this run's identity."""
+        """The checkpoint's document and tensors, checked against this run's identity.
+
+        Returns
+        -------
+        document : dict
+            The training state.
+        tensors : dict of str to Tensor
+            The weights, optimiser states and random states.
+        """
         if not self.exists():
             raise CheckpointError(f"no checkpoint to resume from: {self.path} does not exist")
         try:
@@ -187,7 +252,24 @@ class Checkpointer:
         checkpoint: tuple[dict[str, Any], dict[str, torch.Tensor]] | None = None,
     ) -> Progress:
         """Load weights, optimiser states and random states; return the progress reached.
-        ``checkpoint`` is what :meth:`read` returned, if the caller has read it already."""
+        ``checkpoint`` is what :meth:`read` returned, if the caller has read it already.
+
+        Parameters
+        ----------
+        modules : dict of str to nn.Module
+            The run's modules.
+        optimizers : dict of str to Optimizer
+            Their optimisers.
+        generator : torch.Generator
+            The batch order's generator.
+        checkpoint : tuple, optional
+            What :meth:`read` returned.
+
+        Returns
+        -------
+        Progress
+            Where the run stood.
+        """
         document, tensors = checkpoint if checkpoint is not None else self.read()
         try:
             for name, module in modules.items():

@@ -28,7 +28,20 @@ SECONDS = "seconds"  # the history's entry of an epoch's duration, not a mean ov
 
 def split_batches(order: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
     """Index batches along ``order``. The last incomplete batch is dropped when at least one
-    full batch exists (batch-level terms are noisy on tiny batches)."""
+    full batch exists (batch-level terms are noisy on tiny batches).
+
+    Parameters
+    ----------
+    order : Tensor
+        Row indices in the epoch's order.
+    batch_size : int
+        Rows per batch.
+
+    Returns
+    -------
+    list of Tensor
+        The batches' row indices.
+    """
     n = len(order)
     if n <= batch_size:
         return [order]
@@ -38,7 +51,15 @@ def split_batches(order: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
 @dataclass
 class TrainingParts:
     """What a checkpoint holds besides the progress: named modules and optimisers (a method
-    may replace an optimiser at each epoch)."""
+    may replace an optimiser at each epoch).
+
+    Parameters
+    ----------
+    modules : dict of str to nn.Module
+        The modules.
+    optimizers : dict of str to Optimizer
+        Their optimisers.
+    """
 
     modules: dict[str, nn.Module]
     optimizers: dict[str, torch.optim.Optimizer] = field(default_factory=dict)
@@ -48,7 +69,13 @@ class StopRequest:
     """While entered (``with StopRequest() as stop``), SIGINT and SIGTERM only set
     ``stop.signal``; the loop then finishes its step, writes a checkpoint and raises
     :class:`TrainingInterruptedError`. A second signal of the same kind acts as usual.
-    ``enabled=False`` installs nothing (without a checkpoint, Ctrl-C interrupts at once)."""
+    ``enabled=False`` installs nothing (without a checkpoint, Ctrl-C interrupts at once).
+
+    Parameters
+    ----------
+    enabled : bool
+        Whether the signals are caught.
+    """
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
@@ -81,17 +108,28 @@ class EpochSettings(Protocol):
     """What the loop reads of a training plan (:class:`sepclr.engine.training.TrainingPlan`)."""
 
     @property
-    def epochs(self) -> int: ...
+    def epochs(self) -> int:
+        """The number of epochs."""
+
     @property
-    def batch_size(self) -> int: ...
+    def batch_size(self) -> int:
+        """Rows per batch."""
+
     @property
-    def read_every(self) -> int | None: ...
+    def read_every(self) -> int | None:
+        """Steps between two reads of the loss terms (None: every step)."""
+
     @property
-    def shard(self) -> Shard: ...
+    def shard(self) -> Shard:
+        """This process's place in the run."""
+
     @property
-    def verbose(self) -> bool: ...
+    def verbose(self) -> bool:
+        """Whether a progress bar is shown."""
+
     @property
-    def description(self) -> str: ...
+    def description(self) -> str:
+        """The progress bar's label."""
 
 
 class Steps(Protocol):
@@ -101,11 +139,30 @@ class Steps(Protocol):
     parts: TrainingParts
 
     def step(self, rows: torch.Tensor, epoch: int, step: int) -> dict[str, torch.Tensor]:
-        """The loss terms of one step on the stored ``rows``, ``"loss"`` among them."""
+        """The loss terms of one step on the stored ``rows``, ``"loss"`` among them.
+
+        Parameters
+        ----------
+        rows : Tensor
+            The batch's row indices.
+        epoch, step : int
+            Where training is.
+
+        Returns
+        -------
+        dict of str to Tensor
+            The terms.
+        """
         ...
 
     def start_epoch(self, epoch: int) -> None:
-        """Prepare ``epoch`` (for example, create the optimisers anew)."""
+        """Prepare ``epoch`` (for example, create the optimisers anew).
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch about to start.
+        """
         ...
 
 

@@ -27,7 +27,19 @@ WEIGHTS_NAME = "weights.safetensors"
 
 def check_document(document: Any, kind: str, version: int, source: str | Path) -> None:
     """Raise :class:`CheckpointError` unless ``document`` is a ``kind`` document in format
-    ``version`` (saying which sepclr wrote it otherwise)."""
+    ``version`` (saying which sepclr wrote it otherwise).
+
+    Parameters
+    ----------
+    document : object
+        The parsed JSON.
+    kind : str
+        The expected ``format``.
+    version : int
+        The expected ``format_version``.
+    source : str or Path
+        Where it came from, for the message.
+    """
     if not isinstance(document, dict) or document.get("format") != kind:
         raise CheckpointError(f"{source} is not a {kind} file")
     found = document.get("format_version")
@@ -44,7 +56,24 @@ def check_document(document: Any, kind: str, version: int, source: str | Path) -
 def save_model(
     directory: str | Path, class_name: str, config: dict[str, Any], tensors: dict[str, torch.Tensor]
 ) -> Path:
-    """Write ``tensors`` and ``config`` (JSON-serialisable) into ``directory``."""
+    """Write ``tensors`` and ``config`` (JSON-serialisable) into ``directory``.
+
+    Parameters
+    ----------
+    directory : str or Path
+        The folder.
+    class_name : str
+        The estimator's class.
+    config : dict
+        Its parameters and fitted facts.
+    tensors : dict of str to Tensor
+        Its fitted state.
+
+    Returns
+    -------
+    Path
+        The folder.
+    """
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise StorageError(f"cannot save a model into {directory}: it is a file, not a folder")
@@ -67,7 +96,20 @@ def save_model(
 
 
 def read_model(directory: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """Read a model directory; raises :class:`CheckpointError` saying what is wrong."""
+    """Read a model directory; raises :class:`CheckpointError` saying what is wrong.
+
+    Parameters
+    ----------
+    directory : str or Path
+        The folder.
+
+    Returns
+    -------
+    config : dict
+        The configuration.
+    tensors : dict of str to Tensor
+        The fitted state.
+    """
     directory = Path(directory)
     config_path, weights_path = directory / CONFIG_NAME, directory / WEIGHTS_NAME
     for path in (config_path, weights_path):

@@ -44,9 +44,19 @@ Terms = dict[str, torch.Tensor]
 
 @dataclass(frozen=True)
 class Batch:
-    """One step's rows on the training device: the model input ``x``, the boolean
-    ``is_target`` mask, the process's ``shard`` of a split batch, and ``rows``, the method's
-    per-row side data (supervised SepCLR's known attributes), or None."""
+    """One step's rows on the training device.
+
+    Parameters
+    ----------
+    x : Tensor
+        The model input.
+    is_target : Tensor
+        Boolean: the target rows.
+    shard : Shard
+        The process's place in a split batch.
+    rows : Tensor, optional
+        The method's per-row side data (supervised SepCLR's known attributes).
+    """
 
     x: torch.Tensor
     is_target: torch.Tensor
@@ -105,9 +115,19 @@ class TrainingModule(nn.Module):
 
 @dataclass(frozen=True)
 class TrainingData:
-    """The stored rows (``inputs``, uint8 images stay uint8), their target mask, the
-    function that turns a batch of them into model input on the device
-    (``to_model_input``), and the optional per-row side data ``rows``."""
+    """The rows a plan trains on.
+
+    Parameters
+    ----------
+    inputs : Tensor
+        The stored rows (uint8 images stay uint8).
+    is_target : Tensor
+        Boolean: the target rows.
+    to_model_input : callable
+        Turns a batch of stored rows into model input on the device.
+    rows : Tensor, optional
+        The per-row side data.
+    """
 
     inputs: torch.Tensor
     is_target: torch.Tensor
@@ -298,7 +318,20 @@ class _Stepper:
 def on_device_if_room(data: TrainingData, device: torch.device) -> TrainingData:
     """``data`` with its stored rows and target mask moved to ``device`` once, when it is a
     GPU with room for them in a quarter of its free memory: batches are then gathered there,
-    without a copy from the host at each step. Elsewhere ``data`` as it is."""
+    without a copy from the host at each step. Elsewhere ``data`` as it is.
+
+    Parameters
+    ----------
+    data : TrainingData
+        The rows.
+    device : torch.device
+        The training device.
+
+    Returns
+    -------
+    TrainingData
+        The rows, on ``device`` where they fit.
+    """
     if device.type != "cuda":
         return data
     free, _ = torch.cuda.mem_get_info(device)
@@ -309,7 +342,20 @@ def on_device_if_room(data: TrainingData, device: torch.device) -> TrainingData:
 
 def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
     """``tensor`` on ``device``; from the host to a GPU through pinned memory, a copy that
-    does not make the host wait for the GPU's queue (a copy from pageable memory does)."""
+    does not make the host wait for the GPU's queue (a copy from pageable memory does).
+
+    Parameters
+    ----------
+    tensor : Tensor
+        A tensor.
+    device : torch.device
+        Where it goes.
+
+    Returns
+    -------
+    Tensor
+        The tensor there.
+    """
     if tensor.device == device:
         return tensor
     if device.type == "cuda" and tensor.device.type == "cpu":
@@ -339,6 +385,22 @@ def learning_rate_factor(progress: float, schedule: str, warmup: float) -> float
     done, in [0, 1)): a linear warm-up over the first ``warmup`` fraction, then constant
     (``schedule="constant"``) or a cosine decay to 0 at the end (``"cosine"``).
 
+    Parameters
+    ----------
+    progress : float
+        The fraction of training done.
+    schedule : {"constant", "cosine"}
+        The schedule.
+    warmup : float
+        The warm-up's fraction of training.
+
+    Returns
+    -------
+    float
+        The multiplier.
+
+    Examples
+    --------
     >>> learning_rate_factor(0.5, "cosine", 0.0)
     0.5
     """
@@ -352,7 +414,17 @@ def learning_rate_factor(progress: float, schedule: str, warmup: float) -> float
 
 def ensure_finite(loss: torch.Tensor, terms: Terms, epoch: int, step: int) -> None:
     """Raise :class:`TrainingDivergedError` naming the first non-finite term of ``terms`` if
-    ``loss`` is NaN or infinite (before the optimiser step, so the weights stay finite)."""
+    ``loss`` is NaN or infinite (before the optimiser step, so the weights stay finite).
+
+    Parameters
+    ----------
+    loss : Tensor
+        The total loss.
+    terms : dict of str to Tensor
+        Its terms.
+    epoch, step : int
+        Where training is, for the message.
+    """
     if bool(torch.isfinite(loss)):
         return
     bad = [name for name, value in terms.items() if not bool(torch.isfinite(value))]
@@ -372,7 +444,19 @@ def optimiser_step(
     scaler: torch.amp.GradScaler | None = None,
 ) -> None:
     """Backward pass, optional clipping of the global gradient norm, and one step (through
-    the float16 gradient ``scaler`` when there is one)."""
+    the float16 gradient ``scaler`` when there is one).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimiser.
+    loss : Tensor
+        The loss.
+    max_grad_norm : float, optional
+        The largest gradient norm.
+    scaler : GradScaler, optional
+        The float16 gradient scaler.
+    """
     optimizer.zero_grad(set_to_none=True)
     if scaler is None:
         loss.backward()
