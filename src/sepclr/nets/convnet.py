@@ -11,6 +11,15 @@ class ConvNetBackbone(nn.Module):
     A 28x28 input becomes 14x14, 7x7, 4x4; any input of at least 16x16 pixels and any channel
     count works. Output: (n, 64 w). Input: (n, C, H, W). With ``spatial_dims=3``: volumes
     (n, C, D, H, W), 3-D convolutions, pooled to 2x2x2, output (n, 32 w).
+
+    Parameters
+    ----------
+    in_channels : int
+        C.
+    width : int
+        w.
+    spatial_dims : {2, 3}
+        Images or volumes.
     """
 
     min_size = 16
@@ -38,4 +47,16 @@ class ConvNetBackbone(nn.Module):
         self.out_features = channels * side**spatial_dims
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The forward pass.
+
+        Parameters
+        ----------
+        x : Tensor
+            A batch, (n, C, H, W) or (n, C, D, H, W).
+
+        Returns
+        -------
+        Tensor
+            The features, (n, out_features).
+        """
         return self.layers(x)

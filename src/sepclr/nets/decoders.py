@@ -9,7 +9,17 @@ from torch import nn
 
 class MLPDecoder(nn.Module):
     """``Linear -> BatchNorm -> ReLU`` twice, then a linear output of ``features`` values
-    (tabular inputs are standardised, so the output is unbounded)."""
+    (tabular inputs are standardised, so the output is unbounded).
+
+    Parameters
+    ----------
+    latent_dim : int
+        The code's size.
+    features : int
+        The output's size.
+    hidden : int
+        The hidden width.
+    """
 
     def __init__(self, latent_dim: int, features: int, hidden: int) -> None:
         super().__init__()
@@ -24,12 +34,34 @@ class MLPDecoder(nn.Module):
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """The forward pass.
+
+        Parameters
+        ----------
+        z : Tensor
+            Latent codes, (n, latent_dim).
+
+        Returns
+        -------
+        Tensor
+            The decoded rows, (n, features).
+        """
         return self.layers(z)
 
 
 class VolumeDecoder(nn.Module):
     """For 3-D volumes (C, D, H, W) in [0, 1]: the MLP decoder to every voxel, reshaped,
-    then a sigmoid. (A transposed 3-D convnet would scale better; volumes here are small.)"""
+    then a sigmoid. (A transposed 3-D convnet would scale better; volumes here are small.)
+
+    Parameters
+    ----------
+    latent_dim : int
+        The code's size.
+    volume_shape : tuple of int
+        (C, D, H, W).
+    hidden : int
+        The hidden width.
+    """
 
     def __init__(self, latent_dim: int, volume_shape: tuple[int, ...], hidden: int) -> None:
         super().__init__()
@@ -37,13 +69,37 @@ class VolumeDecoder(nn.Module):
         self.mlp = MLPDecoder(latent_dim, math.prod(volume_shape), hidden)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """The forward pass.
+
+        Parameters
+        ----------
+        z : Tensor
+            Latent codes, (n, latent_dim).
+
+        Returns
+        -------
+        Tensor
+            The decoded volumes, in [0, 1].
+        """
         return torch.sigmoid(self.mlp(z)).view(len(z), *self.shape)
 
 
 class ConvDecoder(nn.Module):
     """The convnet backbone in reverse: ``Linear(latent, hidden)`` -> ``Linear`` to a
     (4w, ceil(H/8), ceil(W/8)) map -> three 4x4 stride-2 transposed convolutions (4w -> 2w ->
-    w -> C) -> centre crop to (H, W) -> sigmoid (images are in [0, 1])."""
+    w -> C) -> centre crop to (H, W) -> sigmoid (images are in [0, 1]).
+
+    Parameters
+    ----------
+    latent_dim : int
+        The code's size.
+    image_shape : tuple of int
+        (C, H, W).
+    width : int
+        w.
+    hidden : int
+        The hidden width.
+    """
 
     def __init__(self, latent_dim: int, image_shape: tuple[int, ...], width: int, hidden: int):
         super().__init__()
@@ -66,6 +122,18 @@ class ConvDecoder(nn.Module):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """The forward pass.
+
+        Parameters
+        ----------
+        z : Tensor
+            Latent codes, (n, latent_dim).
+
+        Returns
+        -------
+        Tensor
+            The decoded images, in [0, 1].
+        """
         out = self.layers(self.project(z).view(-1, *self.start))
         top = (out.shape[2] - self.height) // 2
         left = (out.shape[3] - self.width) // 2
@@ -78,7 +146,26 @@ def build_decoder(
 ) -> nn.Module:
     """The decoder for inputs of ``input_shape`` encoded by the backbone ``name`` (already
     resolved): :class:`MLPDecoder` for tables, :class:`VolumeDecoder` for volumes (C, D, H,
-    W), :class:`ConvDecoder` for images (C, H, W)."""
+    W), :class:`ConvDecoder` for images (C, H, W).
+
+    Parameters
+    ----------
+    name : str
+        The resolved backbone.
+    input_shape : tuple of int
+        The shape of one sample.
+    latent_dim : int
+        The code's size.
+    width : int
+        w.
+    hidden : int
+        The hidden width.
+
+    Returns
+    -------
+    nn.Module
+        The decoder.
+    """
     if name == "mlp":
         return MLPDecoder(latent_dim, input_shape[0], hidden)
     if len(input_shape) == 4:

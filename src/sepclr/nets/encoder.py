@@ -16,6 +16,16 @@ IMAGE_BACKBONES = {"convnet": ConvNetBackbone.min_size, "resnet18": ResNet18Back
 
 
 class EncodedBatch(NamedTuple):
+    """The encoder's four outputs for a batch.
+
+    Parameters
+    ----------
+    common_rep, salient_rep : Tensor
+        The representations (the codes users get).
+    common_head, salient_head : Tensor
+        The projector heads the loss sees.
+    """
+
     common_rep: torch.Tensor
     common_head: torch.Tensor
     salient_rep: torch.Tensor
@@ -25,7 +35,25 @@ class EncodedBatch(NamedTuple):
 def resolve_backbone(name: str, input_shape: tuple[int, ...]) -> str:
     """The backbone for ``name`` and a per-sample input shape: ``auto`` picks ``mlp`` for
     vectors (features,) and ``convnet`` for images (C, H, W) and volumes (C, D, H, W), in 2-D
-    or 3-D; ``resnet18`` (2-D or 3-D by the same rule) is asked for by name."""
+    or 3-D; ``resnet18`` (2-D or 3-D by the same rule) is asked for by name.
+
+    Parameters
+    ----------
+    name : str
+        A backbone or ``"auto"``.
+    input_shape : tuple of int
+        The shape of one sample.
+
+    Returns
+    -------
+    str
+        The backbone.
+
+    Raises
+    ------
+    ValueError
+        For an unknown backbone, or one that cannot take the samples.
+    """
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; choose one of {BACKBONES}")
     if name == "auto":
@@ -49,7 +77,24 @@ def resolve_backbone(name: str, input_shape: tuple[int, ...]) -> str:
 
 def build_backbone(name: str, input_shape: tuple[int, ...], width: int) -> tuple[nn.Module, int]:
     """A backbone instance and its number of output features; ``name`` must already be
-    resolved (see :func:`resolve_backbone`). Samples of rank 4 get 3-D convolutions."""
+    resolved (see :func:`resolve_backbone`). Samples of rank 4 get 3-D convolutions.
+
+    Parameters
+    ----------
+    name : str
+        The resolved backbone.
+    input_shape : tuple of int
+        The shape of one sample.
+    width : int
+        w.
+
+    Returns
+    -------
+    backbone : nn.Module
+        The backbone.
+    features : int
+        Its output features.
+    """
     if name == "mlp":
         mlp = MLPBackbone(input_shape[0], hidden=(8 * width, 8 * width))
         return mlp, mlp.out_features
@@ -64,7 +109,19 @@ def build_backbone(name: str, input_shape: tuple[int, ...], width: int) -> tuple
 class Branch(nn.Module):
     """Backbone -> Linear representation (the output users get) -> projector head
     ``Linear(d, 128) - BatchNorm - ReLU - Linear(128, d)`` (the official code's projector).
-    Without a projector the head is the representation itself."""
+    Without a projector the head is the representation itself.
+
+    Parameters
+    ----------
+    backbone : tuple of (nn.Module, int)
+        The backbone and its output features.
+    dim : int
+        The code's size.
+    projector : bool
+        Whether the branch has a projector head.
+    projector_hidden : int
+        The head's hidden width.
+    """
 
     def __init__(
         self,
@@ -86,6 +143,20 @@ class Branch(nn.Module):
             )
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The forward pass.
+
+        Parameters
+        ----------
+        x : Tensor
+            A batch.
+
+        Returns
+        -------
+        representation : Tensor
+            The code users get, (n, dim).
+        head : Tensor
+            The projector head the loss sees, (n, dim).
+        """
         rep = self.representation(self.backbone(x))
         return rep, self.projector(rep)
 
@@ -95,7 +166,23 @@ class TwoBranchEncoder(nn.Module):
     (``common_projector=False``) makes the salient (common) losses act on that branch's
     representation itself. ``decoder=True`` adds a decoder from the concatenated
     representations back to the input (:func:`sepclr.nets.decoders.build_decoder`), used by
-    the explaining-away reconstruction."""
+    the explaining-away reconstruction.
+
+    Parameters
+    ----------
+    backbone : str
+        A backbone or ``"auto"``.
+    input_shape : tuple of int
+        The shape of one sample.
+    common_dim, salient_dim : int
+        The codes' sizes.
+    width : int
+        The backbones' base width.
+    salient_projector, common_projector : bool
+        Whether each branch has a projector head.
+    decoder : bool
+        Add the decoder.
+    """
 
     def __init__(
         self,
@@ -126,7 +213,22 @@ class TwoBranchEncoder(nn.Module):
         """Encode ``x``; the salient branch reads ``x_salient`` instead when it is given.
         ``passes=k`` splits the rows into ``k`` equal parts (e.g. two views of one batch)
         encoded one after the other, so that BatchNorm normalises each part with its own
-        statistics; the outputs are concatenated back in order."""
+        statistics; the outputs are concatenated back in order.
+
+        Parameters
+        ----------
+        x : Tensor
+            A batch.
+        x_salient : Tensor, optional
+            What the salient branch reads instead.
+        passes : int
+            The number of parts encoded one after the other.
+
+        Returns
+        -------
+        EncodedBatch
+            The four outputs.
+        """
         common_rep, common_head = _in_passes(self.common, x, passes)
         salient_input = x if x_salient is None else x_salient
         salient_rep, salient_head = _in_passes(self.salient, salient_input, passes)

@@ -5,7 +5,15 @@ from torch import nn
 
 
 class MLPBackbone(nn.Module):
-    """``Linear -> BatchNorm -> ReLU`` blocks; input (n, features), output (n, hidden[-1])."""
+    """``Linear -> BatchNorm -> ReLU`` blocks; input (n, features), output (n, hidden[-1]).
+
+    Parameters
+    ----------
+    in_features : int
+        The input's features.
+    hidden : tuple of int
+        The hidden layers' widths.
+    """
 
     def __init__(self, in_features: int, hidden: tuple[int, ...] = (256, 256)) -> None:
         super().__init__()
@@ -18,4 +26,16 @@ class MLPBackbone(nn.Module):
         self.out_features = width
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The forward pass.
+
+        Parameters
+        ----------
+        x : Tensor
+            A batch, (n, features).
+
+        Returns
+        -------
+        Tensor
+            The features, (n, out_features).
+        """
         return self.layers(x)

@@ -14,7 +14,17 @@ LAYERS: dict[int, tuple[type[nn.Module], ...]] = {
 
 class BasicBlock(nn.Module):
     """Two 3x3 (3x3x3) convolutions with BatchNorm, plus the identity (or a strided 1x1
-    projection when the shape changes); ReLU after the sum."""
+    projection when the shape changes); ReLU after the sum.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        The widths.
+    stride : int
+        The first convolution's stride.
+    spatial_dims : {2, 3}
+        Images or volumes.
+    """
 
     def __init__(
         self, in_channels: int, out_channels: int, stride: int, spatial_dims: int = 2
@@ -37,6 +47,18 @@ class BasicBlock(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The forward pass.
+
+        Parameters
+        ----------
+        x : Tensor
+            Feature maps.
+
+        Returns
+        -------
+        Tensor
+            The block's output.
+        """
         return self.relu(self.body(x) + self.shortcut(x))
 
 
@@ -49,6 +71,17 @@ class ResNet18Backbone(nn.Module):
     pooling), as the paper's code uses for 32x32 images; from 64 pixels on the ImageNet stem
     (7x7 convolution, stride 2, then 3x3 max pooling, stride 2). Input: (n, C, H, W) with
     H, W >= 16; with ``spatial_dims=3``, volumes (n, C, D, H, W) and 3x3x3 convolutions.
+
+    Parameters
+    ----------
+    in_channels : int
+        C.
+    image_size : int
+        The smaller side, which chooses the stem.
+    width : int
+        w.
+    spatial_dims : {2, 3}
+        Images or volumes.
     """
 
     min_size = 16
@@ -82,4 +115,16 @@ class ResNet18Backbone(nn.Module):
         self.out_features = channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The forward pass.
+
+        Parameters
+        ----------
+        x : Tensor
+            A batch, (n, C, H, W) or (n, C, D, H, W).
+
+        Returns
+        -------
+        Tensor
+            The features, (n, out_features).
+        """
         return self.layers(x)

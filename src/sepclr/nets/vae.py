@@ -11,12 +11,32 @@ from sepclr.nets.encoder import build_backbone, resolve_backbone
 
 
 class Posterior(NamedTuple):
+    """A diagonal Gaussian posterior.
+
+    Parameters
+    ----------
+    mu : Tensor
+        The means.
+    logvar : Tensor
+        The log-variances.
+    """
+
     mu: torch.Tensor
     logvar: torch.Tensor
 
 
 class VAEPass(NamedTuple):
-    """One pass of a batch: both posteriors, the sampled codes and the decoded batch."""
+    """One pass of a batch: both posteriors, the sampled codes and the decoded batch.
+
+    Parameters
+    ----------
+    common, salient : Posterior
+        The posteriors.
+    z_c, z_s : Tensor
+        The sampled codes.
+    decoded : Tensor
+        The decoded batch.
+    """
 
     common: Posterior
     salient: Posterior
@@ -26,12 +46,33 @@ class VAEPass(NamedTuple):
 
 
 def reparameterise(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """A sample ``mu + exp(logvar / 2) * eps``, ``eps ~ N(0, I)`` (Kingma & Welling 2014)."""
+    """A sample ``mu + exp(logvar / 2) * eps``, ``eps ~ N(0, I)`` (Kingma & Welling 2014).
+
+    Parameters
+    ----------
+    mu, logvar : Tensor
+        The posterior.
+
+    Returns
+    -------
+    Tensor
+        The sample.
+    """
     return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
 
 
 class GaussianEncoder(nn.Module):
-    """Backbone -> ``Linear(features, hidden)`` -> ReLU -> mean and log-variance heads."""
+    """Backbone -> ``Linear(features, hidden)`` -> ReLU -> mean and log-variance heads.
+
+    Parameters
+    ----------
+    backbone : tuple of (nn.Module, int)
+        The backbone and its output features.
+    dim : int
+        The code's size.
+    hidden : int
+        The hidden width.
+    """
 
     def __init__(self, backbone: tuple[nn.Module, int], dim: int, hidden: int) -> None:
         super().__init__()
@@ -41,12 +82,38 @@ class GaussianEncoder(nn.Module):
         self.logvar = nn.Linear(hidden, dim)
 
     def forward(self, x: torch.Tensor) -> Posterior:
+        """The forward pass.
+
+        Parameters
+        ----------
+        x : Tensor
+            A batch.
+
+        Returns
+        -------
+        Posterior
+            The posterior of each row.
+        """
         h = self.hidden(self.backbone(x))
         return Posterior(self.mu(h), self.logvar(h))
 
 
 class ContrastiveVAENet(nn.Module):
-    """Common and salient Gaussian encoders and a decoder of ``[z_c, z_s]``."""
+    """Common and salient Gaussian encoders and a decoder of ``[z_c, z_s]``.
+
+    Parameters
+    ----------
+    backbone : str
+        A backbone or ``"auto"``.
+    input_shape : tuple of int
+        The shape of one sample.
+    common_dim, salient_dim : int
+        The codes' sizes.
+    width : int
+        The backbones' base width.
+    hidden : int
+        The fully connected layers' width.
+    """
 
     def __init__(
         self,
@@ -66,12 +133,38 @@ class ContrastiveVAENet(nn.Module):
         self.decoder = build_decoder(name, input_shape, common_dim + salient_dim, width, hidden)
 
     def encode(self, x: torch.Tensor) -> tuple[Posterior, Posterior]:
-        """The common and salient posteriors of ``x``."""
+        """The common and salient posteriors of ``x``.
+
+        Parameters
+        ----------
+        x : Tensor
+            A batch.
+
+        Returns
+        -------
+        common : Posterior
+            The common code's posterior.
+        salient : Posterior
+            The salient code's posterior.
+        """
         return self.common(x), self.salient(x)
 
     def forward(self, x: torch.Tensor, is_target: torch.Tensor) -> VAEPass:
         """Encode ``x``, sample both codes and decode ``[z_c, z_s]`` with the salient code of
-        background rows at 0."""
+        background rows at 0.
+
+        Parameters
+        ----------
+        x : Tensor
+            A batch.
+        is_target : Tensor
+            Boolean (n,): the target rows.
+
+        Returns
+        -------
+        VAEPass
+            The pass.
+        """
         common, salient = self.encode(x)
         z_c = reparameterise(common.mu, common.logvar)
         z_s = reparameterise(salient.mu, salient.logvar)
