@@ -31,17 +31,47 @@ class Constraint:
     :class:`sepclr.errors.InvalidInputError` naming the parameter."""
 
     def check(self, name: str, value: Any) -> None:
+        """Check a value.
+
+        Parameters
+        ----------
+        name : str
+            The parameter, named in the error.
+        value : object
+            Its value.
+
+        Raises
+        ------
+        InvalidInputError
+            When the value does not follow the rule.
+        """
         raise NotImplementedError
 
     def describe(self) -> str:
-        """The type as a numpydoc ``Parameters`` entry shows it."""
+        """The type as a numpydoc ``Parameters`` entry shows it.
+
+        Returns
+        -------
+        str
+            The description.
+        """
         raise NotImplementedError
 
 
 @dataclass(frozen=True)
 class Number(Constraint):
     """A real number in ``[minimum, maximum]`` (bounds excluded where ``open_*``), never a
-    bool, never NaN or infinite."""
+    bool, never NaN or infinite.
+
+    Parameters
+    ----------
+    minimum, maximum : float, optional
+        The bounds.
+    open_minimum, open_maximum : bool
+        Whether each bound is excluded.
+    integer : bool
+        Whole numbers only.
+    """
 
     minimum: float | None = None
     maximum: float | None = None
@@ -50,6 +80,20 @@ class Number(Constraint):
     integer: bool = False
 
     def check(self, name: str, value: Any) -> None:
+        """Check a value.
+
+        Parameters
+        ----------
+        name : str
+            The parameter, named in the error.
+        value : object
+            Its value.
+
+        Raises
+        ------
+        InvalidInputError
+            When the value does not follow the rule.
+        """
         kind = numbers.Integral if self.integer else numbers.Real
         if isinstance(value, bool) or not isinstance(value, kind):
             what = "an integer" if self.integer else "a number"
@@ -72,12 +116,30 @@ class Number(Constraint):
         return " and ".join(parts) or "finite"
 
     def describe(self) -> str:
+        """The type as a numpydoc ``Parameters`` entry shows it.
+
+        Returns
+        -------
+        str
+            The description.
+        """
         kind = "int" if self.integer else "float"
         return f"{kind} {self._bounds()}" if self._bounds() != "finite" else kind
 
 
 def Integer(minimum: int | None = None, maximum: int | None = None) -> Number:  # noqa: N802
-    """A whole number in ``[minimum, maximum]``."""
+    """A whole number in ``[minimum, maximum]``.
+
+    Parameters
+    ----------
+    minimum, maximum : int, optional
+        The bounds, included.
+
+    Returns
+    -------
+    Number
+        The constraint.
+    """
     return Number(minimum, maximum, integer=True)
 
 
@@ -87,30 +149,86 @@ NON_NEGATIVE = Number(0.0)
 
 @dataclass(frozen=True)
 class Choice(Constraint):
-    """One of fixed strings; an unknown one gets the closest valid name suggested."""
+    """One of fixed strings; an unknown one gets the closest valid name suggested.
+
+    Parameters
+    ----------
+    options : tuple of str
+        The valid strings.
+    """
 
     options: tuple[str, ...]
 
     def check(self, name: str, value: Any) -> None:
+        """Check a value.
+
+        Parameters
+        ----------
+        name : str
+            The parameter, named in the error.
+        value : object
+            Its value.
+
+        Raises
+        ------
+        InvalidInputError
+            When the value does not follow the rule.
+        """
         check_choice(name, value, self.options)
 
     def describe(self) -> str:
+        """The type as a numpydoc ``Parameters`` entry shows it.
+
+        Returns
+        -------
+        str
+            The description.
+        """
         return "{" + ", ".join(repr(o) for o in self.options) + "}"
 
 
 @dataclass(frozen=True)
 class OfType(Constraint):
     """Any value of Python type ``kind`` (``bool`` takes ``True`` or ``False``, not 0 or 1),
-    described as ``what`` in errors."""
+    described as ``what`` in errors.
+
+    Parameters
+    ----------
+    kind : type
+        The type.
+    what : str
+        How errors name it.
+    """
 
     kind: type
     what: str
 
     def check(self, name: str, value: Any) -> None:
+        """Check a value.
+
+        Parameters
+        ----------
+        name : str
+            The parameter, named in the error.
+        value : object
+            Its value.
+
+        Raises
+        ------
+        InvalidInputError
+            When the value does not follow the rule.
+        """
         if not isinstance(value, self.kind):
             raise InvalidInputError(f"{name} must be {self.what}, got {value!r}")
 
     def describe(self) -> str:
+        """The type as a numpydoc ``Parameters`` entry shows it.
+
+        Returns
+        -------
+        str
+            The description.
+        """
         return self.kind.__name__
 
 
@@ -120,11 +238,31 @@ TEXT = OfType(str, "a string")
 
 @dataclass(frozen=True)
 class Either(Constraint):
-    """A value that follows any of ``constraints``; the error is the last one's."""
+    """A value that follows any of ``constraints``; the error is the last one's.
+
+    Parameters
+    ----------
+    constraints : tuple of Constraint
+        The alternatives.
+    """
 
     constraints: tuple[Constraint, ...]
 
     def check(self, name: str, value: Any) -> None:
+        """Check a value.
+
+        Parameters
+        ----------
+        name : str
+            The parameter, named in the error.
+        value : object
+            Its value.
+
+        Raises
+        ------
+        InvalidInputError
+            When the value does not follow the rule.
+        """
         for constraint in self.constraints[:-1]:
             try:
                 constraint.check(name, value)
@@ -134,39 +272,113 @@ class Either(Constraint):
         self.constraints[-1].check(name, value)
 
     def describe(self) -> str:
+        """The type as a numpydoc ``Parameters`` entry shows it.
+
+        Returns
+        -------
+        str
+            The description.
+        """
         return " or ".join(c.describe() for c in self.constraints)
 
 
 @dataclass(frozen=True)
 class Exactly(Constraint):
-    """One literal value (``None``, ``"auto"``)."""
+    """One literal value (``None``, ``"auto"``).
+
+    Parameters
+    ----------
+    value : object
+        The literal.
+    """
 
     value: Any
 
     def check(self, name: str, value: Any) -> None:
+        """Check a value.
+
+        Parameters
+        ----------
+        name : str
+            The parameter, named in the error.
+        value : object
+            Its value.
+
+        Raises
+        ------
+        InvalidInputError
+            When the value does not follow the rule.
+        """
         if value != self.value or type(value) is not type(self.value):
             raise InvalidInputError(f"{name} must be {self.value!r}, got {value!r}")
 
     def describe(self) -> str:
+        """The type as a numpydoc ``Parameters`` entry shows it.
+
+        Returns
+        -------
+        str
+            The description.
+        """
         return repr(self.value)
 
 
 def optional(constraint: Constraint) -> Either:
-    """``None`` or a value that follows ``constraint``."""
+    """``None`` or a value that follows ``constraint``.
+
+    Parameters
+    ----------
+    constraint : Constraint
+        The rule for other values.
+
+    Returns
+    -------
+    Either
+        The constraint.
+    """
     return Either((Exactly(None), constraint))
 
 
 @dataclass(frozen=True)
 class Rule(Constraint):
-    """A constraint written as a function that raises :class:`InvalidInputError`."""
+    """A constraint written as a function that raises :class:`InvalidInputError`.
+
+    Parameters
+    ----------
+    test : callable
+        ``test(name, value)`` raises :class:`InvalidInputError` for a bad value.
+    description : str
+        The type as the Parameters section shows it.
+    """
 
     test: Callable[[str, Any], None]
     description: str
 
     def check(self, name: str, value: Any) -> None:
+        """Check a value.
+
+        Parameters
+        ----------
+        name : str
+            The parameter, named in the error.
+        value : object
+            Its value.
+
+        Raises
+        ------
+        InvalidInputError
+            When the value does not follow the rule.
+        """
         self.test(name, value)
 
     def describe(self) -> str:
+        """The type as a numpydoc ``Parameters`` entry shows it.
+
+        Returns
+        -------
+        str
+            The description.
+        """
         return self.description
 
 
@@ -208,23 +420,58 @@ class Param(Generic[T]):
         instance.__dict__[self.name] = value
 
 
-def declared(cls: type) -> dict[str, Param[Any]]:
-    """The parameters declared by ``cls`` and its bases, base classes' first; a subclass's
-    declaration replaces its base's in place."""
+def declared(estimator_class: type) -> dict[str, Param[Any]]:
+    """The parameters declared by ``estimator_class`` and its bases, base classes' first; a
+    subclass's declaration replaces its base's in place.
+
+    Parameters
+    ----------
+    estimator_class : type
+        An estimator class.
+
+    Returns
+    -------
+    dict of str to Param
+        The parameters, in declaration order.
+    """
     params: dict[str, Param[Any]] = {}
-    for klass in reversed(cls.__mro__):
+    for klass in reversed(estimator_class.__mro__):
         params.update({k: v for k, v in vars(klass).items() if isinstance(v, Param)})
     return params
 
 
 def check_params(estimator: object, params: dict[str, Param[Any]]) -> None:
-    """Check every declared parameter's value on ``estimator`` against its constraint."""
+    """Check every declared parameter's value on ``estimator`` against its constraint.
+
+    Parameters
+    ----------
+    estimator : object
+        The estimator.
+    params : dict of str to Param
+        Its declared parameters.
+
+    Raises
+    ------
+    InvalidInputError
+        Naming the first parameter whose value breaks its constraint.
+    """
     for name, param in params.items():
         param.constraint.check(name, getattr(estimator, name))
 
 
 def parameters_section(params: dict[str, Param[Any]]) -> str:
-    """A numpydoc ``Parameters`` section listing ``params`` with their types and defaults."""
+    """A numpydoc ``Parameters`` section listing ``params`` with their types and defaults.
+
+    Parameters
+    ----------
+    params : dict of str to Param
+        The declared parameters.
+
+    Returns
+    -------
+    str
+        The section, indented for a class docstring.
+    """
     lines = ["", "    Parameters", "    ----------"]
     for name, param in params.items():
         lines.append(f"    {name} : {param.constraint.describe()}, default={param.default!r}")
@@ -243,7 +490,27 @@ def _wrap(text: str, width: int = 84) -> list[str]:
 
 
 def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
-    """``value`` if it is one of ``choices``, else an error suggesting the closest one."""
+    """``value`` if it is one of ``choices``, else an error suggesting the closest one.
+
+    Parameters
+    ----------
+    name : str
+        The parameter.
+    value : object
+        Its value.
+    choices : iterable of str
+        The valid values.
+
+    Returns
+    -------
+    str
+        ``value``.
+
+    Raises
+    ------
+    InvalidInputError
+        For another value.
+    """
     options = list(choices)
     if value in options:
         return str(value)
@@ -256,7 +523,18 @@ _SECTIONS_AFTER_PARAMETERS = ("\n    Attributes\n", "\n    Notes\n", "\n    Exam
 
 
 def initialiser(params: dict[str, Param[Any]]) -> Any:
-    """An ``__init__`` taking ``params`` (by position or name) with their defaults."""
+    """An ``__init__`` taking ``params`` (by position or name) with their defaults.
+
+    Parameters
+    ----------
+    params : dict of str to Param
+        The declared parameters.
+
+    Returns
+    -------
+    callable
+        The ``__init__``.
+    """
     signature = inspect.Signature(
         [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
         + [
@@ -276,7 +554,20 @@ def initialiser(params: dict[str, Param[Any]]) -> Any:
 
 
 def with_parameters_section(doc: str, params: dict[str, Param[Any]]) -> str:
-    """``doc`` with a numpydoc ``Parameters`` section before its later sections."""
+    """``doc`` with a numpydoc ``Parameters`` section before its later sections.
+
+    Parameters
+    ----------
+    doc : str
+        A class docstring.
+    params : dict of str to Param
+        The declared parameters.
+
+    Returns
+    -------
+    str
+        The docstring with the section.
+    """
     doc = inspect.cleandoc(doc).replace("\n", "\n    ")
     doc = "\n    ".join(line.rstrip() for line in doc.split("\n    "))
     section = parameters_section(params)
