@@ -80,20 +80,6 @@ class Number(Constraint):
     integer: bool = False
 
     def check(self, name: str, value: Any) -> None:
-        """Check a value.
-
-        Parameters
-        ----------
-        name : str
-            The parameter, named in the error.
-        value : object
-            Its value.
-
-        Raises
-        ------
-        InvalidInputError
-            When the value does not follow the rule.
-        """
         kind = numbers.Integral if self.integer else numbers.Real
         if isinstance(value, bool) or not isinstance(value, kind):
             what = "an integer" if self.integer else "a number"
@@ -116,13 +102,6 @@ class Number(Constraint):
         return " and ".join(parts) or "finite"
 
     def describe(self) -> str:
-        """The type as a numpydoc ``Parameters`` entry shows it.
-
-        Returns
-        -------
-        str
-            The description.
-        """
         kind = "int" if self.integer else "float"
         return f"{kind} {self._bounds()}" if self._bounds() != "finite" else kind
 
@@ -160,30 +139,9 @@ class Choice(Constraint):
     options: tuple[str, ...]
 
     def check(self, name: str, value: Any) -> None:
-        """Check a value.
-
-        Parameters
-        ----------
-        name : str
-            The parameter, named in the error.
-        value : object
-            Its value.
-
-        Raises
-        ------
-        InvalidInputError
-            When the value does not follow the rule.
-        """
         check_choice(name, value, self.options)
 
     def describe(self) -> str:
-        """The type as a numpydoc ``Parameters`` entry shows it.
-
-        Returns
-        -------
-        str
-            The description.
-        """
         return "{" + ", ".join(repr(o) for o in self.options) + "}"
 
 
@@ -204,31 +162,10 @@ class OfType(Constraint):
     what: str
 
     def check(self, name: str, value: Any) -> None:
-        """Check a value.
-
-        Parameters
-        ----------
-        name : str
-            The parameter, named in the error.
-        value : object
-            Its value.
-
-        Raises
-        ------
-        InvalidInputError
-            When the value does not follow the rule.
-        """
         if not isinstance(value, self.kind):
             raise InvalidInputError(f"{name} must be {self.what}, got {value!r}")
 
     def describe(self) -> str:
-        """The type as a numpydoc ``Parameters`` entry shows it.
-
-        Returns
-        -------
-        str
-            The description.
-        """
         return self.kind.__name__
 
 
@@ -249,20 +186,6 @@ class Either(Constraint):
     constraints: tuple[Constraint, ...]
 
     def check(self, name: str, value: Any) -> None:
-        """Check a value.
-
-        Parameters
-        ----------
-        name : str
-            The parameter, named in the error.
-        value : object
-            Its value.
-
-        Raises
-        ------
-        InvalidInputError
-            When the value does not follow the rule.
-        """
         for constraint in self.constraints[:-1]:
             try:
                 constraint.check(name, value)
@@ -272,13 +195,6 @@ class Either(Constraint):
         self.constraints[-1].check(name, value)
 
     def describe(self) -> str:
-        """The type as a numpydoc ``Parameters`` entry shows it.
-
-        Returns
-        -------
-        str
-            The description.
-        """
         return " or ".join(c.describe() for c in self.constraints)
 
 
@@ -295,31 +211,10 @@ class Exactly(Constraint):
     value: Any
 
     def check(self, name: str, value: Any) -> None:
-        """Check a value.
-
-        Parameters
-        ----------
-        name : str
-            The parameter, named in the error.
-        value : object
-            Its value.
-
-        Raises
-        ------
-        InvalidInputError
-            When the value does not follow the rule.
-        """
         if value != self.value or type(value) is not type(self.value):
             raise InvalidInputError(f"{name} must be {self.value!r}, got {value!r}")
 
     def describe(self) -> str:
-        """The type as a numpydoc ``Parameters`` entry shows it.
-
-        Returns
-        -------
-        str
-            The description.
-        """
         return repr(self.value)
 
 
@@ -355,30 +250,9 @@ class Rule(Constraint):
     description: str
 
     def check(self, name: str, value: Any) -> None:
-        """Check a value.
-
-        Parameters
-        ----------
-        name : str
-            The parameter, named in the error.
-        value : object
-            Its value.
-
-        Raises
-        ------
-        InvalidInputError
-            When the value does not follow the rule.
-        """
         self.test(name, value)
 
     def describe(self) -> str:
-        """The type as a numpydoc ``Parameters`` entry shows it.
-
-        Returns
-        -------
-        str
-            The description.
-        """
         return self.description
 
 

@@ -99,13 +99,6 @@ class SepCLRModule(TrainingModule):
         self.view_passes = view_passes
 
     def adversaries(self) -> dict[str, Critic]:
-        """The critics trained beside the network.
-
-        Returns
-        -------
-        dict of str to Critic
-            The independence term's critic, when it has one.
-        """
         return {"critic": self.independence} if isinstance(self.independence, Critic) else {}
 
     def view_pair(self, x: torch.Tensor) -> torch.Tensor:
@@ -156,22 +149,6 @@ class SepCLRModule(TrainingModule):
         return first, second, both[:n], both[n:]
 
     def loss(self, batch: Batch, forward: Forward) -> tuple[torch.Tensor, Terms]:
-        """The total loss of a batch and its named terms.
-
-        Parameters
-        ----------
-        batch : Batch
-            The batch's rows on the training device.
-        forward : callable
-            Runs ``network`` with the plan's wrappers and autocast.
-
-        Returns
-        -------
-        loss : Tensor
-            The total, a scalar.
-        terms : dict of str to Tensor
-            Each term, for the training log.
-        """
         first, second, x1, x2 = self.encode_pair(batch, forward)
         total, terms = sepclr_objective(
             (first.common_head, second.common_head),

@@ -57,22 +57,6 @@ class SupervisedSepCLRModule(SepCLRModule):
         return torch.cat([x, self.views(x)])
 
     def loss(self, batch: Batch, forward: Forward) -> tuple[torch.Tensor, Terms]:
-        """The total loss of a batch and its named terms.
-
-        Parameters
-        ----------
-        batch : Batch
-            The batch's rows on the training device.
-        forward : callable
-            Runs ``network`` with the plan's wrappers and autocast.
-
-        Returns
-        -------
-        loss : Tensor
-            The total, a scalar.
-        terms : dict of str to Tensor
-            Each term, for the training log.
-        """
         if batch.rows is None:
             raise InvalidInputError("supervised SepCLR needs the known attributes of each row")
         original, distorted, _, _ = self.encode_pair(batch, forward)

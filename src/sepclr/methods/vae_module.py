@@ -154,32 +154,9 @@ class ContrastiveVAEModule(TrainingModule):
             self.tc = TotalCorrelation(*dims, lr=lr, reduction="sum")
 
     def adversaries(self) -> dict[str, Critic]:
-        """The critics trained beside the network.
-
-        Returns
-        -------
-        dict of str to Critic
-            The total-correlation discriminator, with a TC weight.
-        """
         return {} if self.tc is None else {"discriminator": self.tc}
 
     def loss(self, batch: Batch, forward: Forward) -> tuple[torch.Tensor, Terms]:
-        """The total loss of a batch and its named terms.
-
-        Parameters
-        ----------
-        batch : Batch
-            The batch's rows on the training device.
-        forward : callable
-            Runs ``network`` with the plan's wrappers and autocast.
-
-        Returns
-        -------
-        loss : Tensor
-            The total, a scalar.
-        terms : dict of str to Tensor
-            Each term, for the training log.
-        """
         assert isinstance(self.network, ContrastiveVAENet)
         return contrastive_vae_loss(
             self.network, batch.x, batch.is_target, self.weights, self.tc, forward, batch.shard

@@ -272,18 +272,6 @@ class VCLUB(_Directed):
     """
 
     def estimate(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        """The penalty on a batch: the vCLUB bound.
-
-        Parameters
-        ----------
-        c, s : Tensor
-            The common (n, d_c) and salient (n, d_s) codes.
-
-        Returns
-        -------
-        Tensor
-            A scalar.
-        """
         x, y = self._xy(c, s)
         pairs = self.q.pairwise_log_likelihood(x, y)
         return (pairs.diagonal() - pairs.mean(dim=1)).mean()
@@ -305,18 +293,6 @@ class VL1Out(_Directed):
     """
 
     def estimate(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        """The penalty on a batch: the leave-one-out bound.
-
-        Parameters
-        ----------
-        c, s : Tensor
-            The common (n, d_c) and salient (n, d_s) codes.
-
-        Returns
-        -------
-        Tensor
-            A scalar.
-        """
         x, y = self._xy(c, s)
         pairs = self.q.pairwise_log_likelihood(x, y)  # [j, i] = log q(y_i | x_j)
         n = len(x)
@@ -349,18 +325,6 @@ class VUB(_Directed):
     """
 
     def estimate(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        """The penalty on a batch: the variational upper bound.
-
-        Parameters
-        ----------
-        c, s : Tensor
-            The common (n, d_c) and salient (n, d_s) codes.
-
-        Returns
-        -------
-        Tensor
-            A scalar.
-        """
         x, y = self._xy(c, s)
         log_prior = -0.5 * y.pow(2).sum(dim=1)  # same dropped constant as log_likelihood
         return (self.q.log_likelihood(x, y) - log_prior).mean()
@@ -406,18 +370,6 @@ class Symmetric(Critic):
         return self.c2s(c, s) + self.s2c(c, s)
 
     def estimate(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        """The penalty on a batch: the sum of both directions' estimates.
-
-        Parameters
-        ----------
-        c, s : Tensor
-            The common (n, d_c) and salient (n, d_s) codes.
-
-        Returns
-        -------
-        Tensor
-            A scalar.
-        """
         return self.c2s.estimate(c, s) + self.s2c.estimate(c, s)
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -508,19 +460,6 @@ class TotalCorrelation(Critic):
         return logits
 
     def critic_loss(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        """The discriminator's training loss on a batch: the binary cross-entropy of joint
-        against product-of-marginals samples.
-
-        Parameters
-        ----------
-        c, s : Tensor
-            The common (n, d_c) and salient (n, d_s) codes.
-
-        Returns
-        -------
-        Tensor
-            A scalar.
-        """
         joint = self.logits(torch.cat([c, s], dim=1))
         product = self.logits(shuffled_marginals(c, s))
         ones, zeros = torch.ones_like(joint), torch.zeros_like(product)
@@ -529,18 +468,6 @@ class TotalCorrelation(Critic):
         ) + F.binary_cross_entropy_with_logits(product, zeros, reduction=self.reduction)
 
     def estimate(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        """The penalty on a batch: ``ReLU(logit D([c_i, s_i]))``, summed or averaged.
-
-        Parameters
-        ----------
-        c, s : Tensor
-            The common (n, d_c) and salient (n, d_s) codes.
-
-        Returns
-        -------
-        Tensor
-            A scalar.
-        """
         penalty = F.relu(self.logits(torch.cat([c, s], dim=1)))
         return penalty.sum() if self.reduction == "sum" else penalty.mean()
 
