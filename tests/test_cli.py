@@ -236,3 +236,10 @@ def test_devices_refuses_a_method_without_multi_process_training(tmp_path, capsy
     argv += ["--method", "cpca", "--quiet", "--devices", "2"]
     assert cli.main(argv) == 1
     assert "CPCA trains in one process" in capsys.readouterr().err
+
+
+def test_a_size_for_a_dataset_without_sizes_is_refused_with_a_preset_too(tmp_path, capsys):
+    argv = ["fit", "--preset", "cifar-mnist", "--size", "small", "--out", str(tmp_path / "r")]
+    assert cli.main([*argv, "--no-download"]) == 1
+    assert "--size applies to" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

@@ -19,7 +19,7 @@ from sepclr.errors import SepCLRError, TrainingInterruptedError
 from sepclr.export import ID_COLUMNS, INPUTS, OUTPUTS
 from sepclr.methods.sepclr import OBJECTIVES, RESIDUALS
 from sepclr.objectives import INDEPENDENCE_TERMS
-from sepclr.presets import PRESETS
+from sepclr.presets import PRESETS, preset
 from sepclr.registry import DATASETS, METHODS
 from sepclr.selection import CANDIDATES
 
@@ -135,7 +135,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
     else:
         run = _settings(
             args,
-            args.dataset,
+            args.dataset or preset(args.preset).dataset,
             method=args.method,
             preset_name=args.preset,
             checkpoint_every=args.checkpoint_every,
