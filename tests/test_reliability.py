@@ -10,14 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from loop_steps import run_step_function
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 import sepclr
 from sepclr import cli
 from sepclr.engine.files import write_text
-from sepclr.engine.loop import TrainingParts, run_epochs
-from sepclr.engine.training import TrainingPlan
 from sepclr.errors import (
     CheckpointError,
     DataNotFoundError,
@@ -309,7 +308,7 @@ def test_a_loss_that_grows_by_orders_of_magnitude_warns_once():
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        _run_steps(step, 4, 2, 3)
+        run_step_function(step, 4, 2, 3)
     grown = [w for w in caught if issubclass(w.category, SepCLRWarning)]
     assert len(grown) == 1 and "grew from 1 to 5e+03" in str(grown[0].message)
 
@@ -372,20 +371,3 @@ def test_a_run_without_factors_says_so(tmp_path, monkeypatch, capsys):
 def test_refusals_name_the_valid_choices(tmp_path, capsys, extra, message):
     assert fit(tmp_path / "run", *extra) == 1
     assert message in one_line_error(capsys)
-
-
-def _run_steps(step, n_rows, batch_size, epochs, read_every=1):
-    """``run_epochs`` of the step function ``step`` alone (no modules, no optimiser)."""
-
-    class Steps:
-        parts = TrainingParts({})
-
-        def step(self, rows, epoch, index):
-            return step(rows, epoch, index)
-
-        def start_epoch(self, epoch):
-            del epoch
-
-    cpu = torch.device("cpu")
-    plan = TrainingPlan(epochs, batch_size, 0.0, cpu, read_every=read_every, verbose=False)
-    return run_epochs(plan, Steps(), n_rows, torch.Generator())

@@ -9,10 +9,10 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from loop_steps import run_step_function
 
 from sepclr import SepCLR
 from sepclr.engine import devices
-from sepclr.engine.loop import TrainingParts, run_epochs
 from sepclr.engine.performance import (
     StepSpeed,
     backend_settings,
@@ -199,7 +199,7 @@ def test_a_diverging_loss_read_every_few_steps_names_the_steps():
         return {"loss": torch.tensor(value), "common": torch.tensor(value)}
 
     with pytest.raises(TrainingDivergedError, match=r"epoch 1, steps 4-6: 'loss', 'common'"):
-        _run_steps(step, 12, 2, 1, read_every=3)
+        run_step_function(step, 12, 2, 1, read_every=3)
 
 
 def test_half_precision_without_cpu_instructions_warns(monkeypatch):
@@ -228,20 +228,3 @@ def test_default_layout_trains_the_resnet_that_hung_channels_last_convolutions()
     done = subprocess.run([sys.executable, "-c", script], timeout=300, capture_output=True)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     assert not default_channels_last(torch.device("cpu"), True, "resnet18")
-
-
-def _run_steps(step, n_rows, batch_size, epochs, read_every=1):
-    """``run_epochs`` of the step function ``step`` alone (no modules, no optimiser)."""
-
-    class Steps:
-        parts = TrainingParts({})
-
-        def step(self, rows, epoch, index):
-            return step(rows, epoch, index)
-
-        def start_epoch(self, epoch):
-            del epoch
-
-    cpu = torch.device("cpu")
-    plan = TrainingPlan(epochs, batch_size, 0.0, cpu, read_every=read_every, verbose=False)
-    return run_epochs(plan, Steps(), n_rows, torch.Generator())
