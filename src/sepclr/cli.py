@@ -90,10 +90,10 @@ def _checked_size(dataset: str, size: str | None) -> str | None:
     return size
 
 
-def _settings(args: argparse.Namespace, dataset: str | None, **extra: Any) -> dict[str, Any]:
+def _settings(args: argparse.Namespace, dataset: str, **extra: Any) -> dict[str, Any]:
     """The checked settings of a new run from the dataset and model flags."""
     options = _pairs("--dataset-option", args.dataset_option)
-    if dataset and _checked_size(dataset, args.size) is not None:
+    if _checked_size(dataset, args.size) is not None:
         options = {"size": args.size, **options}
     return runs.settings(
         dataset,
