@@ -102,7 +102,7 @@ def test_dataframe_columns_are_kept_and_checked(name, fitted, data, tmp_path):
     model = _small(name).fit(*frames)
     assert list(model.feature_names_in_) == columns
     np.testing.assert_array_equal(model.transform(frames[1])[1], model.transform(data.target)[1])
-    with pytest.raises(InvalidInputError, match="select them in that order"):
+    with pytest.raises(InvalidInputError, match="another order; select them in the fitted order"):
         model.transform(frames[1][columns[::-1]])
     with pytest.raises(InvalidInputError, match="different columns"):
         _small(name).fit(frames[0], frames[1].rename(columns={"gene0": "other"}))

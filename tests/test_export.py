@@ -114,8 +114,12 @@ def test_dataframes_fit_with_their_column_names(tmp_path):
     common, _ = model.fit_transform(background, target)
     assert common.shape == (80, 2) and list(model.feature_names_in_) == columns
     np.testing.assert_array_equal(common[40:], model.transform(target.to_numpy())[0])
-    with pytest.raises(InvalidInputError, match="select them in that order"):
+    with pytest.raises(InvalidInputError, match="another order; select them in the fitted"):
         model.transform(target[["b", "a", "c", "d"]])
+    with pytest.raises(InvalidInputError, match="it lacks 'c'"):
+        model.transform(target[["a", "b", "d"]])
+    with pytest.raises(InvalidInputError, match="it has 'e', which"):
+        model.transform(target.assign(e=1.0))
     model.save(tmp_path / "m")
     assert json.loads((tmp_path / "m" / "config.json").read_text())["fitted"]["feature_names"]
     assert list(sepclr.load(tmp_path / "m").feature_names_in_) == columns

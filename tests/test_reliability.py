@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from loop_steps import run_step_function
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 import sepclr
@@ -191,9 +191,12 @@ def saved(trained_once, tmp_path) -> Path:
 
 
 def _edit_tensors(folder: Path, edit) -> None:
+    """Change the saved tensors, keeping the header that ties them to config.json."""
+    with safe_open(folder / "weights.safetensors", framework="pt") as handle:
+        header = handle.metadata()
     tensors = load_file(folder / "weights.safetensors")
     edit(tensors)
-    save_file(tensors, folder / "weights.safetensors")
+    save_file(tensors, folder / "weights.safetensors", metadata=header)
 
 
 def _edit_config(folder: Path, edit) -> None:

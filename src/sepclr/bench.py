@@ -260,6 +260,7 @@ def bench(
     Path
         The Markdown table.
     """
+    _check_seeds(seeds)
     if methods is not None and only:
         raise SepCLRError("--only selects ablation variants; with --methods, list the methods")
     if methods is not None:
@@ -281,6 +282,11 @@ def bench(
     context = {"dataset": dataset, **options} | ({} if split == "test" else {"split": split})
     run_table(train, test, out, variants, name, seeds=seeds, params=params, context=context)
     return Path(out) / f"{name}.md"
+
+
+def _check_seeds(seeds: int) -> None:
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise SepCLRError(f"--seeds is a number of seeds per row, at least 1; got {seeds!r}")
 
 
 def run_table(
@@ -323,6 +329,7 @@ def run_table(
     dict of str to dict of str to float
         The summary rows.
     """
+    _check_seeds(seeds)
     out = Path(out)
     runs = out / "runs"
     runs.mkdir(parents=True, exist_ok=True)

@@ -7,16 +7,21 @@ dataset catalog, which do the work.
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+import torch
 
 from sepclr import run as runs
+from sepclr._version import __version__
 from sepclr.bench import ABLATIONS, bench
 from sepclr.data.catalog import describe
 from sepclr.data.download import RESOURCES, download
-from sepclr.errors import SepCLRError, TrainingInterruptedError
-from sepclr.export import ID_COLUMNS, INPUTS, OUTPUTS
+from sepclr.data.tables import ID_COLUMNS
+from sepclr.errors import SepCLRError, SepCLRWarning, TrainingInterruptedError
+from sepclr.export import INPUTS, OUTPUTS
 from sepclr.methods.sepclr import OBJECTIVES, RESIDUALS
 from sepclr.objectives import INDEPENDENCE_TERMS
 from sepclr.presets import PRESETS, preset
@@ -58,24 +63,42 @@ RESUME_OPTIONS = frozenset(
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (the CLI's, with status 1)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise SepCLRError(f"{message} (see `{self.prog} --help`)")
+
+
 def _model_params(args: argparse.Namespace, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The model parameters given on the command line (flags left out keep the defaults),
-    including the ``--set NAME=VALUE`` pairs."""
+    including the ``--set NAME=VALUE`` pairs; a parameter given twice is refused."""
     given = {
-        param: getattr(args, flag[2:].replace("-", "_"), None)
+        param: (flag, value)
         for flag, (param, _) in MODEL_FLAGS.items()
+        if (value := getattr(args, flag[2:].replace("-", "_"), None)) is not None
     }
-    given |= _pairs("--set", args.set)
-    return {p: v for p, v in given.items() if v is not None and p not in skip}
+    pairs = _pairs("--set", args.set)
+    for name in sorted(set(pairs) & set(given)):
+        flag, value = given[name]
+        raise SepCLRError(
+            f"{name} is given twice, as {flag} {value} and as --set {name}={pairs[name]}; "
+            "give it once"
+        )
+    params = {p: value for p, (_, value) in given.items()} | pairs
+    return {p: v for p, v in params.items() if p not in skip}
 
 
 def _pairs(flag: str, pairs: list[str] | None) -> dict[str, Any]:
-    """``NAME=VALUE`` pairs as a dict, values read as JSON where they parse."""
+    """``NAME=VALUE`` pairs as a dict, values read as JSON where they parse; a name given
+    twice is refused."""
     out: dict[str, Any] = {}
     for pair in pairs or []:
         name, sep, text = pair.partition("=")
         if not sep or not name:
             raise SepCLRError(f"{flag} takes NAME=VALUE, got {pair!r}")
+        if name in out:
+            raise SepCLRError(f"{flag} names {name} twice; give it once")
         try:
             out[name] = json.loads(text)
         except json.JSONDecodeError:
@@ -94,7 +117,12 @@ def _settings(args: argparse.Namespace, dataset: str, **extra: Any) -> dict[str,
     """The checked settings of a new run from the dataset and model flags."""
     options = _pairs("--dataset-option", args.dataset_option)
     if _checked_size(dataset, args.size) is not None:
-        options = {"size": args.size, **options}
+        if "size" in options:
+            raise SepCLRError(
+                f"the size is given twice, as --size {args.size} and as --dataset-option "
+                f"size={options['size']}; give it once"
+            )
+        options["size"] = args.size
     return runs.settings(
         dataset,
         params=_model_params(args),
@@ -170,7 +198,14 @@ def cmd_select(args: argparse.Namespace) -> None:
     args : argparse.Namespace
         The parsed command line.
     """
-    names = [n.strip() for n in args.candidates.split(",")] if args.candidates else None
+    names = None
+    if args.candidates is not None:
+        names = [n.strip() for n in args.candidates.split(",") if n.strip()]
+        if not names:
+            raise SepCLRError(
+                "--candidates names no candidate; give some of "
+                f"{', '.join(c.name for c in CANDIDATES)}, or leave it out for all"
+            )
     run = _settings(args, args.dataset)
     runs.select(run, args.out, _options(args), candidates=names, folds=args.folds)
 
@@ -267,11 +302,12 @@ def build_parser() -> argparse.ArgumentParser:
     argparse.ArgumentParser
         The parser, with a sub-parser per command.
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sepclr",
         description="Contrastive analysis: separate the patterns a target dataset shares with "
         "a background dataset from those salient to the target.",
     )
+    parser.add_argument("--version", action="version", version=f"sepclr {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_fit, _add_select, _add_evaluate, _add_transform, _add_bench):
         add(sub)
@@ -450,17 +486,40 @@ def main(argv: list[str] | None = None) -> int:
     int
         0 on success, 1 on an error (printed in one line), 130 when interrupted.
     """
-    args = build_parser().parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args.func(args)
+        with warnings.catch_warnings():
+            _warnings_in_one_line()
+            args = build_parser().parse_args(argv)
+            args.argv = list(sys.argv[1:] if argv is None else argv)
+            args.func(args)
     except (TrainingInterruptedError, KeyboardInterrupt) as exc:
         print(f"sepclr: {exc or 'interrupted'}", file=sys.stderr)
         return 130
     except (SepCLRError, OSError) as exc:  # OSError: a file system refusal sepclr did not check
         print(f"sepclr: error: {exc}", file=sys.stderr)
         return 1
+    except (MemoryError, torch.OutOfMemoryError) as exc:
+        print(f"sepclr: error: out of memory ({_first_line(exc)})", file=sys.stderr)
+        return 1
     return 0
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _warnings_in_one_line() -> None:
+    """Show sepclr's warnings as ``sepclr: warning: ...`` and no other library's, unless
+    the user chose warning filters (``python -W``, ``PYTHONWARNINGS``)."""
+    if sys.warnoptions:
+        return
+    warnings.simplefilter("ignore")
+    warnings.simplefilter("always", SepCLRWarning)
+
+    def show(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+        print(f"sepclr: warning: {message}", file=sys.stderr)
+
+    warnings.showwarning = show
 
 
 if __name__ == "__main__":

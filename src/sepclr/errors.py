@@ -39,6 +39,11 @@ class StorageError(SepCLRError, OSError):
     folder should be); what was there before is unchanged."""
 
 
+class FolderInUseError(SepCLRError):
+    """Another process holds the run folder (a ``fit``, ``select`` or ``evaluate`` of it is
+    running); the message names that process."""
+
+
 class SepCLRWarning(UserWarning):
     """Input or training that works but is probably not what was meant (images outside
     [0, 1], a loss that grows by orders of magnitude, ...)."""

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from sepclr.data.catalog import DATASETS, dataset_options
-from sepclr.data.tables import anndata_features, read_anndata, read_columns, table_features
+from sepclr.data.readers import read_anndata, read_columns, read_npy
+from sepclr.data.tables import ID_COLUMNS, anndata_features, fitted_order, table_features
 from sepclr.engine.files import atomic_write, write_text
 from sepclr.errors import InvalidInputError
 from sepclr.evaluation.diagnostics import salient_scores
@@ -30,8 +31,6 @@ from sepclr.methods.base import ContrastiveEstimator
 
 INPUTS = (".npy", ".csv", ".tsv", ".parquet", ".h5ad")
 OUTPUTS = (".csv", ".parquet", ".npz", ".h5ad")
-# identifier columns looked for in an input table when none is named
-ID_COLUMNS = ("participant_id", "subject_id", "sample_id", "cell_id", "id", "barcode")
 COMMON_KEY, SALIENT_KEY = "X_sepclr_common", "X_sepclr_salient"
 SCORE_KEY = "sepclr_salient_score"
 
@@ -56,12 +55,16 @@ class Samples:
 
 
 def read_samples(
-    path: Path, dataset: str, options: dict[str, Any], id_column: str | None = None
+    path: Path,
+    dataset: str,
+    options: dict[str, Any],
+    id_column: str | None = None,
+    fitted: list[str] | None = None,
 ) -> Samples:
     """The samples of a file, read as the run's dataset reads its own.
 
-    Tables and cells get the same feature columns and normalisation, NIfTI volumes the same
-    resampling.
+    Tables and cells get the same feature columns (by name, where the model knows them) and
+    normalisation, NIfTI volumes the same resampling.
 
     Parameters
     ----------
@@ -72,7 +75,10 @@ def read_samples(
     options : dict
         The run's dataset options.
     id_column : str, optional
-        The table's identifier column (by default the first of :data:`ID_COLUMNS` present).
+        The table's identifier column (by default the first of
+        :data:`sepclr.data.tables.ID_COLUMNS` present).
+    fitted : list of str, optional
+        The feature (or gene) names the model was fitted on.
 
     Returns
     -------
@@ -87,18 +93,30 @@ def read_samples(
     if dataset in DATASETS:  # the builder's defaults for the options the run left out
         options = {name: default for name, default, _ in dataset_options(dataset)} | options
     if suffix == ".npy":
-        return Samples(np.load(path, allow_pickle=False))
+        return Samples(read_npy(path))
     if suffix == ".h5ad":
         data = read_anndata(path)
-        x = anndata_features(data, options.get("layer"), str(options.get("normalize", "none")))
+        layer, normalize = options.get("layer"), str(options.get("normalize", "none"))
+        x = _named(anndata_features(data, layer, normalize), data, fitted, path)
         return Samples(x, ("obs_names", np.asarray(data.obs_names)), data)
     columns = read_columns(path)
     ids = _identifiers(columns, id_column)
     names = (ids[0],) if ids else ()
     reader = DATASETS[dataset].table_samples if dataset in DATASETS else None
-    if reader is None:
-        return Samples(table_features(path, columns, None, names, "none"), ids)
-    return Samples(reader(path, columns, options, names), ids)
+    if reader is not None:
+        return Samples(reader(path, columns, options, names, fitted), ids)
+    features = None
+    if fitted is not None:
+        order = fitted_order(path, list(columns), fitted, names)
+        features = tuple(list(columns)[i] for i in order)
+    return Samples(table_features(path, columns, features, names, "none"), ids)
+
+
+def _named(x: np.ndarray, adata: Any, genes: list[str] | None, source: Any) -> np.ndarray:
+    """The columns of ``x`` (the cells of ``adata``) for ``genes``, in that order."""
+    if genes is None:
+        return x
+    return x[:, fitted_order(source, [str(g) for g in adata.var_names], genes)]
 
 
 def _identifiers(
@@ -225,7 +243,10 @@ def transform_anndata(
         The copy, with ``obsm["X_sepclr_common"]``, ``obsm["X_sepclr_salient"]`` and the
         salient score in ``obs["sepclr_salient_score"]``.
     """
-    common, salient = model.transform(anndata_features(adata, layer, normalize))
+    names = getattr(model, "feature_names_in_", None)
+    genes = None if names is None else [str(name) for name in names]
+    x = _named(anndata_features(adata, layer, normalize), adata, genes, "the AnnData")
+    common, salient = model.transform(x)
     return add_codes(adata, common, salient)
 
 

@@ -94,9 +94,10 @@ class DatasetInfo:
     path_options : tuple of str
         The options that name a file (a run stores them absolute).
     table_samples : callable, optional
-        ``table_samples(path, columns, options, ids)``: the samples that ``sepclr transform``
-        reads from a table file, as this dataset reads its own (None: every column but the
-        identifiers ``ids`` is a feature).
+        ``table_samples(path, columns, options, ids, fitted)``: the samples that
+        ``sepclr transform`` reads from a table file, as this dataset reads its own, given the
+        identifier columns ``ids`` and the feature names the model was fitted on (None: the
+        fitted features, else every column but the identifiers).
     sizes : tuple of str
         Its named sizes (the ``size`` option), the benchmarks' default first.
     probe_accuracy : bool

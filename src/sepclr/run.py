@@ -13,33 +13,29 @@ its options, the method, the preset, the parameters and the checkpoint interval.
     run.transform("runs/tab", "new.csv", "codes.csv")
 
 Everything is checked (the folder, the parameters, the data) before anything is written,
-and a run refused before its first checkpoint leaves no folder behind.
+a run folder is held by one command at a time, and a run refused before its first checkpoint
+leaves the folder as it found it (:class:`sepclr.run_folder.RunFolder`).
 """
 
-import json
 import os
-import shutil
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from sepclr.data.catalog import CADataset, checked_options
 from sepclr.data.download import load_or_fetch
 from sepclr.engine.distributed import launched_by_torchrun, process_group
 from sepclr.engine.files import write_json, write_text
-from sepclr.engine.persistence import CONFIG_NAME, WEIGHTS_NAME
-from sepclr.errors import SepCLRError, StorageError, TrainingInterruptedError
+from sepclr.engine.loop import StopRequest
+from sepclr.errors import InvalidInputError, SepCLRError, TrainingInterruptedError
 from sepclr.evaluation.run_report import known_attributes, model_report
-from sepclr.evaluation.training_log import (
-    METRICS_FILE,
-    TENSORBOARD_DIR,
-    check_tensorboard,
-    write_metrics,
-    write_tensorboard,
-)
+from sepclr.evaluation.training_log import check_tensorboard, write_metrics, write_tensorboard
 from sepclr.export import read_samples, write_codes
 from sepclr.methods import ContrastiveEstimator, SepCLR, TrainedEstimator
 from sepclr.methods import load as load_model
@@ -47,158 +43,24 @@ from sepclr.methods.base import check_processes
 from sepclr.objectives.shard import Shard
 from sepclr.presets import preset
 from sepclr.registry import DATASETS, METHODS
-from sepclr.selection import Selection, ranking_table
-from sepclr.selection import select as select_settings
-
-RUN_FILE = "run.json"
-CHECKPOINT_DIR = "checkpoint"
-RESULTS_JSON, RESULTS_MD = "results.json", "results.md"
-SELECTION_MD, SELECTION_JSON = "selection.md", "selection.json"
-SCORES_PLOT, SPACES_PLOT = "scores.png", "spaces.png"
-RECONSTRUCTIONS_PLOT, TRAINING_PLOT = "reconstructions.png", "training.png"
-RESULT_FILES = (
-    SELECTION_MD,
-    SELECTION_JSON,
+from sepclr.run_folder import (
+    CHECKPOINT_DIR,
+    RECONSTRUCTIONS_PLOT,
     RESULTS_JSON,
     RESULTS_MD,
-    SPACES_PLOT,
+    RUN_FILE,
     SCORES_PLOT,
-    RECONSTRUCTIONS_PLOT,
+    SELECTION_JSON,
+    SELECTION_MD,
+    SPACES_PLOT,
     TRAINING_PLOT,
-    METRICS_FILE,
-    TENSORBOARD_DIR,
+    RunFolder,
+    check_new_out,
+    has_checkpoint,
+    read_run,
 )
-RUN_OUTPUTS = (RUN_FILE, CONFIG_NAME, WEIGHTS_NAME, CHECKPOINT_DIR, *RESULT_FILES)
-# run.json keys and the type of each
-RUN_KEYS: dict[str, type | tuple[type, ...]] = {
-    "dataset": str,
-    "dataset_options": dict,
-    "method": str,
-    "params": dict,
-    "checkpoint_every": int,
-}
-
-
-# --- the folder ------------------------------------------------------------------------------
-
-
-def held_outputs(out: Path) -> list[str]:
-    """The run outputs a folder holds.
-
-    Parameters
-    ----------
-    out : Path
-        The folder.
-
-    Returns
-    -------
-    list of str
-        The names, of :data:`RUN_OUTPUTS`, present there.
-    """
-    return [name for name in RUN_OUTPUTS if (out / name).exists()]
-
-
-def check_new_out(out: str | Path, overwrite: bool) -> None:
-    """Refuse a folder that cannot hold a new run.
-
-    Parameters
-    ----------
-    out : str or Path
-        The folder.
-    overwrite : bool
-        Whether another run's outputs there may be replaced.
-
-    Raises
-    ------
-    SepCLRError
-        For a file, a folder that cannot be written, or a folder with another run's outputs
-        (unless ``overwrite``).
-    """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise StorageError(f"--out {out} is a file; give a folder")
-    held = held_outputs(out) if out.is_dir() else []
-    if held and not overwrite:
-        raise SepCLRError(
-            f"--out {out} already holds a run ({', '.join(held)}); continue it with "
-            f"--resume {out}, or start again with --overwrite"
-        )
-    existing = next(p for p in (out, *out.absolute().parents) if p.exists())
-    if not existing.is_dir() or not _writable(existing):
-        raise StorageError(f"cannot write into {existing}; choose another --out")
-
-
-def _writable(folder: Path) -> bool:
-    try:
-        probe = folder / ".sepclr-write-test"
-        probe.touch()
-        probe.unlink()
-    except OSError:
-        return False
-    return True
-
-
-def claim(out: Path, overwrite: bool) -> bool:
-    """Make a folder ready for a new run.
-
-    Parameters
-    ----------
-    out : Path
-        The folder.
-    overwrite : bool
-        Remove the earlier run's outputs; nothing else in the folder is touched.
-
-    Returns
-    -------
-    bool
-        Whether the folder is new.
-    """
-    created = not out.exists()
-    try:
-        for name in held_outputs(out) if overwrite and not created else []:
-            path = out / name
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StorageError(f"cannot prepare {out}: {exc.strerror or exc}") from exc
-    return created
-
-
-def read_run(out: str | Path) -> dict[str, Any]:
-    """The settings of the run in ``out``, checked.
-
-    Parameters
-    ----------
-    out : str or Path
-        The run folder.
-
-    Returns
-    -------
-    dict
-        The document of its ``run.json``.
-
-    Raises
-    ------
-    SepCLRError
-        In one line, for a missing, truncated or foreign ``run.json``.
-    """
-    out = Path(out)
-    path = out / RUN_FILE
-    if not path.is_file():
-        raise SepCLRError(f"{path} is missing; is {out} a folder written by `sepclr fit`?")
-    try:
-        run = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise SepCLRError(f"{path} is not a readable run file ({exc})") from exc
-    if not isinstance(run, dict):
-        raise SepCLRError(f"{path} is not a run file: it holds no settings object")
-    for key, kind in RUN_KEYS.items():
-        if not isinstance(run.get(key), kind) or isinstance(run.get(key), bool):
-            raise SepCLRError(
-                f"{path} has no valid {key!r}; it was not written by this sepclr's `fit`"
-            )
-    return run
-
+from sepclr.selection import Selection, ranking_table
+from sepclr.selection import select as select_settings
 
 # --- settings ----------------------------------------------------------------------------------
 
@@ -220,6 +82,17 @@ def method_class(name: str) -> type[ContrastiveEstimator]:
         raise SepCLRError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")
     method: type[ContrastiveEstimator] = METHODS[name].cls
     return method
+
+
+def _check_param_names(cls: type[ContrastiveEstimator], params: dict[str, Any], where: str) -> None:
+    """Refuse parameters ``cls`` does not have, naming ``where`` they came from."""
+    accepted = cls().get_params()
+    unused = sorted(set(params) - set(accepted))
+    if unused:
+        raise SepCLRError(
+            f"{where}: {cls.__name__} has no parameter {', '.join(unused)}; its parameters are "
+            f"{', '.join(accepted)}"
+        )
 
 
 def settings(
@@ -275,13 +148,7 @@ def settings(
         )
     cls = method_class(method)
     merged = {**(recipe.params if recipe else {}), **(params or {})}
-    accepted = cls().get_params()
-    unused = sorted(set(merged) - set(accepted))
-    if unused:
-        raise SepCLRError(
-            f"{cls.__name__} has no parameter {', '.join(unused)}; its parameters are "
-            f"{', '.join(accepted)}"
-        )
+    _check_param_names(cls, merged, "the settings")
     given = recipe.dataset_options if recipe and dataset == recipe.dataset else {}
     options = {**given, **(dataset_options or {})}
     path_options: tuple[str, ...] = ()
@@ -330,9 +197,10 @@ def resumable(out: str | Path, device: str | None = None) -> dict[str, Any]:
     if device is not None:
         run["params"]["device"] = device
     cls = method_class(run["method"])
+    _check_param_names(cls, run["params"], str(out / RUN_FILE))
     if not cls.trains_by_epochs:
         raise SepCLRError(f"{cls.__name__} is fitted in one step; there is nothing to resume")
-    if not TrainedEstimator.has_checkpoint(out / CHECKPOINT_DIR):
+    if not has_checkpoint(out):
         raise SepCLRError(
             f"--resume {out}: no checkpoint yet (the run stopped before its first one); "
             "start it again without --resume"
@@ -412,9 +280,11 @@ def fit(
 ) -> ContrastiveEstimator:
     """Train the model of ``run`` into ``out``, as ``sepclr fit`` does.
 
+    The folder is held for the whole command (:class:`sepclr.run_folder.RunFolder`).
     Checkpoints go into ``out/checkpoint``, ``run.json`` is written before training, then the
     model, the training log and, with ``options.evaluate``, the report. Under ``torchrun``
-    every process trains and the first one writes.
+    every process trains and the first one writes. SIGINT or SIGTERM after the last step lets
+    the model be saved, then stops with :class:`sepclr.errors.TrainingInterruptedError`.
 
     Parameters
     ----------
@@ -439,23 +309,41 @@ def fit(
     out = Path(out)
     if tensorboard:
         check_tensorboard()
-    with process_group() as shard:
-        if processes is not None and processes != shard.world_size:
-            raise SepCLRError(
-                f"--devices {processes} but torchrun started {shard.world_size} process(es); "
-                "give one number (torchrun --nproc-per-node, or --devices without torchrun)"
-            )
-        model, run, splits = _train(run, out, options, resume, shard)
-    if shard.rank != 0:  # the first process writes the results, in one process
-        return model
-    model.save(out)
-    write_json(out / RUN_FILE, run)
-    print(f"model saved to {out} (training took {run['fit_seconds']} s)")
-    if isinstance(model, TrainedEstimator):
-        _write_training_log(model, out, options.plot, tensorboard)
-    if splits is not None:
-        _report(model, out, run, splits, options.plot)
+    trained = method_class(run["method"]).trains_by_epochs
+    with ExitStack() as held, StopRequest(trained) as stop:
+        with process_group() as shard:
+            if processes is not None and processes != shard.world_size:
+                raise SepCLRError(
+                    f"--devices {processes} but torchrun started {shard.world_size} "
+                    "process(es); give one number (torchrun --nproc-per-node, or --devices "
+                    "without torchrun)"
+                )
+            if shard.rank == 0:
+                held.enter_context(RunFolder(out, new=not resume, overwrite=options.overwrite))
+            model, run, splits = _train(run, out, options, resume, shard)
+        if shard.rank != 0:  # the first process writes the results, in one process
+            return model
+        with StopRequest() as saving:
+            model.save(out)
+            write_json(out / RUN_FILE, run)
+            if isinstance(model, TrainedEstimator):
+                _write_training_log(model, out, options.plot, tensorboard)
+        print(f"model saved to {out} (training took {run['fit_seconds']} s)")
+        _stop_if_asked(stop.signal or saving.signal, out, reported=False)
+        if splits is not None:
+            _report(model, out, run, splits, options.plot)
+        _stop_if_asked(stop.signal, out, reported=True)
     return model
+
+
+def _stop_if_asked(signal_name: str | None, out: Path, reported: bool) -> None:
+    """Raise the interruption that a signal received while the results were written asks for."""
+    if signal_name is not None:
+        written = "model and its report are" if reported else "model is"
+        hint = "" if reported else f" (`sepclr evaluate {out}` writes its report)"
+        raise TrainingInterruptedError(
+            f"stopped by {signal_name} after training; the {written} saved in {out}{hint}"
+        )
 
 
 def fit_on_processes(
@@ -502,7 +390,8 @@ def fit_on_processes(
     check_processes(method_class(run["method"]), processes)
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     command += [f"--nproc-per-node={processes}", "-m", "sepclr", *argv]
-    code = subprocess.run(command, env=os.environ.copy(), check=False).returncode
+    env = {"OMP_NUM_THREADS": "1", **os.environ}  # torchrun's own default, set to keep it quiet
+    code = subprocess.run(command, env=env, check=False).returncode
     if code == 130:
         raise TrainingInterruptedError("the training processes were interrupted")
     if code != 0:
@@ -515,14 +404,13 @@ def _train(
 ) -> tuple[ContrastiveEstimator, dict[str, Any], tuple[CADataset, CADataset] | None]:
     """Check, then train the run's model in this process; returns it, the settings with the
     training time, and the splits to evaluate it on (None without ``options.evaluate``)."""
-    first = shard.rank == 0
-    if not resume and first:
-        check_new_out(out, options.overwrite)
     cls = method_class(run["method"])
     check_processes(cls, shard.world_size)
+    _check_param_names(cls, run["params"], "the run's settings")
     model = cls(**run["params"])
     model.validate_params()
     train, splits = _splits(run, options)
+    _check_preset_fits(run, train)
     fit_options = known_attributes(model, train)
     if isinstance(model, TrainedEstimator):
         model.set_params(verbose=options.verbose)
@@ -532,9 +420,7 @@ def _train(
             "resume": resume,
         }
     run = {**run, "processes": shard.world_size}
-    created = False
-    if first:
-        created = False if resume else claim(out, options.overwrite)
+    if shard.rank == 0:
         write_json(out / RUN_FILE, run)  # before training, so that a resumption finds it
     start = time.perf_counter()
     try:
@@ -543,11 +429,7 @@ def _train(
         raise TrainingInterruptedError(
             f"{exc}; continue with `sepclr fit --resume {out}`"
         ) from None
-    except SepCLRError:
-        # refused before its first checkpoint (bad data): leave no run behind
-        if first and not resume and not TrainedEstimator.has_checkpoint(out / CHECKPOINT_DIR):
-            shutil.rmtree(out, ignore_errors=True) if created else (out / RUN_FILE).unlink()
-        raise
+    _keep_feature_names(model, train)
     trained = isinstance(model, TrainedEstimator)
     seconds = model.train_seconds_ if trained else time.perf_counter() - start
     run["fit_seconds"] = round(seconds, 1)
@@ -587,11 +469,20 @@ def select(
         The ranking and the chosen model.
     """
     out = Path(out)
-    check_new_out(out, options.overwrite)
     params = run["params"]
-    unused = sorted(set(params) - set(SepCLR().get_params()))
-    if unused:
-        raise SepCLRError(f"SepCLR has no parameter {', '.join(unused)}")
+    _check_param_names(SepCLR, params, "the settings")
+    with RunFolder(out, new=True, overwrite=options.overwrite):
+        return _select(run, out, options, candidates, folds)
+
+
+def _select(
+    run: dict[str, Any],
+    out: Path,
+    options: Options,
+    candidates: list[str] | None,
+    folds: int | None,
+) -> Selection:
+    params = run["params"]
     train, splits = _splits(run, options)
     start = time.perf_counter()
     found = select_settings(
@@ -604,7 +495,7 @@ def select(
         int(params.get("seed", 0)),
         log=print if options.verbose else None,
     )
-    claim(out, options.overwrite)
+    _keep_feature_names(found.model, train)
     found.model.save(out)
     chosen = next(row["params"] for row in found.ranking if row["name"] == found.chosen)
     run = {
@@ -649,9 +540,10 @@ def evaluate(
     """
     out = Path(run_dir)
     run = read_run(out)
-    model = load_model(out)
-    splits = (load_split(run, "train", data_dir), load_split(run, "test", data_dir))
-    return _report(model, out, run, splits, plot)
+    with RunFolder(out, new=False):
+        model = load_model(out)
+        splits = (load_split(run, "train", data_dir), load_split(run, "test", data_dir))
+        return _report(model, out, run, splits, plot)
 
 
 def transform(
@@ -678,11 +570,42 @@ def transform(
     out = Path(run_dir)
     run = read_run(out)
     model = load_model(out)
-    read = read_samples(Path(samples), run["dataset"], dict(run["dataset_options"]), id_column)
+    names = getattr(model, "feature_names_in_", None)
+    fitted = None if names is None else [str(name) for name in names]
+    options = dict(run["dataset_options"])
+    read = read_samples(Path(samples), run["dataset"], options, id_column, fitted)
+    given, expected = tuple(np.shape(read.x)[1:]), model.sample_shape_
+    if given not in (expected, expected[1:] if expected[:1] == (1,) else expected):
+        raise InvalidInputError(
+            f"{samples} holds samples of shape {given}; the model in {out} was fitted on {expected}"
+        )
     common, salient = model.transform(read.x)
     path = write_codes(Path(codes), common, salient, read)
     print(f"{len(common)} samples' codes written to {path}")
     return path
+
+
+def _check_preset_fits(run: dict[str, Any], train: CADataset) -> None:
+    """Refuse, naming the preset, a preset's settings that cannot take another dataset's
+    samples (image views or a ResNet on a table)."""
+    name = run.get("preset")
+    if not name or preset(name).dataset == run["dataset"]:
+        return
+    try:
+        SepCLR(**run["params"]).check_sample_shape(tuple(train.target.shape[1:]))
+    except InvalidInputError as exc:
+        raise InvalidInputError(
+            f"--preset {name} is made for {preset(name).dataset}, and its settings do not suit "
+            f"{run['dataset']}: {exc}; override them (--set views=null for the default views, "
+            "--backbone auto) or leave out --preset"
+        ) from None
+
+
+def _keep_feature_names(model: ContrastiveEstimator, train: CADataset) -> None:
+    """Give ``model`` the dataset's feature names, so that ``transform`` reads new tables
+    and cells by name."""
+    if train.feature_names is not None:
+        model.feature_names_in_ = np.asarray(train.feature_names, dtype=object)
 
 
 def _splits(

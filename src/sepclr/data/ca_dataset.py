@@ -80,6 +80,8 @@ class CADataset:
     subjects : tuple of ndarray, optional
         When rows are repeated measurements (a mouse measured 15 times), the subject of each
         (background, target) row: held-out rows should keep subjects whole.
+    feature_names : list of str, optional
+        The name of each feature of a table or of each gene, by which new samples are read.
     """
 
     name: str
@@ -91,6 +93,7 @@ class CADataset:
     background_factors: dict[str, np.ndarray] = field(default_factory=dict)
     label_names: dict[str, list[str]] = field(default_factory=dict)
     subjects: tuple[np.ndarray, np.ndarray] | None = None
+    feature_names: list[str] | None = None
 
     def label_of(self, factor: str, value: object) -> str:
         """The name of a class of a factor.

@@ -76,12 +76,38 @@ def read_table(path: str | Path) -> dict[str, list[str]]:
     if not rows or not all(rows[0]):
         raise CorruptFileError(f"{path}: the first line must name every column")
     header = rows[0]
+    twice = repeated_name(header)
+    if twice is not None:
+        raise CorruptFileError(
+            f"{path}: the header names column {twice!r} twice; give every column its own name"
+        )
     for number, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
             raise CorruptFileError(
                 f"{path}: line {number} has {len(row)} fields, the header {len(header)}"
             )
     return {name: [row[i] for row in rows[1:]] for i, name in enumerate(header)}
+
+
+def repeated_name(names: list[str]) -> str | None:
+    """The first name that appears twice in ``names``, if any.
+
+    Parameters
+    ----------
+    names : list of str
+        Column names.
+
+    Returns
+    -------
+    str or None
+        The repeated name.
+    """
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
 
 
 def labelled_folder(folder: str | Path, table: str | Path, path_column: str) -> LabelledFolder:

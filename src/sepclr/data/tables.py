@@ -13,10 +13,13 @@ from typing import Any
 import numpy as np
 
 from sepclr.data.ca_dataset import CADataset, check_split, split_rows
-from sepclr.data.folder import read_table
+from sepclr.data.folder import repeated_name
+from sepclr.data.readers import numbers, read_anndata, read_columns
 from sepclr.errors import DataNotFoundError, InvalidInputError
 
 NORMALIZATIONS = ("none", "log1p")
+# identifier columns: never features; ``sepclr transform`` copies the first one found
+ID_COLUMNS = ("participant_id", "subject_id", "sample_id", "cell_id", "id", "barcode")
 
 
 def normalize_counts(x: np.ndarray, how: str) -> np.ndarray:
@@ -82,6 +85,14 @@ def _split(
     target = is_target[keep]
     coded = {f: _factor(v) for f, v in factors.items()}
     values = {f: v[keep] for f, (v, _) in coded.items()}
+    for factor, (_, names) in coded.items():
+        found = np.unique(values[factor][target])
+        if names and len(found) < 2:
+            raise InvalidInputError(
+                f"{name}: the factor {factor!r} takes one value over the {split} split's "
+                f"targets ({names[int(found[0])] if len(found) else 'none'}); a probe needs two "
+                "or more: leave it out of factors"
+            )
     common = [f for f in values if f not in salient]
     return CADataset(
         name=name,
@@ -130,18 +141,68 @@ def table_features(
         raise InvalidInputError(
             f"{path} has no column {missing[0]!r}; its columns are {sorted(columns)}"
         )
-    try:
-        x = np.stack([np.asarray(columns[c], dtype=np.float32) for c in chosen], axis=1)
-    except ValueError as exc:
-        raise InvalidInputError(f"{path}: feature columns must hold numbers ({exc})") from exc
+    if not chosen:
+        raise InvalidInputError(f"{path} has no feature columns beside {', '.join(other)}")
+    x = np.stack([numbers(path, c, columns[c]) for c in chosen], axis=1)
     return normalize_counts(x, normalize)
 
 
+def fitted_order(
+    source: str | Path, names: list[str], fitted: list[str], other: tuple[str, ...] = ()
+) -> list[int]:
+    """Where each feature a model was fitted on is among a new file's ``names``.
+
+    Parameters
+    ----------
+    source : str or Path
+        The file, for messages.
+    names : list of str
+        Its feature (or gene) names, in file order.
+    fitted : list of str
+        The model's, in its order.
+    other : tuple of str
+        Names in the file that are no features (identifiers, the group column).
+
+    Returns
+    -------
+    list of int
+        The position in ``names`` of each fitted feature.
+
+    Raises
+    ------
+    InvalidInputError
+        Naming a fitted feature the file lacks, one it has that the model was not fitted on,
+        or one it names twice.
+    """
+    where = {name: i for i, name in enumerate(names)}
+    twice = repeated_name(names)
+    missing = [name for name in fitted if name not in where]
+    extra = [name for name in names if name not in set(fitted) | set(other)]
+    if twice is not None:
+        raise InvalidInputError(f"{source} names {twice!r} twice; give every feature its own name")
+    if missing:
+        raise InvalidInputError(
+            f"{source} has no {missing[0]!r}, which the model was fitted on "
+            f"({len(missing)} of its {len(fitted)} features are missing)"
+        )
+    if extra:
+        raise InvalidInputError(
+            f"{source} has {', '.join(map(repr, extra[:3]))}{', ...' if len(extra) > 3 else ''}, "
+            "which the model was not fitted on; drop them (or name the identifier column "
+            "with --id-column)"
+        )
+    return [where[name] for name in fitted]
+
+
 def table_study_samples(
-    path: Path, columns: dict[str, np.ndarray], options: dict[str, Any], ids: tuple[str, ...]
+    path: Path,
+    columns: dict[str, np.ndarray],
+    options: dict[str, Any],
+    ids: tuple[str, ...],
+    fitted: list[str] | None = None,
 ) -> np.ndarray:
     """The features of a table of new samples, as :func:`table_study` with ``options``
-    reads its own: the same feature columns and normalisation.
+    reads its own: the same feature columns, by name, and normalisation.
 
     Parameters
     ----------
@@ -153,6 +214,9 @@ def table_study_samples(
         The run's dataset options.
     ids : tuple of str
         The identifier columns, which are no features.
+    fitted : list of str, optional
+        The feature names the model was fitted on; where the run did not name its features,
+        the table must have exactly these beside the group, factor and identifier columns.
 
     Returns
     -------
@@ -161,6 +225,9 @@ def table_study_samples(
     """
     other = (str(options["group_column"]), *options["factors"], *ids)
     features = options["features"]
+    if features is None and fitted is not None:
+        order = fitted_order(path, list(columns), fitted, other)
+        features = [list(columns)[i] for i in order]
     return table_features(path, columns, features, other, str(options["normalize"]))
 
 
@@ -182,58 +249,11 @@ def anndata_features(data: Any, layer: str | None, normalize: str) -> np.ndarray
     ndarray of float32, shape (cells, genes)
         The matrix.
     """
+    if layer is not None and layer not in data.layers:
+        raise InvalidInputError(f"the AnnData has no layer {layer!r}; it has {list(data.layers)}")
     matrix = data.X if layer is None else data.layers[layer]
     dense = matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
     return normalize_counts(np.asarray(dense, dtype=np.float32), normalize)
-
-
-def read_anndata(path: Path) -> Any:
-    """An ``.h5ad`` file as an AnnData (needs ``anndata``).
-
-    Parameters
-    ----------
-    path : Path
-        The file.
-
-    Returns
-    -------
-    AnnData
-        Its content.
-    """
-    try:
-        import anndata
-    except ImportError as exc:
-        raise InvalidInputError(
-            "reading .h5ad needs anndata: pip install 'sepclr[singlecell]'"
-        ) from exc
-    if not path.is_file():
-        raise DataNotFoundError(f"AnnData file {path} does not exist")
-    return anndata.read_h5ad(path)
-
-
-def read_columns(path: Path) -> dict[str, np.ndarray]:
-    """The columns of a CSV, TSV or Parquet table, by name.
-
-    Parameters
-    ----------
-    path : Path
-        The table.
-
-    Returns
-    -------
-    dict of str to ndarray
-        Its columns.
-    """
-    if path.suffix == ".parquet":
-        try:
-            import pyarrow.parquet as pq
-        except ImportError as exc:
-            raise InvalidInputError(
-                "reading Parquet needs pyarrow: pip install 'sepclr[tables]'"
-            ) from exc
-        table = pq.read_table(path)
-        return {name: table.column(name).to_numpy() for name in table.column_names}
-    return {name: np.asarray(values) for name, values in read_table(path).items()}
 
 
 def table_study(
@@ -266,8 +286,9 @@ def table_study(
         Its values for background (e.g. controls) and target (e.g. patients) rows; other
         rows are left out.
     features : str or list of str, optional
-        The feature columns (numbers); by default every column but the group and the
-        factors.
+        The feature columns (numbers); by default every column but the group, the factors
+        and an identifier column (``participant_id``, ``subject_id``, ``sample_id``,
+        ``cell_id``, ``id`` or ``barcode``).
     factors : str or list of str
         Labelled columns to probe: numbers stay continuous, text becomes classes.
     salient : str or list of str
@@ -288,16 +309,24 @@ def table_study(
     if not path.is_file():
         raise DataNotFoundError(f"table {path} does not exist")
     columns = read_columns(path)
+    if group_column in factors:
+        raise InvalidInputError(
+            f"the group column {group_column!r} cannot be a factor: it is the same for every "
+            "target; name other columns in factors"
+        )
     for column in (group_column, *factors):
         if column not in columns:
             raise InvalidInputError(
                 f"{path} has no column {column!r}; its columns are {sorted(columns)}"
             )
-    x = table_features(path, columns, features, (group_column, *factors), normalize)
-    return _split(
+    other = (group_column, *factors, *(c for c in ID_COLUMNS if c in columns))
+    x = table_features(path, columns, features, other, normalize)
+    data = _split(
         x, np.asarray(columns[group_column]), {f: columns[f] for f in factors},
         background_value, target_value, salient, split, test_fraction, "table-study",
     )  # fmt: skip
+    data.feature_names = list(features or (c for c in columns if c not in other))
+    return data
 
 
 def anndata_study(
@@ -355,9 +384,18 @@ def anndata_study(
             raise InvalidInputError(
                 f"{path}: obs has no column {column!r}; it has {sorted(data.obs.columns)}"
             )
+    genes = [str(name) for name in data.var_names]
+    twice = repeated_name(genes)
+    if twice is not None:
+        raise InvalidInputError(
+            f"{path} names the gene {twice!r} twice; make the names unique "
+            "(adata.var_names_make_unique()) and save it again"
+        )
     x = anndata_features(data, layer, normalize)
     obs = data.obs
-    return _split(
+    cells = _split(
         x, obs[group_column].astype(str).to_numpy(), {f: obs[f].to_numpy() for f in factors},
         background_value, target_value, salient, split, test_fraction, "anndata-study",
     )  # fmt: skip
+    cells.feature_names = genes
+    return cells

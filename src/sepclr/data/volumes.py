@@ -99,7 +99,11 @@ def load_volumes(paths: list[Path], shape: tuple[int, int, int], cache: Path | N
 
 
 def nifti_study_samples(
-    path: Path, columns: dict[str, np.ndarray], options: dict[str, Any], ids: tuple[str, ...]
+    path: Path,
+    columns: dict[str, np.ndarray],
+    options: dict[str, Any],
+    ids: tuple[str, ...],
+    fitted: list[str] | None = None,
 ) -> np.ndarray:
     """The volumes a table of new samples lists (paths relative to the table), resampled as
     :func:`nifti_study` with ``options`` resamples its own.
@@ -114,13 +118,15 @@ def nifti_study_samples(
         The run's dataset options.
     ids : tuple of str
         The identifier columns, which are no features.
+    fitted : list of str, optional
+        Unused: volumes have no feature names.
 
     Returns
     -------
     ndarray of float32, shape (n, 1, *shape)
         The volumes.
     """
-    del ids
+    del ids, fitted
     paths = [path.parent / str(p) for p in columns[str(options["path_column"])]]
     shape = tuple(int(v) for v in options["shape"])
     return load_volumes(paths, (shape[0], shape[1], shape[2]), None)

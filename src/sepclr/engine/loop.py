@@ -70,6 +70,8 @@ class StopRequest:
     ``stop.signal``; the loop then finishes its step, writes a checkpoint and raises
     :class:`TrainingInterruptedError`. A second signal of the same kind acts as usual.
     ``enabled=False`` installs nothing (without a checkpoint, Ctrl-C interrupts at once).
+    Enabled inside another enabled one, it shares that one's ``signal``, which the outer code
+    reads once the inner work is done.
 
     Parameters
     ----------
@@ -77,20 +79,33 @@ class StopRequest:
         Whether the signals are caught.
     """
 
+    _installed: "StopRequest | None" = None
+
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        self.signal: str | None = None
+        self._signal: str | None = None
+        self._outer: StopRequest | None = None
         self._previous: dict[int, Any] = {}
+
+    @property
+    def signal(self) -> str | None:
+        """The name of the signal received, if any."""
+        return self._outer.signal if self._outer is not None else self._signal
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         del frame
-        self.signal = signal.Signals(signum).name
+        self._signal = signal.Signals(signum).name
         signal.signal(signum, self._previous[signum])
 
     def __enter__(self) -> "StopRequest":
-        if self.enabled and threading.current_thread() is threading.main_thread():
+        if not self.enabled:
+            return self
+        if StopRequest._installed is not None:
+            self._outer = StopRequest._installed
+        elif threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 self._previous[signum] = signal.signal(signum, self._handle)
+            StopRequest._installed = self
         return self
 
     def __exit__(
@@ -102,6 +117,9 @@ class StopRequest:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
         self._previous.clear()
+        if StopRequest._installed is self:
+            StopRequest._installed = None
+        self._outer = None
 
 
 class EpochSettings(Protocol):

@@ -29,9 +29,11 @@ from sepclr.engine.performance import (
 from sepclr.engine.persistence import read_model, save_model
 from sepclr.engine.training import TrainingData, TrainingModule, TrainingPlan
 from sepclr.errors import CheckpointError, InvalidInputError, NotFittedError
+from sepclr.memory import check_fits
 from sepclr.methods.parameters import (
     BOOLEAN,
     POSITIVE,
+    SEED,
     TEXT,
     Choice,
     Integer,
@@ -173,11 +175,20 @@ class ContrastiveEstimator(BaseEstimator):
     def _check_features(self, x: Any) -> None:
         """Refuse a DataFrame whose columns are not those seen at fit, in that order."""
         given, fitted = feature_names(x), getattr(self, "feature_names_in_", None)
-        if given is not None and fitted is not None and given != list(fitted):
-            raise InvalidInputError(
-                f"x has the columns {given[:5]}... but this model was fitted on "
-                f"{list(fitted)[:5]}...; select them in that order: x[model.feature_names_in_]"
-            )
+        if given is None or fitted is None or given == list(fitted):
+            return
+        missing = [c for c in fitted if c not in given]
+        extra = [c for c in given if c not in set(fitted)]
+        if missing:
+            detail = f"it lacks {missing[0]!r} ({len(missing)} missing)"
+        elif extra:
+            detail = f"it has {extra[0]!r}, which the model was not fitted on"
+        else:
+            detail = "its columns are in another order"
+        raise InvalidInputError(
+            f"x's columns are not those this model was fitted on: {detail}; select them in "
+            "the fitted order: x[model.feature_names_in_]"
+        )
 
     def _fit_groups(self, inputs: torch.Tensor, is_target: torch.Tensor) -> None:
         """Fit on the stacked rows (background first) and their target mask."""
@@ -347,7 +358,7 @@ class TrainedEstimator(ContrastiveEstimator):
         "The fraction of training with a linear warm-up of the learning rate.",
     )
     max_grad_norm = Param(None, optional(POSITIVE), "Clip the global gradient norm.")
-    seed = Param(0, Integer(0), "Seeds the initialisation, the views and the batches.")
+    seed = Param(0, SEED, "Seeds the initialisation, the views and the batches.")
     device = Param("auto", TEXT, '``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ...')
     precision = Param(
         "float32",
@@ -398,6 +409,7 @@ class TrainedEstimator(ContrastiveEstimator):
         check_processes(type(self), shard.world_size)
         device = process_device(resolve_device(str(self.device)), shard)
         plan = self._plan(tuple(inputs.shape[1:]), len(inputs), device, shard)
+        self._check_model_fits(tuple(inputs.shape[1:]), device)
         standardiser = Standardiser.fit(inputs)
         data = TrainingData(inputs, is_target, standardiser, rows)
         fingerprinted = (inputs, is_target) if rows is None else (inputs, is_target, rows)
@@ -452,6 +464,36 @@ class TrainedEstimator(ContrastiveEstimator):
             description=type(self).__name__,
         )
 
+    def check_sample_shape(self, sample_shape: tuple[int, ...]) -> None:
+        """Refuse settings that cannot take samples of ``sample_shape`` (a backbone for
+        another kind of data).
+
+        Parameters
+        ----------
+        sample_shape : tuple of int
+            The shape of one sample.
+
+        Raises
+        ------
+        InvalidInputError
+            Saying which setting does not suit the samples.
+        """
+        checked_backbone(str(self.get_params().get("backbone", "auto")), sample_shape)
+
+    def _check_model_fits(self, sample_shape: tuple[int, ...], device: torch.device) -> None:
+        """Refuse settings whose model would not fit in ``device``'s memory for training,
+        counted on a model built without memory (PyTorch's meta device)."""
+        with torch.random.fork_rng(devices=[]), torch.device("meta"):
+            module = self._build_module(sample_shape, torch.device("meta"))
+        count = sum(p.numel() for p in module.parameters())
+        sizes = [p for p in ("common_dim", "salient_dim", "width", "hidden") if p in self.__dict__]
+        check_fits(
+            16.0 * count,  # float32 weights, their gradients and Adam's two moments
+            f"{type(self).__name__} with these settings ({count:.3g} parameters)",
+            f"lower {', '.join(sizes[:-1])} or {sizes[-1]}",
+            device,
+        )
+
     def _side_rows(self, is_target: torch.Tensor, **side_data: Any) -> torch.Tensor | None:
         """Per-row side data for the loss from ``fit``'s extra arguments (none by default)."""
         if side_data:
@@ -459,6 +501,10 @@ class TrainedEstimator(ContrastiveEstimator):
                 f"{type(self).__name__}.fit takes no {', '.join(sorted(side_data))}"
             )
         return None
+
+    def _build(self, sample_shape: tuple[int, ...]) -> nn.Module:
+        """The untrained network for samples of ``sample_shape`` (what is saved)."""
+        raise NotImplementedError
 
     def _build_module(self, sample_shape: tuple[int, ...], device: torch.device) -> TrainingModule:
         raise NotImplementedError
@@ -521,12 +567,28 @@ class TrainedEstimator(ContrastiveEstimator):
         return {"history": self.history_, "train_seconds": self.train_seconds_}
 
     def _set_fitted(self, fitted: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
+        self._check_saved_shapes(prefixed(self.network_name, tensors))
         self.history_ = fitted["history"]
         self.train_seconds_ = float(fitted.get("train_seconds", 0.0))
         self.standardiser_ = Standardiser(
             tensors["standardiser.mean"], tensors["standardiser.scale"]
         )
         self.standardiser_.check(self.sample_shape_)
+
+    def _check_saved_shapes(self, saved: dict[str, torch.Tensor]) -> None:
+        """Raise ``ValueError`` naming the first tensor the network of these parameters
+        does not have, or has in another shape; checked on a model built without memory."""
+        with torch.random.fork_rng(devices=[]), torch.device("meta"):
+            expected = self._build(self.sample_shape_).state_dict()
+        for name in sorted(set(expected) | set(saved)):
+            if name not in saved or name not in expected:
+                where = "the weights lack" if name not in saved else "the model has no"
+                raise ValueError(f"{where} tensor {self.network_name}.{name}")
+            if expected[name].shape != saved[name].shape:
+                raise ValueError(
+                    f"{self.network_name}.{name} is {tuple(saved[name].shape)} in the weights "
+                    f"but {tuple(expected[name].shape)} in the model of config.json"
+                )
 
 
 def _sample_shape(value: Any) -> tuple[int, ...]:

@@ -14,6 +14,7 @@ from sepclr.methods.parameters import (
     BOOLEAN,
     NON_NEGATIVE,
     POSITIVE,
+    SEED,
     Either,
     Exactly,
     Integer,
@@ -197,11 +198,11 @@ class CPCA(ContrastiveEstimator):
         'The contrast strength, or "auto" for the original\'s spectral-clustering choice.',
     )
     standardize = Param(True, BOOLEAN, "Scale every feature to unit variance per group.")
-    n_alphas = Param(40, Integer(1), "Log-spaced alphas tried by the automatic choice.")
+    n_alphas = Param(40, Integer(1, 1000), "Log-spaced alphas tried by the automatic choice.")
     max_log_alpha = Param(3.0, POSITIVE, "The largest alpha tried is 10 ** max_log_alpha.")
-    n_clusters = Param(4, Integer(2), "Clusters of subspaces in the automatic choice.")
+    n_clusters = Param(4, Integer(2, 100), "Clusters of subspaces in the automatic choice.")
     max_features = Param(1000, Integer(1), "Above this many features, reduce by PCA first.")
-    seed = Param(0, Integer(0), "Seeds the PCA solvers and the spectral clustering.")
+    seed = Param(0, SEED, "Seeds the PCA solvers and the spectral clustering.")
 
     def _fit_groups(self, inputs: torch.Tensor, is_target: torch.Tensor) -> None:
         flat = inputs.reshape(len(inputs), -1).double().numpy()

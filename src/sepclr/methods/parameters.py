@@ -83,22 +83,26 @@ class Number(Constraint):
         kind = numbers.Integral if self.integer else numbers.Real
         if isinstance(value, bool) or not isinstance(value, kind):
             what = "an integer" if self.integer else "a number"
-            raise InvalidInputError(f"{name} must be {what}, got {value!r}")
-        if not math.isfinite(float(value)) or not self._inside(float(value)):
-            raise InvalidInputError(f"{name} must be {self._bounds()}, got {value!r}")
+            raise InvalidInputError(f"{name} must be {what}, got {_short(value)}")
+        number = int(value) if isinstance(value, numbers.Integral) else float(value)
+        if (isinstance(number, float) and not math.isfinite(number)) or not self._inside(number):
+            raise InvalidInputError(f"{name} must be {self._bounds()}, got {_short(value)}")
 
-    def _inside(self, value: float) -> bool:
+    def _inside(self, value: float | int) -> bool:
         low, high = self.minimum, self.maximum
         above = low is None or (value > low if self.open_minimum else value >= low)
         below = high is None or (value < high if self.open_maximum else value <= high)
         return above and below
 
     def _bounds(self) -> str:
+        def shown(bound: float) -> str:
+            return str(int(bound)) if self.integer else f"{bound:g}"
+
         parts = []
         if self.minimum is not None:
-            parts.append(f"{'>' if self.open_minimum else '>='} {self.minimum:g}")
+            parts.append(f"{'>' if self.open_minimum else '>='} {shown(self.minimum)}")
         if self.maximum is not None:
-            parts.append(f"{'<' if self.open_maximum else '<='} {self.maximum:g}")
+            parts.append(f"{'<' if self.open_maximum else '<='} {shown(self.maximum)}")
         return " and ".join(parts) or "finite"
 
     def describe(self) -> str:
@@ -122,7 +126,14 @@ def Integer(minimum: int | None = None, maximum: int | None = None) -> Number:  
     return Number(minimum, maximum, integer=True)
 
 
+def _short(value: Any) -> str:
+    """``repr(value)``, cut to 40 characters (a number of 400 digits is not shown)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 POSITIVE = Number(0.0, open_minimum=True)
+SEED = Integer(0, 2**32 - 1)  # the range of numpy's and scikit-learn's integer seeds
 NON_NEGATIVE = Number(0.0)
 
 

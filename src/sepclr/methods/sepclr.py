@@ -374,10 +374,22 @@ class SepCLR(TrainedEstimator):
         except ValueError as exc:
             raise InvalidInputError(str(exc)) from exc
 
+    def check_sample_shape(self, sample_shape: tuple[int, ...]) -> None:
+        """Refuse settings that cannot take samples of ``sample_shape``: views or a backbone
+        for another kind of data.
+
+        Parameters
+        ----------
+        sample_shape : tuple of int
+            The shape of one sample.
+        """
+        self._view_options(sample_shape)
+        super().check_sample_shape(sample_shape)
+
     def _plan(
         self, sample_shape: tuple[int, ...], n_rows: int, device: torch.device, shard: Shard
     ) -> TrainingPlan:
-        self._view_options(sample_shape)  # refuse unknown options before anything is written
+        self.check_sample_shape(sample_shape)  # before anything is written
         return super()._plan(sample_shape, n_rows, device, shard)
 
     def _build(self, sample_shape: tuple[int, ...]) -> TwoBranchEncoder:

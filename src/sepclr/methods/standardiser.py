@@ -42,9 +42,11 @@ class Standardiser:
         """
         if x.ndim != 2:
             return cls(torch.zeros(()), torch.ones(()))
-        scale = x.std(dim=0)
-        varies = scale > 1e-6 * x.abs().amax(dim=0)
-        return cls(x.mean(dim=0), torch.where(varies, scale, torch.ones_like(scale)))
+        wide = x.double()  # the squares of float32 values above 1e19 overflow in float32
+        scale = wide.std(dim=0)
+        varies = scale > 1e-6 * wide.abs().amax(dim=0)
+        scale = torch.where(varies, scale, torch.ones_like(scale))
+        return cls(wide.mean(dim=0).float(), scale.float())
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Standardised float32 ``x`` (uint8 images are first scaled to [0, 1])."""

@@ -52,6 +52,27 @@ def _as_array(x: Any, name: str) -> np.ndarray:
     return array
 
 
+_WIDE_UNSIGNED = (torch.uint16, torch.uint32, torch.uint64)
+
+
+def _readable_by_torch(x: np.ndarray, name: str) -> np.ndarray:
+    """``x`` in a dtype torch takes: native byte order, long doubles as float64 (refused
+    where a value would overflow), unsigned integers wider than a byte as float64."""
+    if not x.dtype.isnative:
+        x = x.astype(x.dtype.newbyteorder("="))
+    if x.dtype.kind == "f" and x.dtype.itemsize > 8:
+        with np.errstate(over="ignore"):
+            wide = x.astype(np.float64)
+        if (np.isinf(wide) & np.isfinite(x)).any():
+            raise InvalidInputError(
+                f"{name} has values beyond the float32 range (about 3.4e38); rescale the data"
+            )
+        x = wide
+    if x.dtype.kind == "u" and x.dtype.itemsize > 1:
+        x = x.astype(np.float64)
+    return x
+
+
 def _raw_tensor(x: Any, name: str) -> torch.Tensor:
     """``x`` as a CPU tensor without copying when possible, channels first; checks the type,
     dtype, rank and emptiness."""
@@ -65,6 +86,8 @@ def _raw_tensor(x: Any, name: str) -> torch.Tensor:
         if x.device.type == "meta":
             raise InvalidInputError(f"{name} is on the meta device and holds no values")
         array = x.detach().cpu()
+        if array.dtype in _WIDE_UNSIGNED:
+            array = array.to(torch.float64)
     else:
         if x.dtype == object or not (
             np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.bool_)
@@ -72,7 +95,7 @@ def _raw_tensor(x: Any, name: str) -> torch.Tensor:
             raise InvalidInputError(f"{name} has dtype {x.dtype}; pass numbers (float or uint8)")
         if np.iscomplexobj(x):
             raise InvalidInputError(f"{name} is complex; pass real numbers")
-        array = torch.from_numpy(np.ascontiguousarray(x))
+        array = torch.from_numpy(np.ascontiguousarray(_readable_by_torch(x, name)))
     if array.is_complex():
         raise InvalidInputError(f"{name} is complex; pass real numbers")
     if array.ndim not in (2, 3, 4, 5):
@@ -95,6 +118,7 @@ def _is_uint8_image(x: torch.Tensor) -> bool:
 
 
 _CHUNK = 4096
+_FLOAT32_SQUARE_LIMIT = 1e18  # squares of larger values overflow float32 (about 3.4e38)
 
 
 def _non_finite_rows(values: torch.Tensor) -> int:
@@ -205,7 +229,8 @@ def stack_groups(
 
 def _warn_doubtful(bg: torch.Tensor, tg: torch.Tensor) -> None:
     """Warn (:class:`sepclr.errors.SepCLRWarning`) about groups that differ in dtype or
-    value range, and about images that are neither uint8 nor floats in [0, 1]."""
+    value range, and about images that are neither uint8 nor floats in [0, 1]; refuse images
+    so large that float32 arithmetic overflows on them."""
     if bg.dtype != tg.dtype:
         warnings.warn(
             f"background is {bg.dtype} but target is {tg.dtype}; give both groups the same "
@@ -214,6 +239,12 @@ def _warn_doubtful(bg: torch.Tensor, tg: torch.Tensor) -> None:
             stacklevel=4,
         )
     ranges = {name: _range(x) for name, x in (("background", bg), ("target", tg))}
+    largest = max(max(abs(low), abs(high)) for low, high in ranges.values())
+    if bg.ndim >= 3 and largest > _FLOAT32_SQUARE_LIMIT:
+        raise InvalidInputError(
+            f"the samples reach {largest:.3g}: float32 arithmetic overflows on values beyond "
+            f"{_FLOAT32_SQUARE_LIMIT:.0e}; rescale the data (images to [0, 1])"
+        )
     spans = [high - low for low, high in ranges.values()]
     if min(spans) > 0 and max(spans) > 10 * min(spans):
         shown = "; ".join(f"{n} in [{lo:.3g}, {hi:.3g}]" for n, (lo, hi) in ranges.items())

@@ -25,6 +25,7 @@ import numpy as np
 
 from sepclr.data.ca_dataset import CADataset, check_split
 from sepclr.errors import InvalidInputError
+from sepclr.memory import check_fits
 from sepclr.registry import DatasetInfo, register_dataset
 
 SYNTHETIC_BRAIN_SIZES = {"small": (300, 150), "default": (600, 300)}  # per group: train, test
@@ -125,6 +126,13 @@ def synthetic_brain(
         )
     n_train, n_test = SYNTHETIC_BRAIN_SIZES[size]
     n = n_train if split == "train" else n_test
+    if isinstance(side, bool) or not isinstance(side, int) or side < 8:
+        raise InvalidInputError(f"synthetic-brain needs a side of at least 8 voxels, got {side!r}")
+    check_fits(
+        2 * n * side**3 * 4 * 4,  # two groups of float32 volumes and their working copies
+        f"synthetic-brain with side={side}",
+        "lower side",
+    )
     seed = {"train": 0, "test": 1, "validation": 2}[split]
     rng = np.random.default_rng(seed)
     groups = {}

@@ -6,6 +6,7 @@ import numpy as np
 
 from sepclr.data.ca_dataset import CADataset, check_split
 from sepclr.errors import InvalidInputError
+from sepclr.memory import check_fits
 from sepclr.registry import DatasetInfo, register_dataset
 
 
@@ -46,8 +47,13 @@ def synthetic_tabular(
     check_split(split, ("train", "validation", "test"))
     if isinstance(n, bool) or not isinstance(n, int) or n < 2:
         raise InvalidInputError(f"synthetic-tabular needs n >= 2 samples per group, got {n!r}")
-    if features < 12:
-        raise InvalidInputError("synthetic-tabular needs at least 12 features")
+    if isinstance(features, bool) or not isinstance(features, int) or features < 12:
+        raise InvalidInputError(f"synthetic-tabular needs at least 12 features, got {features!r}")
+    check_fits(
+        8.0 * features**2 + 2 * n * (features * 8 * 3 + 24),  # the rotation; each group's draws
+        f"synthetic-tabular with n={n} and features={features}",
+        "lower n or features",
+    )
     mixing, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(features, features)))
     rng = np.random.default_rng(seed + {"train": 1, "test": 2, "validation": 3}[split])
     centres = 3.0 * np.eye(3, 5)

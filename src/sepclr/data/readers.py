@@ -1,0 +1,206 @@
+"""The files users bring, opened in one place: arrays (``.npy``), tables (CSV, TSV,
+Parquet) and AnnData (``.h5ad``).
+
+Each reader relies on its library's own checks (numpy's format header, pyarrow's footer,
+h5py's file signature) and turns what they raise into one line that names the file and says
+what to do. Table cells are read as numbers column by column, so that an empty cell, text or
+a value beyond float32 is reported with its column and line. Arrays then go through
+:func:`sepclr.methods.validation.as_sample_tensor`, the gate for dtypes and shapes.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sepclr.data.folder import read_table, repeated_name
+from sepclr.errors import CorruptFileError, DataNotFoundError, InvalidInputError
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def read_npy(path: Path) -> np.ndarray:
+    """The array of a ``.npy`` file; nothing is unpickled.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+
+    Returns
+    -------
+    ndarray
+        Its array.
+
+    Raises
+    ------
+    CorruptFileError
+        For a file that is not a ``.npy`` array of numbers (another format, truncated, or
+        Python objects).
+    """
+    with open(path, "rb") as handle:
+        try:
+            np.lib.format.read_magic(handle)
+        except ValueError:
+            raise CorruptFileError(
+                f"{path} is not a .npy file (it does not start with numpy's header); save "
+                "arrays with numpy.save"
+            ) from None
+        handle.seek(0)
+        try:
+            return np.lib.format.read_array(handle, allow_pickle=False)
+        except ValueError as exc:
+            if "allow_pickle" in str(exc):
+                raise CorruptFileError(
+                    f"{path} holds Python objects, not numbers (sepclr never unpickles); save "
+                    "a numeric array"
+                ) from None
+            raise CorruptFileError(
+                f"{path} is not a readable .npy array ({_first_line(exc)}); it may be truncated"
+            ) from None
+
+
+def read_columns(path: Path) -> dict[str, np.ndarray]:
+    """The columns of a CSV, TSV or Parquet table, by name.
+
+    Parameters
+    ----------
+    path : Path
+        The table.
+
+    Returns
+    -------
+    dict of str to ndarray
+        Its columns (strings for CSV and TSV).
+
+    Raises
+    ------
+    CorruptFileError
+        For a file that is not such a table, or a header that names a column twice.
+    """
+    if path.suffix.lower() != ".parquet":
+        return {name: np.asarray(values) for name, values in read_table(path).items()}
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise InvalidInputError(
+            "reading Parquet needs pyarrow: pip install 'sepclr[tables]'"
+        ) from exc
+    if not path.is_file():
+        raise DataNotFoundError(f"table {path} does not exist")
+    try:
+        names = pq.read_schema(path).names
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise CorruptFileError(
+            f"{path} is not a readable Parquet file ({_first_line(exc)})"
+        ) from None
+    twice = repeated_name(names)
+    if twice is not None:
+        raise CorruptFileError(
+            f"{path} names column {twice!r} twice; give every column its own name"
+        )
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise CorruptFileError(
+            f"{path} is not a readable Parquet file ({_first_line(exc)})"
+        ) from None
+    return {name: table.column(name).to_numpy() for name in table.column_names}
+
+
+def read_anndata(path: Path) -> Any:
+    """An ``.h5ad`` file as an AnnData (needs ``anndata``).
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+
+    Returns
+    -------
+    AnnData
+        Its content.
+
+    Raises
+    ------
+    CorruptFileError
+        For a file anndata cannot read.
+    """
+    try:
+        import anndata
+    except ImportError as exc:
+        raise InvalidInputError(
+            "reading .h5ad needs anndata: pip install 'sepclr[singlecell]'"
+        ) from exc
+    if not path.is_file():
+        raise DataNotFoundError(f"AnnData file {path} does not exist")
+    try:
+        return anndata.read_h5ad(path)
+    except Exception as exc:  # h5py and anndata raise many kinds for a foreign file
+        raise CorruptFileError(
+            f"{path} is not a readable .h5ad file ({_first_line(exc)})"
+        ) from None
+
+
+def numbers(path: Path, name: str, values: np.ndarray) -> np.ndarray:
+    """A table column as float32, every cell a finite number in float32's range.
+
+    Parameters
+    ----------
+    path : Path
+        The table, for messages (a CSV's cells are named by line, a Parquet's by row).
+    name : str
+        The column.
+    values : ndarray
+        Its cells.
+
+    Returns
+    -------
+    ndarray of float32
+        The numbers.
+
+    Raises
+    ------
+    InvalidInputError
+        Naming the column, the line and the cell that is empty, not a number, not finite,
+        or beyond float32.
+    """
+    try:
+        wide = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        wide = None
+    bad = _first_bad_cell(values, wide)
+    if bad is None:
+        assert wide is not None
+        return wide.astype(np.float32)
+    row, problem = bad
+    where = f"row {row + 1}" if path.suffix.lower() == ".parquet" else f"line {row + 2}"
+    raise InvalidInputError(f"{path}: column {name!r}, {where}: {problem}")
+
+
+def _first_bad_cell(values: np.ndarray, wide: np.ndarray | None) -> tuple[int, str] | None:
+    """The first cell that is no usable number, and what is wrong with it."""
+    if wide is None:
+        for row, cell in enumerate(values):
+            try:
+                float(cell)
+            except (TypeError, ValueError):
+                text = "" if cell is None else str(cell).strip()
+                if not text:
+                    return row, "an empty cell; fill or drop missing values"
+                return row, f"{text[:30]!r} is not a number; feature columns must hold numbers"
+        raise AssertionError("no cell failed to convert")
+    if not np.isfinite(wide).all():
+        row = int(np.flatnonzero(~np.isfinite(wide))[0])
+        if np.isnan(wide[row]):
+            return row, "a missing value (NaN); fill or drop missing values"
+        return row, f"{wide[row]} is not finite"
+    if (np.abs(wide) > FLOAT32_MAX).any():
+        row = int(np.flatnonzero(np.abs(wide) > FLOAT32_MAX)[0])
+        return row, f"{wide[row]:.3g} is beyond the float32 range (about 3.4e38); rescale it"
+    return None
