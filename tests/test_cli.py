@@ -216,9 +216,10 @@ def test_fit_writes_checkpoints_and_resumes(tmp_path, capsys):
     assert "needs --dataset (or --preset) and --out" in capsys.readouterr().err
 
 
-def test_fit_on_two_processes_with_devices(tmp_path):
+def test_fit_on_two_processes_with_devices(tmp_path, capfd):
     """`--devices 2` runs the same command on 2 gloo processes (torch.distributed.run on
-    loopback); the first process writes the model, the checkpoint and the results."""
+    loopback); the first process writes the model, the checkpoint and the results, and
+    nothing reaches stderr (no torchrun banner, no library warning)."""
     out = tmp_path / "run"
     argv = ["fit", "--dataset", "synthetic-tabular", "--out", str(out), "--epochs", "2"]
     argv += ["--batch-size", "64", "--quiet", "--device", "cpu", "--devices", "2"]
@@ -229,6 +230,7 @@ def test_fit_on_two_processes_with_devices(tmp_path):
     model = sepclr.load(out)
     assert len(model.history_) == 2
     assert "SepCLR (synthetic-tabular)" in json.loads((out / "results.json").read_text())["rows"]
+    assert capfd.readouterr().err == ""
 
 
 def test_devices_refuses_a_method_without_multi_process_training(tmp_path, capsys):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runs import CVAE, TABULAR, fit, one_line_error, snapshot
 
 import sepclr
 from sepclr import cli, run
@@ -26,24 +27,8 @@ from sepclr.errors import (
     TrainingInterruptedError,
 )
 
-TABULAR = ["--dataset", "synthetic-tabular", "--dataset-option", "n=40", "--quiet"]
-CVAE = ["--method", "cvae", "--epochs", "1", "--batch-size", "16", "--no-evaluate"]
 SIZE_FULL = ["--dataset-option", "size=full", "--out", "x"]
 FAST = {"epochs": 1, "batch_size": 16, "verbose": False, "device": "cpu"}
-
-
-def fit(out: Path, *extra: str) -> int:
-    return cli.main(["fit", *TABULAR, *CVAE, "--out", str(out), *extra])
-
-
-def one_line_error(capsys) -> str:
-    err = capsys.readouterr().err
-    assert err.startswith("sepclr: error: ") and len(err.strip().splitlines()) == 1, err
-    return err
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 def write_study(path: Path, columns: list[str], rows: int = 60, seed: int = 0) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from cli_runs import CVAE, TABULAR, fit, one_line_error, snapshot
 from loop_steps import run_step_function
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
@@ -26,29 +27,12 @@ from sepclr.errors import (
 )
 from sepclr.methods.standardiser import Standardiser
 
-TABULAR = ["--dataset", "synthetic-tabular", "--dataset-option", "n=40", "--quiet"]
-CVAE = ["--method", "cvae", "--epochs", "1", "--batch-size", "16", "--no-evaluate"]
-
-
-def fit(out: Path, *extra: str) -> int:
-    return cli.main(["fit", *TABULAR, *CVAE, "--out", str(out), *extra])
-
-
-def one_line_error(capsys) -> str:
-    err = capsys.readouterr().err
-    assert err.startswith("sepclr: error: ") and len(err.strip().splitlines()) == 1, err
-    return err
-
 
 @pytest.fixture
 def run(tmp_path) -> Path:
     out = tmp_path / "run"
     assert fit(out) == 0
     return out
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 # --- output folders ---------------------------------------------------------------------

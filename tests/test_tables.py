@@ -72,6 +72,12 @@ def test_table_errors(tmp_path):
         sepclr.datasets.load("table-study", root=tmp_path, factors=("batch",))
     with pytest.raises(InvalidInputError, match="must hold numbers"):
         sepclr.datasets.load("table-study", root=tmp_path)  # cell_type taken as a feature
+    with pytest.raises(InvalidInputError, match="the group column 'group' cannot be a factor"):
+        sepclr.datasets.load("table-study", root=tmp_path, factors=("group", "cell_type"))
+    rows["cell_type"][rows["group"] == "treated"] = "B"
+    _write_csv(tmp_path / "data.csv", rows)
+    with pytest.raises(InvalidInputError, match="'cell_type' takes one value over the train"):
+        sepclr.datasets.load("table-study", root=tmp_path, factors=("cell_type",))
 
 
 def test_an_anndata_study_with_sparse_counts(tmp_path):
@@ -98,3 +104,35 @@ def test_an_anndata_study_with_sparse_counts(tmp_path):
     model = sepclr.SepCLR(4, 4, epochs=2, batch_size=16, verbose=False, device="cpu")
     model.fit(train.background, train.target)  # the MLP path takes the genes
     assert model.transform(test.target)[1].shape == (6, 4)
+    assert train.feature_names == [f"{k}" for k in range(5)]  # anndata's default var_names
+
+
+def test_cells_are_read_by_gene_name_and_a_gene_named_twice_is_refused(tmp_path, capsys):
+    import anndata
+    import pandas as pd
+
+    from sepclr import cli, run
+
+    rows = _rows(60, seed=1)
+    counts = np.stack([rows[f"gene{k}"] for k in range(5)], 1).astype(np.float32)
+    obs = pd.DataFrame({"condition": rows["group"]}, index=[f"c{i}" for i in range(60)])
+    var = pd.DataFrame(index=[f"g{k}" for k in range(5)])
+    cells = anndata.AnnData(X=counts, obs=obs, var=var)
+    cells.write_h5ad(tmp_path / "data.h5ad")
+    cells[:, ["g4", "g2", "g0", "g1", "g3"]].write_h5ad(tmp_path / "shuffled.h5ad")
+    cells[:, ["g0", "g1", "g2", "g3"]].write_h5ad(tmp_path / "fewer.h5ad")
+    argv = ["fit", "--dataset", "anndata-study", "--data-dir", str(tmp_path), "--quiet"]
+    argv += ["--method", "cpca", "--common-dim", "2", "--salient-dim", "2", "--no-evaluate"]
+    assert cli.main([*argv, "--out", str(tmp_path / "r")]) == 0
+    codes = [
+        np.load(run.transform(tmp_path / "r", tmp_path / f"{n}.h5ad", tmp_path / f"{n}.npz"))
+        for n in ("data", "shuffled")
+    ]
+    np.testing.assert_array_equal(codes[0]["salient"], codes[1]["salient"])
+    with pytest.raises(InvalidInputError, match=r"fewer\.h5ad has no 'g4'"):
+        run.transform(tmp_path / "r", tmp_path / "fewer.h5ad", tmp_path / "c.npz")
+    cells.var_names = ["g0", "g1", "g1", "g3", "g4"]
+    cells.write_h5ad(tmp_path / "data.h5ad")
+    with pytest.raises(InvalidInputError, match="names the gene 'g1' twice"):
+        sepclr.datasets.load("anndata-study", root=tmp_path)
+    capsys.readouterr()

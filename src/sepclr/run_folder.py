@@ -8,9 +8,11 @@ and put back if the new run fails before its first checkpoint. A run that never 
 first checkpoint (a ``run.json`` and nothing else) does not block its folder.
 """
 
+import contextlib
 import json
 import os
 import shutil
+import tempfile
 import warnings
 from pathlib import Path
 from types import TracebackType
@@ -69,7 +71,18 @@ def held_outputs(out: Path) -> list[str]:
 
 
 def has_checkpoint(out: Path) -> bool:
-    """Whether the run in ``out`` wrote a checkpoint."""
+    """Whether a run wrote a checkpoint.
+
+    Parameters
+    ----------
+    out : Path
+        The run folder.
+
+    Returns
+    -------
+    bool
+        Whether ``out/checkpoint`` holds a checkpoint file.
+    """
     return (out / CHECKPOINT_DIR / CHECKPOINT_NAME).is_file()
 
 
@@ -110,12 +123,10 @@ def check_new_out(out: str | Path, overwrite: bool) -> None:
 
 def _writable(folder: Path) -> bool:
     try:
-        probe = folder / ".sepclr-write-test"
-        probe.touch()
-        probe.unlink()
+        with tempfile.TemporaryFile(dir=folder, prefix=".sepclr-write-test"):
+            return True
     except OSError:
         return False
-    return True
 
 
 def read_run(out: str | Path) -> dict[str, Any]:
@@ -157,12 +168,12 @@ def read_run(out: str | Path) -> dict[str, Any]:
 class RunFolder:
     """``with RunFolder(out, new=...)``: the folder of a run, held by this process.
 
-    Entering creates the folder if needed and locks it. For a new run it refuses a folder
-    that holds a run (unless ``overwrite``: the old outputs are then moved aside), and removes
-    what a run that never reached its first checkpoint left. Leaving, it deletes the replaced
-    outputs once the folder holds a saved model; when a new run failed before its first
-    checkpoint, it removes what that run wrote and puts the old outputs back (a folder it
-    created is removed).
+    Entering creates the folder if needed and locks it. For a new run it removes what a run
+    that never reached its first checkpoint left (putting back the run that one replaced),
+    then refuses a folder that holds a run, unless ``overwrite``: the old outputs are then
+    moved aside. Leaving, it deletes the replaced outputs once the folder holds a saved model;
+    when a new run failed before its first checkpoint, it removes what that run wrote and puts
+    the old outputs back (a folder it created is removed).
 
     Parameters
     ----------
@@ -196,15 +207,18 @@ class RunFolder:
         try:
             self._lock.__enter__()
         except BaseException:
-            self._remove_if_created()
+            if self.created:  # another process may have created it too: only if empty
+                with contextlib.suppress(OSError):
+                    self.out.rmdir()
             raise
         try:
             if self.new:
+                self._recover()
                 check_new_out(self.out, self.overwrite)  # again, now that no one else can write
-                self._clear_for_new_run()
+                self._set_aside()
         except BaseException:
+            self._remove_if_created()  # while still held
             self._lock.__exit__(None, None, None)
-            self._remove_if_created()
             raise
         return self
 
@@ -217,21 +231,26 @@ class RunFolder:
         try:
             if os.path.lexists(self.out / CONFIG_NAME):
                 self._drop_aside()
-            elif self.new and value is not None and not has_checkpoint(self.out):
-                self._undo()
+            elif self.new and value is not None:
+                self._recover()
         finally:
+            self._remove_if_created()  # while still held
             self._lock.__exit__(kind, value, traceback)
-            self._remove_if_created()
 
-    def _clear_for_new_run(self) -> None:
-        """Move an earlier run's outputs aside (all or none), or remove the leftovers of one
-        that never reached its first checkpoint."""
+    def _recover(self) -> None:
+        """Remove what a run that never reached its first checkpoint left, and put back the
+        run it was replacing, if any."""
+        if _started(self.out):
+            return
+        for name in held_outputs(self.out):
+            _remove(self.out / name)
+        if os.path.lexists(self._aside):
+            self._put_back(sorted(os.listdir(self._aside)))
+
+    def _set_aside(self) -> None:
+        """Move an earlier run's outputs aside, all or none."""
         held = held_outputs(self.out)
         if not held:
-            return
-        if not _started(self.out):
-            for name in held:
-                _remove(self.out / name)
             return
         if os.path.lexists(self._aside):  # a replaced run whose replacement never finished
             _remove(self._aside)
@@ -265,13 +284,6 @@ class RunFolder:
                 SepCLRWarning,
                 stacklevel=2,
             )
-
-    def _undo(self) -> None:
-        """Remove what a new run wrote before failing, and put the replaced run back."""
-        for name in held_outputs(self.out):
-            _remove(self.out / name)
-        if os.path.lexists(self._aside):
-            self._put_back(sorted(os.listdir(self._aside)))
 
     def _remove_if_created(self) -> None:
         if self.created and self.out.is_dir() and not _started(self.out):

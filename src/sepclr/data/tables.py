@@ -87,7 +87,7 @@ def _split(
     values = {f: v[keep] for f, (v, _) in coded.items()}
     for factor, (_, names) in coded.items():
         found = np.unique(values[factor][target])
-        if names and len(found) < 2:
+        if names and len(found) < 2 and split == "train":  # the probes are fitted on it
             raise InvalidInputError(
                 f"{name}: the factor {factor!r} takes one value over the {split} split's "
                 f"targets ({names[int(found[0])] if len(found) else 'none'}); a probe needs two "

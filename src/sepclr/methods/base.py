@@ -515,11 +515,6 @@ class TrainedEstimator(ContrastiveEstimator):
         """Keep the trained network (on the CPU) and whatever the method fits after it."""
         raise NotImplementedError
 
-    @staticmethod
-    def has_checkpoint(checkpoint_dir: str | Path) -> bool:
-        """Whether ``checkpoint_dir`` holds a checkpoint to resume from."""
-        return Checkpointer(checkpoint_dir, {}).exists()
-
     def _checkpointer(
         self,
         checkpoint_dir: str | Path | None,
