@@ -476,3 +476,16 @@ def test_a_folder_held_by_another_process_is_refused_with_its_holder(tmp_path, c
         holder.kill()
         holder.wait()
     assert fit(out) == 0  # the kernel released the lock of the killed holder
+
+
+def test_an_overwrite_killed_before_its_first_checkpoint_leaves_the_old_run(cvae_run, capsys):
+    before = snapshot(cvae_run)
+    aside = cvae_run / ".sepclr-replaced"
+    aside.mkdir()
+    for path in list(cvae_run.iterdir()):
+        if path != aside:
+            path.rename(aside / path.name)
+    (cvae_run / "run.json").write_text("{}")  # all the killed replacement wrote
+    assert fit(cvae_run) == 1
+    assert "already holds a run" in one_line_error(capsys)
+    assert snapshot(cvae_run) == before
