@@ -224,7 +224,8 @@ def transform_anndata(
 ) -> Any:
     """A copy of ``adata`` with ``model``'s codes of its cells.
 
-    The cells are prepared as the ``anndata-study`` dataset prepares them.
+    The cells are prepared as the ``anndata-study`` dataset prepares them; a model that knows
+    its genes' names (``feature_names_in_``) reads them by name.
 
     Parameters
     ----------

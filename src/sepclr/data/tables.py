@@ -223,7 +223,8 @@ def table_study_samples(
     ndarray of float32
         The model inputs, one row per sample.
     """
-    other = (str(options["group_column"]), *options["factors"], *ids)
+    known_ids = (c for c in ID_COLUMNS if c in columns)
+    other = (str(options["group_column"]), *options["factors"], *ids, *known_ids)
     features = options["features"]
     if features is None and fitted is not None:
         order = fitted_order(path, list(columns), fitted, other)

@@ -1,14 +1,17 @@
 """An exclusive lock on a folder, held by one process at a time: an operating-system file lock
 (``flock``) on a hidden file in the folder, which the kernel releases when the process ends,
-however it ends. The file names the holder, so that the process refused can say who has it."""
+however it ends. The file names the holder, so that the process refused can say who has it.
+Windows has no ``flock``: there, folders are not locked."""
 
-import fcntl
 import os
 import sys
 from pathlib import Path
 from types import TracebackType
 
 from sepclr.errors import FolderInUseError, StorageError
+
+if sys.platform != "win32":
+    import fcntl
 
 LOCK_NAME = ".sepclr.lock"
 
@@ -32,6 +35,8 @@ class FolderLock:
         self._fd: int | None = None
 
     def __enter__(self) -> "FolderLock":
+        if sys.platform == "win32":
+            return self
         for _ in range(10):  # the holder may remove the file between our open and our lock
             fd = self._open()
             try:
