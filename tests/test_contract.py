@@ -260,6 +260,7 @@ CHANGED = {
     "salient_attributes": ({"a": "discrete", "b": "continuous"}, {"attributes": True}),
     "view_passes": ("separate", {}),
     "views": ({"noise_std": 0.5}, {}),
+    "covariate_weight": (50.0, {"covariates": True}),
     "beta_common": (2.0, {}),
     "beta_salient": (2.0, {}),
     "hidden": (8, {}),
@@ -287,6 +288,7 @@ IDLE = [
     ("sepclr", {"redundancy_weight": 1.0}),
     ("sepclr", {"decoder_noise": 0.5, "objective": "extended"}),
     ("sepclr", {"independence": "none", "independence_weight": 1.0}),
+    ("sepclr", {"covariate_weight": 50.0}),
 ]
 CASES = [
     (name, param)
@@ -315,10 +317,18 @@ def _effect_codes(name, context, data, **params):
     """The codes of ``name`` fitted with ``context`` and ``params``, on the inputs that
     ``context``'s flags ask for."""
     context = dict(context)
-    flags = {key: bool(context.pop(key, False)) for key in ("wide", "images", "attributes")}
+    flags = {
+        key: bool(context.pop(key, False)) for key in ("wide", "images", "attributes", "covariates")
+    }
     (background, target), attributes = _effect_inputs(data, flags["wide"], flags["images"])
     model = _small(name, **{**context, **params})
     fit_options = {}
+    if flags["covariates"]:
+        background_covariates, target_covariates = _covariates(data)
+        fit_options = {
+            "background_covariates": background_covariates,
+            "target_covariates": target_covariates,
+        }
     if params.get("salient_attributes"):
         fit_options["attributes"] = attributes
         model.set_params(salient_dim=len(params["salient_attributes"]))
@@ -326,6 +336,40 @@ def _effect_codes(name, context, data, **params):
         warnings.simplefilter("ignore")  # bfloat16 on a CPU without its instructions
         model.fit(background, target, **fit_options)
     return model.transform(target)
+
+
+def _covariates(data):
+    """Both groups' covariates: the common factor of the table, and a random number."""
+    rng = np.random.default_rng(1)
+    return [
+        {"shared": np.asarray(values).astype(str), "dose": rng.normal(size=len(values))}
+        for values in (data.background_factors["shared"], data.factors["shared"])
+    ]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_covariates_are_kept_with_the_model_and_checked(name, data, tmp_path):
+    background, target = _covariates(data)
+    model = _small(name).fit(
+        data.background, data.target, background_covariates=background, target_covariates=target
+    )
+    assert [(c.name, c.kind) for c in model.covariates_.columns] == [
+        ("shared", "categorical"),
+        ("dose", "continuous"),
+    ]
+    loaded = sepclr.load(model.save(tmp_path / "model"))
+    assert loaded.covariates_ == model.covariates_
+    _assert_same_codes(model, loaded, data.target)  # transform needs no covariates
+    with pytest.raises(InvalidInputError, match="'dose' is given for the target group only"):
+        _small(name).fit(
+            data.background,
+            data.target,
+            background_covariates={"shared": background["shared"]},
+            target_covariates=target,
+        )
+    plain = _small(name).fit(data.background, data.target)
+    assert not hasattr(plain, "covariates_")
+    _assert_same_codes(plain, _small(name).fit(data.background, data.target), data.target)
 
 
 @pytest.mark.parametrize(("name", "param"), CASES)

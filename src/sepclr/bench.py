@@ -24,6 +24,7 @@ from sepclr.data.catalog import CADataset
 from sepclr.data.download import load_or_fetch
 from sepclr.engine.files import write_text
 from sepclr.errors import SepCLRError
+from sepclr.evaluation.leaks import covariate_leaks
 from sepclr.evaluation.report import (
     format_score,
     ideal_row,
@@ -32,6 +33,7 @@ from sepclr.evaluation.report import (
     probe_row,
     table3_layout,
 )
+from sepclr.evaluation.run_report import fit_inputs
 from sepclr.methods import ContrastiveEstimator, SepCLR
 from sepclr.registry import DATASETS, METHODS, TERMS
 
@@ -154,33 +156,71 @@ def _json_params(model: ContrastiveEstimator) -> dict[str, Any]:
     return params
 
 
+def leak_columns(test: CADataset, covariates: list[str]) -> list[str]:
+    """The columns of the held-out R^2 of each continuous covariate from each code.
+
+    Parameters
+    ----------
+    test : CADataset
+        The split the probes are scored on.
+    covariates : list of str
+        The covariates.
+
+    Returns
+    -------
+    list of str
+        ``S_<name>_R2`` and ``C_<name>_R2`` for each continuous covariate.
+    """
+    continuous = [
+        name
+        for name in covariates
+        if np.issubdtype(np.asarray(test.factors[name]).dtype, np.floating)
+    ]
+    return [f"{code}_{name}_R2" for name in continuous for code in ("S", "C")]
+
+
 def _run_once(
-    model: ContrastiveEstimator, variant: str, seed: int, train: CADataset, test: CADataset
+    model: ContrastiveEstimator,
+    variant: str,
+    seed: int,
+    data: tuple[CADataset, CADataset, list[str]],
 ) -> dict[str, Any]:
+    train, test, covariates = data
     start = time.perf_counter()
-    model.fit(train.background, train.target)
+    model.fit(train.background, train.target, **fit_inputs(model, train, covariates))
     seconds = time.perf_counter() - start
-    return {
+    result = {
         "variant": variant,
         "method": type(model).__name__,
         "seed": seed,
         "params": _json_params(model),
+        "covariates": covariates,
         "fit_seconds": seconds,
         **probe_row(model, train, test),
         "fitted": model.fit_summary(),
     }
+    if covariates:
+        leaks = covariate_leaks(model, train, test, covariates)
+        result["covariate_leaks"] = leaks
+        result |= {
+            f"{code}_{name}_R2": leak[code]
+            for name, leak in leaks.items()
+            if leak["kind"] == "continuous"
+            for code in ("S", "C")
+        }
+    return result
 
 
 def _result(
     variant: str,
     seed: int,
     params: dict[str, Any],
-    train: CADataset,
-    test: CADataset,
+    data: tuple[CADataset, CADataset, list[str]],
     runs: Path,
     log: Any,
 ) -> dict[str, Any]:
     """Run one variant and seed, or read it back when it already ran with these settings."""
+    test, covariates = data[1:]
     path = runs / f"{variant}-seed{seed}.json"
     model = build_model(variant, seed, params)
     if path.exists():
@@ -192,13 +232,13 @@ def _result(
             (k, v) for k, v in result.get("params", {}).items() if k not in _REMOVED_WITHOUT_EFFECT
         ]
         stored = defaults | {k: v for k, v in recorded if k in defaults or v not in _OFF}
-        if stored != _json_params(model):
+        if stored != _json_params(model) or result.get("covariates", []) != covariates:
             raise SepCLRError(
                 f"{path} was made with other settings than this benchmark's; use another "
                 "--out directory, or delete that file to run it again"
             )
         return result
-    result = _run_once(model, variant, seed, train, test)
+    result = _run_once(model, variant, seed, data)
     write_text(path, json.dumps(result, indent=2) + "\n")
     if model.reconstructs and test.target.ndim == 4:
         from sepclr.evaluation.plots import plot_reconstructions  # matplotlib
@@ -225,6 +265,7 @@ def bench(
     params: dict[str, Any] | None = None,
     data_dir: str | None = None,
     download: bool = True,
+    covariates: list[str] | None = None,
 ) -> Path:
     """``sepclr bench``: the rows of an ablation (``only`` a comma-separated subset of them)
     or of a ``methods`` list (:func:`method_rows`) on ``dataset`` (its first size unless
@@ -254,6 +295,8 @@ def bench(
         Searched first for the files.
     download : bool
         Download missing public files.
+    covariates : list of str, optional
+        Common factors of the dataset every method is fitted with as covariates.
 
     Returns
     -------
@@ -280,7 +323,19 @@ def bench(
     train = load_or_fetch(dataset, data_dir, "train", options, download)
     test = load_or_fetch(dataset, data_dir, split, options, download)
     context = {"dataset": dataset, **options} | ({} if split == "test" else {"split": split})
-    run_table(train, test, out, variants, name, seeds=seeds, params=params, context=context)
+    if covariates:
+        context["covariates"] = list(covariates)
+    run_table(
+        train,
+        test,
+        out,
+        variants,
+        name,
+        seeds=seeds,
+        params=params,
+        context=context,
+        covariates=covariates,
+    )
     return Path(out) / f"{name}.md"
 
 
@@ -299,6 +354,7 @@ def run_table(
     params: dict[str, Any] | None = None,
     log: Any = print,
     context: dict[str, Any] | None = None,
+    covariates: list[str] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Run (or reuse) every variant x seed, plus the untrained floor, and write
     ``<name>.md``, ``<name>.csv`` and ``<name>.json`` into ``out``. ``params`` are SepCLR
@@ -323,6 +379,9 @@ def run_table(
         Where a line per finished run goes.
     context : dict, optional
         What the tables record beside the settings.
+    covariates : list of str, optional
+        Common factors every method is fitted with as covariates; the held-out R^2 of each
+        continuous one from each code is added to the columns (``S_<name>_R2``).
 
     Returns
     -------
@@ -334,10 +393,14 @@ def run_table(
     runs = out / "runs"
     runs.mkdir(parents=True, exist_ok=True)
     params = dict(params or {})
-    columns = probe_columns(test)
+    covariates = list(covariates or [])
+    columns = probe_columns(test) + leak_columns(test, covariates)
     summary: dict[str, dict[str, float]] = {}
     for variant in (*variants, FLOOR):
-        results = [_result(variant, seed, params, train, test, runs, log) for seed in range(seeds)]
+        results = [
+            _result(variant, seed, params, (train, test, covariates), runs, log)
+            for seed in range(seeds)
+        ]
         row: dict[str, float] = {}
         for column in [*columns, "fit_seconds"]:
             values = [r[column] for r in results]

@@ -128,8 +128,14 @@ def _settings(args: argparse.Namespace, dataset: str, **extra: Any) -> dict[str,
         params=_model_params(args),
         dataset_options=options,
         data_dir=args.data_dir,
+        covariates=_names(args.covariates),
         **extra,
     )
+
+
+def _names(text: str | None) -> list[str]:
+    """A comma-separated list of names."""
+    return [name.strip() for name in (text or "").split(",") if name.strip()]
 
 
 def _resumed_run(args: argparse.Namespace) -> dict[str, Any]:
@@ -228,6 +234,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
         split=args.split,
         size=_checked_size(args.dataset, args.size),
         params=_model_params(args, skip=BENCH_SKIPS),
+        covariates=_names(args.covariates),
         data_dir=args.data_dir,
         download=not args.no_download,
     )
@@ -268,6 +275,13 @@ SHARED: dict[str, dict[str, Any]] = {
     "--no-evaluate": {"action": "store_true", "help": "skip the report on the test split"},
     "--plot": {"action": "store_true", "help": "also write the figures (scores.png, spaces.png)"},
     "--quiet": {"action": "store_true", "help": "no progress bar"},
+    "--covariates": {
+        "metavar": "NAMES",
+        "help": "known nuisance factors to keep out of the salient code, comma-separated: "
+        "columns of a table-study's table, of an anndata-study's obs, of a nifti-study's "
+        "participants table, or a built-in dataset's common factors (synthetic-brain: age, "
+        "sex, site; digits-on-fashion: object; synthetic-tabular: shared)",
+    },
 }
 
 
@@ -345,7 +359,7 @@ def _add_fit(sub: Subcommands) -> None:
     )
     fit.add_argument("--method", choices=sorted(METHODS), default="sepclr", help="default: sepclr")
     fit.add_argument("--out", help="directory for the model and its results; required")
-    _shared(fit, "--dataset-option", "--size", "--data-dir", "--no-download")
+    _shared(fit, "--dataset-option", "--size", "--data-dir", "--no-download", "--covariates")
     _model_flags(fit, "the method (default: the method's)", frozenset())
     fit.add_argument(
         "--checkpoint-every",
@@ -402,7 +416,7 @@ def _add_select(sub: Subcommands) -> None:
         help="cross-validation folds (default: 3 when a group has fewer than 2,000 rows, "
         "else 1, one held-out fifth)",
     )
-    _shared(chooser, "--dataset-option", "--size", "--data-dir", "--no-download")
+    _shared(chooser, "--dataset-option", "--size", "--data-dir", "--no-download", "--covariates")
     _model_flags(chooser, "every candidate", frozenset())
     _shared(
         chooser, "--overwrite", "--no-evaluate", "--plot", "--quiet", quiet="no line per candidate"
@@ -468,7 +482,14 @@ def _add_bench(sub: Subcommands) -> None:
         help="split the probes are scored on: 'validation' to choose settings without "
         "looking at the test split (synthetic datasets and digits-on-fashion)",
     )
-    _shared(table, "--size", "--data-dir", "--no-download", size="size (default here: small)")
+    _shared(
+        table,
+        "--size",
+        "--data-dir",
+        "--no-download",
+        "--covariates",
+        size="size (default here: small)",
+    )
     _model_flags(table, "every method that has it", BENCH_SKIPS)
     table.set_defaults(func=cmd_bench)
 

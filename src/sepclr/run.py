@@ -29,12 +29,13 @@ from typing import Any
 import numpy as np
 
 from sepclr.data.catalog import CADataset, checked_options
+from sepclr.data.catalog import dataset_options as builder_options
 from sepclr.data.download import load_or_fetch
 from sepclr.engine.distributed import launched_by_torchrun, process_group
 from sepclr.engine.files import write_json, write_text
 from sepclr.engine.loop import StopRequest
 from sepclr.errors import InvalidInputError, SepCLRError, TrainingInterruptedError
-from sepclr.evaluation.run_report import known_attributes, model_report
+from sepclr.evaluation.run_report import fit_inputs, model_report
 from sepclr.evaluation.training_log import check_tensorboard, write_metrics, write_tensorboard
 from sepclr.export import read_samples, write_codes
 from sepclr.methods import ContrastiveEstimator, SepCLR, TrainedEstimator
@@ -104,6 +105,7 @@ def settings(
     dataset_options: dict[str, Any] | None = None,
     checkpoint_every: int = 1,
     data_dir: str | Path | None = None,
+    covariates: list[str] | None = None,
 ) -> dict[str, Any]:
     """The checked settings of a new run: the document ``run.json`` stores.
 
@@ -125,12 +127,16 @@ def settings(
         Epochs between two checkpoints.
     data_dir : str or Path, optional
         The folder searched first for the dataset's files.
+    covariates : list of str, optional
+        Known nuisance factors to keep out of the salient code: common factors of the
+        dataset known in both groups (a table's or an AnnData's columns are added to its
+        ``factors``).
 
     Returns
     -------
     dict
         The settings: dataset, dataset options, method, preset, parameters, checkpoint
-        interval.
+        interval, covariates.
 
     Raises
     ------
@@ -158,6 +164,11 @@ def settings(
     for name in set(path_options) & set(options):
         base = Path(data_dir) if data_dir else Path.cwd()
         options[name] = str((base / str(options[name])).absolute())
+    covariates = list(dict.fromkeys(covariates or []))
+    builder = {o: d for o, d, _ in builder_options(dataset)} if dataset in DATASETS else {}
+    if covariates and "factors" in builder:
+        factors = list(options.get("factors", builder["factors"]))
+        options["factors"] = list(dict.fromkeys([*factors, *covariates]))
     return {
         "dataset": dataset,
         "dataset_options": options,
@@ -165,6 +176,7 @@ def settings(
         "preset": preset_name,
         "params": merged,
         "checkpoint_every": checkpoint_every,
+        "covariates": covariates,
     }
 
 
@@ -411,7 +423,8 @@ def _train(
     model.validate_params()
     train, splits = _splits(run, options)
     _check_preset_fits(run, train)
-    fit_options = known_attributes(model, train)
+    covariates = list(run.get("covariates") or [])
+    fit_options = fit_inputs(model, train, covariates)
     if isinstance(model, TrainedEstimator):
         model.set_params(verbose=options.verbose)
         fit_options |= {
@@ -430,6 +443,8 @@ def _train(
             f"{exc}; continue with `sepclr fit --resume {out}`"
         ) from None
     _keep_feature_names(model, train)
+    if hasattr(model, "covariates_"):
+        run["covariate_encoding"] = model.covariates_.as_json()
     trained = isinstance(model, TrainedEstimator)
     seconds = model.train_seconds_ if trained else time.perf_counter() - start
     run["fit_seconds"] = round(seconds, 1)
@@ -494,6 +509,7 @@ def _select(
         train.subjects,
         int(params.get("seed", 0)),
         log=print if options.verbose else None,
+        covariates=train.covariates(run["covariates"]) if run.get("covariates") else None,
     )
     _keep_feature_names(found.model, train)
     found.model.save(out)

@@ -22,6 +22,7 @@ from sepclr.evaluation.diagnostics import (
     encode_groups,
     held_out_r2,
 )
+from sepclr.methods.covariates import covariate_columns
 from sepclr.methods.sepclr import SepCLR
 
 
@@ -284,6 +285,7 @@ def select(
     refit: bool = True,
     log: Callable[[str], None] | None = None,
     evaluate: Callable[[SepCLR], dict[str, Any]] | None = None,
+    covariates: tuple[Any, Any] | None = None,
 ) -> Selection:
     """Choose SepCLR's settings for ``background`` and ``target`` without factor labels.
 
@@ -315,6 +317,8 @@ def select(
     evaluate : callable, optional
         Called with each candidate's model of the first fold; what it returns is added to
         its row (the benchmarks record labelled probes there, to validate the criterion).
+    covariates : (DataFrame or dict, DataFrame or dict), optional
+        The background and target rows' covariates, given to every candidate's ``fit``.
 
     Returns
     -------
@@ -326,13 +330,14 @@ def select(
     background, target = np.asarray(background), np.asarray(target)
     folds = default_folds(len(background), len(target)) if folds is None else folds
     fold_bg, fold_tg = _fold_assignment(background, target, folds, subjects, seed)
+    side = None if covariates is None else _covariate_columns(covariates, (background, target))
     common = {"verbose": False, **(params or {}), "seed": seed}
     rows: list[dict[str, Any]] = []
     best: tuple[float, SepCLR] | None = None
     for candidate in chosen:
         start = time.perf_counter()
         components, first = _scored(
-            candidate, common, (background, target), (fold_bg, fold_tg), folds
+            candidate, common, (background, target), (fold_bg, fold_tg), folds, side
         )
         seconds = time.perf_counter() - start
         score = criterion(components)
@@ -349,7 +354,7 @@ def select(
     if refit:
         if log is not None:
             log(f"refitting {rows[0]['name']} on every row")
-        model = SepCLR(**model.get_params()).fit(*given)
+        model = SepCLR(**model.get_params()).fit(*given, **_covariates_of(side, None))
     return Selection(rows, model, refit, folds)
 
 
@@ -386,6 +391,7 @@ def _scored(
     groups: tuple[np.ndarray, np.ndarray],
     fold_of: tuple[np.ndarray, np.ndarray],
     folds: int,
+    covariates: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None = None,
 ) -> tuple[dict[str, float], SepCLR]:
     """``candidate`` trained once per fold outside it and scored on it: its components
     averaged over the folds, and its model of the first fold."""
@@ -394,11 +400,38 @@ def _scored(
     for k in range(folds):
         train = (background[fold_bg != k], target[fold_tg != k])
         held_out = (background[fold_bg == k], target[fold_tg == k])
-        model = SepCLR(**{**common, **candidate.params}).fit(*train)
+        side = _covariates_of(covariates, (fold_bg != k, fold_tg != k))
+        model = SepCLR(**{**common, **candidate.params}).fit(*train, **side)
         per_fold.append(selection_components(model, train, held_out))
         first = model if first is None else first
     assert first is not None
     return {key: float(np.mean([f[key] for f in per_fold])) for key in per_fold[0]}, first
+
+
+def _covariate_columns(
+    covariates: tuple[Any, Any], groups: tuple[np.ndarray, np.ndarray]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Both groups' covariates as columns, checked for their number of rows."""
+    names = ("background_covariates", "target_covariates")
+    background, target = (
+        covariate_columns(table, name, len(group))
+        for table, name, group in zip(covariates, names, groups, strict=True)
+    )
+    return background, target
+
+
+def _covariates_of(
+    covariates: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None,
+    rows: tuple[np.ndarray, np.ndarray] | None,
+) -> dict[str, Any]:
+    """``fit``'s covariate arguments for the rows ``rows`` (boolean masks; all rows: None)."""
+    if covariates is None:
+        return {}
+    background, target = (
+        {name: values if mask is None else values[mask] for name, values in group.items()}
+        for group, mask in zip(covariates, rows or (None, None), strict=True)
+    )
+    return {"background_covariates": background, "target_covariates": target}
 
 
 RANKING_COLUMNS = (

@@ -114,6 +114,44 @@ class CADataset:
         index = int(value) if isinstance(value, int | np.integer) else -1
         return names[index] if 0 <= index < len(names) else str(value)
 
+    def covariates(self, names: list[str]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Common factors known in both groups, as the covariates ``fit`` takes: classes as
+        their names (categorical), numbers with a fraction as they are (continuous).
+
+        Parameters
+        ----------
+        names : list of str
+            Factors of ``background_factors``.
+
+        Returns
+        -------
+        background, target : dict of str to ndarray
+            Each group's covariates.
+
+        Raises
+        ------
+        InvalidInputError
+            For a name that is not a common factor known in both groups.
+        """
+        known = [f for f in self.background_factors if f in self.factors]
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            has = ", ".join(known) if known else "none"
+            raise InvalidInputError(
+                f"{self.name} has no common factor {unknown[0]!r} known in both groups to use "
+                f"as a covariate; it has {has}"
+            )
+        groups: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] = ({}, {})
+        for name in names:
+            pair = (self.background_factors[name], self.factors[name])
+            for group, values in zip(groups, pair, strict=True):
+                values = np.asarray(values)
+                if np.issubdtype(values.dtype, np.floating):
+                    group[name] = values
+                else:
+                    group[name] = np.asarray([self.label_of(name, v) for v in values], dtype=object)
+        return groups
+
     def __post_init__(self) -> None:
         if np.shape(self.background)[1:] != np.shape(self.target)[1:]:
             raise InvalidInputError(

@@ -56,12 +56,15 @@ class Batch:
         The process's place in a split batch.
     rows : Tensor, optional
         The method's per-row side data (supervised SepCLR's known attributes).
+    covariates : Tensor, optional
+        The rows' encoded covariates (:class:`sepclr.methods.covariates.Covariates`).
     """
 
     x: torch.Tensor
     is_target: torch.Tensor
     shard: Shard = SINGLE_PROCESS
     rows: torch.Tensor | None = None
+    covariates: torch.Tensor | None = None
 
 
 class TrainingModule(nn.Module):
@@ -127,12 +130,15 @@ class TrainingData:
         Turns a batch of stored rows into model input on the device.
     rows : Tensor, optional
         The per-row side data.
+    covariates : Tensor, optional
+        The rows' encoded covariates.
     """
 
     inputs: torch.Tensor
     is_target: torch.Tensor
     to_model_input: Callable[[torch.Tensor], torch.Tensor]
     rows: torch.Tensor | None = None
+    covariates: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -302,8 +308,12 @@ class _Stepper:
         on_data = to_device(idx, data.inputs.device)
         with torch.no_grad():
             x = data.to_model_input(to_device(data.inputs[on_data], plan.device))
-        rows = None if data.rows is None else to_device(data.rows[idx], plan.device)
-        batch = Batch(x, to_device(data.is_target[on_data], plan.device), plan.shard, rows)
+        rows, covariates = (
+            None if side is None else to_device(side[idx], plan.device)
+            for side in (data.rows, data.covariates)
+        )
+        is_target = to_device(data.is_target[on_data], plan.device)
+        batch = Batch(x, is_target, plan.shard, rows, covariates)
         loss, terms = self.module.loss(batch, self.forward)
         if self.check_each_step:
             ensure_finite(loss, terms, epoch, index)

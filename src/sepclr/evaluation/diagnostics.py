@@ -126,11 +126,22 @@ def held_out_r2(
     return float(r2_score(test_y, model.predict(test_x), multioutput="variance_weighted"))
 
 
-def _code_group_auc(
+def code_group_auc(
     train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]
 ) -> float:
-    """Held-out AUC of a logistic regression telling targets (second array) from
-    backgrounds (first) in a code."""
+    """Held-out AUC of a logistic regression telling targets from backgrounds in a code.
+
+    Parameters
+    ----------
+    train, test : tuple of ndarray
+        The background rows' and the target rows' codes, (n, d) each, of the rows the
+        regression is fitted on and of those it is scored on.
+
+    Returns
+    -------
+    float
+        The AUC on the test rows (0.5: the code does not tell the groups apart).
+    """
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     probe.fit(np.concatenate(train), np.r_[np.zeros(len(train[0])), np.ones(len(train[1]))])
     background, target = (probe.decision_function(codes) for codes in test)
@@ -182,7 +193,7 @@ def diagnostics_of_codes(train: Codes, test: Codes) -> dict[str, float]:
         "background_ratio": float(background.mean() / max(target.mean(), 1e-12)),
         "r2_salient_from_common": held_out_r2(c_tg, s_tg, c_tg_test, s_tg_test),
         "r2_common_from_salient": held_out_r2(s_tg, c_tg, s_tg_test, c_tg_test),
-        "common_group_auc": _code_group_auc((c_bg, c_tg), (c_bg_test, c_tg_test)),
+        "common_group_auc": code_group_auc((c_bg, c_tg), (c_bg_test, c_tg_test)),
     }
 
 

@@ -164,12 +164,12 @@ def ideal_row(test: CADataset) -> dict[str, float]:
 
 def format_score(column: str, value: float) -> str:
     """A score as shown in tables: three decimals for a mean absolute error (its unit may be
-    small, e.g. a clinical score in [0, 1]), one decimal for percentages.
+    small, e.g. a clinical score in [0, 1]) and an R^2, one decimal for percentages.
 
     Parameters
     ----------
     column : str
-        The column (a name ending in ``_MAE`` is a mean absolute error).
+        The column (a name ending in ``_MAE`` is a mean absolute error, in ``_R2`` an R^2).
     value : float
         The score.
 
@@ -178,7 +178,7 @@ def format_score(column: str, value: float) -> str:
     str
         The text shown.
     """
-    return f"{value:.3f}" if column.endswith("_MAE") else f"{value:.1f}"
+    return f"{value:.3f}" if column.endswith(("_MAE", "_R2")) else f"{value:.1f}"
 
 
 def _cell(column: str, value: object) -> str:

@@ -2,16 +2,18 @@
 and the ideal row), the clustering metrics, supervised SepCLR's attribute table and the
 label-free diagnostics, as one JSON document and one markdown text."""
 
+import warnings
 from typing import Any
 
 from sepclr.data.ca_dataset import CADataset
-from sepclr.errors import SepCLRError
+from sepclr.errors import SepCLRError, SepCLRWarning
 from sepclr.evaluation.diagnostics import (
     clustering_scores,
     clustering_table,
     diagnostics_table,
     label_free_diagnostics,
 )
+from sepclr.evaluation.leaks import confounded, covariate_leaks, leaks_table
 from sepclr.evaluation.report import (
     ideal_row,
     is_continuous,
@@ -44,6 +46,31 @@ def known_attributes(model: Any, data: CADataset) -> dict[str, Any]:
     if missing:
         raise SepCLRError(f"{data.name} has no factor {missing} for salient_attributes")
     return {"attributes": {name: data.factors[name] for name in names}} if names else {}
+
+
+def fit_inputs(model: Any, data: CADataset, covariates: list[str]) -> dict[str, Any]:
+    """What ``fit`` takes beside the samples: supervised SepCLR's attributes
+    (:func:`known_attributes`) and the named covariates of both groups.
+
+    Parameters
+    ----------
+    model : estimator
+        The model to fit.
+    data : CADataset
+        Its train split.
+    covariates : list of str
+        The covariates, common factors of ``data`` known in both groups.
+
+    Returns
+    -------
+    dict
+        Keyword arguments of ``fit``.
+    """
+    inputs = known_attributes(model, data)
+    if covariates:
+        background, target = data.covariates(covariates)
+        inputs |= {"background_covariates": background, "target_covariates": target}
+    return inputs
 
 
 def model_report(
@@ -83,6 +110,16 @@ def model_report(
         sections.append(_probe_report(model, dataset, splits, document))
     else:
         sections.append(f"No factors to probe: {dataset} labels none of its samples.")
+    names = list(run.get("covariates") or [])
+    if names:
+        leaks = covariate_leaks(model, train, test, names)
+        document["covariate_leaks"] = leaks
+        for warning in confounded(leaks):
+            warnings.warn(warning, SepCLRWarning, stacklevel=2)
+        sections.append(
+            "Covariate leaks (test targets; probes fitted on the train targets):\n\n"
+            + leaks_table(leaks)
+        )
     sections.append(
         "Label-free diagnostics (test split; no factor labels used):\n\n"
         + diagnostics_table(diagnostics)
@@ -99,7 +136,8 @@ def _probe_report(
     rows = {f"{type(model).__name__} ({dataset})": probe_row(model, train, test)}
     if isinstance(model, TrainedEstimator):  # the same architecture untrained
         floor = model.untrained()
-        floor.fit(train.background, train.target, **known_attributes(model, train))
+        covariates = list(document["run"].get("covariates") or [])
+        floor.fit(train.background, train.target, **fit_inputs(model, train, covariates))
         rows["untrained encoder (floor)"] = probe_row(floor, train, test)
     rows["best expected"] = ideal_row(test)
     document["rows"] = rows

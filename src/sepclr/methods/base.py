@@ -30,6 +30,7 @@ from sepclr.engine.persistence import read_model, save_model
 from sepclr.engine.training import TrainingData, TrainingModule, TrainingPlan
 from sepclr.errors import CheckpointError, InvalidInputError, NotFittedError
 from sepclr.memory import check_fits
+from sepclr.methods.covariates import Covariates, fit_covariates
 from sepclr.methods.parameters import (
     BOOLEAN,
     POSITIVE,
@@ -105,7 +106,14 @@ class ContrastiveEstimator(BaseEstimator):
                 f"{self.sample_shape_}"
             )
 
-    def fit(self: Model, background: Any, target: Any) -> Model:
+    def fit(
+        self: Model,
+        background: Any,
+        target: Any,
+        *,
+        background_covariates: Any = None,
+        target_covariates: Any = None,
+    ) -> Model:
         """Fit on the two groups.
 
         Parameters
@@ -114,6 +122,10 @@ class ContrastiveEstimator(BaseEstimator):
             Samples of the background group (e.g. healthy controls).
         target : array-like or DataFrame, shape (n_target, ...)
             Samples of the target group (e.g. patients), of the same shape and columns.
+        background_covariates, target_covariates : DataFrame or dict, optional
+            Known nuisance factors of each sample (site, sex, age), one row per sample and the
+            same columns in both groups (:mod:`sepclr.methods.covariates`); the method keeps
+            them out of the salient code. ``transform`` does not need them.
 
         Returns
         -------
@@ -121,7 +133,8 @@ class ContrastiveEstimator(BaseEstimator):
             The fitted model.
         """
         inputs, is_target = self._checked_groups(background, target)
-        self._fit_groups(inputs, is_target)
+        covariates = self._checked_covariates(background_covariates, target_covariates, is_target)
+        self._fit_groups(inputs, is_target, covariates)
         self.sample_shape_ = tuple(inputs.shape[1:])
         return self
 
@@ -157,6 +170,20 @@ class ContrastiveEstimator(BaseEstimator):
         self._remember_features(background, target)
         return stack_groups(background, target, self.keeps_uint8)
 
+    def _checked_covariates(
+        self, background: Any, target: Any, is_target: torch.Tensor
+    ) -> torch.Tensor | None:
+        """Check the covariates of both groups, keep what the model needs of them as
+        ``covariates_`` (forget it without covariates), and return their encoding of every
+        row, background first (None without covariates)."""
+        n_target = int(is_target.sum())
+        fitted = fit_covariates(background, target, (len(is_target) - n_target, n_target))
+        self.__dict__.pop("covariates_", None)
+        if fitted is None:
+            return None
+        self.covariates_, encoded = fitted
+        return encoded
+
     def _remember_features(self, background: Any, target: Any) -> None:
         """Keep the column names of DataFrame groups as ``feature_names_in_`` (the groups
         must have the same ones); forget them for other inputs."""
@@ -190,8 +217,11 @@ class ContrastiveEstimator(BaseEstimator):
             "the fitted order: x[model.feature_names_in_]"
         )
 
-    def _fit_groups(self, inputs: torch.Tensor, is_target: torch.Tensor) -> None:
-        """Fit on the stacked rows (background first) and their target mask."""
+    def _fit_groups(
+        self, inputs: torch.Tensor, is_target: torch.Tensor, covariates: torch.Tensor | None
+    ) -> None:
+        """Fit on the stacked rows (background first), their target mask and their encoded
+        covariates."""
         raise NotImplementedError
 
     def transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -217,14 +247,7 @@ class ContrastiveEstimator(BaseEstimator):
         """
         self._check_fitted()
         self._check_features(x)
-        common, salient = self._transform(x)
-        for name, codes in (("common", common), ("salient", salient)):
-            if not np.isfinite(codes).all():
-                raise InvalidInputError(
-                    f"the {name} codes of x are not finite (NaN or infinite): x is far outside "
-                    "the range of the training data, or the model is damaged"
-                )
-        return common, salient
+        return finite_codes(*self._transform(x))
 
     def _transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
@@ -269,6 +292,8 @@ class ContrastiveEstimator(BaseEstimator):
         fitted = {"sample_shape": list(self.sample_shape_), **self.fit_summary()}
         if hasattr(self, "feature_names_in_"):
             fitted["feature_names"] = list(self.feature_names_in_)
+        if hasattr(self, "covariates_"):
+            fitted["covariates"] = self.covariates_.as_json()
         config = {"params": self.get_params(), "fitted": fitted}
         return save_model(directory, type(self).__name__, config, self._state_tensors())
 
@@ -310,6 +335,8 @@ class ContrastiveEstimator(BaseEstimator):
                 model.feature_names_in_ = np.asarray(
                     [str(name) for name in fitted["feature_names"]], dtype=object
                 )
+            if "covariates" in fitted:
+                model.covariates_ = Covariates.from_json(fitted["covariates"])
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"{directory}: invalid model configuration ({exc})") from exc
         damaged = [
@@ -375,6 +402,9 @@ class TrainedEstimator(ContrastiveEstimator):
         checkpoint_dir: str | Path | None = None,
         checkpoint_every: int = 1,
         resume: bool = False,
+        *,
+        background_covariates: Any = None,
+        target_covariates: Any = None,
         **side_data: Any,
     ) -> "TrainedEstimator":
         """Train on the two groups.
@@ -395,6 +425,10 @@ class TrainedEstimator(ContrastiveEstimator):
         resume : bool
             Continue from the checkpoint in ``checkpoint_dir`` when there is one, with the
             same result as an uninterrupted run.
+        background_covariates, target_covariates : DataFrame or dict, optional
+            Known nuisance factors of each sample (site, sex, age), one row per sample and the
+            same columns in both groups (:mod:`sepclr.methods.covariates`); the method keeps
+            them out of the salient code. ``transform`` does not need them.
         **side_data
             What a method needs beside the samples (supervised SepCLR's ``attributes``).
 
@@ -404,6 +438,8 @@ class TrainedEstimator(ContrastiveEstimator):
             The trained model.
         """
         inputs, is_target = self._checked_groups(background, target)
+        covariates = self._checked_covariates(background_covariates, target_covariates, is_target)
+        self._check_covariate_settings()
         rows = self._side_rows(is_target, **side_data)
         shard = Shard.current()
         check_processes(type(self), shard.world_size)
@@ -411,8 +447,8 @@ class TrainedEstimator(ContrastiveEstimator):
         plan = self._plan(tuple(inputs.shape[1:]), len(inputs), device, shard)
         self._check_model_fits(tuple(inputs.shape[1:]), device)
         standardiser = Standardiser.fit(inputs)
-        data = TrainingData(inputs, is_target, standardiser, rows)
-        fingerprinted = (inputs, is_target) if rows is None else (inputs, is_target, rows)
+        data = TrainingData(inputs, is_target, standardiser, rows, covariates)
+        fingerprinted = tuple(t for t in (inputs, is_target, rows, covariates) if t is not None)
         checkpointer, resuming = self._checkpointer(
             checkpoint_dir, checkpoint_every, resume, *fingerprinted
         )
@@ -493,6 +529,9 @@ class TrainedEstimator(ContrastiveEstimator):
             f"lower {', '.join(sizes[:-1])} or {sizes[-1]}",
             device,
         )
+
+    def _check_covariate_settings(self) -> None:
+        """Refuse settings that act on covariates when none were given (none by default)."""
 
     def _side_rows(self, is_target: torch.Tensor, **side_data: Any) -> torch.Tensor | None:
         """Per-row side data for the loss from ``fit``'s extra arguments (none by default)."""
@@ -584,6 +623,34 @@ class TrainedEstimator(ContrastiveEstimator):
                     f"{self.network_name}.{name} is {tuple(saved[name].shape)} in the weights "
                     f"but {tuple(expected[name].shape)} in the model of config.json"
                 )
+
+
+def finite_codes(common: np.ndarray, salient: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The codes, refused where they are not finite.
+
+    Parameters
+    ----------
+    common, salient : ndarray
+        The codes of ``x``.
+
+    Returns
+    -------
+    common, salient : ndarray
+        The same codes.
+
+    Raises
+    ------
+    InvalidInputError
+        For a NaN or infinite code (an input far outside the training data, or a damaged
+        model).
+    """
+    for name, codes in (("common", common), ("salient", salient)):
+        if not np.isfinite(codes).all():
+            raise InvalidInputError(
+                f"the {name} codes of x are not finite (NaN or infinite): x is far outside "
+                "the range of the training data, or the model is damaged"
+            )
+    return common, salient
 
 
 def _sample_shape(value: Any) -> tuple[int, ...]:

@@ -9,7 +9,7 @@ from sklearn.cluster import SpectralClustering
 from sklearn.decomposition import PCA
 
 from sepclr.errors import InvalidInputError
-from sepclr.methods.base import ContrastiveEstimator
+from sepclr.methods.base import ContrastiveEstimator, finite_codes
 from sepclr.methods.parameters import (
     BOOLEAN,
     NON_NEGATIVE,
@@ -140,6 +140,31 @@ def select_alphas(
     return sorted(exemplars)
 
 
+def covariate_effect(flat: np.ndarray, is_target: np.ndarray, covariates: np.ndarray) -> np.ndarray:
+    """The linear effect of encoded covariates on the features: the least-squares
+    coefficients of ``x ~ 1 + group + covariates`` over both groups (the group indicator
+    keeps the difference between the groups out of the effect).
+
+    Parameters
+    ----------
+    flat : ndarray, shape (n, features)
+        The samples.
+    is_target : ndarray of bool, shape (n,)
+        The target rows.
+    covariates : ndarray, shape (n, width)
+        Their encoded covariates.
+
+    Returns
+    -------
+    ndarray, shape (width, features)
+        The covariates' coefficients.
+    """
+    design = np.column_stack([np.ones(len(flat)), is_target.astype(np.float64), covariates])
+    coefficients, *_ = np.linalg.lstsq(design, flat, rcond=None)
+    effect: np.ndarray = coefficients[2:]
+    return effect
+
+
 @register_method("cpca", "cPCA")
 class CPCA(ContrastiveEstimator):
     """Contrastive PCA: linear salient directions with more variance in the target than in
@@ -204,8 +229,16 @@ class CPCA(ContrastiveEstimator):
     max_features = Param(1000, Integer(1), "Above this many features, reduce by PCA first.")
     seed = Param(0, SEED, "Seeds the PCA solvers and the spectral clustering.")
 
-    def _fit_groups(self, inputs: torch.Tensor, is_target: torch.Tensor) -> None:
+    def _fit_groups(
+        self, inputs: torch.Tensor, is_target: torch.Tensor, covariates: torch.Tensor | None
+    ) -> None:
         flat = inputs.reshape(len(inputs), -1).double().numpy()
+        self._fit_common(flat)
+        if covariates is not None:
+            self.covariate_effect_ = covariate_effect(flat, is_target.numpy(), covariates.numpy())
+            flat = flat - covariates.double().numpy() @ self.covariate_effect_
+        else:
+            self.__dict__.pop("covariate_effect_", None)
         bg, tg = flat[~is_target.numpy()], flat[is_target.numpy()]
         for name in ("common_dim", "salient_dim"):
             if getattr(self, name) > min(bg.shape[1], self.max_features):
@@ -216,7 +249,6 @@ class CPCA(ContrastiveEstimator):
         for name, group in (("background", bg), ("target", tg)):
             if len(group) < 2:
                 raise InvalidInputError(f"{name} needs at least 2 samples for a covariance")
-        self._fit_common(np.concatenate([bg, tg]))
         self._fit_salient(bg, tg)
 
     def _fit_common(self, pooled: np.ndarray) -> None:
@@ -265,11 +297,46 @@ class CPCA(ContrastiveEstimator):
         components: np.ndarray = reducer.components_.T
         return components
 
-    def _transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
+    def transform(self, x: Any, covariates: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """The common and salient codes of ``x``.
+
+        Parameters
+        ----------
+        x : array-like or DataFrame, shape (n, ...)
+            Samples of the shape (and columns) the model was fitted on.
+        covariates : DataFrame or dict, optional
+            The samples' covariates, for a model fitted with covariates: their linear effect
+            is then removed from ``x`` before the salient projection, as at ``fit``. Without
+            them, the salient code of ``x`` keeps that effect.
+
+        Returns
+        -------
+        common : ndarray of float32, shape (n, common_dim)
+            The common codes.
+        salient : ndarray of float32, shape (n, salient_dim)
+            The salient codes.
+        """
+        if covariates is None:
+            return super().transform(x)
+        self._check_fitted()
+        self._check_features(x)
+        if not hasattr(self, "covariates_"):
+            raise InvalidInputError("this CPCA was fitted without covariates; leave them out")
         inputs = as_float_tensor(x, "x")
+        encoded = self.covariates_.encode(covariates, "x", len(inputs))
+        return finite_codes(*self._codes(inputs, encoded))
+
+    def _transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
+        return self._codes(as_float_tensor(x, "x"), None)
+
+    def _codes(
+        self, inputs: torch.Tensor, covariates: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         self._check_sample_shape(inputs)
         flat = inputs.reshape(len(inputs), -1).double().numpy()
         common = ((flat - self.common_mean_) / self.common_scale_) @ self.common_components_
+        if covariates is not None:
+            flat = flat - covariates.astype(np.float64) @ self.covariate_effect_
         salient = ((flat - self.salient_mean_) / self.salient_scale_) @ self.salient_components_
         return common.astype(np.float32), salient.astype(np.float32)
 
@@ -285,7 +352,8 @@ class CPCA(ContrastiveEstimator):
     )
 
     def _state_tensors(self) -> dict[str, torch.Tensor]:
-        return {name: torch.from_numpy(getattr(self, name)) for name in self._ARRAYS}
+        names = self._ARRAYS + (("covariate_effect_",) if hasattr(self, "covariates_") else ())
+        return {name: torch.from_numpy(getattr(self, name)) for name in names}
 
     def fit_summary(self) -> dict[str, Any]:
         """What is saved with the model beside its tensors.
@@ -306,3 +374,8 @@ class CPCA(ContrastiveEstimator):
             if value.shape[0] != features:
                 raise ValueError(f"{name} has {value.shape[0]} rows, expected {features}")
             setattr(self, name, value)
+        if hasattr(self, "covariates_"):
+            effect = tensors["covariate_effect_"].double().numpy()
+            if effect.shape != (self.covariates_.width, features):
+                raise ValueError(f"covariate_effect has shape {effect.shape}")
+            self.covariate_effect_ = effect

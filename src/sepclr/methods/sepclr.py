@@ -16,6 +16,7 @@ from sepclr.engine.performance import (
 from sepclr.engine.training import TrainingData, TrainingModule, TrainingPlan
 from sepclr.errors import InvalidInputError
 from sepclr.methods.base import TrainedEstimator, checked_backbone, prefixed, view_kind
+from sepclr.methods.covariates import CATEGORICAL
 from sepclr.methods.parameters import (
     BOOLEAN,
     NON_NEGATIVE,
@@ -35,6 +36,7 @@ from sepclr.methods.supervised import SupervisedSepCLRModule, attribute_rows
 from sepclr.methods.validation import as_sample_tensor
 from sepclr.nets.encoder import BACKBONES, EncodedBatch, TwoBranchEncoder
 from sepclr.objectives import INDEPENDENCE_TERMS, SepCLRObjectiveSettings, build_independence
+from sepclr.objectives.covariates import CovariateBlocks
 from sepclr.objectives.redundancy import REDUNDANCY_TERMS
 from sepclr.objectives.shard import Shard
 from sepclr.objectives.supervised import ATTRIBUTE_KINDS
@@ -232,6 +234,12 @@ class SepCLR(TrainedEstimator):
     views: Param[dict[str, Any] | None] = Param(
         None, Rule(_check_views, "dict or None"), "Overrides of the view options."
     )
+    covariate_weight = Param(
+        10.0,
+        NON_NEGATIVE,
+        "With covariates named at fit: the weight of the term that keeps them out of the "
+        "target rows' salient code (sepclr.objectives.covariates).",
+    )
 
     # --- parameters ----------------------------------------------------------------------
 
@@ -360,6 +368,19 @@ class SepCLR(TrainedEstimator):
             return None
         return attribute_rows(list(self.salient_attributes), attributes, is_target)
 
+    def _check_covariate_settings(self) -> None:
+        given = hasattr(self, "covariates_")
+        if given and self.salient_attributes is not None:
+            raise InvalidInputError(
+                "supervised SepCLR (salient_attributes) does not take covariates; leave them out"
+            )
+        if not given and self.covariate_weight != type(self).covariate_weight.default:
+            raise InvalidInputError(
+                f"covariate_weight={self.covariate_weight!r} has no effect without covariates; "
+                "name them at fit (background_covariates=, target_covariates=), or leave "
+                "covariate_weight at its default"
+            )
+
     def _check_processes(self, shard: Shard) -> None:
         if shard.distributed and self.salient_attributes is not None:
             raise InvalidInputError("supervised SepCLR (salient_attributes) trains in one process")
@@ -426,10 +447,18 @@ class SepCLR(TrainedEstimator):
             view_passes=resolve_view_passes(
                 str(self.view_passes), device, checked_backbone(str(self.backbone), sample_shape)
             ),
+            covariates=self._covariate_blocks(),
+            covariate_weight=float(self.covariate_weight),
         )
         if self.salient_attributes is None:
             return module
         return SupervisedSepCLRModule(module, tuple(self.salient_attributes.values()))
+
+    def _covariate_blocks(self) -> CovariateBlocks:
+        """The named covariates' encoded columns, and whether each is categorical."""
+        if not hasattr(self, "covariates_"):
+            return ()
+        return tuple((columns, kind == CATEGORICAL) for columns, kind in self.covariates_.blocks())
 
     def _keep_trained(
         self, module: TrainingModule, data: TrainingData, device: torch.device

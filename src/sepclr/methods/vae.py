@@ -22,6 +22,7 @@ import torch
 
 from sepclr.engine.devices import resolve_device
 from sepclr.engine.training import TrainingData, TrainingModule
+from sepclr.errors import InvalidInputError
 from sepclr.methods.base import TrainedEstimator, checked_backbone, prefixed
 from sepclr.methods.parameters import NON_NEGATIVE, Choice, Integer, Param
 from sepclr.methods.vae_module import ContrastiveVAEModule, VAEWeights
@@ -66,6 +67,7 @@ class ContrastiveVAE(TrainedEstimator):
             int(self.salient_dim),
             int(self.width),
             int(self.hidden),
+            self.covariates_.width if hasattr(self, "covariates_") else 0,
         )
 
     def _build_module(self, sample_shape: tuple[int, ...], device: torch.device) -> TrainingModule:
@@ -107,7 +109,7 @@ class ContrastiveVAE(TrainedEstimator):
         return True
 
     @torch.no_grad()
-    def reconstruct(self, x: Any, salient: bool = True) -> np.ndarray:
+    def reconstruct(self, x: Any, salient: bool = True, covariates: Any = None) -> np.ndarray:
         """Decoded posterior means of ``x``'s codes.
 
         Parameters
@@ -117,6 +119,10 @@ class ContrastiveVAE(TrainedEstimator):
         salient : bool
             Decode with the salient code; False sets it to 0, as for background samples,
             which shows what the common space alone holds.
+        covariates : DataFrame or dict, optional
+            The samples' covariates, for a model fitted with covariates (its decoder reads
+            them). Without them the decoder reads 0: the mean of each continuous covariate
+            and no category of a categorical one.
 
         Returns
         -------
@@ -126,7 +132,17 @@ class ContrastiveVAE(TrainedEstimator):
         common, salient_code = self._posterior_means(x)
         if not salient:
             salient_code = torch.zeros_like(salient_code)
-        decoded = self.net_.decoder(torch.cat([common, salient_code], dim=1))
+        codes = [common, salient_code]
+        if hasattr(self, "covariates_"):
+            encoded = (
+                np.zeros((len(common), self.covariates_.width), dtype=np.float32)
+                if covariates is None
+                else self.covariates_.encode(covariates, "x", len(common))
+            )
+            codes.append(torch.from_numpy(encoded))
+        elif covariates is not None:
+            raise InvalidInputError(f"this {type(self).__name__} was fitted without covariates")
+        decoded = self.net_.decoder(torch.cat(codes, dim=1))
         return self.standardiser_.invert(decoded).numpy()
 
     def _set_fitted(self, fitted: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:

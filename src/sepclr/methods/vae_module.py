@@ -63,6 +63,7 @@ def contrastive_vae_loss(
     tc: TotalCorrelation | None = None,
     forward: Forward | None = None,
     shard: Shard = SINGLE_PROCESS,
+    covariates: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, Terms]:
     """The loss of the module docstring on one batch, and its terms. ``tc`` is the
     total-correlation critic (called on the target codes, which it keeps for its own step);
@@ -85,6 +86,8 @@ def contrastive_vae_loss(
         Runs ``net``.
     shard : Shard
         This process's rows of a split batch.
+    covariates : Tensor, optional
+        The rows' encoded covariates, for a decoder conditioned on them.
 
     Returns
     -------
@@ -93,7 +96,8 @@ def contrastive_vae_loss(
     terms : dict of str to Tensor
         Each term.
     """
-    out = (forward or net)(x, is_target)
+    inputs = (x, is_target) if covariates is None else (x, is_target, covariates)
+    out = (forward or net)(*inputs)
     common, salient = out.common, out.salient
     background = ~is_target
     terms = {
@@ -159,5 +163,12 @@ class ContrastiveVAEModule(TrainingModule):
     def loss(self, batch: Batch, forward: Forward) -> tuple[torch.Tensor, Terms]:
         assert isinstance(self.network, ContrastiveVAENet)
         return contrastive_vae_loss(
-            self.network, batch.x, batch.is_target, self.weights, self.tc, forward, batch.shard
+            self.network,
+            batch.x,
+            batch.is_target,
+            self.weights,
+            self.tc,
+            forward,
+            batch.shard,
+            batch.covariates,
         )

@@ -99,7 +99,9 @@ class GaussianEncoder(nn.Module):
 
 
 class ContrastiveVAENet(nn.Module):
-    """Common and salient Gaussian encoders and a decoder of ``[z_c, z_s]``.
+    """Common and salient Gaussian encoders and a decoder of ``[z_c, z_s]``, conditioned on
+    the encoded covariates when the model has them (``[z_c, z_s, covariates]``, as scVI
+    conditions its decoder on batches).
 
     Parameters
     ----------
@@ -113,6 +115,8 @@ class ContrastiveVAENet(nn.Module):
         The backbones' base width.
     hidden : int
         The fully connected layers' width.
+    covariate_width : int
+        The number of encoded covariate columns the decoder reads (0: none).
     """
 
     def __init__(
@@ -123,6 +127,7 @@ class ContrastiveVAENet(nn.Module):
         salient_dim: int,
         width: int = 16,
         hidden: int = 256,
+        covariate_width: int = 0,
     ) -> None:
         super().__init__()
         name = resolve_backbone(backbone, input_shape)
@@ -130,7 +135,8 @@ class ContrastiveVAENet(nn.Module):
         self.salient = GaussianEncoder(
             build_backbone(name, input_shape, width), salient_dim, hidden
         )
-        self.decoder = build_decoder(name, input_shape, common_dim + salient_dim, width, hidden)
+        codes = common_dim + salient_dim + covariate_width
+        self.decoder = build_decoder(name, input_shape, codes, width, hidden)
 
     def encode(self, x: torch.Tensor) -> tuple[Posterior, Posterior]:
         """The common and salient posteriors of ``x``.
@@ -149,9 +155,11 @@ class ContrastiveVAENet(nn.Module):
         """
         return self.common(x), self.salient(x)
 
-    def forward(self, x: torch.Tensor, is_target: torch.Tensor) -> VAEPass:
-        """Encode ``x``, sample both codes and decode ``[z_c, z_s]`` with the salient code of
-        background rows at 0.
+    def forward(
+        self, x: torch.Tensor, is_target: torch.Tensor, covariates: torch.Tensor | None = None
+    ) -> VAEPass:
+        """Encode ``x``, sample both codes and decode ``[z_c, z_s]`` (and the covariates) with
+        the salient code of background rows at 0.
 
         Parameters
         ----------
@@ -159,6 +167,8 @@ class ContrastiveVAENet(nn.Module):
             A batch.
         is_target : Tensor
             Boolean (n,): the target rows.
+        covariates : Tensor, optional
+            The rows' encoded covariates, for a decoder conditioned on them.
 
         Returns
         -------
@@ -168,5 +178,6 @@ class ContrastiveVAENet(nn.Module):
         common, salient = self.encode(x)
         z_c = reparameterise(common.mu, common.logvar)
         z_s = reparameterise(salient.mu, salient.logvar)
-        decoded = self.decoder(torch.cat([z_c, z_s * is_target[:, None]], dim=1))
+        codes = [z_c, z_s * is_target[:, None]]
+        decoded = self.decoder(torch.cat(codes if covariates is None else [*codes, covariates], 1))
         return VAEPass(common, salient, z_c, z_s, decoded)

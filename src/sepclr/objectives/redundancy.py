@@ -106,13 +106,44 @@ def linear_hsic(c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     return cross / ((C.T @ C).pow(2).sum().sqrt() * (S.T @ S).pow(2).sum().sqrt() + 1e-12)
 
 
-def _median_kernel(x: torch.Tensor) -> torch.Tensor:
-    """Gaussian kernel matrix ``exp(-|x_i - x_j|^2 / (2 sigma^2))``, sigma^2 the median of the
-    off-diagonal squared distances (a constant)."""
+def median_kernel(x: torch.Tensor) -> torch.Tensor:
+    """Gaussian kernel matrix ``exp(-|x_i - x_j|^2 / (2 sigma^2))``, sigma^2 the (lower)
+    median of the off-diagonal squared distances, a constant.
+
+    Parameters
+    ----------
+    x : Tensor
+        Rows, (m, d), m >= 2.
+
+    Returns
+    -------
+    Tensor
+        The kernel matrix, (m, m).
+    """
     distances = pairwise_sq_distances(x)
     off = ~torch.eye(len(x), dtype=torch.bool, device=x.device)
     sigma2 = distances[off].median().detach().clamp_min(1e-12)
     return torch.exp(-distances / (2.0 * sigma2))
+
+
+def normalised_hsic(K: torch.Tensor, L: torch.Tensor) -> torch.Tensor:
+    """The normalised HSIC of two kernel matrices, ``<HKH, HLH> / (|HKH|_F |HLH|_F)`` with
+    ``H`` the centring matrix (Gretton et al., ALT 2005; normalised as in Kornblith et al.,
+    ICML 2019); 0 when either kernel is constant.
+
+    Parameters
+    ----------
+    K, L : Tensor
+        Kernel matrices, (m, m).
+
+    Returns
+    -------
+    Tensor
+        A scalar in [0, 1].
+    """
+    Kc = _centred(_centred(K).T)
+    Lc = _centred(_centred(L).T)
+    return (Kc * Lc).sum() / (Kc.pow(2).sum().sqrt() * Lc.pow(2).sum().sqrt() + 1e-12)
 
 
 def kernel_hsic(c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -130,10 +161,7 @@ def kernel_hsic(c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     Tensor
         A scalar in [0, 1].
     """
-    K, L = _median_kernel(c), _median_kernel(s)
-    Kc = _centred(_centred(K).T)
-    Lc = _centred(_centred(L).T)
-    return (Kc * Lc).sum() / (Kc.pow(2).sum().sqrt() * Lc.pow(2).sum().sqrt() + 1e-12)
+    return normalised_hsic(median_kernel(c), median_kernel(s))
 
 
 def principal_directions(x: torch.Tensor, kept_variance: float) -> torch.Tensor:
