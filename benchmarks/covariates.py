@@ -4,8 +4,11 @@ post-hoc baseline, on a benchmark whose common factors are known in both groups.
 Rows, each over ``--seeds`` seeds (mean ± std):
 
 - ``<method>``: the method with its defaults, no covariates;
-- ``<method>+cov``: the same, fitted with the covariates (SepCLR's dependence term, the VAEs'
-  conditioned decoder, cPCA's regression of their linear effect out of the inputs);
+- ``<method>+cov``: the same, fitted with the covariates: the VAEs condition their decoder on
+  them, cPCA regresses their linear effect out of the inputs, and every method then erases
+  their linear trace from the salient code (``sepclr.objectives.covariates.linear_erasure``);
+- ``<method>+cov before erasure``: the codes of the same fits before the erasure (what the
+  VAEs' conditioning and cPCA's regression do alone);
 - ``sepclr+posthoc``: SepCLR without covariates, then its salient code linearly residualised
   on the covariates (least squares on the train targets, applied with each split's own
   covariates): the simple baseline, which needs the covariates of every new sample.
@@ -79,8 +82,8 @@ def _model(row: str, seed: int, params: dict[str, Any], features: int) -> Any:
     cls = METHODS[row.split("+")[0]].cls
     accepted = cls().get_params()
     settings = {k: v for k, v in params.items() if k in accepted} | {"seed": seed}
-    if not cls.trains_by_epochs:  # cPCA: no more directions than features
-        settings |= {d: min(accepted[d], features) for d in ("common_dim", "salient_dim")}
+    if not cls.trains_by_epochs:  # cPCA: at most half the features in each space
+        settings |= {d: min(accepted[d], features // 2) for d in ("common_dim", "salient_dim")}
     return cls(**settings | ({"verbose": False} if cls.trains_by_epochs else {}))
 
 
@@ -92,13 +95,33 @@ def _run(row: str, seed: int, params: dict[str, Any], data: tuple, names: list[s
     model.fit(train.background, train.target, **fit_inputs(model, train, covariates))
     seconds = time.perf_counter() - start
     probed = Residualised(model, [train, test], names) if row == POSTHOC else model
-    leaks = covariate_leaks(probed, train, test, names)
-    return {
+    result = {
         "row": row,
         "seed": seed,
         "params": json.loads(json.dumps(model.get_params())),
         "fit_seconds": seconds,
-        **probe_row(probed, train, test),
+        **_scores(probed, train, test, names),
+    }
+    if covariates:
+        result["before_erasure"] = _scores(BeforeErasure(model), train, test, names)
+    return result
+
+
+class BeforeErasure:
+    """A model fitted with covariates, read before the erasure of its salient code."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
+        common, salient = self.model._transform(x)
+        return common, salient
+
+
+def _scores(model: Any, train: CADataset, test: CADataset, names: list[str]) -> dict:
+    leaks = covariate_leaks(model, train, test, names)
+    return {
+        **probe_row(model, train, test),
         **{f"{code}_{n}_R2": leak[code] for n, leak in leaks.items() for code in ("S", "C")
            if leak["kind"] == "continuous"},
         "covariate_leaks": leaks,
@@ -139,11 +162,15 @@ def main() -> None:
                 write_json(path, result)
                 print(f"{row} seed {seed}: {result['fit_seconds']:.0f} s", flush=True)
             results.append(json.loads(path.read_text()))
-        summary[row] = {}
-        for column in [*columns, "fit_seconds"]:
-            values = [r[column] for r in results]
-            summary[row][column] = float(np.mean(values))
-            summary[row][f"{column}_std"] = float(np.std(values))
+        variants = [(row, results)]
+        if "before_erasure" in results[0]:
+            variants.append((f"{row} before erasure", [r["before_erasure"] for r in results]))
+        for label, found in variants:
+            summary[label] = {"fit_seconds": float(np.mean([r["fit_seconds"] for r in results]))}
+            for column in columns:
+                values = [r[column] for r in found]
+                summary[label][column] = float(np.mean(values))
+                summary[label][f"{column}_std"] = float(np.std(values))
     settings = {"dataset": args.dataset, **options, "split": args.split, "covariates": names}
     settings |= params
     shown = {

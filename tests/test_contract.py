@@ -260,7 +260,6 @@ CHANGED = {
     "salient_attributes": ({"a": "discrete", "b": "continuous"}, {"attributes": True}),
     "view_passes": ("separate", {}),
     "views": ({"noise_std": 0.5}, {}),
-    "covariate_weight": (50.0, {"covariates": True}),
     "beta_common": (2.0, {}),
     "beta_salient": (2.0, {}),
     "hidden": (8, {}),
@@ -288,7 +287,6 @@ IDLE = [
     ("sepclr", {"redundancy_weight": 1.0}),
     ("sepclr", {"decoder_noise": 0.5, "objective": "extended"}),
     ("sepclr", {"independence": "none", "independence_weight": 1.0}),
-    ("sepclr", {"covariate_weight": 50.0}),
 ]
 CASES = [
     (name, param)
@@ -317,18 +315,10 @@ def _effect_codes(name, context, data, **params):
     """The codes of ``name`` fitted with ``context`` and ``params``, on the inputs that
     ``context``'s flags ask for."""
     context = dict(context)
-    flags = {
-        key: bool(context.pop(key, False)) for key in ("wide", "images", "attributes", "covariates")
-    }
+    flags = {key: bool(context.pop(key, False)) for key in ("wide", "images", "attributes")}
     (background, target), attributes = _effect_inputs(data, flags["wide"], flags["images"])
     model = _small(name, **{**context, **params})
     fit_options = {}
-    if flags["covariates"]:
-        background_covariates, target_covariates = _covariates(data)
-        fit_options = {
-            "background_covariates": background_covariates,
-            "target_covariates": target_covariates,
-        }
     if params.get("salient_attributes"):
         fit_options["attributes"] = attributes
         model.set_params(salient_dim=len(params["salient_attributes"]))
@@ -350,7 +340,7 @@ def _covariates(data):
 @pytest.mark.parametrize("name", NAMES)
 def test_covariates_are_kept_with_the_model_and_checked(name, data, tmp_path):
     background, target = _covariates(data)
-    model = _small(name).fit(
+    model = _small(name, salient_dim=4).fit(
         data.background, data.target, background_covariates=background, target_covariates=target
     )
     assert [(c.name, c.kind) for c in model.covariates_.columns] == [
@@ -360,8 +350,16 @@ def test_covariates_are_kept_with_the_model_and_checked(name, data, tmp_path):
     loaded = sepclr.load(model.save(tmp_path / "model"))
     assert loaded.covariates_ == model.covariates_
     _assert_same_codes(model, loaded, data.target)  # transform needs no covariates
-    with pytest.raises(InvalidInputError, match="'dose' is given for the target group only"):
+    salient = model.transform(data.target)[1].astype(np.float64)
+    indicators = np.asarray(target["shared"])[:, None] == np.unique(target["shared"])[None, :]
+    cross = (salient - salient.mean(0)).T @ (indicators - indicators.mean(0)) / len(salient)
+    assert np.abs(cross).max() < 1e-4  # no linear trace of a covariate in the train targets' s
+    with pytest.raises(InvalidInputError, match="salient_dim=2 would keep nothing"):
         _small(name).fit(
+            data.background, data.target, background_covariates=background, target_covariates=target
+        )
+    with pytest.raises(InvalidInputError, match="'dose' is given for the target group only"):
+        _small(name, salient_dim=4).fit(
             data.background,
             data.target,
             background_covariates={"shared": background["shared"]},

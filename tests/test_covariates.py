@@ -19,7 +19,7 @@ from sepclr.evaluation.leaks import covariate_leaks
 from sepclr.evaluation.probes import probe_balanced_accuracy
 from sepclr.methods.covariates import CATEGORICAL, CONTINUOUS, Covariates, fit_covariates
 from sepclr.methods.cpca import covariate_effect
-from sepclr.objectives.covariates import covariate_dependence
+from sepclr.objectives.covariates import linear_erasure
 from sepclr.registry import METHODS
 
 FAST = {"epochs": 1, "batch_size": 16, "verbose": False, "device": "cpu"}
@@ -124,40 +124,27 @@ def test_the_encoding_is_standardised_numbers_and_indicator_columns():
     np.testing.assert_array_equal(again.encode(target, "target", 30), encoded[30:].numpy())
 
 
-def _plain_normalised_hsic(K: np.ndarray, L: np.ndarray) -> float:
-    n = len(K)
-    H = np.eye(n) - np.ones((n, n)) / n
-    Kc, Lc = H @ K @ H, H @ L @ H
-    return float(np.sum(Kc * Lc) / (np.linalg.norm(Kc) * np.linalg.norm(Lc)))
-
-
-def _plain_gaussian(x: np.ndarray) -> np.ndarray:
-    d2 = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
-    off = np.sort(d2[~np.eye(len(x), dtype=bool)])
-    sigma2 = off[(len(off) - 1) // 2]  # the lower median, as torch.median
-    return np.exp(-d2 / (2 * sigma2))
-
-
-def test_the_dependence_term_equals_a_plain_normalised_hsic():
+def test_the_erasure_leaves_no_linear_trace_and_changes_the_least():
     rng = np.random.default_rng(1)
-    s = rng.normal(size=(12, 3))
-    site = rng.integers(0, 3, 12)
-    age = rng.normal(size=12)
-    is_target = np.r_[np.zeros(4, bool), np.ones(8, bool)]
-    encoded = np.column_stack([np.eye(3)[site], age])
-    blocks = ((slice(0, 3), True), (slice(3, 4), False))
-    got = covariate_dependence(
-        torch.tensor(s), torch.tensor(encoded), blocks, torch.tensor(is_target)
-    )
-    K = _plain_gaussian(s[is_target])
-    delta = (site[is_target][:, None] == site[is_target][None, :]).astype(float)
-    expected = np.mean(
-        [
-            _plain_normalised_hsic(K, delta),
-            _plain_normalised_hsic(K, _plain_gaussian(age[is_target][:, None])),
-        ]
-    )
-    assert float(got) == pytest.approx(expected, rel=1e-5)
+    n = 400
+    site = np.eye(3)[rng.integers(0, 3, n)]
+    age = rng.normal(size=(n, 1))
+    covariates = np.column_stack([site, age])
+    s = rng.normal(size=(n, 6)) + covariates @ rng.normal(size=(4, 6))
+    erasure = linear_erasure(torch.tensor(s), torch.tensor(covariates)).double().numpy()
+    erased = s @ erasure
+    cross = (erased - erased.mean(0)).T @ (covariates - covariates.mean(0)) / n
+    assert np.abs(cross).max() < 1e-6  # no covariance with any covariate column
+    assert np.linalg.matrix_rank(np.eye(6) - erasure, tol=1e-6) == 3  # 2 for 3 sites, 1 for age
+    # LEACE's closed form: in whitened coordinates the erasure is the orthogonal projection
+    # away from the whitened cross-covariance; a plain computation of it
+    centred = s - s.mean(0)
+    values, vectors = np.linalg.eigh(centred.T @ centred / n)
+    whiten = vectors @ np.diag(values**-0.5) @ vectors.T
+    u, _, _ = np.linalg.svd(whiten @ centred.T @ (covariates - covariates.mean(0)) / n)
+    basis = u[:, :3]
+    expected = np.eye(6) - whiten @ basis @ basis.T @ np.linalg.inv(whiten)
+    np.testing.assert_allclose(erasure, expected, atol=1e-5)
 
 
 class _Codes:
@@ -261,14 +248,14 @@ def test_cpca_removes_the_covariates_effect_from_new_inputs_when_given():
     x[:, 0] += [shift[s] for s in site]
     x[n:, 1] += rng.choice([-2.0, 2.0], n)  # the targets' own pattern
     covariates = [{"site": site[:n]}, {"site": site[n:]}]
-    model = sepclr.CPCA(2, 1, alpha=1.0).fit(
+    model = sepclr.CPCA(2, 3, alpha=1.0, standardize=False).fit(
         x[:n], x[n:], background_covariates=covariates[0], target_covariates=covariates[1]
     )
     assert abs(model.salient_components_[1, 0]) > 0.9  # the contrast finds the target pattern
     with_covariates = model.transform(x[n:], covariates=covariates[1])[1]
     without = model.transform(x[n:])[1]
     assert not np.allclose(with_covariates, without)
-    plain = sepclr.CPCA(2, 1, alpha=1.0).fit(x[:n], x[n:])
+    plain = sepclr.CPCA(2, 3, alpha=1.0, standardize=False).fit(x[:n], x[n:])
     with pytest.raises(InvalidInputError, match="fitted without covariates"):
         plain.transform(x[n:], covariates=covariates[1])
 
@@ -276,10 +263,11 @@ def test_cpca_removes_the_covariates_effect_from_new_inputs_when_given():
 def test_a_conditioned_vae_decoder_reads_the_covariates():
     data = sepclr.datasets.load("synthetic-tabular", n=48, features=12)
     background, target = data.covariates(["shared"])
-    model = sepclr.ConVAE(3, 2, **FAST).fit(
+    model = sepclr.ConVAE(3, 4, **FAST).fit(
         data.background, data.target, background_covariates=background, target_covariates=target
     )
-    assert model.net_.decoder[0].in_features == 3 + 2 + 3  # [z_c, z_s, three categories]
+    first = next(m for m in model.net_.decoder.modules() if isinstance(m, torch.nn.Linear))
+    assert first.in_features == 3 + 4 + 3  # [z_c, z_s, three categories]
     rebuilt = [model.reconstruct(data.target, covariates=c) for c in (target, None)]
     assert rebuilt[0].shape == data.target.shape and not np.allclose(*rebuilt)
 
@@ -314,7 +302,7 @@ def test_a_table_column_named_as_a_covariate_is_no_feature(tmp_path):
     settings = sepclr.run.settings(
         "table-study",
         method="cpca",
-        params={"common_dim": 2, "salient_dim": 2},
+        params={"common_dim": 2, "salient_dim": 3},
         dataset_options={"table": "data.csv"},
         data_dir=tmp_path,
         covariates=["site"],

@@ -49,9 +49,11 @@ from sepclr.methods.parameters import (
 from sepclr.methods.standardiser import Standardiser
 from sepclr.methods.validation import feature_names, stack_groups
 from sepclr.nets.encoder import resolve_backbone
+from sepclr.objectives.covariates import linear_erasure
 from sepclr.objectives.shard import Shard
 
 Model = TypeVar("Model", bound="ContrastiveEstimator")
+ERASURE = "covariate_erasure"
 Trained = TypeVar("Trained", bound="TrainedEstimator")
 
 
@@ -124,8 +126,9 @@ class ContrastiveEstimator(BaseEstimator):
             Samples of the target group (e.g. patients), of the same shape and columns.
         background_covariates, target_covariates : DataFrame or dict, optional
             Known nuisance factors of each sample (site, sex, age), one row per sample and the
-            same columns in both groups (:mod:`sepclr.methods.covariates`); the method keeps
-            them out of the salient code. ``transform`` does not need them.
+            same columns in both groups (:mod:`sepclr.methods.covariates`). The method uses
+            them as it can, then erases their linear trace from the salient code
+            (:meth:`_fit_erasure`). ``transform`` does not need them.
 
         Returns
         -------
@@ -136,6 +139,7 @@ class ContrastiveEstimator(BaseEstimator):
         covariates = self._checked_covariates(background_covariates, target_covariates, is_target)
         self._fit_groups(inputs, is_target, covariates)
         self.sample_shape_ = tuple(inputs.shape[1:])
+        self._fit_erasure(inputs, is_target, covariates)
         return self
 
     def fit_transform(
@@ -181,8 +185,34 @@ class ContrastiveEstimator(BaseEstimator):
         self.__dict__.pop("covariates_", None)
         if fitted is None:
             return None
-        self.covariates_, encoded = fitted
+        covariates, encoded = fitted
+        spanned = covariates.degrees_of_freedom
+        if int(self.salient_dim) <= spanned:
+            raise InvalidInputError(
+                f"the covariates span {spanned} dimension(s) ({', '.join(covariates.names)}), "
+                f"which are erased from the salient code: salient_dim={self.salient_dim} would "
+                f"keep nothing; give salient_dim > {spanned}, or name fewer covariates"
+            )
+        self.covariates_ = covariates
         return encoded
+
+    def _fit_erasure(
+        self, inputs: torch.Tensor, is_target: torch.Tensor, covariates: torch.Tensor | None
+    ) -> None:
+        """With covariates, the map that erases their linear trace from the salient code,
+        fitted on the train targets' codes (``covariate_erasure_``, applied by
+        :meth:`transform`): no linear probe then reads a covariate from the salient code of
+        those rows better than a constant does."""
+        self.__dict__.pop("covariate_erasure_", None)
+        if covariates is None:
+            return
+        salient = torch.from_numpy(self._transform(inputs[is_target])[1])
+        self.covariate_erasure_ = linear_erasure(salient, covariates[is_target]).numpy()
+
+    def _erased(self, common: np.ndarray, salient: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The codes with the covariates erased from the salient one (unchanged without)."""
+        erasure = getattr(self, "covariate_erasure_", None)
+        return common, salient if erasure is None else (salient @ erasure).astype(np.float32)
 
     def _remember_features(self, background: Any, target: Any) -> None:
         """Keep the column names of DataFrame groups as ``feature_names_in_`` (the groups
@@ -247,7 +277,7 @@ class ContrastiveEstimator(BaseEstimator):
         """
         self._check_fitted()
         self._check_features(x)
-        return finite_codes(*self._transform(x))
+        return finite_codes(*self._erased(*self._transform(x)))
 
     def _transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
@@ -295,7 +325,10 @@ class ContrastiveEstimator(BaseEstimator):
         if hasattr(self, "covariates_"):
             fitted["covariates"] = self.covariates_.as_json()
         config = {"params": self.get_params(), "fitted": fitted}
-        return save_model(directory, type(self).__name__, config, self._state_tensors())
+        tensors = self._state_tensors()
+        if hasattr(self, "covariate_erasure_"):
+            tensors[ERASURE] = torch.from_numpy(self.covariate_erasure_)
+        return save_model(directory, type(self).__name__, config, tensors)
 
     @classmethod
     def load(cls: type[Model], directory: str | Path) -> Model:
@@ -337,6 +370,7 @@ class ContrastiveEstimator(BaseEstimator):
                 )
             if "covariates" in fitted:
                 model.covariates_ = Covariates.from_json(fitted["covariates"])
+                model.covariate_erasure_ = _erasure(tensors.pop(ERASURE, None))
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"{directory}: invalid model configuration ({exc})") from exc
         damaged = [
@@ -461,6 +495,7 @@ class TrainedEstimator(ContrastiveEstimator):
         self.standardiser_ = standardiser
         self.sample_shape_ = tuple(inputs.shape[1:])
         self._keep_trained(module, data, device)
+        self._fit_erasure(inputs, is_target, covariates)
         del module, data, inputs
         release_free_memory()
         return self
@@ -623,6 +658,13 @@ class TrainedEstimator(ContrastiveEstimator):
                     f"{self.network_name}.{name} is {tuple(saved[name].shape)} in the weights "
                     f"but {tuple(expected[name].shape)} in the model of config.json"
                 )
+
+
+def _erasure(tensor: torch.Tensor | None) -> np.ndarray:
+    """A saved erasure: a square float32 matrix."""
+    if tensor is None or tensor.ndim != 2 or tensor.shape[0] != tensor.shape[1]:
+        raise ValueError(f"a model with covariates needs a square {ERASURE} tensor")
+    return tensor.float().numpy()
 
 
 def finite_codes(common: np.ndarray, salient: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

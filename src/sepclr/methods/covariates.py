@@ -79,6 +79,12 @@ class Covariates:
         """The number of encoded columns."""
         return sum(column.width for column in self.columns)
 
+    @property
+    def degrees_of_freedom(self) -> int:
+        """How many directions the covariates span once centred: one less than its
+        categories for a categorical covariate, one for a continuous one."""
+        return sum(max(column.width - (column.kind == CATEGORICAL), 1) for column in self.columns)
+
     def blocks(self) -> list[tuple[slice, str]]:
         """Each covariate's encoded columns and its kind.
 

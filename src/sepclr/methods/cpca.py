@@ -324,7 +324,7 @@ class CPCA(ContrastiveEstimator):
             raise InvalidInputError("this CPCA was fitted without covariates; leave them out")
         inputs = as_float_tensor(x, "x")
         encoded = self.covariates_.encode(covariates, "x", len(inputs))
-        return finite_codes(*self._codes(inputs, encoded))
+        return finite_codes(*self._erased(*self._codes(inputs, encoded)))
 
     def _transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         return self._codes(as_float_tensor(x, "x"), None)

@@ -16,7 +16,6 @@ from sepclr.engine.performance import (
 from sepclr.engine.training import TrainingData, TrainingModule, TrainingPlan
 from sepclr.errors import InvalidInputError
 from sepclr.methods.base import TrainedEstimator, checked_backbone, prefixed, view_kind
-from sepclr.methods.covariates import CATEGORICAL
 from sepclr.methods.parameters import (
     BOOLEAN,
     NON_NEGATIVE,
@@ -36,7 +35,6 @@ from sepclr.methods.supervised import SupervisedSepCLRModule, attribute_rows
 from sepclr.methods.validation import as_sample_tensor
 from sepclr.nets.encoder import BACKBONES, EncodedBatch, TwoBranchEncoder
 from sepclr.objectives import INDEPENDENCE_TERMS, SepCLRObjectiveSettings, build_independence
-from sepclr.objectives.covariates import CovariateBlocks
 from sepclr.objectives.redundancy import REDUNDANCY_TERMS
 from sepclr.objectives.shard import Shard
 from sepclr.objectives.supervised import ATTRIBUTE_KINDS
@@ -234,12 +232,6 @@ class SepCLR(TrainedEstimator):
     views: Param[dict[str, Any] | None] = Param(
         None, Rule(_check_views, "dict or None"), "Overrides of the view options."
     )
-    covariate_weight = Param(
-        10.0,
-        NON_NEGATIVE,
-        "With covariates named at fit: the weight of the term that keeps them out of the "
-        "target rows' salient code (sepclr.objectives.covariates).",
-    )
 
     # --- parameters ----------------------------------------------------------------------
 
@@ -369,16 +361,10 @@ class SepCLR(TrainedEstimator):
         return attribute_rows(list(self.salient_attributes), attributes, is_target)
 
     def _check_covariate_settings(self) -> None:
-        given = hasattr(self, "covariates_")
-        if given and self.salient_attributes is not None:
+        if hasattr(self, "covariates_") and self.salient_attributes is not None:
             raise InvalidInputError(
-                "supervised SepCLR (salient_attributes) does not take covariates; leave them out"
-            )
-        if not given and self.covariate_weight != type(self).covariate_weight.default:
-            raise InvalidInputError(
-                f"covariate_weight={self.covariate_weight!r} has no effect without covariates; "
-                "name them at fit (background_covariates=, target_covariates=), or leave "
-                "covariate_weight at its default"
+                "supervised SepCLR (salient_attributes) does not take covariates: erasing them "
+                "would mix its attribute dimensions; leave them out"
             )
 
     def _check_processes(self, shard: Shard) -> None:
@@ -447,18 +433,10 @@ class SepCLR(TrainedEstimator):
             view_passes=resolve_view_passes(
                 str(self.view_passes), device, checked_backbone(str(self.backbone), sample_shape)
             ),
-            covariates=self._covariate_blocks(),
-            covariate_weight=float(self.covariate_weight),
         )
         if self.salient_attributes is None:
             return module
         return SupervisedSepCLRModule(module, tuple(self.salient_attributes.values()))
-
-    def _covariate_blocks(self) -> CovariateBlocks:
-        """The named covariates' encoded columns, and whether each is categorical."""
-        if not hasattr(self, "covariates_"):
-            return ()
-        return tuple((columns, kind == CATEGORICAL) for columns, kind in self.covariates_.blocks())
 
     def _keep_trained(
         self, module: TrainingModule, data: TrainingData, device: torch.device

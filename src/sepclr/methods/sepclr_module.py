@@ -10,7 +10,6 @@ from torch import nn
 from sepclr.engine.training import Batch, Forward, Terms, TrainingModule
 from sepclr.nets.encoder import EncodedBatch, TwoBranchEncoder
 from sepclr.objectives import SepCLRObjectiveSettings, sepclr_objective
-from sepclr.objectives.covariates import CovariateBlocks, covariate_dependence
 from sepclr.objectives.critics import Critic
 from sepclr.objectives.reconstruction import explaining_away_reconstruction
 from sepclr.objectives.registry import IndependencePenalty
@@ -76,12 +75,6 @@ class SepCLRModule(TrainingModule):
         Its noise on the target salient codes.
     view_passes : {"fused", "separate"}
         One forward pass for both views, or one each.
-    covariates : tuple of (slice, bool)
-        The named covariates' columns in ``Batch.covariates`` and whether each is
-        categorical (none: no covariate term).
-    covariate_weight : float
-        The weight of :func:`sepclr.objectives.covariates.covariate_dependence` on the
-        salient representations of both views.
     """
 
     def __init__(
@@ -94,8 +87,6 @@ class SepCLRModule(TrainingModule):
         decoder_weight: float = 0.0,
         decoder_noise: float = 0.0,
         view_passes: str = "fused",
-        covariates: CovariateBlocks = (),
-        covariate_weight: float = 0.0,
     ) -> None:
         super().__init__()
         self.network: TwoBranchEncoder = encoder
@@ -106,8 +97,6 @@ class SepCLRModule(TrainingModule):
         self.decoder_weight = decoder_weight
         self.decoder_noise = decoder_noise
         self.view_passes = view_passes
-        self.covariates = covariates
-        self.covariate_weight = covariate_weight
 
     def adversaries(self) -> dict[str, Critic]:
         return {"critic": self.independence} if isinstance(self.independence, Critic) else {}
@@ -180,15 +169,6 @@ class SepCLRModule(TrainingModule):
             ]
             terms["reconstruction"] = 0.5 * torch.stack(parts).sum()
             total = total + self.decoder_weight * terms["reconstruction"]
-        if batch.covariates is not None and self.covariates and self.covariate_weight > 0:
-            dependence = [
-                covariate_dependence(
-                    out.salient_rep, batch.covariates, self.covariates, batch.is_target, batch.shard
-                )
-                for out in (first, second)
-            ]
-            terms["covariates"] = 0.5 * torch.stack(dependence).sum()
-            total = total + self.covariate_weight * terms["covariates"]
         return total, terms
 
 
