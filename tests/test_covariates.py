@@ -310,3 +310,37 @@ def test_a_table_column_named_as_a_covariate_is_no_feature(tmp_path):
     assert settings["dataset_options"]["factors"] == ["site"]
     model = sepclr.run.fit(settings, tmp_path / "r", sepclr.run.Options(data_dir=tmp_path))
     assert model.sample_shape_ == (4,) and model.covariates_.names == ["site"]
+
+
+def test_select_gives_the_covariates_to_every_candidate():
+    data = sepclr.datasets.load("synthetic-tabular", n=60, features=12)
+    params = {"epochs": 1, "batch_size": 16, "device": "cpu"}
+    found = sepclr.select(
+        data.background,
+        data.target,
+        candidates=["paper", "salient-4"],
+        params=params,
+        folds=1,
+        covariates=data.covariates(["shared"]),
+    )
+    assert found.model.covariates_.names == ["shared"]
+    assert hasattr(found.model, "covariate_erasure_")
+
+
+def test_a_covariate_that_tells_the_groups_apart_is_warned_about(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    rows = 120
+    target = np.arange(rows) % 2 == 0
+    site = np.where(target, "A", "B")
+    site[np.flatnonzero(target)[:6]] = "B"  # both sites in both groups, mostly one each
+    site[np.flatnonzero(~target)[:6]] = "A"
+    table = pd.DataFrame(rng.normal(size=(rows, 6)), columns=[f"g{i}" for i in range(6)])
+    table.insert(0, "group", np.where(target, "treated", "control"))
+    table["site"] = site
+    table.to_csv(tmp_path / "data.csv", index=False)
+    argv = ["fit", "--dataset", "table-study", "--data-dir", str(tmp_path), "--quiet"]
+    argv += ["--method", "cpca", "--common-dim", "2", "--salient-dim", "2", "--covariates", "site"]
+    assert cli.main([*argv, "--out", str(tmp_path / "r")]) == 0
+    err = capsys.readouterr().err
+    assert "sepclr: warning: the covariate 'site' alone tells targets from backgrounds" in err
+    assert "Warning: the covariate 'site'" in (tmp_path / "r" / "results.md").read_text()
