@@ -344,3 +344,14 @@ def test_a_covariate_that_tells_the_groups_apart_is_warned_about(tmp_path, capsy
     err = capsys.readouterr().err
     assert "sepclr: warning: the covariate 'site' alone tells targets from backgrounds" in err
     assert "Warning: the covariate 'site'" in (tmp_path / "r" / "results.md").read_text()
+
+
+def test_integer_codes_are_categorical_as_a_pandas_category_or_as_text():
+    codes = np.arange(30) % 3
+    for given in (pd.Categorical(codes), codes.astype(str)):
+        table = pd.DataFrame({"site": given})
+        covariates, _ = fit_covariates(table, table.copy(), (30, 30))
+        assert covariates.columns[0].kind == CATEGORICAL
+        assert covariates.columns[0].categories == ("0", "1", "2")
+    covariates, _ = fit_covariates({"site": codes}, {"site": codes}, (30, 30))
+    assert covariates.columns[0].kind == CONTINUOUS  # plain integers are numbers

@@ -216,7 +216,12 @@ def covariate_columns(table: Any, name: str, rows: int) -> dict[str, np.ndarray]
         Each column.
     """
     if hasattr(table, "columns") and hasattr(table, "to_numpy"):
-        columns = {str(c): table[c].to_numpy() for c in table.columns}
+        columns = {
+            str(c): table[c].astype(object).to_numpy()
+            if str(table[c].dtype) == "category"
+            else table[c].to_numpy()
+            for c in table.columns
+        }
     elif isinstance(table, Mapping):
         columns = {str(c): np.asarray(v) for c, v in table.items()}
     else:
