@@ -125,8 +125,10 @@ class CADataset:
 
         Returns
         -------
-        background, target : dict of str to ndarray
-            Each group's covariates.
+        background : dict of str to ndarray
+            The background's covariates.
+        target : dict of str to ndarray
+            The target's covariates.
 
         Raises
         ------

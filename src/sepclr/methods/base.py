@@ -370,7 +370,7 @@ class ContrastiveEstimator(BaseEstimator):
                 )
             if "covariates" in fitted:
                 model.covariates_ = Covariates.from_json(fitted["covariates"])
-                model.covariate_erasure_ = _erasure(tensors.pop(ERASURE, None))
+                model.covariate_erasure_ = _erasure(tensors.pop(ERASURE, None), model.salient_dim)
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"{directory}: invalid model configuration ({exc})") from exc
         damaged = [
@@ -460,9 +460,8 @@ class TrainedEstimator(ContrastiveEstimator):
             Continue from the checkpoint in ``checkpoint_dir`` when there is one, with the
             same result as an uninterrupted run.
         background_covariates, target_covariates : DataFrame or dict, optional
-            Known nuisance factors of each sample (site, sex, age), one row per sample and the
-            same columns in both groups (:mod:`sepclr.methods.covariates`); the method keeps
-            them out of the salient code. ``transform`` does not need them.
+            Known nuisance factors of each sample (site, sex, age), as for
+            :meth:`ContrastiveEstimator.fit`.
         **side_data
             What a method needs beside the samples (supervised SepCLR's ``attributes``).
 
@@ -566,7 +565,7 @@ class TrainedEstimator(ContrastiveEstimator):
         )
 
     def _check_covariate_settings(self) -> None:
-        """Refuse settings that act on covariates when none were given (none by default)."""
+        """Refuse covariates that this method's settings cannot take (none by default)."""
 
     def _side_rows(self, is_target: torch.Tensor, **side_data: Any) -> torch.Tensor | None:
         """Per-row side data for the loss from ``fit``'s extra arguments (none by default)."""
@@ -660,10 +659,10 @@ class TrainedEstimator(ContrastiveEstimator):
                 )
 
 
-def _erasure(tensor: torch.Tensor | None) -> np.ndarray:
-    """A saved erasure: a square float32 matrix."""
-    if tensor is None or tensor.ndim != 2 or tensor.shape[0] != tensor.shape[1]:
-        raise ValueError(f"a model with covariates needs a square {ERASURE} tensor")
+def _erasure(tensor: torch.Tensor | None, salient_dim: int) -> np.ndarray:
+    """A saved erasure: a (salient_dim, salient_dim) float32 matrix."""
+    if tensor is None or tuple(tensor.shape) != (salient_dim, salient_dim):
+        raise ValueError(f"a model with covariates needs a {salient_dim}x{salient_dim} {ERASURE}")
     return tensor.float().numpy()
 
 
@@ -677,8 +676,10 @@ def finite_codes(common: np.ndarray, salient: np.ndarray) -> tuple[np.ndarray, n
 
     Returns
     -------
-    common, salient : ndarray
-        The same codes.
+    common : ndarray
+        The common codes, unchanged.
+    salient : ndarray
+        The salient codes, unchanged.
 
     Raises
     ------

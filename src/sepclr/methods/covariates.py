@@ -49,7 +49,18 @@ class Covariate:
         return len(self.categories) if self.kind == CATEGORICAL else 1
 
     def encode(self, values: np.ndarray) -> np.ndarray:
-        """The encoded columns of ``values`` (float32, shape (n, width))."""
+        """This covariate's encoded columns: standardised, or one-hot over its categories.
+
+        Parameters
+        ----------
+        values : ndarray, shape (n,)
+            The covariate of ``n`` samples.
+
+        Returns
+        -------
+        ndarray of float32, shape (n, width)
+            The encoded columns.
+        """
         if self.kind == CONTINUOUS:
             return ((values.astype(np.float64) - self.mean) / self.scale)[:, None].astype(
                 np.float32
