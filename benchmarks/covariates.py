@@ -18,8 +18,12 @@ code, ...) and, for each continuous covariate, the held-out R^2 from each code
 (``S_age_R2``). Every run is written to ``OUT/runs/<row>-seed<k>.json`` as soon as it ends
 and reused when the script runs again; the table goes to ``OUT/covariates.md`` and ``.json``.
 
+    python benchmarks/covariates.py synthetic-tabular --covariates shared --seeds 3 \\
+        --out benchmarks/results/covariates/tabular
     python benchmarks/covariates.py synthetic-brain --covariates age,sex,site --size small \\
-        --width 8 --out benchmarks/results/covariates/brain
+        --width 8 --seeds 3 --out benchmarks/results/covariates/brain
+    python benchmarks/covariates.py digits-on-fashion --covariates object --size small \\
+        --methods sepclr,cpca --seeds 3 --out benchmarks/results/covariates/digits
 """
 
 import argparse
