@@ -11,6 +11,7 @@ import pytest
 
 import sepclr
 from sepclr import cli
+from sepclr.data.cells import CellPreparation
 from sepclr.errors import InvalidInputError
 from sepclr.export import COMMON_KEY, SALIENT_KEY, SCORE_KEY, transform_anndata
 
@@ -97,7 +98,11 @@ def test_anndata_gets_its_codes_in_obsm(tmp_path):
     assert cli.main([*argv, "--out", str(out)]) == 0
     written = anndata.read_h5ad(out)
     model = sepclr.load(tmp_path / "run")
-    expected = transform_anndata(model, anndata.read_h5ad(tmp_path / "data.h5ad"))
+    prepared = json.loads((tmp_path / "run" / "run.json").read_text())["cell_preparation"]
+    assert prepared["input"] == "counts" and len(prepared["selected"]) == 12
+    preparation = CellPreparation.from_json(prepared)
+    cells = anndata.read_h5ad(tmp_path / "data.h5ad")
+    expected = transform_anndata(model, cells, preparation=preparation)
     for key in (COMMON_KEY, SALIENT_KEY):
         np.testing.assert_array_equal(written.obsm[key], expected.obsm[key])
     score = np.linalg.norm(written.obsm[SALIENT_KEY].astype(np.float64), axis=1)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from sepclr.data.catalog import DATASETS, dataset_options
+from sepclr.data.cells import CellPreparation
 from sepclr.data.readers import read_anndata, read_columns, read_npy
 from sepclr.data.tables import ID_COLUMNS, anndata_features, fitted_order, table_features
 from sepclr.engine.files import atomic_write, write_text
@@ -60,6 +61,7 @@ def read_samples(
     options: dict[str, Any],
     id_column: str | None = None,
     fitted: list[str] | None = None,
+    preparation: CellPreparation | None = None,
 ) -> Samples:
     """The samples of a file, read as the run's dataset reads its own.
 
@@ -79,6 +81,8 @@ def read_samples(
         :data:`sepclr.data.tables.ID_COLUMNS` present).
     fitted : list of str, optional
         The feature (or gene) names the model was fitted on.
+    preparation : CellPreparation, optional
+        How the run prepared its cells (an ``.h5ad`` input is prepared the same way).
 
     Returns
     -------
@@ -97,7 +101,11 @@ def read_samples(
     if suffix == ".h5ad":
         data = read_anndata(path)
         layer, normalize = options.get("layer"), str(options.get("normalize", "none"))
-        x = _named(anndata_features(data, layer, normalize), data, fitted, path)
+        if preparation is not None:
+            expression = anndata_features(data, layer, "none")
+            x = preparation.apply(expression, [str(g) for g in data.var_names], str(path))
+        else:
+            x = _named(anndata_features(data, layer, normalize), data, fitted, path)
         return Samples(x, ("obs_names", np.asarray(data.obs_names)), data)
     columns = read_columns(path)
     ids = _identifiers(columns, id_column)
@@ -220,7 +228,11 @@ def add_codes(adata: Any, common: np.ndarray, salient: np.ndarray) -> Any:
 
 
 def transform_anndata(
-    model: ContrastiveEstimator, adata: Any, layer: str | None = None, normalize: str = "log1p"
+    model: ContrastiveEstimator,
+    adata: Any,
+    layer: str | None = None,
+    normalize: str = "log1p",
+    preparation: CellPreparation | None = None,
 ) -> Any:
     """A copy of ``adata`` with ``model``'s codes of its cells.
 
@@ -236,7 +248,10 @@ def transform_anndata(
     layer : str, optional
         The layer that holds the counts (``X`` when None).
     normalize : {"log1p", "none"}
-        The transform of the counts.
+        The transform of the counts, without ``preparation``.
+    preparation : CellPreparation, optional
+        How the training cells were prepared (:mod:`sepclr.data.cells`); the cells are
+        prepared the same way.
 
     Returns
     -------
@@ -244,6 +259,10 @@ def transform_anndata(
         The copy, with ``obsm["X_sepclr_common"]``, ``obsm["X_sepclr_salient"]`` and the
         salient score in ``obs["sepclr_salient_score"]``.
     """
+    if preparation is not None:
+        expression = anndata_features(adata, layer, "none")
+        x = preparation.apply(expression, [str(g) for g in adata.var_names], "the AnnData")
+        return add_codes(adata, *model.transform(x))
     names = getattr(model, "feature_names_in_", None)
     genes = None if names is None else [str(name) for name in names]
     x = _named(anndata_features(adata, layer, normalize), adata, genes, "the AnnData")

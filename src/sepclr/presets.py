@@ -1,5 +1,6 @@
-"""The paper's per-dataset recipes for SepCLR, by name (Louiset et al., ICLR 2024,
-Sec. 4; official code ``neurospin-projects/2024_rlouiset_sep_clr``): the dataset, the
+"""SepCLR's recipes by name: the paper's per dataset (Louiset et al., ICLR 2024, Sec. 4;
+official code ``neurospin-projects/2024_rlouiset_sep_clr``), and the project's for single
+cells, which a dataset of cells uses by default (``DatasetInfo.preset``): the dataset, the
 representation sizes, the weights, the batch size, the epochs, the backbone and the views.
 ``sepclr fit --preset NAME`` uses one; flags and ``--set`` given beside it override its values.
 
@@ -167,6 +168,18 @@ PRESETS: dict[str, Preset] = {
                 "contrast": 0.0,
                 "noise_std": 0.0,
             },
+        },
+    ),
+    "single-cell": Preset(
+        "not the paper's: the project's recipe for expression data, used by default on cells "
+        "(anndata-study, pbmc-interferon); the paper's objective with lambda = 1, stronger "
+        "views (noise 0.5, gene dropout 0.3) and 300 epochs, chosen on pbmc-interferon's "
+        "validation split (benchmarks/results/single_cell/README.md)",
+        "anndata-study",
+        {
+            "independence_weight": 1.0,
+            "views": {"noise_std": 0.5, "feature_dropout": 0.3},
+            "epochs": 300,
         },
     ),
 }

@@ -104,6 +104,9 @@ class DatasetInfo:
         Plain accuracy instead of balanced accuracy for the class probes.
     group_probe : {"representation", "head"}, optional
         Also probe target against background (the ``S_group`` and ``C_group`` columns).
+    preset : str, optional
+        The SepCLR recipe (:mod:`sepclr.presets`) a run on this dataset uses when it names
+        none (``"single-cell"`` for cells).
     """
 
     name: str
@@ -117,6 +120,7 @@ class DatasetInfo:
     sizes: tuple[str, ...] = ()
     probe_accuracy: bool = False
     group_probe: str | None = None
+    preset: str | None = None
 
 
 METHODS: dict[str, MethodInfo] = {}

@@ -30,6 +30,7 @@ import numpy as np
 
 from sepclr.data.catalog import CADataset, checked_options
 from sepclr.data.catalog import dataset_options as builder_options
+from sepclr.data.cells import CellPreparation
 from sepclr.data.download import load_or_fetch
 from sepclr.engine.distributed import launched_by_torchrun, process_group
 from sepclr.engine.files import write_json, write_text
@@ -55,6 +56,7 @@ from sepclr.run_folder import (
     SELECTION_MD,
     SPACES_PLOT,
     TRAINING_PLOT,
+    UMAP_PLOT,
     RunFolder,
     check_new_out,
     has_checkpoint,
@@ -116,8 +118,10 @@ def settings(
     method : str
         The method (:data:`sepclr.registry.METHODS`).
     preset_name : str, optional
-        One of the paper's recipes (:mod:`sepclr.presets`): its dataset, dataset options and
-        parameters, which ``dataset``, ``dataset_options`` and ``params`` override.
+        One of SepCLR's recipes (:mod:`sepclr.presets`): its dataset, dataset options and
+        parameters, which ``dataset``, ``dataset_options`` and ``params`` override. A SepCLR
+        run on a dataset with a default recipe (cells: ``"single-cell"``) uses it when none
+        is named.
     params : dict, optional
         The method's parameters.
     dataset_options : dict, optional
@@ -144,6 +148,8 @@ def settings(
         For an unknown method or dataset, a parameter the method does not have, or a preset
         with another method.
     """
+    if preset_name is None and method == "sepclr" and dataset in DATASETS:
+        preset_name = DATASETS[dataset].preset
     recipe = preset(preset_name) if preset_name else None
     dataset = dataset or (recipe.dataset if recipe else None)
     if not dataset:
@@ -443,6 +449,8 @@ def _train(
             f"{exc}; continue with `sepclr fit --resume {out}`"
         ) from None
     _keep_feature_names(model, train)
+    if train.preparation is not None:
+        run["cell_preparation"] = train.preparation.as_json()
     if hasattr(model, "covariates_"):
         run["covariate_encoding"] = model.covariates_.as_json()
     trained = isinstance(model, TrainedEstimator)
@@ -514,6 +522,8 @@ def _select(
     _keep_feature_names(found.model, train)
     found.model.save(out)
     chosen = next(row["params"] for row in found.ranking if row["name"] == found.chosen)
+    if train.preparation is not None:
+        run = {**run, "cell_preparation": train.preparation.as_json()}
     run = {
         **run,
         "params": {**params, **chosen},
@@ -589,7 +599,9 @@ def transform(
     names = getattr(model, "feature_names_in_", None)
     fitted = None if names is None else [str(name) for name in names]
     options = dict(run["dataset_options"])
-    read = read_samples(Path(samples), run["dataset"], options, id_column, fitted)
+    prepared = run.get("cell_preparation")
+    preparation = CellPreparation.from_json(prepared) if prepared else None
+    read = read_samples(Path(samples), run["dataset"], options, id_column, fitted, preparation)
     given, expected = tuple(np.shape(read.x)[1:]), model.sample_shape_
     if given not in (expected, expected[1:] if expected[:1] == (1,) else expected):
         raise InvalidInputError(
@@ -655,10 +667,22 @@ def _report(
         print(f"plot written to {plot_salient_scores(model, test, out / SCORES_PLOT, title)}")
         if test.roles:
             print(f"plot written to {plot_spaces(model, test, out / SPACES_PLOT, title)}")
+        if test.preparation is not None or run["dataset"] == "anndata-study":
+            _plot_umaps(model, test, out / UMAP_PLOT, title)
         if model.reconstructs and test.target.ndim == 4:
             grid = plot_reconstructions(model, test, out / RECONSTRUCTIONS_PLOT)
             print(f"reconstructions written to {grid}")
     return document
+
+
+def _plot_umaps(model: Any, test: CADataset, path: Path, title: str) -> None:
+    """The cells' UMAPs, when umap-learn is there."""
+    from sepclr.evaluation.plots import plot_cell_umaps  # matplotlib
+
+    try:
+        print(f"plot written to {plot_cell_umaps(model, test, path, title)}")
+    except ImportError:
+        print("no UMAP plot: it needs umap-learn (pip install 'sepclr[singlecell]')")
 
 
 def _write_training_log(model: TrainedEstimator, out: Path, plot: bool, tensorboard: bool) -> None:

@@ -30,6 +30,7 @@ RESULTS_JSON, RESULTS_MD = "results.json", "results.md"
 SELECTION_MD, SELECTION_JSON = "selection.md", "selection.json"
 SCORES_PLOT, SPACES_PLOT = "scores.png", "spaces.png"
 RECONSTRUCTIONS_PLOT, TRAINING_PLOT = "reconstructions.png", "training.png"
+UMAP_PLOT = "umap.png"
 RESULT_FILES = (
     SELECTION_MD,
     SELECTION_JSON,
@@ -39,6 +40,7 @@ RESULT_FILES = (
     SCORES_PLOT,
     RECONSTRUCTIONS_PLOT,
     TRAINING_PLOT,
+    UMAP_PLOT,
     METRICS_FILE,
     TENSORBOARD_DIR,
 )

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sepclr.data.cells import CellPreparation
 from sepclr.errors import InvalidInputError
 
 
@@ -82,6 +83,9 @@ class CADataset:
         (background, target) row: held-out rows should keep subjects whole.
     feature_names : list of str, optional
         The name of each feature of a table or of each gene, by which new samples are read.
+    preparation : CellPreparation, optional
+        For cells, how their expression was prepared (:mod:`sepclr.data.cells`), to prepare
+        new cells the same way.
     """
 
     name: str
@@ -94,6 +98,7 @@ class CADataset:
     label_names: dict[str, list[str]] = field(default_factory=dict)
     subjects: tuple[np.ndarray, np.ndarray] | None = None
     feature_names: list[str] | None = None
+    preparation: CellPreparation | None = None
 
     def label_of(self, factor: str, value: object) -> str:
         """The name of a class of a factor.

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from sepclr.data.ca_dataset import CADataset, check_split, split_rows
+from sepclr.data.cells import TOP_GENES, fit_preparation
 from sepclr.data.folder import repeated_name
 from sepclr.data.readers import numbers, read_anndata, read_columns
 from sepclr.errors import DataNotFoundError, InvalidInputError
@@ -339,9 +340,10 @@ def anndata_study(
     target_value: str = "treated",
     factors: tuple[str, ...] = (),
     salient: tuple[str, ...] = (),
-    normalize: str = "log1p",
+    normalize: str = "auto",
     layer: str | None = None,
     test_fraction: float = 0.2,
+    genes: int = TOP_GENES,
 ) -> CADataset:
     """Cells of an AnnData file whose ``obs[group_column]`` is ``background_value`` or
     ``target_value``; features are the genes, made dense.
@@ -367,10 +369,16 @@ def anndata_study(
         common.
     test_fraction : float
         The share of each group held out as the test split (seed 0).
-    normalize : {"log1p", "none"}
-        A transform of the counts (``log1p`` for raw counts).
+    normalize : {"auto", "log1p", "none"}
+        ``auto``, the single-cell recipe (:mod:`sepclr.data.cells`): raw counts are scaled to
+        10,000 per cell and log-transformed, log-expression is used as it is, and the
+        ``genes`` most variable genes of the train split's cells are kept. ``log1p`` and
+        ``none`` keep every gene, with or without that transform of the counts.
     layer : str, optional
         Read ``layers[layer]`` instead of ``X``.
+    genes : int
+        With ``normalize="auto"``, how many highly variable genes to keep; 0 keeps every
+        gene.
 
     Returns
     -------
@@ -378,6 +386,10 @@ def anndata_study(
         The split's background and target samples and their factors.
     """
     check_split(split)
+    if normalize not in ("auto", *NORMALIZATIONS):
+        raise InvalidInputError(
+            f"normalize must be one of {('auto', *NORMALIZATIONS)}, got {normalize!r}"
+        )
     path = (Path(root) if root is not None else Path.cwd()) / file
     data = read_anndata(path)
     for column in (group_column, *factors):
@@ -385,18 +397,28 @@ def anndata_study(
             raise InvalidInputError(
                 f"{path}: obs has no column {column!r}; it has {sorted(data.obs.columns)}"
             )
-    genes = [str(name) for name in data.var_names]
-    twice = repeated_name(genes)
+    names = [str(name) for name in data.var_names]
+    twice = repeated_name(names)
     if twice is not None:
         raise InvalidInputError(
             f"{path} names the gene {twice!r} twice; make the names unique "
             "(adata.var_names_make_unique()) and save it again"
         )
-    x = anndata_features(data, layer, normalize)
     obs = data.obs
+    groups = obs[group_column].astype(str).to_numpy()
+    preparation = None
+    if normalize == "auto":
+        x = anndata_features(data, layer, "none")
+        known = np.flatnonzero((groups == target_value) | (groups == background_value))
+        train = known[split_rows(groups[known] == target_value, "train", test_fraction)]
+        preparation = fit_preparation(x[train], names, genes, str(path))
+        x = preparation.apply(x, names, str(path))
+    else:
+        x = anndata_features(data, layer, normalize)
     cells = _split(
-        x, obs[group_column].astype(str).to_numpy(), {f: obs[f].to_numpy() for f in factors},
+        x, groups, {f: obs[f].to_numpy() for f in factors},
         background_value, target_value, salient, split, test_fraction, "anndata-study",
     )  # fmt: skip
-    cells.feature_names = genes
+    cells.feature_names = list(preparation.selected) if preparation else names
+    cells.preparation = preparation
     return cells

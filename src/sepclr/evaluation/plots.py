@@ -96,6 +96,75 @@ def plot_spaces(model: Transformer, test: CADataset, path: str | Path, title: st
     return _save(fig, path)
 
 
+def plot_cell_umaps(
+    model: Transformer, test: CADataset, path: str | Path, title: str = "", seed: int = 0
+) -> Path:
+    """Write a PNG of the UMAP of each space over the test cells of both groups: the first
+    row coloured by condition, then one row per common factor of classes known in both
+    groups (the cell types). Needs umap-learn (``pip install 'sepclr[singlecell]'``).
+
+    Parameters
+    ----------
+    model : Transformer
+        A fitted model.
+    test : CADataset
+        The test split.
+    path : str or Path
+        The PNG file.
+    title : str
+        The figure's title.
+    seed : int
+        UMAP's seed.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    import umap
+
+    (common_bg, salient_bg), (common_tg, salient_tg) = (
+        model.transform(test.background),
+        model.transform(test.target),
+    )
+    spaces = {
+        "common": np.concatenate([common_bg, common_tg]),
+        "salient": np.concatenate([salient_bg, salient_tg]),
+    }
+    maps = {
+        name: umap.UMAP(random_state=seed, n_jobs=1).fit_transform(codes)
+        for name, codes in spaces.items()
+    }
+    colourings = {
+        "condition": (
+            np.r_[np.zeros(len(common_bg)), np.ones(len(common_tg))],
+            ["background", "target"],
+        )
+    }
+    for factor in ordered_factors(test.roles):
+        values = test.factors[factor]
+        if factor in test.background_factors and not is_continuous(values):
+            labels = np.r_[test.background_factors[factor], values]
+            names = [test.label_of(factor, v) for v in np.unique(labels)]
+            colourings[factor] = (labels, names)
+    fig, axes = plt.subplots(len(colourings), 2, figsize=(11, 5 * len(colourings)), squeeze=False)
+    palette = plt.get_cmap("tab10")
+    for row, (factor, (labels, names)) in enumerate(colourings.items()):
+        for col, (space, points) in enumerate(maps.items()):
+            ax: Any = axes[row, col]
+            for k, value in enumerate(np.unique(labels)):
+                chosen = labels == value
+                ax.scatter(*points[chosen].T, s=4, color=palette(k % 10), label=names[k])
+            ax.set_title(f"{space} space (UMAP), cells by {factor}")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[row, 1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=3, fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 class Reconstructor(Protocol):
     """A fitted model with a decoder."""
 

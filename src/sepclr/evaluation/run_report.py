@@ -7,6 +7,7 @@ from typing import Any
 
 from sepclr.data.ca_dataset import CADataset
 from sepclr.errors import SepCLRError, SepCLRWarning
+from sepclr.evaluation.cells import cell_scores, cells_table
 from sepclr.evaluation.diagnostics import (
     clustering_scores,
     clustering_table,
@@ -79,7 +80,8 @@ def model_report(
     """The report of a trained model: the results document and its Markdown text.
 
     The label-free diagnostics are always there; the probes, the clustering metrics and the
-    attribute table only where the dataset labels its samples.
+    attribute table only where the dataset labels its samples; for cells, the cell types
+    across conditions (:mod:`sepclr.evaluation.cells`).
 
     Parameters
     ----------
@@ -110,6 +112,15 @@ def model_report(
         sections.append(_probe_report(model, dataset, splits, document))
     else:
         sections.append(f"No factors to probe: {dataset} labels none of its samples.")
+    if train.preparation is not None or dataset == "anndata-study":
+        cells = cell_scores(model, train, test)
+        if cells:
+            document["cells"] = cells
+            sections.append(
+                "Cell types across conditions (common code; transfer: probe fitted on the train "
+                "backgrounds, read on the test targets; clustering: test cells of both "
+                "groups):\n\n" + cells_table(cells)
+            )
     names = list(run.get("covariates") or [])
     if names:
         leaks = covariate_leaks(model, train, test, names)

@@ -11,5 +11,6 @@ register_dataset(
         "your single-cell AnnData (.h5ad): cells split by an obs column; genes as features",
         "your own file: --data-dir holds it (see sepclr.data.tables)",
         path_options=("file",),
+        preset="single-cell",
     )
 )
