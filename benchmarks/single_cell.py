@@ -11,13 +11,15 @@ the common space (cells of both groups) and of the response in the salient space
 as :func:`sepclr.evaluation.diagnostics.clustering_scores` computes them.
 
 Rows: ``pca-50`` is PCA of the inputs (50 components) as the common code; a method name
-(``sepclr``, ``cpca``, ``convae``) runs it with its defaults; ``method/key=value/...`` sets
+(``sepclr``, ``cpca``, ``convae``) runs it with its defaults, ``sepclr-single-cell`` with
+the single-cell recipe (what a run on cells uses by default); ``method/key=value/...`` sets
 parameters (JSON values); a prefix ``pcaN>`` feeds the method the first N principal
 components of the inputs, ``recN>`` the inputs rebuilt from them (N = 50 when left out).
-Every run is written to ``OUT/runs/<row>-seed<k>.json`` and reused.
+Every run is written to ``OUT/runs/<row>-seed<k>.json`` and reused; ``OUT/single_cell.md``
+tables the rows asked, ``OUT/all-rows.md`` every row of the folder.
 
-    python benchmarks/single_cell.py --split validation --rows pca-50 sepclr \\
-        --out benchmarks/results/single_cell/validation
+    python benchmarks/single_cell.py --split test --rows pca-50 sepclr sepclr-single-cell \\
+        cpca convae --out benchmarks/results/single_cell/test
 """
 
 import argparse
@@ -39,10 +41,12 @@ from sepclr.evaluation.diagnostics import (
     salient_scores,
 )
 from sepclr.evaluation.probes import probe_balanced_accuracy
+from sepclr.presets import preset
 from sepclr.registry import METHODS
 
 ROWS: dict[str, tuple[str, dict[str, Any]]] = {
     "sepclr": ("sepclr", {}),
+    "sepclr-single-cell": ("sepclr", preset("single-cell").params),
     "cpca": ("cpca", {"common_dim": 10, "salient_dim": 10}),
     "convae": ("convae", {}),
 }
@@ -153,10 +157,21 @@ def table(results: dict[str, list[dict[str, float]]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def every_run(folder: Path) -> dict[str, list[dict[str, float]]]:
+    """Every run file of ``folder/runs``, by row (file name without its seed)."""
+    results: dict[str, list[dict[str, float]]] = {}
+    for path in sorted((folder / "runs").glob("*-seed*.json")):
+        row = path.stem.rsplit("-seed", 1)[0]
+        results.setdefault(row, []).append(json.loads(path.read_text()))
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--split", default="validation", choices=("validation", "test"))
-    parser.add_argument("--rows", nargs="+", default=["pca-50", "sepclr", "cpca", "convae"])
+    parser.add_argument(
+        "--rows", nargs="+", default=["pca-50", "sepclr", "sepclr-single-cell", "cpca", "convae"]
+    )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--option", action="append", default=[], help="dataset KEY=JSON")
     parser.add_argument("--out", type=Path, required=True)
@@ -176,6 +191,7 @@ def main() -> None:
     settings = {"dataset": "pbmc-interferon", "split": args.split, "options": options}
     write_text(args.out / "single_cell.md", f"{json.dumps(settings)}\n\n{table(results)}")
     write_json(args.out / "single_cell.json", {"settings": settings, "runs": results})
+    write_text(args.out / "all-rows.md", f"{json.dumps(settings)}\n\n{table(every_run(args.out))}")
 
 
 if __name__ == "__main__":

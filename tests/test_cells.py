@@ -222,6 +222,18 @@ def _planted_h5ad(path, cells_per_group: int = 120, seed: int = 0) -> None:
     anndata.AnnData(rng.poisson(rates).astype(np.float32), obs=obs, var=var).write_h5ad(path)
 
 
+def test_sepclr_on_cells_uses_the_single_cell_recipe_unless_told_otherwise():
+    from sepclr import run
+
+    recipe = run.settings("pbmc-interferon")
+    assert recipe["preset"] == "single-cell" and recipe["params"]["independence_weight"] == 1.0
+    told = run.settings("anndata-study", params={"epochs": 5, "independence_weight": 100.0})
+    assert told["preset"] == "single-cell" and told["params"]["epochs"] == 5
+    assert told["params"]["independence_weight"] == 100.0
+    assert run.settings("pbmc-interferon", method="cvae")["params"] == {}
+    assert run.settings("synthetic-tabular")["preset"] is None
+
+
 @pytest.mark.slow
 def test_a_cell_run_keeps_cell_types_in_common_and_the_program_in_salient(tmp_path):
     from sepclr import cli

@@ -354,8 +354,9 @@ def _add_fit(sub: Subcommands) -> None:
     fit.add_argument(
         "--preset",
         choices=sorted(PRESETS),
-        help="the paper's recipe for a dataset (its dataset, dims, weights, batch, epochs, "
-        "backbone, views); other flags override its values",
+        help="a SepCLR recipe: the paper's for one of its datasets (its dataset, dims, weights, "
+        "batch, epochs, backbone, views), or single-cell, which runs on cells use by "
+        "default; other flags override its values",
     )
     fit.add_argument("--method", choices=sorted(METHODS), default="sepclr", help="default: sepclr")
     fit.add_argument("--out", help="directory for the model and its results; required")

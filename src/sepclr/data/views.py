@@ -71,8 +71,7 @@ class ImageViewOptions:
 
 @dataclass(frozen=True)
 class TabularViewOptions:
-    """Tabular views: features taken from a neighbour, additive Gaussian noise and feature
-    dropout, in that order.
+    """Tabular views: additive Gaussian noise and feature dropout.
 
     Parameters
     ----------
@@ -80,14 +79,10 @@ class TabularViewOptions:
         The noise's standard deviation, in units of standardised features.
     feature_dropout : float
         The probability of setting a feature to 0, its mean after standardisation.
-    neighbour_swap : float
-        The probability of taking each feature from the row's nearest other row of the batch
-        (Euclidean), a crossover between similar samples (cells of one type).
     """
 
     noise_std: float = 0.1
     feature_dropout: float = 0.1
-    neighbour_swap: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -238,8 +233,7 @@ class ImageViews(nn.Module):
 
 
 class TabularViews(nn.Module):
-    """Neighbour crossover, Gaussian noise and feature dropout; input and output
-    (n, features), standardised.
+    """Gaussian noise plus feature dropout; input and output (n, features), standardised.
 
     Parameters
     ----------
@@ -251,7 +245,6 @@ class TabularViews(nn.Module):
         super().__init__()
         self.noise_std = options.noise_std
         self.feature_dropout = options.feature_dropout
-        self.neighbour_swap = options.neighbour_swap
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Views of a batch.
@@ -266,11 +259,6 @@ class TabularViews(nn.Module):
         Tensor
             One random view of each sample, of the same shape.
         """
-        if self.neighbour_swap > 0 and len(x) > 1:
-            distances = torch.cdist(x, x)
-            distances.fill_diagonal_(float("inf"))
-            swap = torch.rand_like(x) < self.neighbour_swap
-            x = torch.where(swap, x[distances.argmin(dim=1)], x)
         out = x + self.noise_std * torch.randn_like(x)
         if self.feature_dropout > 0:
             keep = torch.rand_like(x) >= self.feature_dropout

@@ -57,8 +57,8 @@ def _real_counts() -> tuple[np.ndarray, list[str], np.ndarray]:
         raise DataNotFoundError(
             "pbmc-interferon reads the PBMCs that scanpy ships: pip install 'sepclr[singlecell]'"
         ) from exc
-    with warnings.catch_warnings():  # the file's old layout of neighbours
-        warnings.simplefilter("ignore", FutureWarning)
+    with warnings.catch_warnings():  # the shipped file is in an older anndata format
+        warnings.simplefilter("ignore")
         data = read_anndata(path)
     data = data[data.obs["bulk_labels"].astype(str) != "CD34+"]
     log_expression = np.asarray(
