@@ -252,3 +252,73 @@ def test_a_cell_run_keeps_cell_types_in_common_and_the_program_in_salient(tmp_pa
     assert (tmp_path / "run" / "umap.png").is_file()
     prepared = json.loads((tmp_path / "run" / "run.json").read_text())["cell_preparation"]
     assert prepared["input"] == "counts" and len(prepared["genes"]) == 30
+
+
+def _anndata(x: np.ndarray, **layers: np.ndarray):
+    anndata = pytest.importorskip("anndata")
+    var = pd.DataFrame(index=[f"g{k}" for k in range(x.shape[1])])
+    return anndata.AnnData(x, var=var, layers=layers or None)
+
+
+def test_a_model_fitted_on_anndata_prepares_new_cells_itself(tmp_path):
+    import sepclr
+    from sepclr.export import SALIENT_KEY, transform_anndata
+
+    counts = [_counts(cells=50, seed=s) for s in (0, 1)]
+    genes = [f"g{k}" for k in range(counts[0].shape[1])]
+    model = sepclr.CPCA(common_dim=3, salient_dim=2)
+    model.fit(*(_anndata(c) for c in counts))
+    preparation = fit_preparation(np.concatenate(counts), genes)
+    assert model.preparation_ == preparation
+    prepared = preparation.apply(counts[1], genes)
+    expected = model.transform(pd.DataFrame(prepared, columns=list(preparation.selected)))
+    np.testing.assert_allclose(model.transform(_anndata(counts[1]))[1], expected[1], rtol=1e-5)
+    written = transform_anndata(model, _anndata(counts[1]))
+    np.testing.assert_allclose(written.obsm[SALIENT_KEY], expected[1], rtol=1e-5)
+    model.save(tmp_path / "m")
+    loaded = sepclr.load(tmp_path / "m")
+    assert loaded.preparation_ == preparation
+    np.testing.assert_array_equal(
+        loaded.transform(_anndata(counts[1]))[1], written.obsm[SALIENT_KEY]
+    )
+    with pytest.raises(InvalidInputError, match="looks like raw counts"):
+        model.transform(counts[1])
+    scaled = _anndata(np.log1p(counts[1]) - 1.0, counts=counts[1])
+    layered = model.transform(scaled, layer="counts")[1]
+    np.testing.assert_array_equal(layered, written.obsm[SALIENT_KEY])
+
+
+def test_anndata_groups_are_checked_in_one_line():
+    import sepclr
+
+    counts = _counts(cells=40)
+    model = sepclr.CPCA(common_dim=2, salient_dim=2)
+    with pytest.raises(InvalidInputError, match="both groups as AnnData, or neither"):
+        model.fit(_anndata(counts), counts)
+    other = _anndata(counts)
+    other.var_names = [f"h{k}" for k in range(counts.shape[1])]
+    with pytest.raises(InvalidInputError, match="different genes"):
+        model.fit(_anndata(counts), other)
+    with pytest.raises(InvalidInputError, match="no layer 'raw'"):
+        model.fit(_anndata(counts), _anndata(counts), layer="raw")
+    with pytest.raises(InvalidInputError, match="layer= is for AnnData"):
+        model.fit(counts, counts, layer="counts")
+
+
+def test_a_model_fitted_on_arrays_reads_anndata_as_it_is():
+    import sepclr
+    from sepclr.export import SALIENT_KEY, transform_anndata
+
+    x = [np.log1p(_counts(cells=40, seed=s)) for s in (0, 1)]
+    model = sepclr.CPCA(common_dim=2, salient_dim=2).fit(*x)
+    assert not hasattr(model, "preparation_")
+    written = transform_anndata(model, _anndata(x[1]))
+    np.testing.assert_allclose(written.obsm[SALIENT_KEY], model.transform(x[1])[1], rtol=1e-6)
+
+
+def test_log1p_on_values_that_are_not_counts_warns():
+    from sepclr.data.tables import normalize_counts
+    from sepclr.errors import SepCLRWarning
+
+    with pytest.warns(SepCLRWarning, match="transformed twice"):
+        normalize_counts(np.log1p(_counts()), "log1p")

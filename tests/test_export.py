@@ -100,9 +100,8 @@ def test_anndata_gets_its_codes_in_obsm(tmp_path):
     model = sepclr.load(tmp_path / "run")
     prepared = json.loads((tmp_path / "run" / "run.json").read_text())["cell_preparation"]
     assert prepared["input"] == "counts" and len(prepared["selected"]) == 12
-    preparation = CellPreparation.from_json(prepared)
-    cells = anndata.read_h5ad(tmp_path / "data.h5ad")
-    expected = transform_anndata(model, cells, preparation=preparation)
+    assert CellPreparation.from_json(prepared) == model.preparation_
+    expected = transform_anndata(model, anndata.read_h5ad(tmp_path / "data.h5ad"))
     for key in (COMMON_KEY, SALIENT_KEY):
         np.testing.assert_array_equal(written.obsm[key], expected.obsm[key])
     score = np.linalg.norm(written.obsm[SALIENT_KEY].astype(np.float64), axis=1)

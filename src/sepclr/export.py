@@ -228,30 +228,25 @@ def add_codes(adata: Any, common: np.ndarray, salient: np.ndarray) -> Any:
 
 
 def transform_anndata(
-    model: ContrastiveEstimator,
-    adata: Any,
-    layer: str | None = None,
-    normalize: str = "log1p",
-    preparation: CellPreparation | None = None,
+    model: ContrastiveEstimator, adata: Any, layer: str | None = None, normalize: str = "none"
 ) -> Any:
     """A copy of ``adata`` with ``model``'s codes of its cells.
 
-    The cells are prepared as the ``anndata-study`` dataset prepares them; a model that knows
-    its genes' names (``feature_names_in_``) reads them by name.
+    A model fitted on cells (AnnData, or an ``anndata-study`` run) prepares them as at fit
+    (:mod:`sepclr.data.cells`); any other model reads the expression as it is (or as
+    ``normalize`` says), by gene name when it knows its genes' names.
 
     Parameters
     ----------
     model : ContrastiveEstimator
-        A model fitted on cells prepared the same way.
+        A fitted model.
     adata : AnnData
         The cells.
     layer : str, optional
-        The layer that holds the counts (``X`` when None).
-    normalize : {"log1p", "none"}
-        The transform of the counts, without ``preparation``.
-    preparation : CellPreparation, optional
-        How the training cells were prepared (:mod:`sepclr.data.cells`); the cells are
-        prepared the same way.
+        The layer that holds the expression (``X`` when None).
+    normalize : {"none", "log1p"}
+        For a model that does not prepare cells itself, the transform its inputs had
+        (``log1p`` for a run fitted with ``normalize="log1p"``).
 
     Returns
     -------
@@ -259,10 +254,8 @@ def transform_anndata(
         The copy, with ``obsm["X_sepclr_common"]``, ``obsm["X_sepclr_salient"]`` and the
         salient score in ``obs["sepclr_salient_score"]``.
     """
-    if preparation is not None:
-        expression = anndata_features(adata, layer, "none")
-        x = preparation.apply(expression, [str(g) for g in adata.var_names], "the AnnData")
-        return add_codes(adata, *model.transform(x))
+    if getattr(model, "preparation_", None) is not None:
+        return add_codes(adata, *model.transform(adata, layer=layer))
     names = getattr(model, "feature_names_in_", None)
     genes = None if names is None else [str(name) for name in names]
     x = _named(anndata_features(adata, layer, normalize), adata, genes, "the AnnData")

@@ -30,7 +30,6 @@ import numpy as np
 
 from sepclr.data.catalog import CADataset, checked_options
 from sepclr.data.catalog import dataset_options as builder_options
-from sepclr.data.cells import CellPreparation
 from sepclr.data.download import load_or_fetch
 from sepclr.engine.distributed import launched_by_torchrun, process_group
 from sepclr.engine.files import write_json, write_text
@@ -429,6 +428,8 @@ def _train(
     model.validate_params()
     train, splits = _splits(run, options)
     _check_preset_fits(run, train)
+    if train.preparation is not None and options.verbose and shard.rank == 0:
+        print(f"{train.preparation.describe()} (recorded in run.json as cell_preparation)")
     covariates = list(run.get("covariates") or [])
     fit_options = fit_inputs(model, train, covariates)
     if isinstance(model, TrainedEstimator):
@@ -599,8 +600,7 @@ def transform(
     names = getattr(model, "feature_names_in_", None)
     fitted = None if names is None else [str(name) for name in names]
     options = dict(run["dataset_options"])
-    prepared = run.get("cell_preparation")
-    preparation = CellPreparation.from_json(prepared) if prepared else None
+    preparation = getattr(model, "preparation_", None)
     read = read_samples(Path(samples), run["dataset"], options, id_column, fitted, preparation)
     given, expected = tuple(np.shape(read.x)[1:]), model.sample_shape_
     if given not in (expected, expected[1:] if expected[:1] == (1,) else expected):
@@ -631,9 +631,11 @@ def _check_preset_fits(run: dict[str, Any], train: CADataset) -> None:
 
 def _keep_feature_names(model: ContrastiveEstimator, train: CADataset) -> None:
     """Give ``model`` the dataset's feature names, so that ``transform`` reads new tables
-    and cells by name."""
+    and cells by name, and its cell preparation, so that it prepares new cells."""
     if train.feature_names is not None:
         model.feature_names_in_ = np.asarray(train.feature_names, dtype=object)
+    if train.preparation is not None:
+        model.preparation_ = train.preparation
 
 
 def _splits(

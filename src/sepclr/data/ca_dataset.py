@@ -30,6 +30,32 @@ def check_split(split: str, allowed: tuple[str, ...] = ("train", "test")) -> Non
         )
 
 
+def in_group(column: np.ndarray, value: object) -> np.ndarray:
+    """The rows of a group column equal to ``value``, compared as the column's own type: a
+    numeric column with numbers (``0`` matches ``0``, ``0.0`` and ``"0"``), any other column
+    with text.
+
+    Parameters
+    ----------
+    column : ndarray, shape (n,)
+        The group column.
+    value : object
+        A group's value.
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+        The rows of that group.
+    """
+    column = np.asarray(column)
+    if column.dtype.kind in "biuf" and not isinstance(value, bool):
+        try:
+            return column.astype(np.float64) == float(str(value))
+        except ValueError:
+            return np.zeros(len(column), dtype=bool)
+    return column.astype(str) == str(value)
+
+
 def split_rows(is_target: np.ndarray, split: str, test_fraction: float) -> np.ndarray:
     """The rows of a split: ``test_fraction`` of each group goes to the test split, drawn with
     seed 0.

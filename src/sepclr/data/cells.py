@@ -23,6 +23,49 @@ TOP_GENES = 2000
 _LOG_MAX = 30.0  # log1p of 10,000 counts per cell is at most 9.2; larger values are not logs
 
 
+def is_anndata(x: Any) -> bool:
+    """Whether ``x`` is an AnnData (cells in ``obs``, genes in ``var_names``).
+
+    Parameters
+    ----------
+    x : object
+        An input.
+
+    Returns
+    -------
+    bool
+        True for an AnnData.
+    """
+    return all(hasattr(x, name) for name in ("obs", "var_names", "X", "layers"))
+
+
+def cell_matrix(cells: Any, layer: str | None = None) -> np.ndarray:
+    """The dense float32 cells x genes matrix of an AnnData: ``X``, or ``layers[layer]``.
+
+    Parameters
+    ----------
+    cells : AnnData
+        The cells.
+    layer : str, optional
+        The layer to read instead of ``X``.
+
+    Returns
+    -------
+    ndarray of float32, shape (cells, genes)
+        The matrix.
+
+    Raises
+    ------
+    InvalidInputError
+        For a layer the AnnData does not have.
+    """
+    if layer is not None and layer not in cells.layers:
+        raise InvalidInputError(f"the AnnData has no layer {layer!r}; it has {list(cells.layers)}")
+    matrix = cells.X if layer is None else cells.layers[layer]
+    dense = matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
+    return np.asarray(dense, dtype=np.float32)
+
+
 def is_counts(x: np.ndarray) -> bool:
     """Whether ``x`` holds raw counts: non-negative integers.
 
@@ -149,6 +192,21 @@ class CellPreparation:
         prepared = log_normalise(ours, self.target_sum) if self.counts else ours
         index = {name: k for k, name in enumerate(self.genes)}
         return prepared[:, [index[g] for g in self.selected]]
+
+    def describe(self) -> str:
+        """One line on what the preparation does.
+
+        Returns
+        -------
+        str
+            The input kind, its transform and the genes kept.
+        """
+        how = (
+            f"raw counts, scaled to {self.target_sum:g} per cell and log1p-transformed"
+            if self.counts
+            else "log-expression, used as it is"
+        )
+        return f"cells: {how}; {len(self.selected)} of {len(self.genes)} genes kept"
 
     def as_json(self) -> dict[str, Any]:
         """The preparation as JSON values.

@@ -7,16 +7,17 @@ Parquet needs ``pyarrow`` and AnnData needs ``anndata`` (``pip install 'sepclr[t
 (``normalize="log1p"``: each row scaled to 10,000 counts, then ``log(1 + x)``), the usual
 preparation of single-cell data."""
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sepclr.data.ca_dataset import CADataset, check_split, split_rows
-from sepclr.data.cells import TOP_GENES, fit_preparation
+from sepclr.data.ca_dataset import CADataset, check_split, in_group, split_rows
+from sepclr.data.cells import TOP_GENES, cell_matrix, fit_preparation, is_counts
 from sepclr.data.folder import repeated_name
 from sepclr.data.readers import numbers, read_anndata, read_columns
-from sepclr.errors import DataNotFoundError, InvalidInputError
+from sepclr.errors import DataNotFoundError, InvalidInputError, SepCLRWarning
 
 NORMALIZATIONS = ("none", "log1p")
 # identifier columns: never features; ``sepclr transform`` copies the first one found
@@ -45,6 +46,13 @@ def normalize_counts(x: np.ndarray, how: str) -> np.ndarray:
         raise InvalidInputError(f"normalize must be one of {NORMALIZATIONS}, got {how!r}")
     if (x < 0).any():
         raise InvalidInputError("normalize='log1p' needs counts (no negative values)")
+    if not is_counts(x):
+        warnings.warn(
+            "normalize='log1p' on values that are not counts (not integers): if they are "
+            "already log-normalised they are now transformed twice; normalize='auto' detects it",
+            SepCLRWarning,
+            stacklevel=2,
+        )
     totals = x.sum(axis=1, keepdims=True)
     scaled = np.divide(x * 1e4, totals, out=np.zeros_like(x), where=totals > 0)
     return np.log1p(scaled).astype(np.float32)
@@ -72,15 +80,12 @@ def _split(
     test_fraction: float,
     name: str,
 ) -> CADataset:
-    groups = groups.astype(str)
-    is_target, known = (
-        groups == target_value,
-        (groups == target_value) | (groups == background_value),
-    )
-    if not is_target.any() or not (groups == background_value).any():
+    is_target, is_background = in_group(groups, target_value), in_group(groups, background_value)
+    known = is_target | is_background
+    if not is_target.any() or not is_background.any():
         raise InvalidInputError(
             f"{name}: the group column needs both {background_value!r} and {target_value!r} "
-            f"rows; it holds {sorted(set(groups.tolist()))[:10]}"
+            f"rows; it holds {sorted(set(groups.astype(str).tolist()))[:10]}"
         )
     keep = np.flatnonzero(known)[split_rows(is_target[known], split, test_fraction)]
     target = is_target[keep]
@@ -251,11 +256,7 @@ def anndata_features(data: Any, layer: str | None, normalize: str) -> np.ndarray
     ndarray of float32, shape (cells, genes)
         The matrix.
     """
-    if layer is not None and layer not in data.layers:
-        raise InvalidInputError(f"the AnnData has no layer {layer!r}; it has {list(data.layers)}")
-    matrix = data.X if layer is None else data.layers[layer]
-    dense = matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
-    return normalize_counts(np.asarray(dense, dtype=np.float32), normalize)
+    return normalize_counts(cell_matrix(data, layer), normalize)
 
 
 def table_study(
@@ -405,12 +406,13 @@ def anndata_study(
             "(adata.var_names_make_unique()) and save it again"
         )
     obs = data.obs
-    groups = obs[group_column].astype(str).to_numpy()
+    groups = obs[group_column].to_numpy()
     preparation = None
     if normalize == "auto":
         x = anndata_features(data, layer, "none")
-        known = np.flatnonzero((groups == target_value) | (groups == background_value))
-        train = known[split_rows(groups[known] == target_value, "train", test_fraction)]
+        is_target = in_group(groups, target_value)
+        known = np.flatnonzero(is_target | in_group(groups, background_value))
+        train = known[split_rows(is_target[known], "train", test_fraction)]
         preparation = fit_preparation(x[train], names, genes, str(path))
         x = preparation.apply(x, names, str(path))
     else:

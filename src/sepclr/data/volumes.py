@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sepclr.data.ca_dataset import CADataset, check_split, split_rows
+from sepclr.data.ca_dataset import CADataset, check_split, in_group, split_rows
 from sepclr.data.folder import read_table
 from sepclr.errors import CorruptFileError, DataNotFoundError, InvalidInputError
 
@@ -192,14 +192,14 @@ def nifti_study(
     _check_table(table_path, columns, (group_column, path_column, *continuous, *categorical))
     groups = np.asarray(columns[group_column])
     for value in (background_value, target_value):
-        if not (groups == value).any():
+        if not in_group(groups, value).any():
             raise InvalidInputError(
                 f"{table_path}: column {group_column!r} needs both {background_value!r} and "
-                f"{target_value!r} rows; it holds {sorted(set(groups))}"
+                f"{target_value!r} rows; it holds {sorted(set(groups.astype(str).tolist()))}"
             )
-    rows = np.flatnonzero((groups == background_value) | (groups == target_value))
+    rows = np.flatnonzero(in_group(groups, background_value) | in_group(groups, target_value))
     paths = _listed_paths(table_path, [columns[path_column][i] for i in rows])
-    is_target = groups[rows] == target_value
+    is_target = in_group(groups[rows], target_value)
     keep = split_rows(is_target, split, test_fraction)
     cache_dir = base / ".sepclr-cache" if cache else None
     grid = (int(shape[0]), int(shape[1]), int(shape[2]))

@@ -110,6 +110,8 @@ def model_report(
     sections = []
     if probe_columns(test):
         sections.append(_probe_report(model, dataset, splits, document))
+        if dataset in ROLES_GIVEN_BY_USER:
+            sections.append(_roles_line(test.roles))
     else:
         sections.append(f"No factors to probe: {dataset} labels none of its samples.")
     if train.preparation is not None or dataset == "anndata-study":
@@ -136,6 +138,19 @@ def model_report(
         + diagnostics_table(diagnostics)
     )
     return document, "\n\n".join(sections)
+
+
+ROLES_GIVEN_BY_USER = ("table-study", "anndata-study", "nifti-study")
+
+
+def _roles_line(roles: dict[str, str]) -> str:
+    """The factors' roles, and how to change them."""
+    listed = ", ".join(f"{factor} ({role})" for factor, role in roles.items())
+    return (
+        f"Factors: {listed}. A factor is scored as common unless it is named salient "
+        "(--dataset-option salient=NAME): a salient one should be read from S, a common one "
+        "from C."
+    )
 
 
 def _probe_report(

@@ -16,6 +16,7 @@ import torch
 from sklearn.base import BaseEstimator
 from torch import nn
 
+from sepclr.data.cells import CellPreparation, cell_matrix, fit_preparation, is_anndata, is_counts
 from sepclr.engine.checkpoint import Checkpointer, data_fingerprint
 from sepclr.engine.devices import resolve_device
 from sepclr.engine.distributed import process_device, resolve_batch_size
@@ -115,27 +116,33 @@ class ContrastiveEstimator(BaseEstimator):
         *,
         background_covariates: Any = None,
         target_covariates: Any = None,
+        layer: str | None = None,
     ) -> Model:
         """Fit on the two groups.
 
         Parameters
         ----------
-        background : array-like or DataFrame, shape (n_background, ...)
-            Samples of the background group (e.g. healthy controls).
-        target : array-like or DataFrame, shape (n_target, ...)
+        background : array-like, DataFrame or AnnData, shape (n_background, ...)
+            Samples of the background group (e.g. healthy controls). Cells as AnnData are
+            prepared by the model (:mod:`sepclr.data.cells`: counts normalised and
+            log-transformed, highly variable genes chosen on both groups), and so are the
+            cells given to :meth:`transform`.
+        target : array-like, DataFrame or AnnData, shape (n_target, ...)
             Samples of the target group (e.g. patients), of the same shape and columns.
         background_covariates, target_covariates : DataFrame or dict, optional
             Known nuisance factors of each sample (site, sex, age), one row per sample and the
             same columns in both groups (:mod:`sepclr.methods.covariates`). The method uses
             them as it can, then erases their linear trace from the salient code
             (:meth:`_fit_erasure`). ``transform`` does not need them.
+        layer : str, optional
+            For AnnData groups, the layer that holds the expression (``X`` when None).
 
         Returns
         -------
         self
             The fitted model.
         """
-        inputs, is_target = self._checked_groups(background, target)
+        inputs, is_target = self._checked_groups(background, target, layer)
         covariates = self._checked_covariates(background_covariates, target_covariates, is_target)
         self._fit_groups(inputs, is_target, covariates)
         self.sample_shape_ = tuple(inputs.shape[1:])
@@ -167,12 +174,60 @@ class ContrastiveEstimator(BaseEstimator):
             [codes[0][1], codes[1][1]]
         )
 
-    def _checked_groups(self, background: Any, target: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        """What every ``fit`` starts with: the parameters checked, the column names kept,
-        and the two groups stacked (background first) with their target mask."""
+    def _checked_groups(
+        self, background: Any, target: Any, layer: str | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """What every ``fit`` starts with: the parameters checked, cells prepared, the column
+        names kept, and the two groups stacked (background first) with their target mask."""
         self.validate_params()
+        background, target = self._prepared_cells(background, target, layer)
         self._remember_features(background, target)
         return stack_groups(background, target, self.keeps_uint8)
+
+    def _prepared_cells(self, background: Any, target: Any, layer: str | None) -> tuple[Any, Any]:
+        """AnnData groups as DataFrames of their prepared genes, with the preparation fitted
+        on both groups kept as ``preparation_``; other groups unchanged (no preparation)."""
+        given = [is_anndata(group) for group in (background, target)]
+        self.__dict__.pop("preparation_", None)
+        if not any(given):
+            if layer is not None:
+                raise InvalidInputError("layer= is for AnnData groups; leave it out for arrays")
+            return background, target
+        if not all(given):
+            raise InvalidInputError("give both groups as AnnData, or neither")
+        genes = [str(g) for g in background.var_names]
+        if genes != [str(g) for g in target.var_names]:
+            raise InvalidInputError(
+                "the background and target AnnData have different genes; give both the same "
+                "genes in the same order (adata[:, genes])"
+            )
+        matrices = [cell_matrix(group, layer) for group in (background, target)]
+        preparation = fit_preparation(np.concatenate(matrices), genes, source="the cells")
+        self.preparation_ = preparation
+        return tuple(_gene_frame(preparation, m, genes, "the cells") for m in matrices)
+
+    def _cells_as_input(self, x: Any, layer: str | None) -> Any:
+        """An AnnData as the model's input (prepared as at fit, or read by gene name);
+        anything else unchanged, but raw counts refused where the model prepares cells."""
+        preparation = getattr(self, "preparation_", None)
+        if is_anndata(x):
+            matrix, genes = cell_matrix(x, layer), [str(g) for g in x.var_names]
+            if preparation is not None:
+                return _gene_frame(preparation, matrix, genes, "x")
+            return _pandas().DataFrame(matrix, columns=genes) if self._has_names() else matrix
+        if layer is not None:
+            raise InvalidInputError("layer= is for AnnData input; leave it out for arrays")
+        if preparation is not None and feature_names(x) is None:
+            values = np.asarray(x)
+            if values.ndim == 2 and values.any() and is_counts(values):
+                raise InvalidInputError(
+                    "x looks like raw counts, but this model prepares cells itself: give the "
+                    "AnnData (model.transform(adata)); an array is taken as prepared input"
+                )
+        return x
+
+    def _has_names(self) -> bool:
+        return hasattr(self, "feature_names_in_")
 
     def _checked_covariates(
         self, background: Any, target: Any, is_target: torch.Tensor
@@ -186,15 +241,22 @@ class ContrastiveEstimator(BaseEstimator):
         if fitted is None:
             return None
         covariates, encoded = fitted
-        spanned = covariates.degrees_of_freedom
-        if int(self.salient_dim) <= spanned:
-            raise InvalidInputError(
-                f"the covariates span {spanned} dimension(s) ({', '.join(covariates.names)}), "
-                f"which are erased from the salient code: salient_dim={self.salient_dim} would "
-                f"keep nothing; give salient_dim > {spanned}, or name fewer covariates"
-            )
         self.covariates_ = covariates
+        if self.salient_dim != "auto":  # an automatic size is checked once known
+            self._check_salient_room(int(self.salient_dim))
         return encoded
+
+    def _check_salient_room(self, size: int) -> None:
+        """Refuse a salient code that the erasure of the covariates would empty."""
+        spanned = self.covariates_.degrees_of_freedom
+        if size <= spanned:
+            names = ", ".join(self.__dict__.pop("covariates_").names)
+            raise InvalidInputError(
+                f"the covariates span {spanned} dimension(s) "
+                f"({names}), which are erased from the salient "
+                f"code: salient_dim={size} would keep nothing; give salient_dim > {spanned}, "
+                "or name fewer covariates"
+            )
 
     def _fit_erasure(
         self, inputs: torch.Tensor, is_target: torch.Tensor, covariates: torch.Tensor | None
@@ -254,13 +316,17 @@ class ContrastiveEstimator(BaseEstimator):
         covariates."""
         raise NotImplementedError
 
-    def transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
+    def transform(self, x: Any, *, layer: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The common and salient codes of ``x``.
 
         Parameters
         ----------
-        x : array-like or DataFrame, shape (n, ...)
+        x : array-like, DataFrame or AnnData, shape (n, ...)
             Samples of the shape (and columns) the model was fitted on, of any real dtype.
+            Cells as AnnData are prepared as at ``fit`` (:mod:`sepclr.data.cells`) when the
+            model was fitted on cells, and read by gene name otherwise.
+        layer : str, optional
+            For an AnnData, the layer that holds the expression (``X`` when None).
 
         Returns
         -------
@@ -276,6 +342,7 @@ class ContrastiveEstimator(BaseEstimator):
             far outside the training data, or a damaged model).
         """
         self._check_fitted()
+        x = self._cells_as_input(x, layer)
         self._check_features(x)
         return finite_codes(*self._erased(*self._transform(x)))
 
@@ -324,6 +391,8 @@ class ContrastiveEstimator(BaseEstimator):
             fitted["feature_names"] = list(self.feature_names_in_)
         if hasattr(self, "covariates_"):
             fitted["covariates"] = self.covariates_.as_json()
+        if hasattr(self, "preparation_"):
+            fitted["cell_preparation"] = self.preparation_.as_json()
         config = {"params": self.get_params(), "fitted": fitted}
         tensors = self._state_tensors()
         if hasattr(self, "covariate_erasure_"):
@@ -368,9 +437,12 @@ class ContrastiveEstimator(BaseEstimator):
                 model.feature_names_in_ = np.asarray(
                     [str(name) for name in fitted["feature_names"]], dtype=object
                 )
+            if "cell_preparation" in fitted:
+                model.preparation_ = CellPreparation.from_json(fitted["cell_preparation"])
             if "covariates" in fitted:
                 model.covariates_ = Covariates.from_json(fitted["covariates"])
-                model.covariate_erasure_ = _erasure(tensors.pop(ERASURE, None), model.salient_dim)
+                size = int(fitted.get("salient_dim", model.salient_dim))
+                model.covariate_erasure_ = _erasure(tensors.pop(ERASURE, None), size)
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"{directory}: invalid model configuration ({exc})") from exc
         damaged = [
@@ -439,6 +511,7 @@ class TrainedEstimator(ContrastiveEstimator):
         *,
         background_covariates: Any = None,
         target_covariates: Any = None,
+        layer: str | None = None,
         **side_data: Any,
     ) -> "TrainedEstimator":
         """Train on the two groups.
@@ -448,9 +521,10 @@ class TrainedEstimator(ContrastiveEstimator):
 
         Parameters
         ----------
-        background : array-like or DataFrame, shape (n_background, ...)
-            Samples of the background group (e.g. healthy controls).
-        target : array-like or DataFrame, shape (n_target, ...)
+        background : array-like, DataFrame or AnnData, shape (n_background, ...)
+            Samples of the background group (e.g. healthy controls); cells as AnnData are
+            prepared by the model, as for :meth:`ContrastiveEstimator.fit`.
+        target : array-like, DataFrame or AnnData, shape (n_target, ...)
             Samples of the target group (e.g. patients), of the same shape and columns.
         checkpoint_dir : str or Path, optional
             Where a checkpoint is written every ``checkpoint_every`` epochs and at the end.
@@ -462,6 +536,8 @@ class TrainedEstimator(ContrastiveEstimator):
         background_covariates, target_covariates : DataFrame or dict, optional
             Known nuisance factors of each sample (site, sex, age), as for
             :meth:`ContrastiveEstimator.fit`.
+        layer : str, optional
+            For AnnData groups, the layer that holds the expression (``X`` when None).
         **side_data
             What a method needs beside the samples (supervised SepCLR's ``attributes``).
 
@@ -470,7 +546,7 @@ class TrainedEstimator(ContrastiveEstimator):
         self
             The trained model.
         """
-        inputs, is_target = self._checked_groups(background, target)
+        inputs, is_target = self._checked_groups(background, target, layer)
         covariates = self._checked_covariates(background_covariates, target_covariates, is_target)
         self._check_covariate_settings()
         rows = self._side_rows(is_target, **side_data)
@@ -657,6 +733,17 @@ class TrainedEstimator(ContrastiveEstimator):
                     f"{self.network_name}.{name} is {tuple(saved[name].shape)} in the weights "
                     f"but {tuple(expected[name].shape)} in the model of config.json"
                 )
+
+
+def _pandas() -> Any:
+    import pandas  # AnnData depends on it
+
+    return pandas
+
+
+def _gene_frame(preparation: CellPreparation, x: np.ndarray, genes: list[str], source: str) -> Any:
+    """The prepared cells as a DataFrame of the chosen genes."""
+    return _pandas().DataFrame(preparation.apply(x, genes, source), columns=preparation.selected)
 
 
 def _erasure(tensor: torch.Tensor | None, salient_dim: int) -> np.ndarray:

@@ -215,8 +215,18 @@ class CPCA(ContrastiveEstimator):
     True
     """
 
-    common_dim = Param(32, Integer(1), "Principal components of the pooled samples kept.")
-    salient_dim = Param(32, Integer(1), "Contrastive directions kept.")
+    common_dim: Param[int | str] = Param(  # type: ignore[assignment]
+        "auto",
+        Either((Exactly("auto"), Integer(1))),
+        'Principal components of the pooled samples kept; "auto": 32, or fewer when the data '
+        "has fewer features or samples.",
+    )
+    salient_dim: Param[int | str] = Param(  # type: ignore[assignment]
+        "auto",
+        Either((Exactly("auto"), Integer(1))),
+        'Contrastive directions kept; "auto": 32, or fewer when the data has fewer features '
+        "or samples.",
+    )
     alpha: Param[float | str] = Param(
         "auto",
         Either((Exactly("auto"), NON_NEGATIVE)),
@@ -233,6 +243,11 @@ class CPCA(ContrastiveEstimator):
         self, inputs: torch.Tensor, is_target: torch.Tensor, covariates: torch.Tensor | None
     ) -> None:
         flat = inputs.reshape(len(inputs), -1).double().numpy()
+        features, samples = min(flat.shape[1], self.max_features), len(flat)
+        self.common_dim_ = min(_size("common_dim", self.common_dim, features, samples), samples)
+        self.salient_dim_ = _size("salient_dim", self.salient_dim, features, samples)
+        if covariates is not None:
+            self._check_salient_room(self.salient_dim_)
         self._fit_common(flat)
         if covariates is not None:
             self.covariate_effect_ = covariate_effect(flat, is_target.numpy(), covariates.numpy())
@@ -240,12 +255,6 @@ class CPCA(ContrastiveEstimator):
         else:
             self.__dict__.pop("covariate_effect_", None)
         bg, tg = flat[~is_target.numpy()], flat[is_target.numpy()]
-        for name in ("common_dim", "salient_dim"):
-            if getattr(self, name) > min(bg.shape[1], self.max_features):
-                raise InvalidInputError(
-                    f"{name}={getattr(self, name)} is larger than the number of features "
-                    f"({min(bg.shape[1], self.max_features)})"
-                )
         for name, group in (("background", bg), ("target", tg)):
             if len(group) < 2:
                 raise InvalidInputError(f"{name} needs at least 2 samples for a covariance")
@@ -254,7 +263,7 @@ class CPCA(ContrastiveEstimator):
     def _fit_common(self, pooled: np.ndarray) -> None:
         """The leading principal components of the pooled samples (pooled mean and scale)."""
         mean, scale = _centre_and_scale(pooled, bool(self.standardize))
-        common = PCA(n_components=min(self.common_dim, *pooled.shape), random_state=self.seed)
+        common = PCA(n_components=self.common_dim_, random_state=self.seed)
         common.fit((pooled - mean) / scale)
         self.common_mean_, self.common_scale_ = mean, scale
         self.common_components_ = common.components_.T  # (features, common_dim)
@@ -273,22 +282,22 @@ class CPCA(ContrastiveEstimator):
         if self.alpha == "auto":
             grid = alpha_grid(self.n_alphas, self.max_log_alpha)
             self.alphas_ = select_alphas(
-                tg_cov, bg_cov, self.salient_dim, grid, self.n_clusters, self.seed
+                tg_cov, bg_cov, self.salient_dim_, grid, self.n_clusters, self.seed
             )
             self.alpha_ = self.alphas_[0]
         else:
             self.alpha_ = float(self.alpha)
             self.alphas_ = [self.alpha_]
-        directions = contrastive_directions(tg_cov, bg_cov, self.alpha_, self.salient_dim)
+        directions = contrastive_directions(tg_cov, bg_cov, self.alpha_, self.salient_dim_)
         self.salient_mean_, self.salient_scale_ = tg_mean, tg_scale
         self.salient_components_ = reduction @ directions  # (features, salient_dim)
 
     def _reduction(self, bg_std: np.ndarray, tg_std: np.ndarray) -> np.ndarray:
         """The pre-PCA projection (features, kept) used above ``max_features`` features."""
         kept = min(self.max_features, len(bg_std) + len(tg_std))
-        if self.salient_dim > kept:
+        if self.salient_dim_ > kept:
             raise InvalidInputError(
-                f"salient_dim={self.salient_dim} is larger than the {kept} dimensions the "
+                f"salient_dim={self.salient_dim_} is larger than the {kept} dimensions the "
                 f"pre-PCA keeps from {len(bg_std) + len(tg_std)} samples of "
                 f"{bg_std.shape[1]} features; lower salient_dim or give more samples"
             )
@@ -297,17 +306,21 @@ class CPCA(ContrastiveEstimator):
         components: np.ndarray = reducer.components_.T
         return components
 
-    def transform(self, x: Any, covariates: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    def transform(
+        self, x: Any, covariates: Any = None, *, layer: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The common and salient codes of ``x``.
 
         Parameters
         ----------
-        x : array-like or DataFrame, shape (n, ...)
-            Samples of the shape (and columns) the model was fitted on.
+        x : array-like, DataFrame or AnnData, shape (n, ...)
+            Samples of the shape (and columns) the model was fitted on (cells as at ``fit``).
         covariates : DataFrame or dict, optional
             The samples' covariates, for a model fitted with covariates: their linear effect
             is then removed from ``x`` before the salient projection, as at ``fit``. Without
             them, the salient code of ``x`` keeps that effect.
+        layer : str, optional
+            For an AnnData, the layer that holds the expression (``X`` when None).
 
         Returns
         -------
@@ -317,8 +330,9 @@ class CPCA(ContrastiveEstimator):
             The salient codes.
         """
         if covariates is None:
-            return super().transform(x)
+            return super().transform(x, layer=layer)
         self._check_fitted()
+        x = self._cells_as_input(x, layer)
         self._check_features(x)
         if not hasattr(self, "covariates_"):
             raise InvalidInputError("this CPCA was fitted without covariates; leave them out")
@@ -361,11 +375,18 @@ class CPCA(ContrastiveEstimator):
         Returns
         -------
         dict
-            The chosen alpha and the candidate alphas.
+            The chosen alpha, the candidate alphas and the sizes of both codes.
         """
-        return {"alpha": self.alpha_, "alphas": self.alphas_}
+        return {
+            "alpha": self.alpha_,
+            "alphas": self.alphas_,
+            "common_dim": self.common_dim_,
+            "salient_dim": self.salient_dim_,
+        }
 
     def _set_fitted(self, fitted: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
+        self.common_dim_ = int(fitted.get("common_dim", self.common_dim))
+        self.salient_dim_ = int(fitted.get("salient_dim", self.salient_dim))
         self.alpha_ = float(fitted["alpha"])
         self.alphas_ = [float(a) for a in fitted["alphas"]]
         features = int(np.prod(self.sample_shape_))
@@ -379,3 +400,16 @@ class CPCA(ContrastiveEstimator):
             if effect.shape != (self.covariates_.width, features):
                 raise ValueError(f"covariate_effect has shape {effect.shape}")
             self.covariate_effect_ = effect
+
+
+def _size(name: str, value: int | str, features: int, samples: int) -> int:
+    """A code's size: ``"auto"`` is 32, or fewer when the data has fewer features or
+    samples; a number larger than ``features`` is refused."""
+    if value == "auto":
+        return min(32, features, samples)
+    if int(value) > features:
+        raise InvalidInputError(
+            f"{name}={value} is larger than the number of features ({features}); lower it, or "
+            f'leave it "auto"'
+        )
+    return int(value)
