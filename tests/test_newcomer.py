@@ -65,3 +65,51 @@ def test_a_table_run_says_which_factors_are_common_and_how_to_name_a_salient_one
     text = (tmp_path / "run" / "results.md").read_text()
     assert "Factors: kind (common). A factor is scored as common unless" in text
     assert "--dataset-option salient=NAME" in text
+
+
+def test_transform_as_frame_names_the_codes_and_keeps_the_index():
+    import sepclr
+    from sepclr.export import code_columns
+
+    rng = np.random.default_rng(0)
+    rows = pd.DataFrame(rng.normal(size=(30, 5)), columns=list("abcde"))
+    rows.index = [f"s{i}" for i in range(30)]
+    model = sepclr.CPCA(common_dim=2, salient_dim=3).fit(rows.iloc[:15], rows.iloc[15:])
+    frame = model.transform(rows, as_frame=True)
+    common, salient = model.transform(rows)
+    assert list(frame.index) == list(rows.index)
+    assert list(frame.columns) == list(code_columns(common, salient))
+    np.testing.assert_array_equal(frame[["salient_0", "salient_1", "salient_2"]], salient)
+    assert list(model.transform(rows.to_numpy(), as_frame=True).index) == list(range(30))
+
+
+def test_a_contrastive_method_in_a_pipeline_with_fit_x_y():
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    import sepclr
+    from sepclr.errors import InvalidInputError
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 5)), np.repeat([0, 1], 30)
+    X[y == 1, 0] += 3.0
+    step = sepclr.ContrastiveTransformer(sepclr.CPCA(common_dim=2, salient_dim=2))
+    pipeline = make_pipeline(step, LogisticRegression()).fit(X, y)
+    assert pipeline.score(X, y) > 0.9
+    fitted = pipeline[0]
+    direct = sepclr.CPCA(common_dim=2, salient_dim=2).fit(X[y == 0], X[y == 1])
+    np.testing.assert_array_equal(fitted.transform(X), np.hstack(direct.transform(X)))
+    assert list(fitted.get_feature_names_out()) == [
+        "common_0",
+        "common_1",
+        "salient_0",
+        "salient_1",
+    ]
+    assert not hasattr(clone(pipeline)[0], "method_")
+    with pytest.raises(InvalidInputError, match=r"use sepclr.ContrastiveTransformer"):
+        sepclr.CPCA().fit(X, y)
+    with pytest.raises(InvalidInputError, match="both background"):
+        step.fit(X, np.ones(60))
+    with pytest.raises(InvalidInputError, match="hold 0"):
+        step.fit(X, np.arange(60))

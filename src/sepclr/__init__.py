@@ -2,14 +2,25 @@
 
 ``SepCLR(...).fit(background, target)`` learns a common and a salient representation;
 ``transform(x)`` returns both. The baselines ``CPCA``, ``CVAE``, ``ConVAE``, ``MMCVAE`` and
-``SepVAE`` share that contract. ``select(background, target)`` chooses SepCLR's settings
-without factor labels. See the README for the methods and their benchmark.
+``SepVAE`` share that contract; ``ContrastiveTransformer(method)`` puts one in a
+scikit-learn pipeline (``fit(X, y)``, ``y`` marking the target rows).
+``select(background, target)`` chooses SepCLR's settings without factor labels. See the
+README for the methods and their benchmark.
 """
 
 from sepclr import datasets
 from sepclr._version import __version__
 from sepclr.errors import SepCLRError
-from sepclr.methods import CPCA, CVAE, MMCVAE, ConVAE, SepCLR, SepVAE, load
+from sepclr.methods import (
+    CPCA,
+    CVAE,
+    MMCVAE,
+    ContrastiveTransformer,
+    ConVAE,
+    SepCLR,
+    SepVAE,
+    load,
+)
 from sepclr.selection import select
 
 __all__ = [
@@ -17,6 +28,7 @@ __all__ = [
     "CVAE",
     "MMCVAE",
     "ConVAE",
+    "ContrastiveTransformer",
     "SepCLR",
     "SepCLRError",
     "SepVAE",

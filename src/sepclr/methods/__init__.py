@@ -9,6 +9,7 @@ from sepclr.errors import CheckpointError
 from sepclr.methods.base import ContrastiveEstimator, TrainedEstimator
 from sepclr.methods.cpca import CPCA
 from sepclr.methods.sepclr import SepCLR
+from sepclr.methods.transformer import ContrastiveTransformer
 from sepclr.methods.vae import CVAE, MMCVAE, ConVAE, SepVAE
 from sepclr.registry import METHODS, method_by_class
 
@@ -62,6 +63,7 @@ __all__ = [
     "MMCVAE",
     "ConVAE",
     "ContrastiveEstimator",
+    "ContrastiveTransformer",
     "SepCLR",
     "SepVAE",
     "TrainedEstimator",

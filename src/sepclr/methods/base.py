@@ -180,6 +180,7 @@ class ContrastiveEstimator(BaseEstimator):
         """What every ``fit`` starts with: the parameters checked, cells prepared, the column
         names kept, and the two groups stacked (background first) with their target mask."""
         self.validate_params()
+        _refuse_labels_as_target(background, target)
         background, target = self._prepared_cells(background, target, layer)
         self._remember_features(background, target)
         return stack_groups(background, target, self.keeps_uint8)
@@ -316,7 +317,7 @@ class ContrastiveEstimator(BaseEstimator):
         covariates."""
         raise NotImplementedError
 
-    def transform(self, x: Any, *, layer: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def transform(self, x: Any, *, layer: str | None = None, as_frame: bool = False) -> Any:
         """The common and salient codes of ``x``.
 
         Parameters
@@ -327,6 +328,10 @@ class ContrastiveEstimator(BaseEstimator):
             model was fitted on cells, and read by gene name otherwise.
         layer : str, optional
             For an AnnData, the layer that holds the expression (``X`` when None).
+        as_frame : bool
+            Return one pandas DataFrame instead: columns ``common_0`` ..., ``salient_0`` ...
+            and ``salient_score``, indexed like ``x`` (a DataFrame's index, an AnnData's
+            ``obs_names``).
 
         Returns
         -------
@@ -342,9 +347,11 @@ class ContrastiveEstimator(BaseEstimator):
             far outside the training data, or a damaged model).
         """
         self._check_fitted()
+        given = x
         x = self._cells_as_input(x, layer)
         self._check_features(x)
-        return finite_codes(*self._erased(*self._transform(x)))
+        codes = finite_codes(*self._erased(*self._transform(x)))
+        return codes_frame(given, *codes) if as_frame else codes
 
     def _transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
@@ -735,9 +742,43 @@ class TrainedEstimator(ContrastiveEstimator):
                 )
 
 
-def _pandas() -> Any:
-    import pandas  # AnnData depends on it
+def _refuse_labels_as_target(background: Any, target: Any) -> None:
+    """Refuse ``fit(X, y)``: a 1-D target of one label per row of a 2-D background."""
+    shape = getattr(target, "shape", None) or np.shape(target)
+    rows = getattr(background, "shape", None) or np.shape(background)
+    if len(shape) == 1 and len(rows) == 2 and shape[0] == rows[0]:
+        raise InvalidInputError(
+            "fit takes two groups of samples, fit(background, target); for fit(X, y) with y "
+            "marking the target rows, use sepclr.ContrastiveTransformer(model).fit(X, y)"
+        )
 
+
+def codes_frame(x: Any, common: np.ndarray, salient: np.ndarray) -> Any:
+    """The codes of ``x`` as one DataFrame, indexed like ``x``.
+
+    Parameters
+    ----------
+    x : object
+        The samples (a DataFrame's index or an AnnData's ``obs_names`` is kept).
+    common, salient : ndarray, shape (n, d)
+        Their codes.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``common_k``, ``salient_k`` and ``salient_score``.
+    """
+    from sepclr.export import code_columns  # the export's columns; it imports this module
+
+    index = x.obs_names if is_anndata(x) else getattr(x, "index", None)
+    return _pandas().DataFrame(code_columns(common, salient), index=index)
+
+
+def _pandas() -> Any:
+    try:
+        import pandas
+    except ImportError as exc:
+        raise InvalidInputError("as_frame=True needs pandas: pip install pandas") from exc
     return pandas
 
 

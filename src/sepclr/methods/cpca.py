@@ -9,7 +9,7 @@ from sklearn.cluster import SpectralClustering
 from sklearn.decomposition import PCA
 
 from sepclr.errors import InvalidInputError
-from sepclr.methods.base import ContrastiveEstimator, finite_codes
+from sepclr.methods.base import ContrastiveEstimator, codes_frame, finite_codes
 from sepclr.methods.parameters import (
     BOOLEAN,
     NON_NEGATIVE,
@@ -307,8 +307,8 @@ class CPCA(ContrastiveEstimator):
         return components
 
     def transform(
-        self, x: Any, covariates: Any = None, *, layer: str | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+        self, x: Any, covariates: Any = None, *, layer: str | None = None, as_frame: bool = False
+    ) -> Any:
         """The common and salient codes of ``x``.
 
         Parameters
@@ -321,6 +321,8 @@ class CPCA(ContrastiveEstimator):
             them, the salient code of ``x`` keeps that effect.
         layer : str, optional
             For an AnnData, the layer that holds the expression (``X`` when None).
+        as_frame : bool
+            Return one pandas DataFrame instead (:meth:`ContrastiveEstimator.transform`).
 
         Returns
         -------
@@ -330,15 +332,17 @@ class CPCA(ContrastiveEstimator):
             The salient codes.
         """
         if covariates is None:
-            return super().transform(x, layer=layer)
+            return super().transform(x, layer=layer, as_frame=as_frame)
         self._check_fitted()
+        given = x
         x = self._cells_as_input(x, layer)
         self._check_features(x)
         if not hasattr(self, "covariates_"):
             raise InvalidInputError("this CPCA was fitted without covariates; leave them out")
         inputs = as_float_tensor(x, "x")
         encoded = self.covariates_.encode(covariates, "x", len(inputs))
-        return finite_codes(*self._erased(*self._codes(inputs, encoded)))
+        codes = finite_codes(*self._erased(*self._codes(inputs, encoded)))
+        return codes_frame(given, *codes) if as_frame else codes
 
     def _transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         return self._codes(as_float_tensor(x, "x"), None)
