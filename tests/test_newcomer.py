@@ -113,3 +113,40 @@ def test_a_contrastive_method_in_a_pipeline_with_fit_x_y():
         step.fit(X, np.ones(60))
     with pytest.raises(InvalidInputError, match="hold 0"):
         step.fit(X, np.arange(60))
+
+
+def _table(path, rows_per_group: int) -> None:
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.normal(size=(2 * rows_per_group, 3)), columns=["a", "b", "c"])
+    table["group"] = np.repeat(["control", "treated"], rows_per_group)
+    table.to_csv(path / "data.csv", index=False)
+
+
+@pytest.mark.parametrize(
+    ("rows", "extra", "message"),
+    [
+        (3, [], "train split holds 2 background row"),
+        (40, ["--dataset-option", "test_fraction=0.9"], "train split holds 4 background row"),
+        (40, ["--epochs", "0"], "epochs=0 trains nothing"),
+    ],
+)
+def test_runs_too_small_to_train_are_refused_in_one_line(tmp_path, capsys, rows, extra, message):
+    from sepclr import cli
+
+    _table(tmp_path, rows)
+    argv = ["fit", "--dataset", "table-study", "--data-dir", str(tmp_path), "--quiet"]
+    assert cli.main([*argv, *extra, "--out", str(tmp_path / "run")]) == 1
+    error = capsys.readouterr().err.strip()
+    assert message in error and len(error.splitlines()) == 1
+
+
+def test_a_model_no_better_than_its_untrained_floor_is_reported(tmp_path, capsys):
+    from sepclr import cli
+
+    _table(tmp_path, 40)  # the groups do not differ: nothing to learn
+    argv = ["fit", "--dataset", "table-study", "--data-dir", str(tmp_path), "--quiet"]
+    argv += ["--epochs", "2", "--out", str(tmp_path / "run")]
+    assert cli.main(argv) == 0
+    error = capsys.readouterr().err
+    assert "sepclr: warning: the trained model's salient score tells targets from " in error
+    assert "no better than the untrained encoder's" in error

@@ -160,6 +160,11 @@ def settings(
     cls = method_class(method)
     merged = {**(recipe.params if recipe else {}), **(params or {})}
     _check_param_names(cls, merged, "the settings")
+    if cls.trains_by_epochs and merged.get("epochs") == 0:
+        raise SepCLRError(
+            "epochs=0 trains nothing; give 1 or more (every report already shows the untrained "
+            "encoder as its floor)"
+        )
     given = recipe.dataset_options if recipe and dataset == recipe.dataset else {}
     options = {**given, **(dataset_options or {})}
     path_options: tuple[str, ...] = ()
@@ -644,9 +649,26 @@ def _splits(
     """The train split, and both splits to report on (None without ``options.evaluate``),
     loaded before any training so that a corrupt test split is found first."""
     train = load_split(run, "train", options.data_dir, options.download)
+    _check_group_sizes(train, MIN_TRAIN_ROWS)
     if not options.evaluate:
         return train, None
-    return train, (train, load_split(run, "test", options.data_dir, options.download))
+    test = load_split(run, "test", options.data_dir, options.download)
+    _check_group_sizes(test, MIN_TEST_ROWS)
+    return train, (train, test)
+
+
+MIN_TRAIN_ROWS, MIN_TEST_ROWS = 5, 2
+
+
+def _check_group_sizes(data: CADataset, least: int) -> None:
+    """Refuse a split with a group too small to train on (train) or to score (test)."""
+    for group, rows in (("background", data.background), ("target", data.target)):
+        if len(rows) < least:
+            raise InvalidInputError(
+                f"{data.name}'s {data.split} split holds {len(rows)} {group} row(s); a run "
+                f"needs at least {least} in each group there: check the group column and its "
+                "values, give more samples, or change test_fraction"
+            )
 
 
 def _report(

@@ -103,13 +103,15 @@ def model_report(
     """
     train, test = splits
     document: dict[str, Any] = {"dataset": dataset, "run": run}
-    diagnostics = label_free_diagnostics(
-        model, (train.background, train.target), (test.background, test.target)
-    )
+    groups = ((train.background, train.target), (test.background, test.target))
+    diagnostics = label_free_diagnostics(model, *groups)
     document["diagnostics"] = diagnostics
+    floor = _untrained_floor(model, train, list(run.get("covariates") or []))
+    if floor is not None:
+        _warn_if_no_better(diagnostics, label_free_diagnostics(floor, *groups))
     sections = []
     if probe_columns(test):
-        sections.append(_probe_report(model, dataset, splits, document))
+        sections.append(_probe_report(model, floor, dataset, splits, document))
         if dataset in ROLES_GIVEN_BY_USER:
             sections.append(_roles_line(test.roles))
     else:
@@ -153,17 +155,40 @@ def _roles_line(roles: dict[str, str]) -> str:
     )
 
 
+def _untrained_floor(model: Any, train: CADataset, covariates: list[str]) -> Any:
+    """The same architecture untrained, fitted as ``model`` was (None for cPCA)."""
+    if not isinstance(model, TrainedEstimator):
+        return None
+    floor = model.untrained()
+    floor.fit(train.background, train.target, **fit_inputs(model, train, covariates))
+    return floor
+
+
+def _warn_if_no_better(trained: dict[str, float], untrained: dict[str, float]) -> None:
+    """Warn when the salient score tells the groups apart no better than before training."""
+    if trained["salient_auc"] <= untrained["salient_auc"]:
+        warnings.warn(
+            f"the trained model's salient score tells targets from backgrounds no better than "
+            f"the untrained encoder's (held-out AUC {trained['salient_auc']:.3f} against "
+            f"{untrained['salient_auc']:.3f}): train longer, change the settings "
+            "(sepclr select), or check that the groups differ",
+            SepCLRWarning,
+            stacklevel=3,
+        )
+
+
 def _probe_report(
-    model: Any, dataset: str, splits: tuple[CADataset, CADataset], document: dict[str, Any]
+    model: Any,
+    floor: Any,
+    dataset: str,
+    splits: tuple[CADataset, CADataset],
+    document: dict[str, Any],
 ) -> str:
-    """The probe table, the clustering metrics and supervised SepCLR's attribute table,
-    added to ``document``."""
+    """The probe table (with the untrained floor when there is one), the clustering metrics
+    and supervised SepCLR's attribute table, added to ``document``."""
     train, test = splits
     rows = {f"{type(model).__name__} ({dataset})": probe_row(model, train, test)}
-    if isinstance(model, TrainedEstimator):  # the same architecture untrained
-        floor = model.untrained()
-        covariates = list(document["run"].get("covariates") or [])
-        floor.fit(train.background, train.target, **fit_inputs(model, train, covariates))
+    if floor is not None:
         rows["untrained encoder (floor)"] = probe_row(floor, train, test)
     rows["best expected"] = ideal_row(test)
     document["rows"] = rows
