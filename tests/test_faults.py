@@ -348,7 +348,7 @@ def test_a_run_file_with_an_unknown_parameter_is_one_line_on_resume(cvae_run, ca
 @pytest.mark.parametrize(
     ("cell", "message"),
     [
-        ("", "column 'f2', line 4: an empty cell; fill or drop missing values"),
+        ("", "column 'f2', line 4: an empty cell; fill it \\(at fit"),
         ("abc", "column 'f2', line 4: 'abc' is not a number"),
         ("1e40", "column 'f2', line 4: 1e\\+40 is beyond the float32 range"),
         ("nan", "column 'f2', line 4: a missing value"),

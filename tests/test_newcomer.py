@@ -150,3 +150,38 @@ def test_a_model_no_better_than_its_untrained_floor_is_reported(tmp_path, capsys
     error = capsys.readouterr().err
     assert "sepclr: warning: the trained model's salient score tells targets from " in error
     assert "no better than the untrained encoder's" in error
+
+
+@pytest.mark.parametrize(("missing", "rows"), [("drop", 30), ("mean", 32)])
+def test_missing_cells_can_be_dropped_or_filled_and_are_named_otherwise(tmp_path, missing, rows):
+    from sepclr.errors import InvalidInputError
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.normal(size=(40, 3)), columns=["a", "b", "c"])
+    table["group"] = np.repeat(["control", "treated"], 20)
+    table.loc[[3, 25], "b"] = np.nan
+    table.to_csv(tmp_path / "data.csv", index=False)
+    with pytest.raises(
+        InvalidInputError, match=r"column 'b', line 5: an empty cell; .*missing=drop"
+    ):
+        table_study(root=tmp_path)
+    data = table_study(root=tmp_path, missing=missing)
+    assert len(data.background) + len(data.target) == rows
+    assert np.isfinite(data.background).all() and np.isfinite(data.target).all()
+    if missing == "mean":
+        known = table["b"].dropna().mean()
+        everything = np.concatenate([data.background, data.target])
+        assert np.isclose(everything[:, 1], known, atol=1e-6).sum() >= 1
+    with pytest.raises(InvalidInputError, match="missing must be one of"):
+        table_study(root=tmp_path, missing="zero")
+
+
+def test_the_training_bar_shows_the_total_loss_and_time_left_only(capsys):
+    import sepclr
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 4)).astype(np.float32)
+    model = sepclr.SepCLR(epochs=2, batch_size=16, device="cpu").fit(x[:20], x[20:])
+    bar = capsys.readouterr().err.splitlines()[-1]
+    assert "loss=" in bar and "<00:00" in bar and "infoless" not in bar
+    assert {"loss", "infoless", "independence"} <= set(model.history_[-1])

@@ -183,6 +183,12 @@ def numbers(path: Path, name: str, values: np.ndarray) -> np.ndarray:
     raise InvalidInputError(f"{path}: column {name!r}, {where}: {problem}")
 
 
+_MISSING_HINT = (
+    "fill it (at fit, a table-study can also drop or fill such rows: --dataset-option "
+    "missing=drop or missing=mean)"
+)
+
+
 def _first_bad_cell(values: np.ndarray, wide: np.ndarray | None) -> tuple[int, str] | None:
     """The first cell that is no usable number, and what is wrong with it."""
     if wide is None:
@@ -192,13 +198,13 @@ def _first_bad_cell(values: np.ndarray, wide: np.ndarray | None) -> tuple[int, s
             except (TypeError, ValueError):
                 text = "" if cell is None else str(cell).strip()
                 if not text:
-                    return row, "an empty cell; fill or drop missing values"
+                    return row, f"an empty cell; {_MISSING_HINT}"
                 return row, f"{text[:30]!r} is not a number; feature columns must hold numbers"
         raise AssertionError("no cell failed to convert")
     if not np.isfinite(wide).all():
         row = int(np.flatnonzero(~np.isfinite(wide))[0])
         if np.isnan(wide[row]):
-            return row, "a missing value (NaN); fill or drop missing values"
+            return row, f"a missing value (NaN); {_MISSING_HINT}"
         return row, f"{wide[row]} is not finite"
     if (np.abs(wide) > FLOAT32_MAX).any():
         row = int(np.flatnonzero(np.abs(wide) > FLOAT32_MAX)[0])

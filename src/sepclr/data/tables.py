@@ -20,6 +20,7 @@ from sepclr.data.readers import numbers, read_anndata, read_columns
 from sepclr.errors import DataNotFoundError, InvalidInputError, SepCLRWarning
 
 NORMALIZATIONS = ("none", "log1p")
+MISSING = ("error", "drop", "mean")
 # identifier columns: never features; ``sepclr transform`` copies the first one found
 ID_COLUMNS = ("participant_id", "subject_id", "sample_id", "cell_id", "id", "barcode")
 
@@ -110,6 +111,31 @@ def _split(
         background_factors={f: values[f][~target] for f in common},
         label_names={f: names for f, (_, names) in coded.items() if names},
     )
+
+
+def _missing_cells(values: np.ndarray) -> np.ndarray:
+    """Which cells of a column are empty or NaN."""
+    empty = np.array([cell is None or str(cell).strip() in ("", "nan", "NaN") for cell in values])
+    return empty
+
+
+def _fill_or_drop(
+    columns: dict[str, np.ndarray], features: list[str], how: str
+) -> dict[str, np.ndarray]:
+    """The columns with the rows that miss a feature left out (``drop``), or each missing
+    feature cell given its column's mean over the other cells (``mean``)."""
+    holes = {c: _missing_cells(columns[c]) for c in features}
+    if how == "drop":
+        keep = ~np.any(np.stack(list(holes.values())), axis=0)
+        return {name: values[keep] for name, values in columns.items()}
+    filled = dict(columns)
+    for name, hole in holes.items():
+        if hole.any():
+            known = np.asarray(columns[name][~hole], dtype=np.float64)
+            values = np.asarray(columns[name], dtype=object).copy()
+            values[hole] = known.mean() if len(known) else np.nan
+            filled[name] = values
+    return filled
 
 
 def table_features(
@@ -271,6 +297,7 @@ def table_study(
     salient: tuple[str, ...] = (),
     normalize: str = "none",
     test_fraction: float = 0.2,
+    missing: str = "error",
 ) -> CADataset:
     """Rows of a table whose ``group_column`` is ``background_value`` or ``target_value``.
 
@@ -301,6 +328,10 @@ def table_study(
         The share of each group held out as the test split (seed 0).
     normalize : {"none", "log1p"}
         A transform of the features (``log1p`` for counts).
+    missing : {"error", "drop", "mean"}
+        What an empty or NaN feature cell does: stop with its column and line, leave its row
+        out, or take the mean of the column's other cells. ``sepclr transform`` always
+        refuses missing cells.
 
     Returns
     -------
@@ -323,6 +354,11 @@ def table_study(
                 f"{path} has no column {column!r}; its columns are {sorted(columns)}"
             )
     other = (group_column, *factors, *(c for c in ID_COLUMNS if c in columns))
+    if missing not in MISSING:
+        raise InvalidInputError(f"missing must be one of {MISSING}, got {missing!r}")
+    if missing != "error":
+        chosen = features or tuple(c for c in columns if c not in other)
+        columns = _fill_or_drop(columns, [c for c in chosen if c in columns], missing)
     x = table_features(path, columns, features, other, normalize)
     data = _split(
         x, np.asarray(columns[group_column]), {f: columns[f] for f in factors},

@@ -261,7 +261,7 @@ def run_epochs(
         epoch_terms = runner.run_epoch(progress, stop)
         history.append(epoch_terms)
         _warn_if_growing(history)
-        bar.set_postfix({k: f"{v:.3g}" for k, v in epoch_terms.items()})
+        bar.set_postfix(loss=f"{epoch_terms['loss']:.3g}")  # every term: history_, metrics.csv
         finished = epoch + 1
         if checkpointer and (finished % checkpointer.every == 0 or finished == plan.epochs):
             runner.save(Progress(finished, 0, None, {}, history))

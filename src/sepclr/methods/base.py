@@ -215,7 +215,8 @@ class ContrastiveEstimator(BaseEstimator):
             matrix, genes = cell_matrix(x, layer), [str(g) for g in x.var_names]
             if preparation is not None:
                 return _gene_frame(preparation, matrix, genes, "x")
-            return _pandas().DataFrame(matrix, columns=genes) if self._has_names() else matrix
+            named = hasattr(self, "feature_names_in_")
+            return _pandas().DataFrame(matrix, columns=genes) if named else matrix
         if layer is not None:
             raise InvalidInputError("layer= is for AnnData input; leave it out for arrays")
         if preparation is not None and feature_names(x) is None:
@@ -226,9 +227,6 @@ class ContrastiveEstimator(BaseEstimator):
                     "AnnData (model.transform(adata)); an array is taken as prepared input"
                 )
         return x
-
-    def _has_names(self) -> bool:
-        return hasattr(self, "feature_names_in_")
 
     def _checked_covariates(
         self, background: Any, target: Any, is_target: torch.Tensor
