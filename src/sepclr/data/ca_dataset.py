@@ -56,6 +56,41 @@ def in_group(column: np.ndarray, value: object) -> np.ndarray:
     return column.astype(str) == str(value)
 
 
+def stratified_groups(
+    labels: np.ndarray, shares: tuple[float, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's group (0 background, 1 target, alternately) and split (the index of its
+    share), shuffled with seed 0 within each label, so that every group and split holds
+    every label in the data's proportions.
+
+    Parameters
+    ----------
+    labels : ndarray, shape (n,)
+        The label each group and split should hold in proportion (a diagnosis, a cell type).
+    shares : tuple of float
+        The share of each split, in order (summing to 1).
+
+    Returns
+    -------
+    group : ndarray of int64, shape (n,)
+        0 or 1.
+    split : ndarray of int64, shape (n,)
+        The split's index in ``shares``.
+    """
+    rng = np.random.default_rng(0)
+    group = np.empty(len(labels), dtype=np.int64)
+    split = np.empty(len(labels), dtype=np.int64)
+    edges = np.cumsum(shares)
+    for value in np.unique(labels):
+        rows = rng.permutation(np.flatnonzero(labels == value))
+        group[rows] = np.arange(len(rows)) % 2
+        for g in (0, 1):
+            members = rows[group[rows] == g]
+            position = np.arange(len(members)) / len(members)
+            split[members] = np.searchsorted(edges, position, side="right")
+    return group, split
+
+
 def split_rows(is_target: np.ndarray, split: str, test_fraction: float) -> np.ndarray:
     """The rows of a split: ``test_fraction`` of each group goes to the test split, drawn with
     seed 0.

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.datasets import load_breast_cancer
 
-from sepclr.data.ca_dataset import CADataset, check_split
+from sepclr.data.ca_dataset import CADataset, check_split, stratified_groups
 from sepclr.errors import InvalidInputError
 from sepclr.registry import DatasetInfo, register_dataset
 
@@ -39,24 +39,6 @@ def _size_gains(feature_names: list[str], gain: float) -> np.ndarray:
         elif "radius" in name or "perimeter" in name:
             gains[k] = gain
     return gains
-
-
-def _assign(diagnosis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's group (0 background, 1 target) and split (0 train, 1 validation,
-    2 test): shuffled with seed 0 within each diagnosis, so every group and split holds
-    both diagnoses in the table's proportions."""
-    rng = np.random.default_rng(0)
-    group = np.empty(len(diagnosis), dtype=np.int64)
-    split = np.empty(len(diagnosis), dtype=np.int64)
-    edges = np.cumsum(list(_SPLIT_SHARES.values()))
-    for value in np.unique(diagnosis):
-        rows = rng.permutation(np.flatnonzero(diagnosis == value))
-        group[rows] = np.arange(len(rows)) % 2
-        for g in (0, 1):
-            members = rows[group[rows] == g]
-            position = np.arange(len(members)) / len(members)
-            split[members] = np.searchsorted(edges, position, side="right")
-    return group, split
 
 
 def breast_cancer_enlarged(
@@ -91,7 +73,7 @@ def breast_cancer_enlarged(
     table = load_breast_cancer()
     x = np.asarray(table.data, dtype=np.float64)
     diagnosis = np.asarray(table.target, dtype=np.int64)
-    group, split_of = _assign(diagnosis)
+    group, split_of = stratified_groups(diagnosis, tuple(_SPLIT_SHARES.values()))
     targets = np.flatnonzero(group == 1)
     enlarged = np.zeros(len(x), dtype=np.int64)
     enlarged[np.random.default_rng(1).permutation(targets)[: len(targets) // 2]] = 1

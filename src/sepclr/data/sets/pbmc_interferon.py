@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from sepclr.data.ca_dataset import CADataset, check_split
+from sepclr.data.ca_dataset import CADataset, check_split, stratified_groups
 from sepclr.data.cells import fit_preparation
 from sepclr.data.readers import read_anndata
 from sepclr.errors import DataNotFoundError, InvalidInputError
@@ -70,22 +70,6 @@ def _real_counts() -> tuple[np.ndarray, list[str], np.ndarray]:
     return counts, [str(g) for g in data.raw.var_names], lineage
 
 
-def _assign(lineage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each cell's group (0 background, 1 target) and split (0 train, 1 validation, 2 test),
-    shuffled with seed 0 within each lineage."""
-    rng = np.random.default_rng(0)
-    group = np.empty(len(lineage), dtype=np.int64)
-    split = np.empty(len(lineage), dtype=np.int64)
-    edges = np.cumsum(list(_SPLIT_SHARES.values()))
-    for value in np.unique(lineage):
-        rows = rng.permutation(np.flatnonzero(lineage == value))
-        group[rows] = np.arange(len(rows)) % 2
-        for g in (0, 1):
-            members = rows[group[rows] == g]
-            split[members] = np.searchsorted(edges, np.arange(len(members)) / len(members), "right")
-    return group, split
-
-
 def _plant_response(
     counts: np.ndarray, genes: list[str], lineage: np.ndarray, targets: np.ndarray, strength: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -121,7 +105,7 @@ def planted_cells(strength: float) -> dict[str, Any]:
         The cells.
     """
     counts, genes, lineage = _real_counts()
-    group, split = _assign(lineage)
+    group, split = stratified_groups(lineage, tuple(_SPLIT_SHARES.values()))
     counts, response = _plant_response(counts, genes, lineage, np.flatnonzero(group == 1), strength)
     return {
         "counts": counts,
