@@ -185,3 +185,19 @@ def test_the_training_bar_shows_the_total_loss_and_time_left_only(capsys):
     bar = capsys.readouterr().err.splitlines()[-1]
     assert "loss=" in bar and "<00:00" in bar and "infoless" not in bar
     assert {"loss", "infoless", "independence"} <= set(model.history_[-1])
+
+
+def test_the_size_help_states_each_datasets_own_default(capsys):
+    from sepclr import cli
+    from sepclr.data.catalog import dataset_options
+    from sepclr.registry import DATASETS
+
+    with pytest.raises(SystemExit):
+        cli.main(["fit", "--help"])
+    text = "".join(capsys.readouterr().out.split())  # help wraps lines, even at hyphens
+    sized = [name for name, info in DATASETS.items() if info.sizes]
+    assert sized
+    for name in sized:
+        default = next(d for option, d, _ in dataset_options(name) if option == "size")
+        line = f"{name} takes {', '.join(DATASETS[name].sizes)} ({default!r} when left out)"
+        assert "".join(line.split()) in text

@@ -17,7 +17,7 @@ import torch
 from sepclr import run as runs
 from sepclr._version import __version__
 from sepclr.bench import ABLATIONS, bench
-from sepclr.data.catalog import describe
+from sepclr.data.catalog import dataset_options, describe
 from sepclr.data.download import RESOURCES, download
 from sepclr.data.tables import ID_COLUMNS
 from sepclr.errors import SepCLRError, SepCLRWarning, TrainingInterruptedError
@@ -109,7 +109,8 @@ def _pairs(flag: str, pairs: list[str] | None) -> dict[str, Any]:
 def _checked_size(dataset: str, size: str | None) -> str | None:
     """``size`` if ``dataset`` has named sizes; a size for any other is refused."""
     if size is not None and dataset in DATASETS and not DATASETS[dataset].sizes:
-        raise SepCLRError(f"--size applies to {', '.join(_sized())}, not to {dataset}")
+        sized = ", ".join(name for name, info in DATASETS.items() if info.sizes)
+        raise SepCLRError(f"--size applies to {sized}, not to {dataset}")
     return size
 
 
@@ -253,8 +254,14 @@ def cmd_download(args: argparse.Namespace) -> None:
         print(f"{name}: {download(name, args.data_dir, progress=not args.quiet)}")
 
 
-def _sized() -> list[str]:
-    return [name for name, info in DATASETS.items() if info.sizes]
+def _size_help() -> str:
+    """The --size help: each sized dataset's sizes and its builder's own default."""
+    described = []
+    for name, info in DATASETS.items():
+        if info.sizes:
+            default = next(d for option, d, _ in dataset_options(name) if option == "size")
+            described.append(f"{name} takes {', '.join(info.sizes)} ({default!r} when left out)")
+    return "the dataset's size: " + "; ".join(described)
 
 
 # Flags several commands share: name -> add_argument keywords (a command may override help).
@@ -265,7 +272,7 @@ SHARED: dict[str, dict[str, Any]] = {
         "help": "an option of the dataset, e.g. --dataset-option size=64 (repeatable); "
         "`sepclr datasets NAME` lists a dataset's options",
     },
-    "--size": {"help": f"size of {' or '.join(_sized())}: small (the default) or full"},
+    "--size": {"help": _size_help()},
     "--data-dir": {"help": "where the dataset files are (searched first)"},
     "--no-download": {
         "action": "store_true",
