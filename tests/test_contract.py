@@ -101,13 +101,17 @@ def test_dataframe_columns_are_kept_and_checked(name, fitted, data, tmp_path):
     frames = [pd.DataFrame(group, columns=columns) for group in (data.background, data.target)]
     model = _small(name).fit(*frames)
     assert list(model.feature_names_in_) == columns
-    np.testing.assert_array_equal(model.transform(frames[1])[1], model.transform(data.target)[1])
+    named = model.transform(frames[1])[1]
+    np.testing.assert_array_equal(named, model.transform(frames[1][columns])[1])
+    with pytest.raises(InvalidInputError, match="no column names"):
+        model.transform(data.target)
     with pytest.raises(InvalidInputError, match="another order; select them in the fitted order"):
         model.transform(frames[1][columns[::-1]])
     with pytest.raises(InvalidInputError, match="different columns"):
         _small(name).fit(frames[0], frames[1].rename(columns={"gene0": "other"}))
     loaded = sepclr.load(model.save(tmp_path / "model"))
     assert list(loaded.feature_names_in_) == columns
+    np.testing.assert_array_equal(loaded.transform(frames[1])[1], named)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -180,7 +184,9 @@ def test_a_run_stopped_inside_an_epoch_resumes_to_the_uninterrupted_result(
 
     monkeypatch.setattr(loop, "split_batches", split_then_signal)
     fit = {"checkpoint_dir": tmp_path / "checkpoint"}
-    with pytest.raises(TrainingInterruptedError, match="epoch 2, step 1"):
+    with pytest.raises(
+        TrainingInterruptedError, match="at step 1 of epoch 2 of 3 \\(1 epochs complete\\)"
+    ):
         _small(name, **params).fit(data.background, data.target, **fit)
     monkeypatch.setattr(loop, "split_batches", split)
     starts = []

@@ -117,7 +117,7 @@ def test_dataframes_fit_with_their_column_names(tmp_path):
     model = sepclr.CPCA(2, 2)
     common, _ = model.fit_transform(background, target)
     assert common.shape == (80, 2) and list(model.feature_names_in_) == columns
-    np.testing.assert_array_equal(common[40:], model.transform(target.to_numpy())[0])
+    np.testing.assert_array_equal(common[40:], model.transform(target)[0])
     with pytest.raises(InvalidInputError, match="another order; select them in the fitted"):
         model.transform(target[["b", "a", "c", "d"]])
     with pytest.raises(InvalidInputError, match="it lacks 'c'"):

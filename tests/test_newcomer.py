@@ -80,7 +80,10 @@ def test_transform_as_frame_names_the_codes_and_keeps_the_index():
     assert list(frame.index) == list(rows.index)
     assert list(frame.columns) == list(code_columns(common, salient))
     np.testing.assert_array_equal(frame[["salient_0", "salient_1", "salient_2"]], salient)
-    assert list(model.transform(rows.to_numpy(), as_frame=True).index) == list(range(30))
+    unnamed = sepclr.CPCA(common_dim=2, salient_dim=3).fit(
+        rows.to_numpy()[:15], rows.to_numpy()[15:]
+    )
+    assert list(unnamed.transform(rows.to_numpy(), as_frame=True).index) == list(range(30))
 
 
 def test_a_contrastive_method_in_a_pipeline_with_fit_x_y():
@@ -201,3 +204,53 @@ def test_the_size_help_states_each_datasets_own_default(capsys):
         default = next(d for option, d, _ in dataset_options(name) if option == "size")
         line = f"{name} takes {', '.join(DATASETS[name].sizes)} ({default!r} when left out)"
         assert "".join(line.split()) in text
+
+
+def test_a_stopped_command_line_run_names_its_epoch_as_the_bar_does_and_the_cli_resume(
+    tmp_path, capsys, monkeypatch
+):
+    """SIGTERM during the second epoch: the message counts the one complete epoch the bar
+    resumes from, and says how to continue on the command line, not in Python."""
+    import signal
+
+    from sepclr import cli
+    from sepclr.engine import loop
+
+    calls, split = [], loop.split_batches
+
+    def split_then_signal(order, batch_size):
+        calls.append(1)
+        if len(calls) == 2:
+            signal.raise_signal(signal.SIGTERM)
+        return split(order, batch_size)
+
+    monkeypatch.setattr(loop, "split_batches", split_then_signal)
+    out = tmp_path / "run"
+    argv = ["fit", "--dataset", "synthetic-tabular", "--dataset-option", "n=96"]
+    argv += ["--epochs", "3", "--batch-size", "32", "--out", str(out)]
+    assert cli.main(argv) == 130
+    error = capsys.readouterr().err
+    assert "at step 1 of epoch 2 of 3 (1 epochs complete)" in error
+    assert f"`sepclr fit --resume {out}` continues from it" in error
+    assert "resume=True" not in error
+    monkeypatch.setattr(loop, "split_batches", split)
+    assert cli.main(["fit", "--resume", str(out), "--no-evaluate"]) == 0
+    assert " 1/3 " in capsys.readouterr().err  # the bar starts where the message said
+
+
+def test_input_without_column_names_after_a_dataframe_fit_is_refused(tmp_path):
+    import sepclr
+    from sepclr.errors import InvalidInputError
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(40, 4)), columns=["a", "b", "c", "d"])
+    model = sepclr.CPCA().fit(frame[:20], frame[20:])
+    with pytest.raises(InvalidInputError, match="x has no column names, but this model was fit"):
+        model.transform(frame.to_numpy())
+    common, _ = model.transform(frame[["a", "b", "c", "d"]])
+    assert common.shape[0] == 40
+    model.save(tmp_path / "m")
+    with pytest.raises(InvalidInputError, match="x has no column names"):
+        sepclr.load(tmp_path / "m").transform(frame.to_numpy())
+    arrays = sepclr.CPCA().fit(frame.to_numpy()[:20], frame.to_numpy()[20:])
+    assert arrays.transform(frame.to_numpy())[0].shape[0] == 40

@@ -31,7 +31,11 @@ class TrainingDivergedError(SepCLRError, FloatingPointError):
 
 class TrainingInterruptedError(SepCLRError):
     """SIGINT or SIGTERM stopped training after a step; the message says where the
-    checkpoint is."""
+    checkpoint is (``stopped``) and how to continue from it (``resume_hint``)."""
+
+    def __init__(self, stopped: str, resume_hint: str = "") -> None:
+        self.stopped, self.resume_hint = stopped, resume_hint
+        super().__init__(f"{stopped}; {resume_hint}" if resume_hint else stopped)
 
 
 class StorageError(SepCLRError, OSError):

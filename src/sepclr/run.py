@@ -452,7 +452,7 @@ def _train(
         model.fit(train.background, train.target, **fit_options)
     except TrainingInterruptedError as exc:
         raise TrainingInterruptedError(
-            f"{exc}; continue with `sepclr fit --resume {out}`"
+            exc.stopped, f"`sepclr fit --resume {out}` continues from it"
         ) from None
     _keep_feature_names(model, train)
     if train.preparation is not None:

@@ -303,7 +303,7 @@ class _EpochRunner:
     ) -> None:
         self.n_rows, self.batch_size, self.generator = n_rows, plan.batch_size, generator
         self.steps, self.checkpointer, self.shard = steps, checkpointer, plan.shard
-        self.read_every = plan.read_every or 1
+        self.read_every, self.epochs = plan.read_every or 1, plan.epochs
         self.clock = time.perf_counter()
 
     def seconds(self) -> float:
@@ -330,7 +330,7 @@ class _EpochRunner:
             parts = self.steps.parts
             path = self.checkpointer.save(parts.modules, parts.optimizers, self.generator, progress)
         self.shard.barrier()
-        return f"checkpoint written to {path} (resume=True continues from it)"
+        return f"checkpoint written to {path}"
 
     def run_epoch(self, progress: Progress, stop: StopRequest | None) -> dict[str, float]:
         """The steps of ``progress.epoch`` from ``progress.step`` on; the mean of each term
@@ -362,9 +362,11 @@ class _EpochRunner:
             return
         where = self.save(progress)
         cause = stop.signal if stop is not None and stop.signal else "a signal"
+        done = progress.epoch
         raise TrainingInterruptedError(
-            f"training stopped by {cause} at epoch {progress.epoch + 1}, step {progress.step}; "
-            f"{where}"
+            f"training stopped by {cause} at step {progress.step} of epoch {done + 1} of "
+            f"{self.epochs} ({done} epochs complete); {where}",
+            "fit again with resume=True to continue" if self.checkpointer else "",
         )
 
 

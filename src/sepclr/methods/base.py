@@ -289,10 +289,18 @@ class ContrastiveEstimator(BaseEstimator):
             self.__dict__.pop("feature_names_in_", None)
         else:
             self.feature_names_in_ = np.asarray(given, dtype=object)
+        self.fitted_on_frame_ = given is not None and not hasattr(self, "preparation_")
 
     def _check_features(self, x: Any) -> None:
-        """Refuse a DataFrame whose columns are not those seen at fit, in that order."""
+        """Refuse a DataFrame whose columns are not those seen at fit, in that order, and
+        input without column names where ``fit`` was given a DataFrame."""
         given, fitted = feature_names(x), getattr(self, "feature_names_in_", None)
+        if given is None and fitted is not None and getattr(self, "fitted_on_frame_", False):
+            raise InvalidInputError(
+                f"x has no column names, but this model was fitted on a DataFrame of "
+                f"{len(fitted)} named columns; give a DataFrame with those columns "
+                "(model.feature_names_in_), which are then read by name"
+            )
         if given is None or fitted is None or given == list(fitted):
             return
         missing = [c for c in fitted if c not in given]
@@ -394,6 +402,7 @@ class ContrastiveEstimator(BaseEstimator):
         fitted = {"sample_shape": list(self.sample_shape_), **self.fit_summary()}
         if hasattr(self, "feature_names_in_"):
             fitted["feature_names"] = list(self.feature_names_in_)
+            fitted["fitted_on_frame"] = bool(getattr(self, "fitted_on_frame_", False))
         if hasattr(self, "covariates_"):
             fitted["covariates"] = self.covariates_.as_json()
         if hasattr(self, "preparation_"):
@@ -442,6 +451,7 @@ class ContrastiveEstimator(BaseEstimator):
                 model.feature_names_in_ = np.asarray(
                     [str(name) for name in fitted["feature_names"]], dtype=object
                 )
+                model.fitted_on_frame_ = bool(fitted.get("fitted_on_frame", False))
             if "cell_preparation" in fitted:
                 model.preparation_ = CellPreparation.from_json(fitted["cell_preparation"])
             if "covariates" in fitted:
