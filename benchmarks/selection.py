@@ -50,6 +50,7 @@ def run_seed(args: argparse.Namespace, seed: int, options: dict[str, Any]) -> di
         seed=seed,
         refit=False,
         log=print,
+        screen=None,  # every candidate on every fold: the criterion is what is validated
         evaluate=lambda model: {
             "probes": {name: probe_row(model, train, data) for name, data in splits.items()}
         },

@@ -9,7 +9,14 @@ import pytest
 import sepclr
 from sepclr import cli
 from sepclr.errors import InvalidInputError
-from sepclr.selection import CANDIDATES, Candidate, criterion, fold_of_rows, select
+from sepclr.selection import (
+    CANDIDATES,
+    Candidate,
+    criterion,
+    fold_of_rows,
+    ranking_table,
+    select,
+)
 
 
 def test_folds_are_even_and_keep_subjects_whole() -> None:
@@ -106,3 +113,45 @@ def test_sepclr_select_writes_the_ranking_and_a_run_that_evaluates(tmp_path, cap
     assert cli.main(["evaluate", str(out)]) == 0
     assert cli.main(argv) == 1
     assert "already holds a run" in capsys.readouterr().err
+
+
+def test_screening_scores_only_the_best_of_the_first_fold_on_the_other_folds(monkeypatch):
+    """With screen=1 of 3 candidates and 3 folds: 3 + 2 trainings and the refit, the
+    finalist's row equal to its row in a full cross-validation, the others scored on the
+    first fold and ranked below it by that score."""
+    import sepclr.selection as selection
+
+    data = sepclr.datasets.load("synthetic-tabular", n=60)
+    fits = []
+
+    class Counted(selection.SepCLR):
+        def fit(self, *args, **kwargs):
+            fits.append(1)
+            return super().fit(*args, **kwargs)
+
+    monkeypatch.setattr(selection, "SepCLR", Counted)
+    names, params = ["paper", "paper-8", "salient-4"], {"epochs": 2, "device": "cpu"}
+    screened = select(data.background, data.target, names, params, folds=3, screen=1)
+    assert len(fits) == 3 + 2 + 1
+    fits.clear()
+    full = select(data.background, data.target, names, params, folds=3, screen=None)
+    assert len(fits) == 3 * 3 + 1
+    finalist, *others = screened.ranking
+    assert finalist["folds"] == 3 and [row["folds"] for row in others] == [1, 1]
+    full_row = next(row for row in full.ranking if row["name"] == finalist["name"])
+    for key in ("criterion", *selection.RANKING_COLUMNS):
+        assert finalist[key] == pytest.approx(full_row[key], abs=1e-12)
+    assert others[0]["criterion"] >= others[1]["criterion"]
+    assert "| 3 | " in ranking_table(screened)  # the folds column
+    with pytest.raises(InvalidInputError, match="screen must be a whole number"):
+        select(data.background, data.target, names, params, screen=0)
+
+
+def test_sepclr_select_shows_a_bar_over_the_trainings(tmp_path, capsys) -> None:
+    argv = ["select", "--dataset", "synthetic-tabular", "--dataset-option", "n=60"]
+    argv += ["--out", str(tmp_path / "s"), "--epochs", "1", "--candidates", "paper,paper-8"]
+    argv += ["--screen", "1", "--no-evaluate"]
+    assert cli.main(argv) == 0
+    captured = capsys.readouterr()
+    assert "select: 100%" in captured.err and "5/5" in captured.err  # 2 + 1 * 2 + refit
+    assert "paper-8: criterion" in captured.out and "over 3 folds" in captured.out

@@ -26,7 +26,7 @@ from sepclr.methods.sepclr import OBJECTIVES, RESIDUALS
 from sepclr.objectives import INDEPENDENCE_TERMS
 from sepclr.presets import PRESETS, preset
 from sepclr.registry import DATASETS, METHODS
-from sepclr.selection import CANDIDATES
+from sepclr.selection import CANDIDATES, SCREEN
 
 
 def _batch_size(text: str) -> int | str:
@@ -214,7 +214,9 @@ def cmd_select(args: argparse.Namespace) -> None:
                 f"{', '.join(c.name for c in CANDIDATES)}, or leave it out for all"
             )
     run = _settings(args, args.dataset)
-    runs.select(run, args.out, _options(args), candidates=names, folds=args.folds)
+    runs.select(
+        run, args.out, _options(args), candidates=names, folds=args.folds, screen=args.screen
+    )
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
@@ -423,6 +425,13 @@ def _add_select(sub: Subcommands) -> None:
         type=int,
         help="cross-validation folds (default: 3 when a group has fewer than 2,000 rows, "
         "else 1, one held-out fifth)",
+    )
+    chooser.add_argument(
+        "--screen",
+        type=int,
+        default=SCREEN,
+        help="how many candidates, the best on the first fold, are trained on the other folds "
+        f"too (default: {SCREEN}; the number of candidates for a full cross-validation)",
     )
     _shared(chooser, "--dataset-option", "--size", "--data-dir", "--no-download", "--covariates")
     _model_flags(chooser, "every candidate", frozenset())

@@ -61,7 +61,7 @@ from sepclr.run_folder import (
     has_checkpoint,
     read_run,
 )
-from sepclr.selection import Selection, ranking_table
+from sepclr.selection import SCREEN, Selection, ranking_table
 from sepclr.selection import select as select_settings
 
 # --- settings ----------------------------------------------------------------------------------
@@ -472,6 +472,7 @@ def select(
     *,
     candidates: list[str] | None = None,
     folds: int | None = None,
+    screen: int | None = SCREEN,
 ) -> Selection:
     """Choose SepCLR's settings without labels, as ``sepclr select`` does.
 
@@ -491,6 +492,9 @@ def select(
         Names of :data:`sepclr.selection.CANDIDATES` (all by default).
     folds : int, optional
         Cross-validation folds (by default 3 on small data, else 1).
+    screen : int, optional
+        How many candidates, the best on the first fold, are scored on the other folds too
+        (None: every one).
 
     Returns
     -------
@@ -501,7 +505,7 @@ def select(
     params = run["params"]
     _check_param_names(SepCLR, params, "the settings")
     with RunFolder(out, new=True, overwrite=options.overwrite):
-        return _select(run, out, options, candidates, folds)
+        return _select(run, out, options, candidates, folds, screen)
 
 
 def _select(
@@ -510,6 +514,7 @@ def _select(
     options: Options,
     candidates: list[str] | None,
     folds: int | None,
+    screen: int | None,
 ) -> Selection:
     params = run["params"]
     train, splits = _splits(run, options)
@@ -524,6 +529,8 @@ def _select(
         int(params.get("seed", 0)),
         log=print if options.verbose else None,
         covariates=train.covariates(run["covariates"]) if run.get("covariates") else None,
+        screen=screen,
+        progress=options.verbose,
     )
     _keep_feature_names(found.model, train)
     found.model.save(out)
@@ -533,7 +540,7 @@ def _select(
     run = {
         **run,
         "params": {**params, **chosen},
-        "selection": {"chosen": found.chosen, "folds": found.folds},
+        "selection": {"chosen": found.chosen, "folds": found.folds, "screen": screen},
         "fit_seconds": round(time.perf_counter() - start, 1),
     }
     write_json(out / RUN_FILE, run)
@@ -541,7 +548,7 @@ def _select(
     write_text(out / SELECTION_MD, table + "\n")
     write_json(
         out / SELECTION_JSON,
-        {"chosen": found.chosen, "folds": found.folds, "ranking": found.ranking},
+        {"chosen": found.chosen, "folds": found.folds, "screen": screen, "ranking": found.ranking},
     )
     print(table)
     print(f"chosen: {found.chosen}; model saved to {out}")

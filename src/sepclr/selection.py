@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from sepclr.errors import InvalidInputError
 from sepclr.evaluation.diagnostics import (
@@ -174,7 +175,8 @@ class Selection:
     ----------
     ranking : list of dict
         One row per candidate, best first: ``name``, ``criterion``, its components averaged
-        over the folds, ``fit_seconds`` and ``params``.
+        over the folds it was scored on, ``folds`` (their number), ``fit_seconds`` and
+        ``params``.
     model : SepCLR
         The chosen candidate's model.
     refitted : bool
@@ -274,6 +276,11 @@ def default_folds(n_background: int, n_target: int) -> int:
     return 3 if min(n_background, n_target) < 2_000 else 1
 
 
+#: How many candidates :func:`select` keeps after scoring every one on the first fold; only
+#: these are trained on the other folds.
+SCREEN = 4
+
+
 def select(
     background: Any,
     target: Any,
@@ -286,12 +293,16 @@ def select(
     log: Callable[[str], None] | None = None,
     evaluate: Callable[[SepCLR], dict[str, Any]] | None = None,
     covariates: tuple[Any, Any] | None = None,
+    screen: int | None = SCREEN,
+    progress: bool = False,
 ) -> Selection:
     """Choose SepCLR's settings for ``background`` and ``target`` without factor labels.
 
-    Each candidate is trained once per fold on the rows outside it and scored on the fold's
-    rows by :func:`selection_components`; the components are averaged over the folds, and
-    :func:`criterion` ranks the candidates.
+    Every candidate is trained on the rows outside the first fold and scored on that fold's
+    rows by :func:`selection_components`. The ``screen`` best of them by :func:`criterion`
+    are then trained and scored on each other fold too, their components averaged over the
+    folds, and ranked by :func:`criterion` above the candidates screened out (ranked by
+    their first fold).
 
     Parameters
     ----------
@@ -313,12 +324,16 @@ def select(
     refit : bool
         Refit the chosen candidate on every row (else keep its model of the first fold).
     log : callable, optional
-        Called with one line per trained candidate.
+        Called with one line per candidate scored on the first fold, and one per finalist.
     evaluate : callable, optional
         Called with each candidate's model of the first fold; what it returns is added to
         its row (the benchmarks record labelled probes there, to validate the criterion).
     covariates : (DataFrame or dict, DataFrame or dict), optional
         The background and target rows' covariates, given to every candidate's ``fit``.
+    screen : int, optional
+        How many candidates go on to the other folds (:data:`SCREEN`); None: every one.
+    progress : bool
+        Show a progress bar over the trainings, with the time left, on stderr.
 
     Returns
     -------
@@ -326,36 +341,62 @@ def select(
         The ranking and the chosen model.
     """
     chosen = _candidates(candidates)
+    if screen is not None and (isinstance(screen, bool) or int(screen) != screen or screen < 1):
+        raise InvalidInputError(f"screen must be a whole number, at least 1; got {screen!r}")
     given = (background, target)
     background, target = np.asarray(background), np.asarray(target)
     folds = default_folds(len(background), len(target)) if folds is None else folds
     fold_bg, fold_tg = _fold_assignment(background, target, folds, subjects, seed)
     side = None if covariates is None else _covariate_columns(covariates, (background, target))
-    common = {"verbose": False, **(params or {}), "seed": seed}
-    rows: list[dict[str, Any]] = []
-    best: tuple[float, SepCLR] | None = None
-    for candidate in chosen:
-        start = time.perf_counter()
-        components, first = _scored(
-            candidate, common, (background, target), (fold_bg, fold_tg), folds, side
-        )
-        seconds = time.perf_counter() - start
-        score = criterion(components)
-        row = {"name": candidate.name, "criterion": score, **components}
-        row |= evaluate(first) if evaluate is not None else {}
-        rows.append({**row, "fit_seconds": seconds, "params": candidate.params})
-        if best is None or score > best[0]:
-            best = (score, first)
+    trials = _Trials(
+        {"verbose": False, **(params or {}), "seed": seed},
+        (background, target),
+        (fold_bg, fold_tg),
+        side,
+    )
+    finalists = len(chosen) if screen is None or folds == 1 else min(int(screen), len(chosen))
+    total = len(chosen) + finalists * (folds - 1) + int(refit)
+    with tqdm(total=total, desc="select", unit="fit", disable=not progress) as bar:
+        say = _logger(log, bar)
+        rows: dict[str, dict[str, Any]] = {}
+        first: dict[str, SepCLR] = {}
+        for candidate in chosen:
+            bar.set_postfix_str(f"{candidate.name}, fold 1")
+            row, first[candidate.name] = trials.scored(candidate, 0)
+            rows[candidate.name] = row | (evaluate(first[candidate.name]) if evaluate else {})
+            bar.update()
+            say(f"{candidate.name}: criterion {row['criterion']:.3f} on fold 1 of {folds}")
+        ranked = sorted(chosen, key=lambda c: -rows[c.name]["criterion"])
+        for candidate in ranked[finalists:]:
+            del first[candidate.name]  # screened out: its model is not needed
+        for candidate in ranked[:finalists] if folds > 1 else []:
+            for k in range(1, folds):
+                bar.set_postfix_str(f"{candidate.name}, fold {k + 1}")
+                rows[candidate.name] = trials.added(rows[candidate.name], candidate, k)
+                bar.update()
+            score = rows[candidate.name]["criterion"]
+            say(f"{candidate.name}: criterion {score:.3f} over {folds} folds")
+        order = [c.name for c in ranked[:finalists]]
+        order.sort(key=lambda name: -rows[name]["criterion"])
+        order += [c.name for c in ranked[finalists:]]
+        model = first[order[0]]
+        if refit:
+            bar.set_postfix_str(f"refitting {order[0]}")
+            say(f"refitting {order[0]} on every row")
+            model = SepCLR(**model.get_params()).fit(*given, **_covariates_of(side, None))
+            bar.update()
+    return Selection([rows[name] for name in order], model, refit, folds)
+
+
+def _logger(log: Callable[[str], None] | None, bar: Any) -> Callable[[str], None]:
+    """``log``, writing above the progress bar rather than through it."""
+
+    def say(line: str) -> None:
         if log is not None:
-            log(f"{candidate.name}: criterion {score:.3f} ({seconds:.0f} s)")
-    rows.sort(key=lambda r: -r["criterion"])
-    assert best is not None
-    model = best[1]
-    if refit:
-        if log is not None:
-            log(f"refitting {rows[0]['name']} on every row")
-        model = SepCLR(**model.get_params()).fit(*given, **_covariates_of(side, None))
-    return Selection(rows, model, refit, folds)
+            with tqdm.external_write_mode():
+                log(line)
+
+    return say
 
 
 def _fold_assignment(
@@ -385,27 +426,48 @@ def _fold_assignment(
     return fold_bg, fold_tg
 
 
-def _scored(
-    candidate: Candidate,
-    common: dict[str, Any],
-    groups: tuple[np.ndarray, np.ndarray],
-    fold_of: tuple[np.ndarray, np.ndarray],
-    folds: int,
-    covariates: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None = None,
-) -> tuple[dict[str, float], SepCLR]:
-    """``candidate`` trained once per fold outside it and scored on it: its components
-    averaged over the folds, and its model of the first fold."""
-    (background, target), (fold_bg, fold_tg) = groups, fold_of
-    per_fold, first = [], None
-    for k in range(folds):
+class _Trials:
+    """Candidates trained outside one fold and scored on it."""
+
+    def __init__(
+        self,
+        common: dict[str, Any],
+        groups: tuple[np.ndarray, np.ndarray],
+        fold_of: tuple[np.ndarray, np.ndarray],
+        covariates: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None,
+    ) -> None:
+        self.common, self.groups, self.fold_of, self.covariates = (
+            common,
+            groups,
+            fold_of,
+            covariates,
+        )
+
+    def fold(self, candidate: Candidate, k: int) -> tuple[dict[str, float], SepCLR, float]:
+        """The components of ``candidate`` trained outside fold ``k`` and scored on it, its
+        model and its training seconds."""
+        (background, target), (fold_bg, fold_tg) = self.groups, self.fold_of
         train = (background[fold_bg != k], target[fold_tg != k])
         held_out = (background[fold_bg == k], target[fold_tg == k])
-        side = _covariates_of(covariates, (fold_bg != k, fold_tg != k))
-        model = SepCLR(**{**common, **candidate.params}).fit(*train, **side)
-        per_fold.append(selection_components(model, train, held_out))
-        first = model if first is None else first
-    assert first is not None
-    return {key: float(np.mean([f[key] for f in per_fold])) for key in per_fold[0]}, first
+        side = _covariates_of(self.covariates, (fold_bg != k, fold_tg != k))
+        start = time.perf_counter()
+        model = SepCLR(**{**self.common, **candidate.params}).fit(*train, **side)
+        seconds = time.perf_counter() - start
+        return selection_components(model, train, held_out), model, seconds
+
+    def scored(self, candidate: Candidate, k: int) -> tuple[dict[str, Any], SepCLR]:
+        """The ranking row of ``candidate`` on fold ``k`` alone, and its model."""
+        components, model, seconds = self.fold(candidate, k)
+        row = {"name": candidate.name, "criterion": criterion(components), **components}
+        return row | {"folds": 1, "fit_seconds": seconds, "params": candidate.params}, model
+
+    def added(self, row: dict[str, Any], candidate: Candidate, k: int) -> dict[str, Any]:
+        """``row`` with fold ``k`` added: its components averaged over the folds so far."""
+        components, _, seconds = self.fold(candidate, k)
+        n = int(row["folds"])
+        mean = {key: (row[key] * n + value) / (n + 1) for key, value in components.items()}
+        added = {**row, **mean, "folds": n + 1, "fit_seconds": row["fit_seconds"] + seconds}
+        return added | {"criterion": criterion(mean)}
 
 
 def _covariate_columns(
@@ -456,16 +518,17 @@ def ranking_table(selection: Selection) -> str:
     -------
     str
         One row per candidate: rank, name, the criterion and the components it combines,
-        the training seconds (all folds) and its settings.
+        the folds it was scored on, the training seconds (those folds) and its settings.
     """
     lines = [
-        "| rank | candidate | " + " | ".join(RANKING_COLUMNS) + " | fit s | settings |",
-        "|---|---|" + "---|" * (len(RANKING_COLUMNS) + 2),
+        "| rank | candidate | " + " | ".join(RANKING_COLUMNS) + " | folds | fit s | settings |",
+        "|---|---|" + "---|" * (len(RANKING_COLUMNS) + 3),
     ]
     for rank, row in enumerate(selection.ranking, start=1):
         values = " | ".join(f"{row[c]:.3f}" for c in RANKING_COLUMNS)
         settings = ", ".join(f"{k}={v}" for k, v in row["params"].items())
         lines.append(
-            f"| {rank} | {row['name']} | {values} | {row['fit_seconds']:.0f} | {settings} |"
+            f"| {rank} | {row['name']} | {values} | {row['folds']} | {row['fit_seconds']:.0f} "
+            f"| {settings} |"
         )
     return "\n".join(lines)

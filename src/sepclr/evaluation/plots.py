@@ -25,14 +25,26 @@ def _save(fig: Any, path: str | Path) -> Path:
         plt.close(fig)
 
 
-def _project(background: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    pca = PCA(n_components=2).fit(np.concatenate([background, target]))
-    return pca.transform(background), pca.transform(target)
+def point_size(n: int) -> float:
+    """A scatter marker area (points squared) that keeps ``n`` points visible but apart:
+    30 for a few dozen points, down to 2 for tens of thousands."""
+    return float(np.clip(3000.0 / max(n, 1), 2.0, 30.0))
+
+
+def _project(
+    background: np.ndarray, target: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Both groups on the first two principal axes of the targets' codes, and the share of
+    the targets' variance each axis holds."""
+    pca = PCA(n_components=2).fit(target)
+    return pca.transform(background), pca.transform(target), pca.explained_variance_ratio_
 
 
 def plot_spaces(model: Transformer, test: CADataset, path: str | Path, title: str = "") -> Path:
-    """Write a PNG: one row per factor, columns common and salient; each panel is the PCA
-    projection of the test samples, targets coloured by the factor, backgrounds in grey.
+    """Write a PNG: one row per factor, columns common and salient; each panel shows the
+    test samples on the first two principal axes of the targets' codes in that space
+    (the axes name the share of variance they hold), targets coloured by the factor,
+    backgrounds in grey.
 
     Parameters
     ----------
@@ -56,6 +68,7 @@ def plot_spaces(model: Transformer, test: CADataset, path: str | Path, title: st
         "common": _project(common_bg, common_tg),
         "salient": _project(salient_bg, salient_tg),
     }
+    size = point_size(len(common_bg) + len(common_tg))
     factors = ordered_factors(test.roles)
     fig, axes = plt.subplots(len(factors), 2, figsize=(11, 5 * len(factors)), squeeze=False)
     for row, factor in enumerate(factors):
@@ -63,11 +76,11 @@ def plot_spaces(model: Transformer, test: CADataset, path: str | Path, title: st
         classes = np.unique(labels)
         colours = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
         continuous = is_continuous(labels)
-        for col, (space, (bg, tg)) in enumerate(spaces.items()):
+        for col, (space, (bg, tg, shares)) in enumerate(spaces.items()):
             ax: Any = axes[row, col]
-            ax.scatter(bg[:, 0], bg[:, 1], s=3, c="lightgrey", label="background")
+            ax.scatter(bg[:, 0], bg[:, 1], s=size, c="lightgrey", label="background")
             if continuous:  # a colour scale instead of one colour per value
-                points = ax.scatter(tg[:, 0], tg[:, 1], s=3, c=labels, cmap="viridis")
+                points = ax.scatter(tg[:, 0], tg[:, 1], s=size, c=labels, cmap="viridis")
                 fig.colorbar(points, ax=ax, label=factor)
                 classes = classes[:0]
             for k, value in enumerate(classes):
@@ -75,23 +88,24 @@ def plot_spaces(model: Transformer, test: CADataset, path: str | Path, title: st
                 ax.scatter(
                     tg[chosen, 0],
                     tg[chosen, 1],
-                    s=3,
+                    s=size,
                     color=colours(k % colours.N),
                     label=test.label_of(factor, value),
                 )
-            ax.set_title(f"{space} space, targets by {factor} ({test.roles[factor]} factor)")
-            ax.set_xticks([])
-            ax.set_yticks([])
+            ax.set_title(f"{space} space: targets by {factor} ({test.roles[factor]} factor)")
+            ax.set_xlabel(f"PC 1 of the targets' {space} codes ({shares[0]:.0%} of variance)")
+            ax.set_ylabel(f"PC 2 ({shares[1]:.0%} of variance)")
+            ax.tick_params(labelsize=7)
         if not continuous:
             axes[row, 1].legend(
                 title=factor,
                 loc="center left",
                 bbox_to_anchor=(1.0, 0.5),
-                markerscale=4,
+                markerscale=max(1.0, 6.0 / np.sqrt(size)),
                 fontsize=8,
             )
-    if title:
-        fig.suptitle(title)
+    shown = "test samples in each space (PCA projection)"
+    fig.suptitle(f"{title}: {shown}" if title else shown)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -148,17 +162,23 @@ def plot_cell_umaps(
             names = [test.label_of(factor, v) for v in np.unique(labels)]
             colourings[factor] = (labels, names)
     fig, axes = plt.subplots(len(colourings), 2, figsize=(11, 5 * len(colourings)), squeeze=False)
-    palette = plt.get_cmap("tab10")
+    palette, size = plt.get_cmap("tab10"), point_size(len(spaces["common"]))
     for row, (factor, (labels, names)) in enumerate(colourings.items()):
         for col, (space, points) in enumerate(maps.items()):
             ax: Any = axes[row, col]
             for k, value in enumerate(np.unique(labels)):
                 chosen = labels == value
-                ax.scatter(*points[chosen].T, s=4, color=palette(k % 10), label=names[k])
+                ax.scatter(*points[chosen].T, s=size, color=palette(k % 10), label=names[k])
             ax.set_title(f"{space} space (UMAP), cells by {factor}")
-            ax.set_xticks([])
-            ax.set_yticks([])
-        axes[row, 1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=3, fontsize=8)
+            ax.set_xlabel("UMAP 1 (distances between clusters are not to scale)", fontsize=8)
+            ax.set_ylabel("UMAP 2", fontsize=8)
+            ax.tick_params(labelsize=7)
+        axes[row, 1].legend(
+            loc="center left",
+            bbox_to_anchor=(1.0, 0.5),
+            markerscale=max(1.0, 6.0 / np.sqrt(size)),
+            fontsize=8,
+        )
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -242,9 +262,27 @@ def plot_reconstructions(
     return _save(fig, path)
 
 
+#: What each loss term of the methods measures, as the training curves name it.
+TERM_NAMES = {
+    "loss": "total loss (weighted sum)",
+    "common": "common: alignment + uniformity",
+    "salient": "salient: alignment + uniformity",
+    "infoless": "backgrounds' salient codes off s' = 0",
+    "independence": "common-salient dependence (k-JEM)",
+    "redundancy": "common-salient redundancy",
+    "reconstruction": "reconstruction error",
+    "kl": "KL divergence to the prior",
+    "background_salient": "backgrounds' salient codes off 0",
+    "mmd": "MMD between the groups' common codes",
+    "tc": "total correlation of the codes",
+    "discriminator": "total-correlation discriminator",
+}
+
+
 def plot_training(history: list[dict[str, float]], path: str | Path, title: str = "") -> Path:
-    """Write a PNG of the training curves: one panel per loss term against the epoch
-    (the learning rate and the epochs' seconds left out).
+    """Write a PNG of the training curves: one panel per loss term against the epoch,
+    named by :data:`TERM_NAMES` (the learning rate and the epochs' seconds left out). Every
+    term is minimised: lower is better.
 
     Parameters
     ----------
@@ -262,14 +300,15 @@ def plot_training(history: list[dict[str, float]], path: str | Path, title: str 
     """
     keys = dict.fromkeys(key for epoch in history for key in epoch)
     terms = [key for key in keys if key not in ("lr", "seconds")]
-    fig, axes = plt.subplots(1, len(terms), figsize=(2.6 * len(terms), 2.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(terms), figsize=(3.0 * len(terms), 2.8), squeeze=False)
     epochs = np.arange(1, len(history) + 1)
     for axis, term in zip(axes[0], terms, strict=True):
         axis.plot(epochs, [epoch.get(term, np.nan) for epoch in history], marker=".")
-        axis.set_title(term, fontsize=9)
+        axis.set_title(TERM_NAMES.get(term, term), fontsize=8)
         axis.set_xlabel("epoch", fontsize=8)
+        axis.set_ylabel(f"{term} (lower is better)", fontsize=8)
         axis.tick_params(labelsize=7)
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(f"{title}: training loss per epoch" if title else "training loss per epoch")
     fig.tight_layout()
     return _save(fig, path)
 
