@@ -31,8 +31,10 @@ test: setup
 
 # The documentation site, warnings as errors; open docs/_build/html/index.html
 docs: setup
+	@echo "docs: building docs/_build/html; the gallery runs its examples first (a few minutes)"
 	rm -rf docs/_build docs/auto_examples
-	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+	@echo "docs: done; open docs/_build/html/index.html"
 
 bench: setup
 	$(BIN)/python benchmarks/digits_on_fashion.py

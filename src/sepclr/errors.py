@@ -31,7 +31,15 @@ class TrainingDivergedError(SepCLRError, FloatingPointError):
 
 class TrainingInterruptedError(SepCLRError):
     """SIGINT or SIGTERM stopped training after a step; the message says where the
-    checkpoint is (``stopped``) and how to continue from it (``resume_hint``)."""
+    checkpoint is and how to continue from it.
+
+    Parameters
+    ----------
+    stopped : str
+        When training stopped and where the checkpoint is.
+    resume_hint : str
+        How to continue from the checkpoint, in the caller's terms (Python or command line).
+    """
 
     def __init__(self, stopped: str, resume_hint: str = "") -> None:
         self.stopped, self.resume_hint = stopped, resume_hint

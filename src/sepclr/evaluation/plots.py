@@ -26,8 +26,19 @@ def _save(fig: Any, path: str | Path) -> Path:
 
 
 def point_size(n: int) -> float:
-    """A scatter marker area (points squared) that keeps ``n`` points visible but apart:
-    30 for a few dozen points, down to 2 for tens of thousands."""
+    """A scatter marker area that keeps ``n`` points visible but apart.
+
+    Parameters
+    ----------
+    n : int
+        The number of points in the panel.
+
+    Returns
+    -------
+    float
+        The area in points squared: 30 for up to 100 points, ``3000 / n`` beyond, and at
+        least 2 (from 1,500 points on).
+    """
     return float(np.clip(3000.0 / max(n, 1), 2.0, 30.0))
 
 
