@@ -357,27 +357,16 @@ def select(
     finalists = len(chosen) if screen is None or folds == 1 else min(int(screen), len(chosen))
     total = len(chosen) + finalists * (folds - 1) + int(refit)
     with tqdm(total=total, desc="select", unit="fit", disable=not progress) as bar:
-        say = _logger(log, bar)
-        rows: dict[str, dict[str, Any]] = {}
-        first: dict[str, SepCLR] = {}
-        for candidate in chosen:
-            bar.set_postfix_str(f"{candidate.name}, fold 1")
-            row, first[candidate.name] = trials.scored(candidate, 0)
-            rows[candidate.name] = row | (evaluate(first[candidate.name]) if evaluate else {})
-            bar.update()
-            say(f"{candidate.name}: criterion {row['criterion']:.3f} on fold 1 of {folds}")
+        say = _logger(log)
+        rows, first = _first_fold(trials, chosen, evaluate, bar, say, folds)
         ranked = sorted(chosen, key=lambda c: -rows[c.name]["criterion"])
         for candidate in ranked[finalists:]:
             del first[candidate.name]  # screened out: its model is not needed
         for candidate in ranked[:finalists] if folds > 1 else []:
-            for k in range(1, folds):
-                bar.set_postfix_str(f"{candidate.name}, fold {k + 1}")
-                rows[candidate.name] = trials.added(rows[candidate.name], candidate, k)
-                bar.update()
+            rows[candidate.name] = _other_folds(trials, rows[candidate.name], candidate, bar, folds)
             score = rows[candidate.name]["criterion"]
             say(f"{candidate.name}: criterion {score:.3f} over {folds} folds")
-        order = [c.name for c in ranked[:finalists]]
-        order.sort(key=lambda name: -rows[name]["criterion"])
+        order = sorted(first, key=lambda name: -rows[name]["criterion"])
         order += [c.name for c in ranked[finalists:]]
         model = first[order[0]]
         if refit:
@@ -388,7 +377,38 @@ def select(
     return Selection([rows[name] for name in order], model, refit, folds)
 
 
-def _logger(log: Callable[[str], None] | None, bar: Any) -> Callable[[str], None]:
+def _first_fold(
+    trials: "_Trials",
+    chosen: list[Candidate],
+    evaluate: Callable[[SepCLR], dict[str, Any]] | None,
+    bar: Any,
+    say: Callable[[str], None],
+    folds: int,
+) -> tuple[dict[str, dict[str, Any]], dict[str, SepCLR]]:
+    """Every candidate's row on the first fold (with ``evaluate``'s additions), and its
+    model."""
+    rows, first = {}, {}
+    for candidate in chosen:
+        bar.set_postfix_str(f"{candidate.name}, fold 1")
+        row, first[candidate.name] = trials.scored(candidate, 0)
+        rows[candidate.name] = row | (evaluate(first[candidate.name]) if evaluate else {})
+        bar.update()
+        say(f"{candidate.name}: criterion {row['criterion']:.3f} on fold 1 of {folds}")
+    return rows, first
+
+
+def _other_folds(
+    trials: "_Trials", row: dict[str, Any], candidate: Candidate, bar: Any, folds: int
+) -> dict[str, Any]:
+    """``row`` with the candidate's folds 2 to ``folds`` added."""
+    for k in range(1, folds):
+        bar.set_postfix_str(f"{candidate.name}, fold {k + 1}")
+        row = trials.added(row, candidate, k)
+        bar.update()
+    return row
+
+
+def _logger(log: Callable[[str], None] | None) -> Callable[[str], None]:
     """``log``, writing above the progress bar rather than through it."""
 
     def say(line: str) -> None:
