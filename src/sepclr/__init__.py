@@ -4,12 +4,14 @@
 ``transform(x)`` returns both. The baselines ``CPCA``, ``CVAE``, ``ConVAE``, ``MMCVAE`` and
 ``SepVAE`` share that contract; ``ContrastiveTransformer(method)`` puts one in a
 scikit-learn pipeline (``fit(X, y)``, ``y`` marking the target rows).
-``select(background, target)`` chooses SepCLR's settings without factor labels. See the
+``select(background, target)`` chooses SepCLR's settings without factor labels;
+``explain(model, x)`` attributes the salient score to the input's features. See the
 README for the methods and their benchmark.
 """
 
 from sepclr import datasets
 from sepclr._version import __version__
+from sepclr.attribution import explain, feature_loadings
 from sepclr.errors import SepCLRError
 from sepclr.methods import (
     CPCA,
@@ -34,6 +36,8 @@ __all__ = [
     "SepVAE",
     "__version__",
     "datasets",
+    "explain",
+    "feature_loadings",
     "load",
     "select",
 ]

@@ -1,7 +1,8 @@
-"""Command line: ``sepclr fit | select | evaluate | transform | bench | download | datasets``.
+"""Command line: ``sepclr fit | select | evaluate | transform | explain | bench | download |
+datasets``.
 
-Each command parses its arguments and calls :mod:`sepclr.run`, :mod:`sepclr.bench` or the
-dataset catalog, which do the work.
+Each command parses its arguments and calls :mod:`sepclr.run`, :mod:`sepclr.bench`,
+:mod:`sepclr.attribution.outputs` or the dataset catalog, which do the work.
 """
 
 import argparse
@@ -16,6 +17,8 @@ import torch
 
 from sepclr import run as runs
 from sepclr._version import __version__
+from sepclr.attribution import METHODS as ATTRIBUTION_METHODS
+from sepclr.attribution.outputs import ExplainRequest, explain_run
 from sepclr.bench import ABLATIONS, bench
 from sepclr.data.catalog import dataset_options, describe
 from sepclr.data.download import RESOURCES, download
@@ -332,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sepclr {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_fit, _add_select, _add_evaluate, _add_transform, _add_bench):
+    for add in (_add_fit, _add_select, _add_evaluate, _add_transform, _add_explain, _add_bench):
         add(sub)
     fetch = sub.add_parser("download", help="download public files (checksummed, resumable)")
     fetch.add_argument(
@@ -467,6 +470,75 @@ def _add_transform(sub: Subcommands) -> None:
         "--id-column", help=f"the input table's identifier column (default: {ID_COLUMNS[0]}, ...)"
     )
     transform.set_defaults(func=lambda a: runs.transform(a.run_dir, a.input, a.out, a.id_column))
+
+
+def _add_explain(sub: Subcommands) -> None:
+    explainer = sub.add_parser(
+        "explain",
+        help="attribute a run's salient score to the input features: rankings, maps, loadings",
+        epilog="Writes explain.json and attributions.npz; features.csv, loadings.csv and "
+        "features.png for tables and cells; maps.png for images; slices.png for volumes; "
+        "cells.h5ad for .h5ad input. The baseline is the mean of the run's training backgrounds.",
+    )
+    explainer.add_argument("run_dir", help="directory written by `sepclr fit`")
+    source = explainer.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", help=f"the samples to explain: {', '.join(INPUTS)}")
+    source.add_argument("--dataset", help="the run's dataset: explain its test split's targets")
+    explainer.add_argument("--out", required=True, help="a new folder for the explanation")
+    explainer.add_argument(
+        "--target",
+        default="salient_score",
+        help="salient_score (default), common_norm, salient:K or common:K (one dimension)",
+    )
+    explainer.add_argument(
+        "--method",
+        choices=ATTRIBUTION_METHODS,
+        default="integrated-gradients",
+        help="how attributions are computed (default: integrated-gradients)",
+    )
+    explainer.add_argument(
+        "--steps", type=int, default=32, help="points of the integrated-gradients integral"
+    )
+    explainer.add_argument("--rows", type=int, help="explain only the first ROWS samples")
+    explainer.add_argument(
+        "--layers",
+        action="store_true",
+        help=".h5ad input: also write each cell's attributions as layers['sepclr_attribution']",
+    )
+    explainer.add_argument("--id-column", help="the input table's identifier column")
+    explainer.add_argument(
+        "--overwrite", action="store_true", help="replace an earlier explanation in --out"
+    )
+    _shared(explainer, "--data-dir", "--quiet")
+    explainer.set_defaults(func=cmd_explain)
+
+
+def cmd_explain(args: argparse.Namespace) -> None:
+    """``sepclr explain``: write the explanation and print where its answers are."""
+    request = ExplainRequest(
+        target=args.target,
+        method=args.method,
+        steps=args.steps,
+        rows=args.rows,
+        layers=args.layers,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+    )
+    summary = explain_run(
+        args.run_dir,
+        args.out,
+        request,
+        input_path=args.input,
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+        id_column=args.id_column,
+    )
+    print(
+        f"{summary['samples']} samples explained ({summary['target']}, {summary['method']}, "
+        f"{summary['seconds']:.1f} s); {', '.join(summary['files'])} written to {args.out}"
+    )
+    if "top_features" in summary:
+        print(f"top features: {', '.join(summary['top_features'][:5])}")
 
 
 def _add_bench(sub: Subcommands) -> None:

@@ -120,6 +120,41 @@ def read_samples(
     return Samples(table_features(path, columns, features, names, "none"), ids)
 
 
+def samples_for_model(
+    model: ContrastiveEstimator, run: dict[str, Any], path: Path, id_column: str | None = None
+) -> Samples:
+    """The samples of a file, read for the model of a run: its features by name, its cells
+    prepared, and their shape checked.
+
+    Parameters
+    ----------
+    model : ContrastiveEstimator
+        The run's model.
+    run : dict
+        The run's settings (``run.json``).
+    path : Path
+        The file (:data:`INPUTS` lists the formats).
+    id_column : str, optional
+        The table's identifier column.
+
+    Returns
+    -------
+    Samples
+        The model inputs, their identifiers and the AnnData read.
+    """
+    names = getattr(model, "feature_names_in_", None)
+    fitted = None if names is None else [str(name) for name in names]
+    options = dict(run["dataset_options"])
+    preparation = getattr(model, "preparation_", None)
+    read = read_samples(path, run["dataset"], options, id_column, fitted, preparation)
+    given, expected = tuple(np.shape(read.x)[1:]), model.sample_shape_
+    if given not in (expected, expected[1:] if expected[:1] == (1,) else expected):
+        raise InvalidInputError(
+            f"{path} holds samples of shape {given}; the model was fitted on {expected}"
+        )
+    return read
+
+
 def _named(x: np.ndarray, adata: Any, genes: list[str] | None, source: Any) -> np.ndarray:
     """The columns of ``x`` (the cells of ``adata``) for ``genes``, in that order."""
     if genes is None:

@@ -37,7 +37,7 @@ from sepclr.engine.loop import StopRequest
 from sepclr.errors import InvalidInputError, SepCLRError, TrainingInterruptedError
 from sepclr.evaluation.run_report import fit_inputs, model_report
 from sepclr.evaluation.training_log import check_tensorboard, write_metrics, write_tensorboard
-from sepclr.export import read_samples, write_codes
+from sepclr.export import samples_for_model, write_codes
 from sepclr.methods import ContrastiveEstimator, SepCLR, TrainedEstimator
 from sepclr.methods import load as load_model
 from sepclr.methods.base import check_processes
@@ -609,16 +609,7 @@ def transform(
     out = Path(run_dir)
     run = read_run(out)
     model = load_model(out)
-    names = getattr(model, "feature_names_in_", None)
-    fitted = None if names is None else [str(name) for name in names]
-    options = dict(run["dataset_options"])
-    preparation = getattr(model, "preparation_", None)
-    read = read_samples(Path(samples), run["dataset"], options, id_column, fitted, preparation)
-    given, expected = tuple(np.shape(read.x)[1:]), model.sample_shape_
-    if given not in (expected, expected[1:] if expected[:1] == (1,) else expected):
-        raise InvalidInputError(
-            f"{samples} holds samples of shape {given}; the model in {out} was fitted on {expected}"
-        )
+    read = samples_for_model(model, run, Path(samples), id_column)
     common, salient = model.transform(read.x)
     path = write_codes(Path(codes), common, salient, read)
     print(f"{len(common)} samples' codes written to {path}")

@@ -119,11 +119,23 @@ def check_new_out(out: str | Path, overwrite: bool) -> None:
             f"--resume {out}, or start again with --overwrite"
         )
     existing = next(p for p in (out, *out.absolute().parents) if p.exists())
-    if not existing.is_dir() or not _writable(existing):
+    if not existing.is_dir() or not writable(existing):
         raise StorageError(f"cannot write into {existing}; choose another --out")
 
 
-def _writable(folder: Path) -> bool:
+def writable(folder: Path) -> bool:
+    """Whether a file can be created in ``folder``.
+
+    Parameters
+    ----------
+    folder : Path
+        An existing folder.
+
+    Returns
+    -------
+    bool
+        True when a temporary file could be created there.
+    """
     try:
         with tempfile.TemporaryFile(dir=folder, prefix=".sepclr-write-test"):
             return True

@@ -147,6 +147,10 @@ class CADataset:
     preparation : CellPreparation, optional
         For cells, how their expression was prepared (:mod:`sepclr.data.cells`), to prepare
         new cells the same way.
+    salient_mask : ndarray of bool, optional
+        Where each target's salient pattern lies, in the target's shape: the features that
+        carry the salient factor, a digit's strokes, a lesion. Known only for datasets built
+        with one, to check attributions (:func:`sepclr.explain`) against it.
     """
 
     name: str
@@ -160,6 +164,7 @@ class CADataset:
     subjects: tuple[np.ndarray, np.ndarray] | None = None
     feature_names: list[str] | None = None
     preparation: CellPreparation | None = None
+    salient_mask: np.ndarray | None = None
 
     def label_of(self, factor: str, value: object) -> str:
         """The name of a class of a factor.
@@ -236,6 +241,11 @@ class CADataset:
                         f"{self.name}: factor {factor!r} has {len(values)} labels for "
                         f"{rows} {group} samples; give one label per {group} sample"
                     )
+        if self.salient_mask is not None and np.shape(self.salient_mask) != np.shape(self.target):
+            raise InvalidInputError(
+                f"{self.name}: salient_mask has shape {np.shape(self.salient_mask)}; give one "
+                f"of the targets' shape, {np.shape(self.target)}"
+            )
         unknown = sorted(set(self.roles) - set(self.factors))
         if unknown:
             raise InvalidInputError(f"{self.name}: roles name unknown factors {unknown}")

@@ -130,7 +130,7 @@ def dataset_options(name: str) -> list[tuple[str, Any, str]]:
     Examples
     --------
     >>> [option for option, _, _ in dataset_options("synthetic-tabular")]
-    ['n', 'features', 'seed']
+    ['n', 'features', 'seed', 'rotate']
     """
     build = DATASETS[name].build
     meanings = _parameter_docs(build.__doc__ or "")

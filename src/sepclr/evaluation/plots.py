@@ -17,8 +17,21 @@ from sepclr.evaluation.diagnostics import Transformer
 from sepclr.evaluation.report import is_continuous, ordered_factors
 
 
-def _save(fig: Any, path: str | Path) -> Path:
-    """Write ``fig`` as PNG atomically (no half-written file)."""
+def save_figure(fig: Any, path: str | Path) -> Path:
+    """Write ``fig`` as PNG atomically (no half-written file) and close it.
+
+    Parameters
+    ----------
+    fig : Figure
+        The matplotlib figure.
+    path : str or Path
+        The PNG.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
     try:
         return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
     finally:
@@ -118,7 +131,7 @@ def plot_spaces(model: Transformer, test: CADataset, path: str | Path, title: st
     shown = "test samples in each space (PCA projection)"
     fig.suptitle(f"{title}: {shown}" if title else shown)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_cell_umaps(
@@ -193,7 +206,7 @@ def plot_cell_umaps(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 class Reconstructor(Protocol):
@@ -270,7 +283,7 @@ def plot_reconstructions(
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 #: What each loss term of the methods measures, as the training curves name it.
@@ -321,7 +334,7 @@ def plot_training(history: list[dict[str, float]], path: str | Path, title: str 
         axis.tick_params(labelsize=7)
     fig.suptitle(f"{title}: training loss per epoch" if title else "training loss per epoch")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_salient_scores(
@@ -361,4 +374,4 @@ def plot_salient_scores(
     ax.legend(title=f"AUC {auc:.3f}")
     ax.set_title(title or "salient scores of the test samples")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)

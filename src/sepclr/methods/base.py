@@ -8,6 +8,7 @@ goes into safetensors), :meth:`ContrastiveEstimator.fit_summary` (JSON-serialisa
 about the fit) and ``_set_fitted`` (the inverse of both).
 """
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -48,13 +49,15 @@ from sepclr.methods.parameters import (
     with_parameters_section,
 )
 from sepclr.methods.standardiser import Standardiser
-from sepclr.methods.validation import feature_names, stack_groups
+from sepclr.methods.validation import as_float_tensor, feature_names, stack_groups, to_float
 from sepclr.nets.encoder import resolve_backbone
 from sepclr.objectives.covariates import linear_erasure
 from sepclr.objectives.shard import Shard
 
 Model = TypeVar("Model", bound="ContrastiveEstimator")
 ERASURE = "covariate_erasure"
+BACKGROUND_MEAN = "background_mean"
+CodeFunction = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 Trained = TypeVar("Trained", bound="TrainedEstimator")
 
 
@@ -183,7 +186,9 @@ class ContrastiveEstimator(BaseEstimator):
         _refuse_labels_as_target(background, target)
         background, target = self._prepared_cells(background, target, layer)
         self._remember_features(background, target)
-        return stack_groups(background, target, self.keeps_uint8)
+        inputs, is_target = stack_groups(background, target, self.keeps_uint8)
+        self.background_mean_ = _row_mean(inputs[: int((~is_target).sum())])
+        return inputs, is_target
 
     def _prepared_cells(self, background: Any, target: Any, layer: str | None) -> tuple[Any, Any]:
         """AnnData groups as DataFrames of their prepared genes, with the preparation fitted
@@ -274,6 +279,86 @@ class ContrastiveEstimator(BaseEstimator):
         """The codes with the covariates erased from the salient one (unchanged without)."""
         erasure = getattr(self, "covariate_erasure_", None)
         return common, salient if erasure is None else (salient @ erasure).astype(np.float32)
+
+    def code_function(self, device: str | torch.device = "cpu") -> CodeFunction:
+        """The codes of :meth:`transform` as a differentiable function of the model input,
+        for attributions (:func:`sepclr.explain`).
+
+        Parameters
+        ----------
+        device : str or torch.device
+            Where the function runs; the network is moved there (:meth:`release` moves it
+            back to the CPU).
+
+        Returns
+        -------
+        callable
+            Takes float32 model input of shape (n, ...) (what :meth:`model_input` gives) and
+            returns the common and salient codes as tensors, after the model's corrections
+            and the erasure of covariates.
+        """
+        self._check_fitted()
+        device = torch.device(device)
+        codes = self._raw_code_function(device)
+        erasure = getattr(self, "covariate_erasure_", None)
+        if erasure is None:
+            return codes
+        matrix = torch.from_numpy(erasure).to(device)
+
+        def erased(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            common, salient = codes(x)
+            return common, salient @ matrix.to(salient.dtype)
+
+        return erased
+
+    def _raw_code_function(self, device: torch.device) -> CodeFunction:
+        """The codes before the erasure of covariates, differentiable."""
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Move what :meth:`code_function` put on a device back to the CPU (nothing by
+        default)."""
+
+    def model_input(self, x: Any, *, layer: str | None = None, name: str = "x") -> torch.Tensor:
+        """``x`` as the float32 tensor :meth:`code_function` takes: cells prepared and columns
+        checked as by :meth:`transform`, uint8 images scaled to [0, 1].
+
+        Parameters
+        ----------
+        x : array-like, DataFrame or AnnData, shape (n, ...)
+            Samples of the shape (and columns) the model was fitted on.
+        layer : str, optional
+            For an AnnData, the layer that holds the expression.
+        name : str
+            The input's name in error messages.
+
+        Returns
+        -------
+        Tensor
+            float32, shape (n, ...).
+        """
+        self._check_fitted()
+        x = self._cells_as_input(x, layer)
+        self._check_features(x)
+        inputs = as_float_tensor(x, name)
+        self._check_sample_shape(inputs, name)
+        return inputs
+
+    def loading_scale(self, space: str) -> np.ndarray:
+        """The per-feature spread in whose units loadings are given: a loading is the
+        change of a code per this much change of a feature.
+
+        Parameters
+        ----------
+        space : {"common", "salient"}
+            The code.
+
+        Returns
+        -------
+        ndarray of float64, shape (features,)
+            The features' standard deviations on the training rows.
+        """
+        raise NotImplementedError
 
     def _remember_features(self, background: Any, target: Any) -> None:
         """Keep the column names of DataFrame groups as ``feature_names_in_`` (the groups
@@ -411,6 +496,8 @@ class ContrastiveEstimator(BaseEstimator):
         tensors = self._state_tensors()
         if hasattr(self, "covariate_erasure_"):
             tensors[ERASURE] = torch.from_numpy(self.covariate_erasure_)
+        if hasattr(self, "background_mean_"):
+            tensors[BACKGROUND_MEAN] = torch.from_numpy(self.background_mean_)
         return save_model(directory, type(self).__name__, config, tensors)
 
     @classmethod
@@ -458,6 +545,10 @@ class ContrastiveEstimator(BaseEstimator):
                 model.covariates_ = Covariates.from_json(fitted["covariates"])
                 size = int(fitted.get("salient_dim", model.salient_dim))
                 model.covariate_erasure_ = _erasure(tensors.pop(ERASURE, None), size)
+            if BACKGROUND_MEAN in tensors:
+                model.background_mean_ = _background_mean(
+                    tensors.pop(BACKGROUND_MEAN), model.sample_shape_
+                )
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"{directory}: invalid model configuration ({exc})") from exc
         damaged = [
@@ -709,6 +800,27 @@ class TrainedEstimator(ContrastiveEstimator):
         network: nn.Module = getattr(self, f"{self.network_name}_")
         return network
 
+    def release(self) -> None:
+        """Move the network back to the CPU after :meth:`code_function`."""
+        self._network().cpu()
+
+    def loading_scale(self, space: str) -> np.ndarray:
+        """The per-feature spread in whose units loadings are given.
+
+        Parameters
+        ----------
+        space : {"common", "salient"}
+            The code (both are read from the same standardised input).
+
+        Returns
+        -------
+        ndarray of float64, shape (features,)
+            The standard deviation of each feature over the training rows of both groups
+            (1 for images and volumes, whose values are not standardised).
+        """
+        features = int(np.prod(self.sample_shape_))
+        return np.broadcast_to(self.standardiser_.scale.double().numpy(), (features,)).copy()
+
     def _state_tensors(self) -> dict[str, torch.Tensor]:
         tensors = {f"{self.network_name}.{k}": v for k, v in self._network().state_dict().items()}
         tensors["standardiser.mean"] = self.standardiser_.mean
@@ -800,6 +912,22 @@ def _erasure(tensor: torch.Tensor | None, salient_dim: int) -> np.ndarray:
     if tensor is None or tuple(tensor.shape) != (salient_dim, salient_dim):
         raise ValueError(f"a model with covariates needs a {salient_dim}x{salient_dim} {ERASURE}")
     return tensor.float().numpy()
+
+
+def _background_mean(tensor: torch.Tensor, sample_shape: tuple[int, ...]) -> np.ndarray:
+    """A saved background mean: one float32 sample of the model's shape."""
+    if tuple(tensor.shape) != sample_shape:
+        raise ValueError(f"{BACKGROUND_MEAN} has shape {tuple(tensor.shape)}, not {sample_shape}")
+    return tensor.float().numpy()
+
+
+def _row_mean(rows: torch.Tensor) -> np.ndarray:
+    """The mean sample of ``rows`` (uint8 images scaled to [0, 1]), summed in float64 over
+    chunks so that no float copy of every row is made."""
+    total = torch.zeros(rows.shape[1:], dtype=torch.float64)
+    for chunk in rows.split(4096):
+        total += to_float(chunk).double().sum(dim=0)
+    return (total / max(len(rows), 1)).float().numpy()
 
 
 def finite_codes(common: np.ndarray, salient: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

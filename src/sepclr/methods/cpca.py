@@ -9,7 +9,7 @@ from sklearn.cluster import SpectralClustering
 from sklearn.decomposition import PCA
 
 from sepclr.errors import InvalidInputError
-from sepclr.methods.base import ContrastiveEstimator, codes_frame, finite_codes
+from sepclr.methods.base import CodeFunction, ContrastiveEstimator, codes_frame, finite_codes
 from sepclr.methods.parameters import (
     BOOLEAN,
     NON_NEGATIVE,
@@ -357,6 +357,41 @@ class CPCA(ContrastiveEstimator):
             flat = flat - covariates.astype(np.float64) @ self.covariate_effect_
         salient = ((flat - self.salient_mean_) / self.salient_scale_) @ self.salient_components_
         return common.astype(np.float32), salient.astype(np.float32)
+
+    def _raw_code_function(self, device: torch.device) -> CodeFunction:
+        """The two projections in float64 (without covariates, as :meth:`transform` without
+        them)."""
+        (cm, cs, cw), (sm, ss, sw) = (
+            [
+                torch.from_numpy(np.asarray(getattr(self, f"{space}_{part}_"))).to(device)
+                for part in ("mean", "scale", "components")
+            ]
+            for space in ("common", "salient")
+        )
+
+        def codes(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            flat = x.reshape(len(x), -1).double()
+            return ((flat - cm) / cs) @ cw, ((flat - sm) / ss) @ sw
+
+        return codes
+
+    def loading_scale(self, space: str) -> np.ndarray:
+        """The per-feature spread in whose units loadings are given.
+
+        Parameters
+        ----------
+        space : {"common", "salient"}
+            The code.
+
+        Returns
+        -------
+        ndarray of float64, shape (features,)
+            The scale that projection divides each feature by: a loading of the salient code
+            is then its component itself.
+        """
+        features = int(np.prod(self.sample_shape_))
+        scale = np.asarray(getattr(self, f"{space}_scale_"), dtype=np.float64)
+        return np.broadcast_to(scale, (features,)).copy()
 
     # --- persistence -----------------------------------------------------------------------
 

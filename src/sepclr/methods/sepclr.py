@@ -15,7 +15,13 @@ from sepclr.engine.performance import (
 )
 from sepclr.engine.training import TrainingData, TrainingModule, TrainingPlan
 from sepclr.errors import InvalidInputError
-from sepclr.methods.base import TrainedEstimator, checked_backbone, prefixed, view_kind
+from sepclr.methods.base import (
+    CodeFunction,
+    TrainedEstimator,
+    checked_backbone,
+    prefixed,
+    view_kind,
+)
 from sepclr.methods.parameters import (
     BOOLEAN,
     NON_NEGATIVE,
@@ -483,6 +489,16 @@ class SepCLR(TrainedEstimator):
     def _transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         out = self.encode(x)
         return out.common_rep.numpy(), out.salient_rep.numpy()
+
+    def _raw_code_function(self, device: torch.device) -> CodeFunction:
+        encoder = self.encoder_.to(device).eval()
+        residuals = {k: (c.to(device), o.to(device)) for k, (c, o) in self.residuals_.items()}
+
+        def codes(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            out = apply_residuals(encoder(self.standardiser_(x)), residuals)
+            return out.common_rep, out.salient_rep
+
+        return codes
 
     @property
     def reconstructs(self) -> bool:

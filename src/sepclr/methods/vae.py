@@ -23,7 +23,7 @@ import torch
 from sepclr.engine.devices import resolve_device
 from sepclr.engine.training import TrainingData, TrainingModule
 from sepclr.errors import InvalidInputError
-from sepclr.methods.base import TrainedEstimator, checked_backbone, prefixed
+from sepclr.methods.base import CodeFunction, TrainedEstimator, checked_backbone, prefixed
 from sepclr.methods.parameters import NON_NEGATIVE, Choice, Integer, Param
 from sepclr.methods.vae_module import ContrastiveVAEModule, VAEWeights
 from sepclr.methods.validation import as_float_tensor
@@ -102,6 +102,16 @@ class ContrastiveVAE(TrainedEstimator):
         """Posterior means of the common and salient codes."""
         common, salient = self._posterior_means(x)
         return common.numpy(), salient.numpy()
+
+    def _raw_code_function(self, device: torch.device) -> CodeFunction:
+        """The posterior means, differentiable."""
+        net = self.net_.to(device).eval()
+
+        def codes(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            common, salient = net.encode(self.standardiser_(x))
+            return common.mu, salient.mu
+
+        return codes
 
     @property
     def reconstructs(self) -> bool:

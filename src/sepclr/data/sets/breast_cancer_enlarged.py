@@ -50,7 +50,8 @@ def breast_cancer_enlarged(
     About 142 background and 142 target rows in the train split (50 %), 57 + 57 in the
     validation split (20 %) and 85 + 86 in the test split (30 %). Factors over target rows:
     ``enlarged`` (salient, 0 or 1) and ``diagnosis`` (common, 0 malignant, 1 benign; over
-    background rows too).
+    background rows too). The features keep the table's names (``mean radius``, ...); the
+    salient mask marks the nine size features of the enlarged targets.
 
     Parameters
     ----------
@@ -77,7 +78,8 @@ def breast_cancer_enlarged(
     targets = np.flatnonzero(group == 1)
     enlarged = np.zeros(len(x), dtype=np.int64)
     enlarged[np.random.default_rng(1).permutation(targets)[: len(targets) // 2]] = 1
-    x = np.where(enlarged[:, None] == 1, x * _size_gains(list(table.feature_names), gain), x)
+    gains = _size_gains(list(table.feature_names), gain)
+    x = np.where(enlarged[:, None] == 1, x * gains, x)
     rows = split_of == tuple(_SPLIT_SHARES).index(split)
     bg, tg = rows & (group == 0), rows & (group == 1)
     return CADataset(
@@ -89,6 +91,8 @@ def breast_cancer_enlarged(
         roles={"enlarged": "salient", "diagnosis": "common"},
         background_factors={"diagnosis": diagnosis[bg]},
         label_names={"diagnosis": list(DIAGNOSES), "enlarged": ["no", "yes"]},
+        feature_names=[str(name) for name in table.feature_names],
+        salient_mask=(enlarged[tg, None] == 1) & (gains != 1.0),
     )
 
 

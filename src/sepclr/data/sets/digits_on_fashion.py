@@ -80,7 +80,8 @@ def digits_on_fashion(
     the first 1,200 serve the train split, the other 597 the test split. Fashion-MNIST train
     images feed the train split and test images the test split; background and target use
     disjoint Fashion images drawn without replacement (seed 0). Factors over target rows:
-    ``digit`` (salient) and ``object`` (the Fashion-MNIST class, common).
+    ``digit`` (salient) and ``object`` (the Fashion-MNIST class, common). The salient mask
+    marks each target's stroke pixels, where the digit's value is at least half its peak.
 
     ``split="validation"`` (for choosing settings without looking at the test split) has as
     many rows as the test split, made from Fashion-MNIST train images that the train split of
@@ -132,6 +133,7 @@ def digits_on_fashion(
     digit_idx = rng.choice(pool, size=per_group, replace=True)
 
     strokes = mnist_like_digits(digit_images[digit_idx])
+    on_stroke = (strokes >= 0.5)[:, None]
     background = _half_intensity(fashion[bg_idx])
     target = _half_intensity(fashion[tg_idx])
     strokes *= 0.5
@@ -145,6 +147,7 @@ def digits_on_fashion(
         roles={"digit": "salient", "object": "common"},
         background_factors={"object": objects[bg_idx]},
         label_names={"object": list(FASHION_MNIST_CLASSES)},
+        salient_mask=on_stroke,
     )
 
 

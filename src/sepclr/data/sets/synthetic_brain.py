@@ -98,6 +98,7 @@ def synthetic_brain(
     docstring). ``size``: ``small`` (300 + 300 train, 150 + 150 test) or ``default`` (600 +
     600, 300 + 300); ``side`` is the volume's edge in voxels. Factors over the targets:
     ``score`` (salient), ``age``, ``sex``, ``site`` (common); the background's common ones too.
+    The salient mask marks the lesion's region (:func:`lesion_region`) in every target.
     The train, test and validation splits (the validation split has the test split's size)
     use other seeds.
 
@@ -146,6 +147,7 @@ def synthetic_brain(
     background, background_factors = groups["background"]
     target, factors = groups["target"]
     del background_factors["score"]
+    region = lesion_region(side)
     return CADataset(
         name="synthetic-brain",
         split=split,
@@ -154,7 +156,27 @@ def synthetic_brain(
         factors=factors,
         roles={"score": "salient", "age": "common", "sex": "common", "site": "common"},
         background_factors=background_factors,
+        salient_mask=np.broadcast_to(region, target.shape).copy(),
     )
+
+
+def lesion_region(side: int) -> np.ndarray:
+    """The voxels within two sigmas of the lesion's centre, where its depth is at least
+    ``exp(-2)`` (13 %) of its peak.
+
+    Parameters
+    ----------
+    side : int
+        The volume's edge in voxels.
+
+    Returns
+    -------
+    ndarray of bool, shape (1, side, side, side)
+        The region.
+    """
+    x, y, z = _grid(side)
+    distance = (x - BLOB_CENTRE[0]) ** 2 + (y - BLOB_CENTRE[1]) ** 2 + (z - BLOB_CENTRE[2]) ** 2
+    return (distance <= (2 * BLOB_SIGMA) ** 2)[None]
 
 
 register_dataset(

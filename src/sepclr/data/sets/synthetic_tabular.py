@@ -16,14 +16,17 @@ def synthetic_tabular(
     n: int = 1_000,
     features: int = 20,
     seed: int = 0,
+    rotate: bool = True,
 ) -> CADataset:
     """A tabular CA problem with known ground truth, needing no files.
 
-    Every sample has a ``shared`` class (3 values) that moves features 0-4; targets also have a
-    ``salient`` class (3 values) that moves features 5-9; the other features are noise. A fixed
-    random rotation (seed ``seed``) then mixes all features, so no single column holds a factor.
-    ``n`` samples per group; the validation and test splits use fresh samples from the same
-    distribution.
+    Every sample has a ``shared`` class (3 values) that moves features 0-4 (class ``k`` adds 3
+    to feature ``k``); targets also have a ``salient`` class (3 values) that moves features
+    5-9 (class ``k`` adds 3 to feature ``5 + k``); the other features are noise. A fixed
+    random rotation (seed ``seed``) then mixes all features, so no single column holds a
+    factor. Without the rotation (``rotate=False``) features 5-7 alone carry the salient
+    factor, which the dataset's salient mask marks. ``n`` samples per group; the validation
+    and test splits use fresh samples from the same distribution.
 
     Parameters
     ----------
@@ -37,6 +40,8 @@ def synthetic_tabular(
         Features per sample (at least 12).
     seed : int
         The seed of the rotation and of the samples.
+    rotate : bool
+        Mix the features by the random rotation.
 
     Returns
     -------
@@ -54,7 +59,11 @@ def synthetic_tabular(
         f"synthetic-tabular with n={n} and features={features}",
         "lower n or features",
     )
+    if not isinstance(rotate, bool):
+        raise InvalidInputError(f"rotate must be true or false, got {rotate!r}")
     mixing, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(features, features)))
+    if not rotate:
+        mixing = np.eye(features)
     rng = np.random.default_rng(seed + {"train": 1, "test": 2, "validation": 3}[split])
     centres = 3.0 * np.eye(3, 5)
 
@@ -67,6 +76,8 @@ def synthetic_tabular(
             x[:, 5:10] += centres[salient]
         return (x @ mixing).astype(np.float32), shared, salient
 
+    salient_columns = np.zeros(features, dtype=bool)
+    salient_columns[5:8] = True
     background, bg_shared, _ = draw(False)
     target, tg_shared, tg_salient = draw(True)
     return CADataset(
@@ -77,6 +88,7 @@ def synthetic_tabular(
         factors={"salient": tg_salient, "shared": tg_shared},
         roles={"salient": "salient", "shared": "common"},
         background_factors={"shared": bg_shared},
+        salient_mask=None if rotate else np.broadcast_to(salient_columns, target.shape).copy(),
     )
 
 
