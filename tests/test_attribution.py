@@ -181,10 +181,8 @@ def _fit_tabular(out, *extra):
 def test_the_command_line_writes_a_ranking_loadings_and_figures(tmp_path, capsys):
     _fit_tabular(tmp_path / "run")
     out = tmp_path / "explained"
-    code = cli.main(
-        ["explain", str(tmp_path / "run"), "--dataset", "synthetic-tabular"]
-        + ["--out", str(out), "--quiet"]
-    )
+    args = ["explain", str(tmp_path / "run"), "--dataset", "synthetic-tabular"]
+    code = cli.main([*args, "--out", str(out), "--quiet"])
     assert code == 0
     files = {p.name for p in out.iterdir()}
     assert files == {
@@ -203,7 +201,9 @@ def test_the_command_line_writes_a_ranking_loadings_and_figures(tmp_path, capsys
     assert "top features:" in capsys.readouterr().out
 
 
-def test_the_command_line_refuses_the_run_folder_and_keeps_an_earlier_answer(tmp_path, capsys):
+def test_the_command_line_refuses_the_run_folder_and_keeps_an_earlier_answer(
+    tmp_path, capsys, monkeypatch
+):
     _fit_tabular(tmp_path / "run")
     run = tmp_path / "run"
     before = sorted(p.name for p in run.iterdir())
@@ -218,6 +218,14 @@ def test_the_command_line_refuses_the_run_folder_and_keeps_an_earlier_answer(tmp
     assert "replace it with --overwrite" in one_line_error(capsys)
     assert cli.main([*args, "--target", "salient:99", "--overwrite"]) == 1
     assert "the salient code has dimensions" in one_line_error(capsys)
+    assert (out / "explain.json").read_text() == kept
+
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("sepclr.attribution.outputs.plot_top_features", full_disk)
+    assert cli.main([*args, "--target", "common_norm", "--overwrite"]) == 1
+    assert "No space left on device" in one_line_error(capsys)
     assert (out / "explain.json").read_text() == kept
     other = ["--out", str(tmp_path / "other")]
     assert cli.main(["explain", str(run), "--dataset", "digits-on-fashion", *other]) == 1

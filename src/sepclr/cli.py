@@ -514,7 +514,13 @@ def _add_explain(sub: Subcommands) -> None:
 
 
 def cmd_explain(args: argparse.Namespace) -> None:
-    """``sepclr explain``: write the explanation and print where its answers are."""
+    """``sepclr explain``: write the explanation and print where its answers are.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+    """
     request = ExplainRequest(
         target=args.target,
         method=args.method,

@@ -194,7 +194,8 @@ def _write(
     }
     if samples.ids is not None:
         arrays["ids"] = np.asarray(samples.ids[1][: len(found.values)]).astype(str)
-    np.savez_compressed(folder / "attributions.npz", **arrays)
+    with open(folder / "attributions.npz", "wb") as handle:
+        np.savez_compressed(handle, allow_pickle=False, **arrays)
     files = ["attributions.npz"]
     x = np.asarray(samples.x, dtype=np.float32)
     if found.values.ndim == 2:

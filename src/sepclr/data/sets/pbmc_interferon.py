@@ -128,7 +128,8 @@ def pbmc_interferon(
     About 175 background and 175 target cells in the train split (50 %), 70 + 70 in the
     validation split (20 %), 105 + 105 in the test split (30 %). Factors over target cells:
     ``responding`` (salient, 0 or 1), ``response`` (salient, its strength, 0 where none) and
-    ``cell_type`` (common, one of :data:`LINEAGES`; over background cells too).
+    ``cell_type`` (common, one of :data:`LINEAGES`; over background cells too). The salient
+    mask marks the program's genes (among those kept) of the responding targets.
 
     Parameters
     ----------
@@ -159,6 +160,7 @@ def pbmc_interferon(
     rows = split_of == tuple(_SPLIT_SHARES).index(split)
     bg, tg = rows & (group == 0), rows & (group == 1)
     x = preparation.apply(counts, names, "pbmc-interferon")
+    in_program = np.isin(np.asarray(preparation.selected), PROGRAM)
     return CADataset(
         name="pbmc-interferon",
         split=split,
@@ -174,6 +176,7 @@ def pbmc_interferon(
         label_names={"cell_type": list(LINEAGES), "responding": ["no", "yes"]},
         feature_names=list(preparation.selected),
         preparation=preparation,
+        salient_mask=(response[tg, None] > 0) & in_program,
     )
 
 
