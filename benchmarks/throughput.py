@@ -48,12 +48,12 @@ from sepclr.engine.performance import (
     resolve_view_passes,
     set_memory_format,
 )
+from sepclr.engine.shard import SINGLE_PROCESS, Shard
 from sepclr.engine.training import TrainingData, TrainingPlan
 from sepclr.evaluation import markdown_table
 from sepclr.methods.sepclr_module import SepCLRModule
 from sepclr.nets import EncodedBatch, TwoBranchEncoder
 from sepclr.objectives import SepCLRObjectiveSettings, build_independence, sepclr_objective
-from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
 RESULTS = Path(__file__).parent / "results"
 BACKBONES = [  # backbone, image shape, batch size

@@ -20,6 +20,7 @@ from torch import nn
 
 from sepclr import SepCLR
 from sepclr.engine.distributed import check_batch_size, rows_of_process
+from sepclr.engine.shard import SINGLE_PROCESS, Shard
 from sepclr.engine.training import TrainingData, TrainingPlan
 from sepclr.errors import InvalidInputError
 from sepclr.methods.sepclr_module import SepCLRModule
@@ -35,7 +36,6 @@ from sepclr.objectives import (
     sepclr_objective,
     uniformity,
 )
-from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
 WORLD = 2
 PER_PROCESS = 12
@@ -145,7 +145,7 @@ def _evaluate_terms(shard: Shard) -> dict:
 def test_each_batch_level_term_over_two_processes_equals_one_process(tmp_path):
     """2 processes x B rows give the value of each term on the 2B rows, and each process's
     gradient for its rows is world_size x the one-process gradient of those rows (the
-    factor DistributedDataParallel's gradient average divides out, see sepclr.objectives.shard)."""
+    factor DistributedDataParallel's gradient average divides out, see sepclr.engine.shard)."""
     single = _evaluate_terms(SINGLE_PROCESS)
     per_rank = _run(_evaluate_terms, tmp_path)
     assert set(single) == {

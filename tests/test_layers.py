@@ -7,7 +7,15 @@ from pathlib import Path
 import sepclr
 
 ROOT = Path(sepclr.__file__).parent
-ABOVE_ENGINE = ("sepclr.nets", "sepclr.methods", "sepclr.evaluation", "sepclr.run", "sepclr.cli")
+ABOVE_ENGINE = (
+    "sepclr.objectives",
+    "sepclr.nets",
+    "sepclr.methods",
+    "sepclr.evaluation",
+    "sepclr.attribution",
+    "sepclr.run",
+    "sepclr.cli",
+)
 
 
 def _imports(path: Path) -> set[str]:

@@ -34,6 +34,7 @@ from sepclr.data.download import load_or_fetch
 from sepclr.engine.distributed import launched_by_torchrun, process_group
 from sepclr.engine.files import write_json, write_text
 from sepclr.engine.loop import StopRequest
+from sepclr.engine.shard import Shard
 from sepclr.errors import InvalidInputError, SepCLRError, TrainingInterruptedError
 from sepclr.evaluation.run_report import fit_inputs, model_report
 from sepclr.evaluation.training_log import check_tensorboard, write_metrics, write_tensorboard
@@ -41,7 +42,6 @@ from sepclr.export import samples_for_model, write_codes
 from sepclr.methods import ContrastiveEstimator, SepCLR, TrainedEstimator
 from sepclr.methods import load as load_model
 from sepclr.methods.base import check_processes
-from sepclr.objectives.shard import Shard
 from sepclr.presets import preset
 from sepclr.registry import DATASETS, METHODS
 from sepclr.run_folder import (

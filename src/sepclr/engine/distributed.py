@@ -5,7 +5,7 @@ A run on N processes (``torchrun --nproc-per-node N``, or ``sepclr fit --devices
 the global batch of ``batch_size`` rows: every process draws the same shuffled order (the
 batch generator has the same seed everywhere), takes ``batch_size / N`` rows of each global
 batch with the same share of target rows, and the loss terms see the whole batch through
-:mod:`sepclr.objectives.shard`. Gradients are averaged by DistributedDataParallel (NCCL on
+:mod:`sepclr.engine.shard`. Gradients are averaged by DistributedDataParallel (NCCL on
 GPUs, gloo on CPUs). On CUDA, BatchNorm layers become SyncBatchNorm for training, so the
 statistics are those of the global batch; PyTorch's SyncBatchNorm does not run on CPUs, where
 each process normalises with its own rows' statistics.
@@ -22,8 +22,8 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from sepclr.engine.shard import Shard
 from sepclr.errors import InvalidInputError
-from sepclr.objectives.shard import Shard
 
 
 def rows_of_process(batch: torch.Tensor, is_target: torch.Tensor, shard: Shard) -> torch.Tensor:

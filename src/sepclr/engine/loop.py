@@ -15,13 +15,13 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from sepclr.engine.checkpoint import Checkpointer, Progress
+from sepclr.engine.shard import Shard
 from sepclr.errors import (
     CheckpointError,
     SepCLRWarning,
     TrainingDivergedError,
     TrainingInterruptedError,
 )
-from sepclr.objectives.shard import Shard
 
 SECONDS = "seconds"  # the history's entry of an epoch's duration, not a mean over steps
 

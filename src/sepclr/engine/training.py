@@ -9,7 +9,7 @@ adversary steps, checkpoints, a clean stop and progress (the epochs themselves a
 """
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -33,9 +33,8 @@ from sepclr.engine.performance import (
     set_memory_format,
     warn_if_slow_precision,
 )
+from sepclr.engine.shard import SINGLE_PROCESS, Shard
 from sepclr.errors import TrainingDivergedError
-from sepclr.objectives.critics import Critic
-from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 Forward = Callable[..., Any]
@@ -67,6 +66,41 @@ class Batch:
     covariates: torch.Tensor | None = None
 
 
+class Adversary(nn.Module):
+    """A module trained beside the network on what the loss showed it (a trained critic):
+    it has its own optimisers and takes its steps after each step of the network.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        Passed to :class:`torch.nn.Module`.
+    """
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Every optimiser this module steps, by name (what a checkpoint must hold).
+
+        Returns
+        -------
+        dict of str to Optimizer
+            The optimisers.
+        """
+        raise NotImplementedError
+
+    def renew_optimizers(self) -> None:
+        """Forget the optimisers' state: the next step starts afresh."""
+        raise NotImplementedError
+
+    def train_pending(self) -> torch.Tensor | None:
+        """Take the steps owed since the last call.
+
+        Returns
+        -------
+        Tensor or None
+            The mean loss of those steps, None without a step.
+        """
+        raise NotImplementedError
+
+
 class TrainingModule(nn.Module):
     """The torch side of a trained method.
 
@@ -74,7 +108,7 @@ class TrainingModule(nn.Module):
     in channels-last order; :meth:`loss` calls it only through ``forward`` (which adds
     those wrappers and autocast, and returns float32 outputs). :meth:`adversaries` names the
     critics the loss feeds: each takes its own steps on the codes it saw, after the
-    network's step (:class:`sepclr.objectives.critics.Critic`). With ``renews_optimizers``,
+    network's step (:class:`Adversary`). With ``renews_optimizers``,
     every optimiser is created anew at each epoch.
 
     Parameters
@@ -105,12 +139,12 @@ class TrainingModule(nn.Module):
         """
         raise NotImplementedError
 
-    def adversaries(self) -> dict[str, Critic]:
+    def adversaries(self) -> Mapping[str, Adversary]:
         """The critics trained beside the network.
 
         Returns
         -------
-        dict of str to Critic
+        Mapping of str to Adversary
             Each critic by name (none by default).
         """
         return {}

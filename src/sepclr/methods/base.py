@@ -29,6 +29,7 @@ from sepclr.engine.performance import (
     release_free_memory,
 )
 from sepclr.engine.persistence import read_model, save_model
+from sepclr.engine.shard import Shard
 from sepclr.engine.training import TrainingData, TrainingModule, TrainingPlan
 from sepclr.errors import CheckpointError, InvalidInputError, NotFittedError
 from sepclr.memory import check_fits
@@ -52,7 +53,6 @@ from sepclr.methods.standardiser import Standardiser
 from sepclr.methods.validation import as_float_tensor, feature_names, stack_groups, to_float
 from sepclr.nets.encoder import resolve_backbone
 from sepclr.objectives.covariates import linear_erasure
-from sepclr.objectives.shard import Shard
 
 Model = TypeVar("Model", bound="ContrastiveEstimator")
 ERASURE = "covariate_erasure"

@@ -13,6 +13,7 @@ from sepclr.engine.performance import (
     resolve_view_passes,
     set_memory_format,
 )
+from sepclr.engine.shard import Shard
 from sepclr.engine.training import TrainingData, TrainingModule, TrainingPlan
 from sepclr.errors import InvalidInputError
 from sepclr.methods.base import (
@@ -42,7 +43,6 @@ from sepclr.methods.validation import as_sample_tensor
 from sepclr.nets.encoder import BACKBONES, EncodedBatch, TwoBranchEncoder
 from sepclr.objectives import INDEPENDENCE_TERMS, SepCLRObjectiveSettings, build_independence
 from sepclr.objectives.redundancy import REDUNDANCY_TERMS
-from sepclr.objectives.shard import Shard
 from sepclr.objectives.supervised import ATTRIBUTE_KINDS
 from sepclr.registry import register_method
 

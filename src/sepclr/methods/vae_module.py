@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 import torch
 
+from sepclr.engine.shard import SINGLE_PROCESS, Shard
 from sepclr.engine.training import Batch, Forward, Terms, TrainingModule
 from sepclr.nets.vae import ContrastiveVAENet
 from sepclr.objectives.critics import Critic, TotalCorrelation
 from sepclr.objectives.independence import multi_kernel_mmd
-from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 from sepclr.objectives.vae import gaussian_kl, narrow_prior_mean_penalty, sum_squared_error
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from sepclr.engine.shard import SINGLE_PROCESS, Shard
 from sepclr.objectives.infomax import (
     alignment,
     conditional_salient_uniformity,
@@ -16,7 +17,6 @@ from sepclr.objectives.infomax import (
 )
 from sepclr.objectives.redundancy import redundancy
 from sepclr.objectives.registry import IndependencePenalty, build_independence
-from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 from sepclr.registry import TERMS
 
 
@@ -87,7 +87,7 @@ def sepclr_objective(
 
     Louiset et al., ICLR 2024; official code ``cifar_mnist/sep_clr_k-jem.py``. With a batch
     split across processes, each passes its own rows and its ``shard``, and every process
-    gets the global values (see :mod:`sepclr.objectives.shard`).
+    gets the global values (see :mod:`sepclr.engine.shard`).
 
     Parameters
     ----------

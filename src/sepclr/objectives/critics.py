@@ -19,7 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sepclr.objectives.shard import SINGLE_PROCESS, Shard
+from sepclr.engine.shard import SINGLE_PROCESS, Shard
+from sepclr.engine.training import Adversary
 from sepclr.registry import register_term
 
 
@@ -105,7 +106,7 @@ class GaussianConditional(nn.Module):
         return -0.5 * ((y - mu).pow(2) / logvar.exp() + logvar).sum(dim=1)
 
 
-class Critic(nn.Module):
+class Critic(Adversary):
     """Base class: ``estimate(c, s)`` is the penalty, ``critic_loss(c, s)`` trains the critic.
 
     Parameters

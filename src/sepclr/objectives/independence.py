@@ -2,7 +2,7 @@
 
 Each term registers itself under its name in the paper's Table 1
 (:func:`sepclr.registry.register_term`). Every term takes a ``shard``
-(:mod:`sepclr.objectives.shard`): with a batch split across processes, each process passes
+(:mod:`sepclr.engine.shard`): with a batch split across processes, each process passes
 its own rows and gets the value over the global batch.
 """
 
@@ -11,8 +11,8 @@ from functools import partial
 
 import torch
 
+from sepclr.engine.shard import SINGLE_PROCESS, Shard
 from sepclr.objectives.kernels import log_mean_exp, pairwise_sq_distances
-from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 from sepclr.registry import register_term
 
 

@@ -7,7 +7,7 @@ kernel with concentration ``1 / tau``. Every log of a mean of exponentials is a 
 minus ``log(count)``, so the terms stay finite where the reference's
 ``.exp().mean().log()`` underflows to ``-inf``.
 
-Every term takes a ``shard`` (:mod:`sepclr.objectives.shard`): with a batch split across
+Every term takes a ``shard`` (:mod:`sepclr.engine.shard`): with a batch split across
 processes, each process passes its own rows and gets the value over the global batch.
 """
 
@@ -15,8 +15,8 @@ import math
 
 import torch
 
+from sepclr.engine.shard import SINGLE_PROCESS, Shard
 from sepclr.objectives.kernels import pairwise_sq_distances, self_pairs
-from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
 
 def alignment(

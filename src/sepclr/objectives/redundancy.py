@@ -21,8 +21,8 @@ away from what the common encoder has learned, not the other way round.
 
 import torch
 
+from sepclr.engine.shard import SINGLE_PROCESS, Shard
 from sepclr.objectives.kernels import pairwise_sq_distances
-from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
 REDUNDANCY_TERMS = ("none", "explained-variance", "cca", "linear-hsic", "kernel-hsic")
 

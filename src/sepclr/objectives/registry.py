@@ -12,9 +12,9 @@ from typing import Protocol
 
 import torch
 
+from sepclr.engine.shard import SINGLE_PROCESS, Shard
 from sepclr.errors import InvalidInputError
 from sepclr.objectives import critics, independence
-from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 from sepclr.registry import TERMS
 
 del critics, independence  # imported for their registrations

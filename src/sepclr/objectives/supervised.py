@@ -7,10 +7,10 @@ from functools import partial
 import torch
 import torch.nn.functional as F
 
+from sepclr.engine.shard import SINGLE_PROCESS, Shard
 from sepclr.objectives.independence import kjem
 from sepclr.objectives.infomax import alignment, null_background_rows, uniformity
 from sepclr.objectives.registry import IndependencePenalty
-from sepclr.objectives.shard import SINGLE_PROCESS, Shard
 
 ATTRIBUTE_KINDS = ("discrete", "continuous")
 # tau of the attribute kernel exp(-(a_i - a_j)^2 / (2 tau)): the official code's 1e-5 divisor
