@@ -9,8 +9,9 @@ from torch.distributions import Normal
 
 from sepclr.objectives import INDEPENDENCE_TERMS, build_independence
 from sepclr.objectives.critics import VCLUB, VUB, Critic, TotalCorrelation, VL1Out
+from sepclr.registry import TERMS
 
-CRITIC_NAMES = [n for n in INDEPENDENCE_TERMS if n not in ("k-jem", "k-mi", "mmd", "none")]
+CRITIC_NAMES = [name for name, term in TERMS.items() if term.trained]
 
 
 def correlated(n: int, rho: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -285,3 +285,27 @@ def test_a_new_variant_is_one_class_that_every_layer_finds(monkeypatch, tmp_path
     loaded = sepclr.load(out)
     assert type(loaded) is TCMMCVAE and loaded.tc_weight == 0.5
     assert {"tc", "mmd"} <= set(loaded.history_[0])
+
+
+def test_a_new_method_module_is_found_without_an_import_list(tmp_path, monkeypatch):
+    """A new module in a package of methods registers its method when the package imports
+    every module (what ``sepclr.methods`` and the datasets' package do)."""
+    from sepclr.registry import METHODS, import_every_module
+
+    package = tmp_path / "more_methods"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "planted.py").write_text(
+        "from sepclr.methods.cpca import CPCA\n"
+        "from sepclr.registry import register_method\n\n\n"
+        '@register_method("planted", "Planted")\n'
+        "class Planted(CPCA):\n"
+        '    """cPCA under another name."""\n'
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(METHODS, "planted", None)  # removed again after the test
+    import more_methods
+
+    assert import_every_module(more_methods) == ["planted"]
+    assert METHODS["planted"].cls.__name__ == "Planted"
+    assert "cpca" in import_every_module(sepclr.methods)

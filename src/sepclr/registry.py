@@ -15,6 +15,8 @@ imported.
 ('small', 'default', 'full')
 """
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,3 +216,23 @@ def method_by_class(cls_name: str) -> MethodInfo | None:
         The method, or None when no registered method has that class.
     """
     return next((m for m in METHODS.values() if m.cls.__name__ == cls_name), None)
+
+
+def import_every_module(package: Any) -> list[str]:
+    """Import every module of ``package``, so that each registers what it defines: a new
+    method or dataset is then one new module, with no import list to keep.
+
+    Parameters
+    ----------
+    package : module
+        A package (``sepclr.methods``, ``sepclr.data.sets``).
+
+    Returns
+    -------
+    list of str
+        The modules' names, in the order imported.
+    """
+    names = sorted(m.name for m in pkgutil.iter_modules(package.__path__))
+    for name in names:
+        importlib.import_module(f"{package.__name__}.{name}")
+    return names

@@ -7,16 +7,14 @@ need to know of it; importing this module imports them all.
 """
 
 import difflib
-import importlib
 import inspect
-import pkgutil
 from pathlib import Path
 from typing import Any
 
 from sepclr.data import sets
 from sepclr.data.ca_dataset import CADataset
 from sepclr.errors import DataNotFoundError, InvalidInputError
-from sepclr.registry import DATASETS
+from sepclr.registry import DATASETS, import_every_module
 
 __all__ = [
     "DATASETS",
@@ -28,8 +26,7 @@ __all__ = [
     "load",
 ]
 
-for _module in sorted(m.name for m in pkgutil.iter_modules(sets.__path__)):
-    importlib.import_module(f"{sets.__name__}.{_module}")
+import_every_module(sets)
 
 
 def load(

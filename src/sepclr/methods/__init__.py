@@ -1,7 +1,9 @@
 """Contrastive-analysis methods sharing one contract: fit(background, target),
 transform(x) -> (common, salient), save(directory), load(directory). Each registers itself
-in :data:`sepclr.registry.METHODS`."""
+in :data:`sepclr.registry.METHODS` when its module is imported; every module of this
+package is imported here, so a new method is one new module (and its tests)."""
 
+import sys
 from pathlib import Path
 
 from sepclr.engine.persistence import read_model
@@ -11,7 +13,9 @@ from sepclr.methods.cpca import CPCA
 from sepclr.methods.sepclr import SepCLR
 from sepclr.methods.transformer import ContrastiveTransformer
 from sepclr.methods.vae import CVAE, MMCVAE, ConVAE, SepVAE
-from sepclr.registry import METHODS, method_by_class
+from sepclr.registry import METHODS, import_every_module, method_by_class
+
+import_every_module(sys.modules[__name__])
 
 
 def load(directory: str | Path) -> ContrastiveEstimator:
