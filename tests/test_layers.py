@@ -1,5 +1,5 @@
-"""The structure of the package: the layers import downwards only (the engine knows no
-networks, methods or applications), and functions stay short."""
+"""The structure of the package: the wings import downwards only (the engine knows no
+objectives, networks, methods or applications), and functions stay short."""
 
 import ast
 from pathlib import Path
@@ -26,6 +26,42 @@ def _imports(path: Path) -> set[str]:
         elif isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
     return found
+
+
+# The wings of the package, lowest first; a module imports only from its own wing or below.
+WINGS = [
+    {"errors", "_version", "memory", "registry", "presets"},
+    {"engine"},
+    {"data", "objectives", "nets"},
+    {"methods"},
+    {"evaluation", "export"},
+    {"selection", "attribution", "bench", "run_log", "run_folder"},
+    {"run"},
+    {"launch"},
+    {"cli", "__main__", "datasets", "__init__"},
+]
+
+
+def _wing(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def _level(wing: str) -> int:
+    return next(k for k, names in enumerate(WINGS) if wing in names)
+
+
+def test_every_wing_imports_only_the_wings_below_it():
+    upward = []
+    for path in sorted(ROOT.rglob("*.py")):
+        relative = path.relative_to(ROOT.parent).with_suffix("")
+        wing = _wing(".".join(relative.parts))
+        for module in _imports(path):
+            if module == "sepclr":  # ``from sepclr import run``: the run wing
+                continue
+            if module.startswith("sepclr.") and _level(_wing(module)) > _level(wing):
+                upward.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert not upward, upward
 
 
 def test_the_engine_imports_nothing_above_it():

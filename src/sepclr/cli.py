@@ -25,6 +25,7 @@ from sepclr.data.download import RESOURCES, download
 from sepclr.data.tables import ID_COLUMNS
 from sepclr.errors import SepCLRError, SepCLRWarning, TrainingInterruptedError
 from sepclr.export import INPUTS, OUTPUTS
+from sepclr.launch import fit_on_processes
 from sepclr.methods.sepclr import OBJECTIVES, RESIDUALS
 from sepclr.objectives import INDEPENDENCE_TERMS
 from sepclr.presets import PRESETS, preset
@@ -180,7 +181,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
         )
     out, resume = Path(args.resume or args.out), bool(args.resume)
     devices = args.devices
-    if devices is not None and runs.fit_on_processes(
+    if devices is not None and fit_on_processes(
         run, out, devices, args.argv, resume=resume, overwrite=args.overwrite
     ):
         return

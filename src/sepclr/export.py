@@ -9,7 +9,7 @@ Inputs, by extension: ``.npy`` (an array of samples); ``.csv``, ``.tsv`` or ``.p
 AnnData with ``obsm["X_sepclr_common"]``, ``obsm["X_sepclr_salient"]`` and
 ``obs["sepclr_salient_score"]``). The salient score of a sample is its salient code's
 distance to the information-less code ``s' = 0``
-(:func:`sepclr.evaluation.diagnostics.salient_scores`): about 0 for a sample like the
+(:func:`sepclr.methods.codes.salient_scores`): about 0 for a sample like the
 backgrounds, larger the more target-specific pattern it shows.
 """
 
@@ -27,8 +27,8 @@ from sepclr.data.readers import read_anndata, read_columns, read_npy
 from sepclr.data.tables import ID_COLUMNS, anndata_features, fitted_order, table_features
 from sepclr.engine.files import atomic_write, write_text
 from sepclr.errors import InvalidInputError
-from sepclr.evaluation.diagnostics import salient_scores
 from sepclr.methods.base import ContrastiveEstimator
+from sepclr.methods.codes import code_columns, salient_scores
 
 INPUTS = (".npy", ".csv", ".tsv", ".parquet", ".h5ad")
 OUTPUTS = (".csv", ".parquet", ".npz", ".h5ad")
@@ -206,36 +206,6 @@ def write_codes(path: Path, common: np.ndarray, salient: np.ndarray, samples: Sa
     if suffix == ".parquet":
         return atomic_write(path, lambda tmp: _write_parquet(tmp, columns))
     return write_text(path, _csv_text(columns))
-
-
-def code_columns(
-    common: np.ndarray, salient: np.ndarray, ids: tuple[str, np.ndarray] | None = None
-) -> dict[str, np.ndarray]:
-    """The codes as named columns.
-
-    Parameters
-    ----------
-    common, salient : ndarray, shape (n, d)
-        The codes.
-    ids : tuple of (str, ndarray), optional
-        The identifier column's name and values.
-
-    Returns
-    -------
-    dict of str to ndarray
-        The identifier first, then ``common_k``, ``salient_k`` and ``salient_score``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> list(code_columns(np.zeros((3, 2)), np.ones((3, 1))))
-    ['common_0', 'common_1', 'salient_0', 'salient_score']
-    """
-    columns = {} if ids is None else {ids[0]: np.asarray(ids[1])}
-    columns |= {f"common_{k}": common[:, k] for k in range(common.shape[1])}
-    columns |= {f"salient_{k}": salient[:, k] for k in range(salient.shape[1])}
-    columns["salient_score"] = salient_scores(salient).astype(np.float32)
-    return columns
 
 
 def add_codes(adata: Any, common: np.ndarray, salient: np.ndarray) -> Any:

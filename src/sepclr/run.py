@@ -1,5 +1,6 @@
-"""Runs: the folder that ``sepclr fit`` and ``sepclr select`` write, and the application
-behind ``fit``, ``select``, ``evaluate`` and ``transform``, for Python as for the command line.
+"""Runs: the application behind ``sepclr fit``, ``select``, ``evaluate`` and ``transform``,
+for Python as for the command line. The folder a run writes is :mod:`sepclr.run_folder`, its
+training log :mod:`sepclr.run_log`, and training on several processes :mod:`sepclr.launch`.
 
 A run is described by its settings, the document stored as ``run.json``: the dataset and
 its options, the method, the preset, the parameters and the checkpoint interval. ::
@@ -17,9 +18,6 @@ a run folder is held by one command at a time, and a run refused before its firs
 leaves the folder as it found it (:class:`sepclr.run_folder.RunFolder`).
 """
 
-import os
-import subprocess
-import sys
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -31,13 +29,12 @@ import numpy as np
 from sepclr.data.catalog import CADataset, checked_options
 from sepclr.data.catalog import dataset_options as builder_options
 from sepclr.data.download import load_or_fetch
-from sepclr.engine.distributed import launched_by_torchrun, process_group
+from sepclr.engine.distributed import process_group
 from sepclr.engine.files import write_json, write_text
 from sepclr.engine.loop import StopRequest
 from sepclr.engine.shard import Shard
 from sepclr.errors import InvalidInputError, SepCLRError, TrainingInterruptedError
 from sepclr.evaluation.run_report import fit_inputs, model_report
-from sepclr.evaluation.training_log import check_tensorboard, write_metrics, write_tensorboard
 from sepclr.export import samples_for_model, write_codes
 from sepclr.methods import ContrastiveEstimator, SepCLR, TrainedEstimator
 from sepclr.methods import load as load_model
@@ -57,10 +54,10 @@ from sepclr.run_folder import (
     TRAINING_PLOT,
     UMAP_PLOT,
     RunFolder,
-    check_new_out,
     has_checkpoint,
     read_run,
 )
+from sepclr.run_log import check_tensorboard, write_metrics, write_tensorboard
 from sepclr.selection import SCREEN, Selection, ranking_table
 from sepclr.selection import select as select_settings
 
@@ -366,59 +363,6 @@ def _stop_if_asked(signal_name: str | None, out: Path, reported: bool) -> None:
         raise TrainingInterruptedError(
             f"stopped by {signal_name} after training; the {written} saved in {out}{hint}"
         )
-
-
-def fit_on_processes(
-    run: dict[str, Any],
-    out: str | Path,
-    processes: int,
-    argv: list[str],
-    *,
-    resume: bool = False,
-    overwrite: bool = False,
-) -> bool:
-    """Run the command ``sepclr ARGV`` again on several processes of this machine.
-
-    The processes are started with ``torch.distributed.run``, the module behind
-    ``torchrun``, after the checks that need one process only.
-
-    Parameters
-    ----------
-    run : dict
-        The run's settings.
-    out : str or Path
-        Its folder.
-    processes : int
-        How many processes.
-    argv : list of str
-        The command's arguments.
-    resume : bool
-        Whether the command resumes a run.
-    overwrite : bool
-        Whether it may replace a run in ``out``.
-
-    Returns
-    -------
-    bool
-        Whether the processes ran; False, doing nothing, where no new processes are needed
-        (one process, or already under torchrun).
-    """
-    if processes < 1:
-        raise SepCLRError(f"--devices is a number of processes, at least 1; got {processes}")
-    if processes == 1 or launched_by_torchrun():
-        return False
-    if not resume:
-        check_new_out(out, overwrite)
-    check_processes(method_class(run["method"]), processes)
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-    command += [f"--nproc-per-node={processes}", "-m", "sepclr", *argv]
-    env = {"OMP_NUM_THREADS": "1", **os.environ}  # torchrun's own default, set to keep it quiet
-    code = subprocess.run(command, env=env, check=False).returncode
-    if code == 130:
-        raise TrainingInterruptedError("the training processes were interrupted")
-    if code != 0:
-        raise SepCLRError(f"the {processes} training processes failed (exit code {code})")
-    return True
 
 
 def _train(

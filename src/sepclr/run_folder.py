@@ -22,7 +22,7 @@ from sepclr.engine.checkpoint import CHECKPOINT_NAME
 from sepclr.engine.lock import FolderLock
 from sepclr.engine.persistence import CONFIG_NAME, WEIGHTS_NAME
 from sepclr.errors import SepCLRError, SepCLRWarning, StorageError
-from sepclr.evaluation.training_log import METRICS_FILE, TENSORBOARD_DIR
+from sepclr.run_log import METRICS_FILE, TENSORBOARD_DIR
 
 RUN_FILE = "run.json"
 CHECKPOINT_DIR = "checkpoint"

@@ -4,7 +4,7 @@ A contrastive-analysis model promises three things a user can check on held-out 
 their own data, labelled or not:
 
 - backgrounds sit at the information-less salient code ``s' = 0`` and targets away from it:
-  the **salient score** of a sample is its distance to ``s'`` (:func:`salient_scores`), and
+  the **salient score** of a sample is its distance to ``s'`` (:func:`sepclr.methods.codes.salient_scores`), and
   the area under the ROC curve of that score between targets and backgrounds
   (``salient_auc``) says how well it tells them apart (0.5 is chance, 1 perfect), and
   ``background_ratio`` how far backgrounds sit from ``s'`` compared with targets;
@@ -37,6 +37,8 @@ from sklearn.metrics import (
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from sepclr.methods.codes import salient_scores
+
 DIAGNOSTICS = (
     "salient_auc",
     "background_ratio",
@@ -66,22 +68,6 @@ class Transformer(Protocol):
             The salient codes.
         """
         ...
-
-
-def salient_scores(salient: np.ndarray) -> np.ndarray:
-    """Each sample's salient score: the distance of its salient code to ``s' = 0``.
-
-    Parameters
-    ----------
-    salient : ndarray, shape (n, d)
-        Salient codes.
-
-    Returns
-    -------
-    ndarray, shape (n,)
-        The Euclidean norm of each code.
-    """
-    return np.linalg.norm(np.asarray(salient, dtype=np.float64), axis=1)
 
 
 def group_auc(background: np.ndarray, target: np.ndarray) -> float:

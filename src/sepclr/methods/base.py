@@ -33,6 +33,7 @@ from sepclr.engine.shard import Shard
 from sepclr.engine.training import TrainingData, TrainingModule, TrainingPlan
 from sepclr.errors import CheckpointError, InvalidInputError, NotFittedError
 from sepclr.memory import check_fits
+from sepclr.methods.codes import code_columns
 from sepclr.methods.covariates import Covariates, fit_covariates
 from sepclr.methods.parameters import (
     BOOLEAN,
@@ -888,8 +889,6 @@ def codes_frame(x: Any, common: np.ndarray, salient: np.ndarray) -> Any:
     DataFrame
         Columns ``common_k``, ``salient_k`` and ``salient_score``.
     """
-    from sepclr.export import code_columns  # the export's columns; it imports this module
-
     index = x.obs_names if is_anndata(x) else getattr(x, "index", None)
     return _pandas().DataFrame(code_columns(common, salient), index=index)
 
