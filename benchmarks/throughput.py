@@ -38,7 +38,6 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from sepclr import SepCLR
-from sepclr.data.views import build_views, view_options
 from sepclr.engine.devices import resolve_device
 from sepclr.engine.distributed import process_device
 from sepclr.engine.performance import (
@@ -54,6 +53,7 @@ from sepclr.evaluation import markdown_table
 from sepclr.methods.sepclr_module import SepCLRModule
 from sepclr.nets import EncodedBatch, TwoBranchEncoder
 from sepclr.objectives import SepCLRObjectiveSettings, build_independence, sepclr_objective
+from sepclr.views import build_views, view_options
 
 RESULTS = Path(__file__).parent / "results"
 BACKBONES = [  # backbone, image shape, batch size

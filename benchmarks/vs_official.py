@@ -30,11 +30,11 @@ from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
 from sepclr import SepCLR
-from sepclr.data.views import build_views, view_options
 from sepclr.engine.devices import resolve_device
 from sepclr.engine.performance import PRECISIONS, native_precision, resolve_view_passes
 from sepclr.nets.encoder import Branch, build_backbone
 from sepclr.presets import PRESETS
+from sepclr.views import build_views, view_options
 
 RESULTS = Path(__file__).parent / "results"
 WEIGHTS = {"salient": 1000.0, "infoless": 1000.0, "independence": 10.0}

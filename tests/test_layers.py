@@ -32,7 +32,7 @@ def _imports(path: Path) -> set[str]:
 WINGS = [
     {"errors", "_version", "memory", "registry", "presets"},
     {"engine"},
-    {"data", "objectives", "nets"},
+    {"data", "objectives", "nets", "views"},
     {"methods"},
     {"evaluation", "export"},
     {"selection", "attribution", "bench", "run_log", "run_folder"},

@@ -3,16 +3,16 @@ import pytest
 import torch
 
 import sepclr
-from sepclr.data.views import (
+from sepclr.errors import InvalidInputError
+from sepclr.nets import TwoBranchEncoder, resolve_backbone
+from sepclr.nets.resnet import ResNet18Backbone
+from sepclr.views import (
     ImageViewOptions,
     ImageViews,
     TabularViewOptions,
     TabularViews,
     view_options,
 )
-from sepclr.errors import InvalidInputError
-from sepclr.nets import TwoBranchEncoder, resolve_backbone
-from sepclr.nets.resnet import ResNet18Backbone
 
 
 @pytest.mark.parametrize("shape", [(1, 16, 16), (3, 32, 32), (2, 28, 40)])

@@ -7,10 +7,10 @@ from scipy.stats import spearmanr
 
 import sepclr
 from sepclr.data.sets.synthetic_brain import BLOB_CENTRE, brain_volumes
-from sepclr.data.views import VolumeViewOptions, VolumeViews
 from sepclr.evaluation.probes import probe_balanced_accuracy
 from sepclr.nets.encoder import TwoBranchEncoder, resolve_backbone
 from sepclr.nets.vae import ContrastiveVAENet
+from sepclr.views import VolumeViewOptions, VolumeViews
 
 
 @pytest.mark.parametrize("backbone", ["convnet", "resnet18"])

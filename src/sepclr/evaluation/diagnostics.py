@@ -4,7 +4,8 @@ A contrastive-analysis model promises three things a user can check on held-out 
 their own data, labelled or not:
 
 - backgrounds sit at the information-less salient code ``s' = 0`` and targets away from it:
-  the **salient score** of a sample is its distance to ``s'`` (:func:`sepclr.methods.codes.salient_scores`), and
+  the **salient score** of a sample is its distance to ``s'``
+  (:func:`sepclr.methods.codes.salient_scores`), and
   the area under the ROC curve of that score between targets and backgrounds
   (``salient_auc``) says how well it tells them apart (0.5 is chance, 1 perfect), and
   ``background_ratio`` how far backgrounds sit from ``s'`` compared with targets;

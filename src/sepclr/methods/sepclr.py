@@ -6,7 +6,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from sepclr.data.views import build_views, options_as_dict, view_options
 from sepclr.engine.devices import resolve_device
 from sepclr.engine.performance import (
     VIEW_PASSES,
@@ -45,6 +44,7 @@ from sepclr.objectives import INDEPENDENCE_TERMS, SepCLRObjectiveSettings, build
 from sepclr.objectives.redundancy import REDUNDANCY_TERMS
 from sepclr.objectives.supervised import ATTRIBUTE_KINDS
 from sepclr.registry import register_method
+from sepclr.views import build_views, options_as_dict, view_options
 
 OBJECTIVES = ("extended", "paper")
 
