@@ -407,8 +407,12 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
 _SECTIONS_AFTER_PARAMETERS = ("\n    Attributes\n", "\n    Notes\n", "\n    Examples\n")
 
 
+POSITIONAL = ("common_dim", "salient_dim")  # the only parameters also taken by position
+
+
 def initialiser(params: dict[str, Param[Any]]) -> Any:
-    """An ``__init__`` taking ``params`` (by position or name) with their defaults.
+    """An ``__init__`` taking ``params`` with their defaults: the code sizes by position or
+    name, every other parameter by name only (as scikit-learn's estimators do).
 
     Parameters
     ----------
@@ -423,8 +427,8 @@ def initialiser(params: dict[str, Param[Any]]) -> Any:
     signature = inspect.Signature(
         [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
         + [
-            inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=p.default)
-            for name, p in params.items()
+            inspect.Parameter(name, _kind(name), default=p.default)
+            for name, p in sorted(params.items(), key=lambda item: item[0] not in POSITIONAL)
         ]
     )
 
@@ -436,6 +440,12 @@ def initialiser(params: dict[str, Param[Any]]) -> Any:
 
     __init__.__signature__ = signature  # type: ignore[attr-defined]
     return __init__
+
+
+def _kind(name: str) -> Any:
+    if name in POSITIONAL:
+        return inspect.Parameter.POSITIONAL_OR_KEYWORD
+    return inspect.Parameter.KEYWORD_ONLY
 
 
 def with_parameters_section(doc: str, params: dict[str, Param[Any]]) -> str:

@@ -150,8 +150,6 @@ class SepCLR(TrainedEstimator):
     residuals_: dict[str, tuple[torch.Tensor, torch.Tensor]]
     view_options_: dict[str, Any]
 
-    common_dim = Param(32, Integer(1), "Size of the common representation.")
-    salient_dim = Param(32, Integer(1), "Size of the salient representation.")
     batch_size: Param[int | str] = Param(
         "auto",
         Either((Exactly("auto"), Integer(2))),
