@@ -1,7 +1,7 @@
 """Contrastive PCA (Abid, Zhang, Bagaria, Zou; Nature Communications 2018) with the same
 contract as SepCLR."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -238,6 +238,22 @@ class CPCA(ContrastiveEstimator):
     n_clusters = Param(4, Integer(2, 100), "Clusters of subspaces in the automatic choice.")
     max_features = Param(1000, Integer(1), "Above this many features, reduce by PCA first.")
     seed = Param(0, SEED, "Seeds the PCA solvers and the spectral clustering.")
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            common_dim: int | str = "auto",
+            salient_dim: int | str = "auto",
+            *,
+            alpha: float | str = "auto",
+            standardize: bool = True,
+            n_alphas: int = 40,
+            max_log_alpha: float = 3.0,
+            n_clusters: int = 4,
+            max_features: int = 1000,
+            seed: int = 0,
+        ) -> None: ...
 
     def _fit_groups(
         self, inputs: torch.Tensor, is_target: torch.Tensor, covariates: torch.Tensor | None

@@ -1,6 +1,6 @@
 """SepCLR (Louiset, Duchesnay, Grigis, Gori; ICLR 2024) as a scikit-learn-style estimator."""
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -236,6 +236,46 @@ class SepCLR(TrainedEstimator):
     views: Param[dict[str, Any] | None] = Param(
         None, Rule(_check_views, "dict or None"), "Overrides of the view options."
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            common_dim: int = 32,
+            salient_dim: int = 32,
+            *,
+            epochs: int = 30,
+            batch_size: int | str = "auto",
+            lr: float = 0.0003,
+            lr_schedule: str = "constant",
+            warmup: float = 0.0,
+            max_grad_norm: float | None = None,
+            seed: int = 0,
+            device: str = "auto",
+            precision: str = "float32",
+            compile: bool = False,
+            verbose: bool = True,
+            backbone: str = "auto",
+            objective: str = "paper",
+            independence: str = "k-jem",
+            independence_weight: float = 100.0,
+            salient_weight: float = 1.0,
+            infoless_weight: float = 100.0,
+            bandwidth: float = 0.5,
+            width: int = 16,
+            salient_projector: bool = False,
+            common_projector: bool = True,
+            salient_background_mix: float | tuple[float, float] = 0.0,
+            redundancy: str = "none",
+            redundancy_weight: float = 0.0,
+            conditional_uniformity: bool = False,
+            decoder_weight: float = 0.0,
+            decoder_noise: float = 0.0,
+            residualize: str | None = None,
+            salient_attributes: dict[str, str] | None = None,
+            view_passes: str = "auto",
+            views: dict[str, Any] | None = None,
+        ) -> None: ...
 
     # --- parameters ----------------------------------------------------------------------
 

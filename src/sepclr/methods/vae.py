@@ -15,7 +15,7 @@ project's convnet backbone (widths w, 2w, 4w) instead of the official 32-channel
 official SepVAE salient classifier (weight 1e-10, no effect) is left out.
 """
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -177,6 +177,31 @@ class CVAE(ContrastiveVAE):
     (4, 6)
     """
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            common_dim: int = 64,
+            salient_dim: int = 64,
+            *,
+            epochs: int = 30,
+            batch_size: int | str = 512,
+            lr: float = 0.001,
+            lr_schedule: str = "constant",
+            warmup: float = 0.0,
+            max_grad_norm: float | None = None,
+            seed: int = 0,
+            device: str = "auto",
+            precision: str = "float32",
+            compile: bool = False,
+            verbose: bool = True,
+            backbone: str = "auto",
+            beta_common: float = 0.5,
+            beta_salient: float = 0.5,
+            width: int = 16,
+            hidden: int = 256,
+        ) -> None: ...
+
 
 @register_method("convae", "ConVAE")
 class ConVAE(ContrastiveVAE):
@@ -187,6 +212,32 @@ class ConVAE(ContrastiveVAE):
         NON_NEGATIVE,
         "Weight of the TC penalty (1 on Digits-on-CIFAR in the SepVAE authors' con_vae.py).",
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            common_dim: int = 64,
+            salient_dim: int = 64,
+            *,
+            epochs: int = 30,
+            batch_size: int | str = 512,
+            lr: float = 0.001,
+            lr_schedule: str = "constant",
+            warmup: float = 0.0,
+            max_grad_norm: float | None = None,
+            seed: int = 0,
+            device: str = "auto",
+            precision: str = "float32",
+            compile: bool = False,
+            verbose: bool = True,
+            backbone: str = "auto",
+            beta_common: float = 0.5,
+            beta_salient: float = 0.5,
+            width: int = 16,
+            hidden: int = 256,
+            tc_weight: float = 1.0,
+        ) -> None: ...
 
     def _variant_weights(self) -> dict[str, float]:
         return {"tc": float(self.tc_weight)}
@@ -200,6 +251,33 @@ class MMCVAE(ContrastiveVAE):
 
     common_mmd_weight = Param(1000.0, NON_NEGATIVE, "Weight of the common-code MMD.")
     salient_mmd_weight = Param(100.0, NON_NEGATIVE, "Weight of the background salient MMD.")
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            common_dim: int = 64,
+            salient_dim: int = 64,
+            *,
+            epochs: int = 30,
+            batch_size: int | str = 512,
+            lr: float = 0.001,
+            lr_schedule: str = "constant",
+            warmup: float = 0.0,
+            max_grad_norm: float | None = None,
+            seed: int = 0,
+            device: str = "auto",
+            precision: str = "float32",
+            compile: bool = False,
+            verbose: bool = True,
+            backbone: str = "auto",
+            beta_common: float = 0.5,
+            beta_salient: float = 0.5,
+            width: int = 16,
+            hidden: int = 256,
+            common_mmd_weight: float = 1000.0,
+            salient_mmd_weight: float = 100.0,
+        ) -> None: ...
 
     def _variant_weights(self) -> dict[str, float]:
         return {
@@ -221,6 +299,33 @@ class SepVAE(ContrastiveVAE):
     background_salient_precision = Param(
         100.0, NON_NEGATIVE, "Precision of the narrow prior on background salient codes."
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            common_dim: int = 64,
+            salient_dim: int = 64,
+            *,
+            epochs: int = 30,
+            batch_size: int | str = 512,
+            lr: float = 0.001,
+            lr_schedule: str = "constant",
+            warmup: float = 0.0,
+            max_grad_norm: float | None = None,
+            seed: int = 0,
+            device: str = "auto",
+            precision: str = "float32",
+            compile: bool = False,
+            verbose: bool = True,
+            backbone: str = "auto",
+            beta_common: float = 0.5,
+            beta_salient: float = 0.5,
+            width: int = 16,
+            hidden: int = 256,
+            tc_weight: float = 2.0,
+            background_salient_precision: float = 100.0,
+        ) -> None: ...
 
     def _variant_weights(self) -> dict[str, float]:
         return {

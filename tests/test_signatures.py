@@ -1,0 +1,62 @@
+"""The estimators' constructors as type checkers and editors see them: each class spells
+out its ``__init__`` for them (under ``TYPE_CHECKING``), which must match the declared
+parameters that build the real one, and mypy then refuses a misspelt parameter."""
+
+import ast
+import inspect
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sepclr.methods.parameters import declared
+from sepclr.registry import METHODS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _spelt_out(cls: type) -> ast.FunctionDef:
+    """The ``__init__`` a class spells out under ``if TYPE_CHECKING:``."""
+    tree = ast.parse(Path(inspect.getsourcefile(cls)).read_text())
+    node = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls.__name__)
+    for statement in node.body:
+        if isinstance(statement, ast.If) and ast.unparse(statement.test) == "TYPE_CHECKING":
+            return next(f for f in statement.body if isinstance(f, ast.FunctionDef))
+    raise AssertionError(f"{cls.__name__} spells out no __init__ under TYPE_CHECKING")
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_the_spelt_out_constructor_matches_the_declared_parameters(name):
+    cls = METHODS[name].cls
+    function = _spelt_out(cls)
+    spelt = [(a.arg, "positional") for a in function.args.args[1:]]
+    spelt += [(a.arg, "keyword") for a in function.args.kwonlyargs]
+    defaults = [*function.args.defaults, *function.args.kw_defaults]
+    real = inspect.signature(cls)
+    expected = [
+        (p.name, "keyword" if p.kind is p.KEYWORD_ONLY else "positional")
+        for p in real.parameters.values()
+    ]
+    assert spelt == expected
+    declared_defaults = declared(cls)
+    for (parameter, _), default in zip(spelt, defaults, strict=True):
+        assert ast.literal_eval(default) == declared_defaults[parameter].default, parameter
+
+
+def test_mypy_refuses_a_misspelt_parameter(tmp_path):
+    snippet = tmp_path / "snippet.py"
+    snippet.write_text(
+        "import sepclr\n\n"
+        "sepclr.SepCLR(common_dim=8, salient_dim=4, lr=1e-3, epochs=2)\n"
+        "sepclr.SepCLR(commn_dim=8)\n"
+        "sepclr.CVAE(8, 4, 30)\n"
+    )
+    env = {**os.environ, "MYPYPATH": str(ROOT / "src")}
+    command = [sys.executable, "-m", "mypy", "--no-error-summary", str(snippet)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    errors = [line for line in done.stdout.splitlines() if ": error:" in line]
+    assert len(errors) == 2, done.stdout + done.stderr
+    assert 'Unexpected keyword argument "commn_dim" for "SepCLR"' in errors[0]
+    assert 'Too many positional arguments for "CVAE"' in errors[1]
