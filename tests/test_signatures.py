@@ -18,12 +18,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _spelt_out(cls: type) -> ast.FunctionDef:
-    """The ``__init__`` a class spells out under ``if TYPE_CHECKING:``."""
-    tree = ast.parse(Path(inspect.getsourcefile(cls)).read_text())
-    node = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls.__name__)
-    for statement in node.body:
-        if isinstance(statement, ast.If) and ast.unparse(statement.test) == "TYPE_CHECKING":
-            return next(f for f in statement.body if isinstance(f, ast.FunctionDef))
+    """The ``__init__`` that ``cls``, or the nearest base that does, spells out under
+    ``if TYPE_CHECKING:`` (a class that adds no parameter may use its base's)."""
+    for klass in cls.__mro__:
+        tree = ast.parse(Path(inspect.getsourcefile(klass)).read_text())
+        node = next(
+            n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == klass.__name__
+        )
+        for statement in node.body:
+            if isinstance(statement, ast.If) and ast.unparse(statement.test) == "TYPE_CHECKING":
+                return next(f for f in statement.body if isinstance(f, ast.FunctionDef))
     raise AssertionError(f"{cls.__name__} spells out no __init__ under TYPE_CHECKING")
 
 

@@ -50,6 +50,31 @@ class ContrastiveVAE(TrainedEstimator):
     width = Param(16, Integer(1), "Base width of the backbones.")
     hidden = Param(256, Integer(1), "Width of the fully connected layers.")
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            common_dim: int = 64,
+            salient_dim: int = 64,
+            *,
+            epochs: int = 30,
+            batch_size: int | str = 512,
+            lr: float = 0.001,
+            lr_schedule: str = "constant",
+            warmup: float = 0.0,
+            max_grad_norm: float | None = None,
+            seed: int = 0,
+            device: str = "auto",
+            precision: str = "float32",
+            compile: bool = False,
+            verbose: bool = True,
+            backbone: str = "auto",
+            beta_common: float = 0.5,
+            beta_salient: float = 0.5,
+            width: int = 16,
+            hidden: int = 256,
+        ) -> None: ...
+
     def _weights(self) -> VAEWeights:
         return VAEWeights(
             float(self.beta_common), float(self.beta_salient), **self._variant_weights()
@@ -176,31 +201,6 @@ class CVAE(ContrastiveVAE):
     >>> model.reconstruct(np.zeros((4, 6))).shape
     (4, 6)
     """
-
-    if TYPE_CHECKING:
-
-        def __init__(
-            self,
-            common_dim: int = 64,
-            salient_dim: int = 64,
-            *,
-            epochs: int = 30,
-            batch_size: int | str = 512,
-            lr: float = 0.001,
-            lr_schedule: str = "constant",
-            warmup: float = 0.0,
-            max_grad_norm: float | None = None,
-            seed: int = 0,
-            device: str = "auto",
-            precision: str = "float32",
-            compile: bool = False,
-            verbose: bool = True,
-            backbone: str = "auto",
-            beta_common: float = 0.5,
-            beta_salient: float = 0.5,
-            width: int = 16,
-            hidden: int = 256,
-        ) -> None: ...
 
 
 @register_method("convae", "ConVAE")
