@@ -72,29 +72,13 @@ _REMOVED_WITHOUT_EFFECT = ("background_salient_variance",)
 
 
 def baselines() -> dict[str, type[ContrastiveEstimator]]:
-    """Every registered method but SepCLR, by name (a method registered later included).
-
-    Returns
-    -------
-    dict of str to type
-        Each method's estimator class.
-    """
+    """Every registered method but SepCLR, by name (a method registered later included)."""
     return {m.name: m.cls for m in METHODS.values() if m.baseline}
 
 
 def method_rows(spec: str) -> tuple[str, ...]:
     """The variants named by a ``--methods`` list: ``all`` (every baseline and every SepCLR
     row), ``baselines``, a baseline name, ``sepclr`` (the k-JEM row) or ``sepclr-<term>``.
-
-    Parameters
-    ----------
-    spec : str
-        The comma-separated list.
-
-    Returns
-    -------
-    tuple of str
-        The rows, each once, in the order named.
     """
     named = baselines()
     rows: list[str] = []
@@ -122,20 +106,6 @@ def build_model(variant: str, seed: int, params: dict[str, Any]) -> ContrastiveE
     """The unfitted model of one row. ``params`` are settings given by the user: each goes
     to every method that has a parameter of that name (SepCLR's other parameters keep their
     defaults; so do the baselines').
-
-    Parameters
-    ----------
-    variant : str
-        The row: a SepCLR ablation row, a baseline or the floor.
-    seed : int
-        The seed.
-    params : dict
-        The user's settings.
-
-    Returns
-    -------
-    ContrastiveEstimator
-        The model.
     """
     if variant == FLOOR:
         return SepCLR(**{**params, "seed": seed}).untrained()
@@ -157,20 +127,7 @@ def _json_params(model: ContrastiveEstimator) -> dict[str, Any]:
 
 
 def leak_columns(test: CADataset, covariates: list[str]) -> list[str]:
-    """The columns of the held-out R^2 of each continuous covariate from each code.
-
-    Parameters
-    ----------
-    test : CADataset
-        The split the probes are scored on.
-    covariates : list of str
-        The covariates.
-
-    Returns
-    -------
-    list of str
-        ``S_<name>_R2`` and ``C_<name>_R2`` for each continuous covariate.
-    """
+    """The columns of the held-out R^2 of each continuous covariate from each code."""
     continuous = [
         name
         for name in covariates
@@ -360,33 +317,6 @@ def run_table(
     ``<name>.md``, ``<name>.csv`` and ``<name>.json`` into ``out``. ``params`` are SepCLR
     settings (see :func:`build_model`); ``context`` (e.g. the dataset and its size) is
     recorded in the tables. Returns the summary rows (mean and ``<column>_std``).
-
-    Parameters
-    ----------
-    train, test : CADataset
-        The splits the models are fitted on and probed on.
-    out : str or Path
-        The benchmark folder.
-    variants : tuple of str
-        The rows.
-    name : str
-        The tables' file name.
-    seeds : int
-        Seeds 0 to ``seeds - 1`` per row.
-    params : dict, optional
-        The user's settings.
-    log : callable
-        Where a line per finished run goes.
-    context : dict, optional
-        What the tables record beside the settings.
-    covariates : list of str, optional
-        Common factors every method is fitted with as covariates; the held-out R^2 of each
-        continuous one from each code is added to the columns (``S_<name>_R2``).
-
-    Returns
-    -------
-    dict of str to dict of str to float
-        The summary rows.
     """
     _check_seeds(seeds)
     out = Path(out)

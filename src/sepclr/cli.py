@@ -158,13 +158,7 @@ def _resumed_run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_fit(args: argparse.Namespace) -> None:
-    """``sepclr fit``: a new run, or a stopped one resumed; on several processes if asked.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-    """
+    """``sepclr fit``: a new run, or a stopped one resumed; on several processes if asked."""
     if args.resume:
         run = _resumed_run(args)
     elif not (args.dataset or args.preset) or not args.out:
@@ -202,13 +196,7 @@ def _options(args: argparse.Namespace) -> runs.Options:
 
 
 def cmd_select(args: argparse.Namespace) -> None:
-    """``sepclr select``: rank the candidates without labels, keep the best.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-    """
+    """``sepclr select``: rank the candidates without labels, keep the best."""
     names = None
     if args.candidates is not None:
         names = [n.strip() for n in args.candidates.split(",") if n.strip()]
@@ -224,13 +212,7 @@ def cmd_select(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    """``sepclr bench``: the table of an ablation or of a list of methods.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-    """
+    """``sepclr bench``: the table of an ablation or of a list of methods."""
     table = bench(
         args.dataset,
         args.out,
@@ -249,13 +231,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
 
 def cmd_download(args: argparse.Namespace) -> None:
-    """``sepclr download``: the public files named, into the data folder.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-    """
+    """``sepclr download``: the public files named, into the data folder."""
     for name in args.names:
         print(f"{name}: {download(name, args.data_dir, progress=not args.quiet)}")
 
@@ -322,13 +298,7 @@ def _model_flags(parser: argparse.ArgumentParser, whose: str, skip: frozenset[st
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser of every command.
-
-    Returns
-    -------
-    argparse.ArgumentParser
-        The parser, with a sub-parser per command.
-    """
+    """The parser of every command."""
     parser = _Parser(
         prog="sepclr",
         description="Contrastive analysis: separate the patterns a target dataset shares with "
@@ -515,13 +485,7 @@ def _add_explain(sub: Subcommands) -> None:
 
 
 def cmd_explain(args: argparse.Namespace) -> None:
-    """``sepclr explain``: write the explanation and print where its answers are.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-    """
+    """``sepclr explain``: write the explanation and print where its answers are."""
     request = ExplainRequest(
         target=args.target,
         method=args.method,
@@ -591,18 +555,7 @@ def _add_bench(sub: Subcommands) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command ``argv`` (default: the process's arguments); return its exit status.
-
-    Parameters
-    ----------
-    argv : list of str, optional
-        The arguments after ``sepclr``.
-
-    Returns
-    -------
-    int
-        0 on success, 1 on an error (printed in one line), 130 when interrupted.
-    """
+    """Run the command ``argv`` (default: the process's arguments); return its exit status."""
     try:
         with warnings.catch_warnings():
             _warnings_in_one_line()

@@ -125,22 +125,6 @@ def samples_for_model(
 ) -> Samples:
     """The samples of a file, read for the model of a run: its features by name, its cells
     prepared, and their shape checked.
-
-    Parameters
-    ----------
-    model : ContrastiveEstimator
-        The run's model.
-    run : dict
-        The run's settings (``run.json``).
-    path : Path
-        The file (:data:`INPUTS` lists the formats).
-    id_column : str, optional
-        The table's identifier column.
-
-    Returns
-    -------
-    Samples
-        The model inputs, their identifiers and the AnnData read.
     """
     names = getattr(model, "feature_names_in_", None)
     fitted = None if names is None else [str(name) for name in names]
@@ -209,21 +193,7 @@ def write_codes(path: Path, common: np.ndarray, salient: np.ndarray, samples: Sa
 
 
 def add_codes(adata: Any, common: np.ndarray, salient: np.ndarray) -> Any:
-    """A copy of an AnnData with codes.
-
-    Parameters
-    ----------
-    adata : AnnData
-        The cells.
-    common, salient : ndarray, shape (n_cells, d)
-        Their codes.
-
-    Returns
-    -------
-    AnnData
-        The copy, with ``obsm["X_sepclr_common"]``, ``obsm["X_sepclr_salient"]`` and the
-        salient score in ``obs["sepclr_salient_score"]``.
-    """
+    """A copy of an AnnData with codes."""
     if len(common) != adata.n_obs:
         raise InvalidInputError(f"{len(common)} codes for an AnnData of {adata.n_obs} cells")
     annotated = adata.copy()

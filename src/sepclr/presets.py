@@ -186,23 +186,7 @@ PRESETS: dict[str, Preset] = {
 
 
 def preset(name: str) -> Preset:
-    """A recipe by name.
-
-    Parameters
-    ----------
-    name : str
-        One of :data:`PRESETS`.
-
-    Returns
-    -------
-    Preset
-        The recipe.
-
-    Raises
-    ------
-    InvalidInputError
-        For an unknown name, listing the known ones.
-    """
+    """A recipe by name."""
     if name not in PRESETS:
         raise InvalidInputError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     return PRESETS[name]

@@ -203,34 +203,13 @@ def register_dataset(info: DatasetInfo) -> DatasetInfo:
 
 
 def method_by_class(cls_name: str) -> MethodInfo | None:
-    """The registered method of an estimator class.
-
-    Parameters
-    ----------
-    cls_name : str
-        The class's name.
-
-    Returns
-    -------
-    MethodInfo or None
-        The method, or None when no registered method has that class.
-    """
+    """The registered method of an estimator class."""
     return next((m for m in METHODS.values() if m.cls.__name__ == cls_name), None)
 
 
 def import_every_module(package: Any) -> list[str]:
     """Import every module of ``package``, so that each registers what it defines: a new
     method or dataset is then one new module, with no import list to keep.
-
-    Parameters
-    ----------
-    package : module
-        A package (``sepclr.methods``, ``sepclr.data.sets``).
-
-    Returns
-    -------
-    list of str
-        The modules' names, in the order imported.
     """
     names = sorted(m.name for m in pkgutil.iter_modules(package.__path__))
     for name in names:

@@ -65,18 +65,7 @@ from sepclr.selection import select as select_settings
 
 
 def method_class(name: str) -> type[ContrastiveEstimator]:
-    """The estimator class of a method.
-
-    Parameters
-    ----------
-    name : str
-        A name of :data:`sepclr.registry.METHODS`.
-
-    Returns
-    -------
-    type
-        The class.
-    """
+    """The estimator class of a method."""
     if name not in METHODS:
         raise SepCLRError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")
     method: type[ContrastiveEstimator] = METHODS[name].cls
@@ -230,24 +219,7 @@ def resumable(out: str | Path, device: str | None = None) -> dict[str, Any]:
 def load_split(
     run: dict[str, Any], split: str, data_dir: str | Path | None = None, download: bool = True
 ) -> CADataset:
-    """One split of the run's dataset.
-
-    Parameters
-    ----------
-    run : dict
-        The run's settings.
-    split : str
-        The split.
-    data_dir : str or Path, optional
-        Searched first for the files.
-    download : bool
-        Download them first where they are public and missing.
-
-    Returns
-    -------
-    CADataset
-        The split.
-    """
+    """One split of the run's dataset."""
     return load_or_fetch(
         run["dataset"],
         None if data_dir is None else str(data_dir),

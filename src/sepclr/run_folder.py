@@ -57,34 +57,12 @@ RUN_KEYS: dict[str, type | tuple[type, ...]] = {
 
 
 def held_outputs(out: Path) -> list[str]:
-    """The run outputs a folder holds.
-
-    Parameters
-    ----------
-    out : Path
-        The folder.
-
-    Returns
-    -------
-    list of str
-        The names, of :data:`RUN_OUTPUTS`, present there (a dangling link counts).
-    """
+    """The run outputs a folder holds."""
     return [name for name in RUN_OUTPUTS if os.path.lexists(out / name)]
 
 
 def has_checkpoint(out: Path) -> bool:
-    """Whether a run wrote a checkpoint.
-
-    Parameters
-    ----------
-    out : Path
-        The run folder.
-
-    Returns
-    -------
-    bool
-        Whether ``out/checkpoint`` holds a checkpoint file.
-    """
+    """Whether a run wrote a checkpoint."""
     return (out / CHECKPOINT_DIR / CHECKPOINT_NAME).is_file()
 
 
@@ -94,21 +72,7 @@ def _started(out: Path) -> bool:
 
 
 def check_new_out(out: str | Path, overwrite: bool) -> None:
-    """Refuse a folder that cannot hold a new run.
-
-    Parameters
-    ----------
-    out : str or Path
-        The folder.
-    overwrite : bool
-        Whether another run's outputs there may be replaced.
-
-    Raises
-    ------
-    SepCLRError
-        For a file, a folder that cannot be written, or a folder with another run's outputs
-        (unless ``overwrite``).
-    """
+    """Refuse a folder that cannot hold a new run."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise StorageError(f"--out {out} is a file; give a folder")
@@ -124,18 +88,7 @@ def check_new_out(out: str | Path, overwrite: bool) -> None:
 
 
 def writable(folder: Path) -> bool:
-    """Whether a file can be created in ``folder``.
-
-    Parameters
-    ----------
-    folder : Path
-        An existing folder.
-
-    Returns
-    -------
-    bool
-        True when a temporary file could be created there.
-    """
+    """Whether a file can be created in ``folder``."""
     try:
         with tempfile.TemporaryFile(dir=folder, prefix=".sepclr-write-test"):
             return True

@@ -16,16 +16,6 @@ TENSORBOARD_DIR = "tensorboard"
 def metrics_csv(history: list[dict[str, float]]) -> str:
     """The history as CSV text: an ``epoch`` column (from 1), then every key of any epoch.
 
-    Parameters
-    ----------
-    history : list of dict
-        The mean of each loss term per epoch.
-
-    Returns
-    -------
-    str
-        The CSV text.
-
     Examples
     --------
     >>> print(metrics_csv([{"loss": 2.0, "seconds": 1.5}, {"loss": 1.0, "seconds": 1.25}]))
@@ -44,20 +34,7 @@ def metrics_csv(history: list[dict[str, float]]) -> str:
 
 
 def write_metrics(folder: Path, history: list[dict[str, float]]) -> Path:
-    """Write ``folder/metrics.csv`` (atomically).
-
-    Parameters
-    ----------
-    folder : Path
-        The run folder.
-    history : list of dict
-        The mean of each loss term per epoch.
-
-    Returns
-    -------
-    Path
-        The file written.
-    """
+    """Write ``folder/metrics.csv`` (atomically)."""
     return write_text(folder / METRICS_FILE, metrics_csv(history))
 
 
@@ -74,18 +51,6 @@ def check_tensorboard() -> None:
 def write_tensorboard(folder: Path, history: list[dict[str, float]]) -> Path:
     """Write every epoch's terms as TensorBoard scalars under ``folder/tensorboard``
     (``tensorboard --logdir folder/tensorboard`` shows them).
-
-    Parameters
-    ----------
-    folder : Path
-        The run folder.
-    history : list of dict
-        The mean of each loss term per epoch.
-
-    Returns
-    -------
-    Path
-        The folder of the event files.
     """
     check_tensorboard()
     from torch.utils.tensorboard import SummaryWriter

@@ -199,26 +199,7 @@ class Selection:
 def fold_of_rows(
     n: int, folds: int, rng: np.random.Generator, subjects: np.ndarray | None = None
 ) -> np.ndarray:
-    """Each row's cross-validation fold, at random and as even as can be.
-
-    Parameters
-    ----------
-    n : int
-        The number of rows.
-    folds : int
-        The number of folds; 1 holds a fifth of the rows out (fold 0) against the rest
-        (fold -1).
-    rng : numpy.random.Generator
-        The random generator.
-    subjects : ndarray, shape (n,), optional
-        Each row's subject: whole subjects are assigned, so the rows of one subject share a
-        fold.
-
-    Returns
-    -------
-    ndarray of int, shape (n,)
-        Each row's fold.
-    """
+    """Each row's cross-validation fold, at random and as even as can be."""
     units = np.arange(n) if subjects is None else np.unique(subjects, return_inverse=True)[1]
     count = int(units.max()) + 1 if n else 0
     order = rng.permutation(count)
@@ -260,19 +241,7 @@ def _subjects(subjects: Any, rows: int) -> np.ndarray | None:
 
 
 def default_folds(n_background: int, n_target: int) -> int:
-    """How many cross-validation folds :func:`select` uses by default.
-
-    Parameters
-    ----------
-    n_background, n_target : int
-        The rows of each group.
-
-    Returns
-    -------
-    int
-        3 when the smaller group has fewer than 2,000 rows (one held-out fifth is then too
-        few rows to rank candidates reliably), else 1 (one held-out fifth of each group).
-    """
+    """How many cross-validation folds :func:`select` uses by default."""
     return 3 if min(n_background, n_target) < 2_000 else 1
 
 
@@ -527,19 +496,7 @@ RANKING_COLUMNS = (
 
 
 def ranking_table(selection: Selection) -> str:
-    """The ranking as a Markdown table.
-
-    Parameters
-    ----------
-    selection : Selection
-        What :func:`select` found.
-
-    Returns
-    -------
-    str
-        One row per candidate: rank, name, the criterion and the components it combines,
-        the folds it was scored on, the training seconds (those folds) and its settings.
-    """
+    """The ranking as a Markdown table."""
     lines = [
         "| rank | candidate | " + " | ".join(RANKING_COLUMNS) + " | folds | fit s | settings |",
         "|---|---|" + "---|" * (len(RANKING_COLUMNS) + 3),

@@ -119,25 +119,7 @@ ViewOptions = ImageViewOptions | TabularViewOptions | VolumeViewOptions
 
 
 def view_options(kind: str, overrides: Mapping[str, Any] | None = None) -> ViewOptions:
-    """The default view options of a kind of data, with overrides.
-
-    Parameters
-    ----------
-    kind : {"image", "volume", "tabular"}
-        The kind of samples.
-    overrides : mapping, optional
-        Options that replace the defaults.
-
-    Returns
-    -------
-    ImageViewOptions or TabularViewOptions or VolumeViewOptions
-        The options.
-
-    Raises
-    ------
-    ValueError
-        For an unknown option, listing the valid ones.
-    """
+    """The default view options of a kind of data, with overrides."""
     kinds: dict[str, type[ViewOptions]] = {
         "image": ImageViewOptions,
         "volume": VolumeViewOptions,
@@ -156,18 +138,7 @@ def view_options(kind: str, overrides: Mapping[str, Any] | None = None) -> ViewO
 
 
 def options_as_dict(options: ViewOptions) -> dict[str, Any]:
-    """View options as a JSON-friendly dict.
-
-    Parameters
-    ----------
-    options : ImageViewOptions or TabularViewOptions or VolumeViewOptions
-        The options.
-
-    Returns
-    -------
-    dict
-        Each option by name, tuples as lists.
-    """
+    """View options as a JSON-friendly dict."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(options).items()}
 
 
@@ -217,18 +188,7 @@ class ImageViews(nn.Module):
         self.steps = nn.Sequential(*steps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Views of a batch.
-
-        Parameters
-        ----------
-        x : Tensor
-            A batch, (n, C, H, W) in [0, 1].
-
-        Returns
-        -------
-        Tensor
-            One random view of each sample, of the same shape, in [0, 1].
-        """
+        """Views of a batch."""
         return self.steps(x).clamp(0.0, 1.0)
 
 
@@ -247,18 +207,7 @@ class TabularViews(nn.Module):
         self.feature_dropout = options.feature_dropout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Views of a batch.
-
-        Parameters
-        ----------
-        x : Tensor
-            A batch, (n, features), standardised.
-
-        Returns
-        -------
-        Tensor
-            One random view of each sample, of the same shape.
-        """
+        """Views of a batch."""
         out = x + self.noise_std * torch.randn_like(x)
         if self.feature_dropout > 0:
             keep = torch.rand_like(x) >= self.feature_dropout
@@ -294,18 +243,7 @@ class VolumeViews(nn.Module):
         return about_x @ about_y @ about_z
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Views of a batch.
-
-        Parameters
-        ----------
-        x : Tensor
-            A batch, (n, C, D, H, W).
-
-        Returns
-        -------
-        Tensor
-            One random view of each sample, of the same shape.
-        """
+        """Views of a batch."""
         o, n, device = self.options, len(x), x.device
         low, high = o.zoom
         scale = low + (high - low) * torch.rand(n, 1, 1, device=device)
@@ -322,20 +260,7 @@ class VolumeViews(nn.Module):
 
 
 def build_views(options: ViewOptions, sample_shape: tuple[int, ...]) -> nn.Module:
-    """The view module of some options.
-
-    Parameters
-    ----------
-    options : ImageViewOptions or TabularViewOptions or VolumeViewOptions
-        The options.
-    sample_shape : tuple of int
-        (features,), (C, H, W) or (C, D, H, W).
-
-    Returns
-    -------
-    nn.Module
-        Maps a batch to a batch of views of the same shape.
-    """
+    """The view module of some options."""
     if isinstance(options, VolumeViewOptions):
         return VolumeViews(options)
     if isinstance(options, ImageViewOptions):

@@ -249,27 +249,7 @@ def _baseline(
 
 
 def parse_target(target: str, sizes: dict[str, int]) -> tuple[str, int | None]:
-    """The code and dimension a target names (``None``: the code's norm).
-
-    Parameters
-    ----------
-    target : str
-        ``"salient_score"``, ``"common_norm"``, ``"salient:K"`` or ``"common:K"``.
-    sizes : dict of str to int
-        The size of each code.
-
-    Returns
-    -------
-    space : str
-        ``"common"`` or ``"salient"``.
-    index : int or None
-        The dimension, or None for the norm.
-
-    Raises
-    ------
-    InvalidInputError
-        For another name or a dimension out of range.
-    """
+    """The code and dimension a target names (``None``: the code's norm)."""
     if target in SCORES:
         return SCORES[target], None
     space, _, index = str(target).partition(":")
@@ -329,26 +309,7 @@ def attribute(
     steps: int = 32,
     window: int | None = None,
 ) -> torch.Tensor:
-    """One batch's attributions with captum.
-
-    Parameters
-    ----------
-    scalar : callable
-        The target: model input (n, ...) to one value per row.
-    rows, bases : Tensor, shape (n, ...)
-        The samples and their baselines.
-    method : str
-        One of :data:`METHODS`.
-    steps : int
-        Points of the integral (integrated gradients).
-    window : int, optional
-        Occlusion's window edge (images and volumes).
-
-    Returns
-    -------
-    Tensor, shape (n, ...)
-        The attributions.
-    """
+    """One batch's attributions with captum."""
     from captum.attr import InputXGradient, IntegratedGradients, Occlusion
 
     per_pass = max(1, _VALUES_PER_PASS // rows[0].numel())
@@ -372,18 +333,6 @@ def attribute(
 def occlusion_window(sample_shape: tuple[int, ...], edge: int | None) -> tuple[int, ...]:
     """Occlusion's window: one feature of a table; every channel of an ``edge``-wide patch
     of an image or volume (default an eighth of the smallest edge, at least 1).
-
-    Parameters
-    ----------
-    sample_shape : tuple of int
-        The shape of one sample.
-    edge : int, optional
-        The patch's edge.
-
-    Returns
-    -------
-    tuple of int
-        The window's shape.
     """
     if len(sample_shape) == 1:
         return (1,)

@@ -19,22 +19,6 @@ SAMPLE_MAPS = 6
 def plot_top_features(ranking: Any, path: Path, what: str, top: int = TOP_FEATURES) -> Path:
     """A horizontal bar chart of the ``top`` features' mean attribution, most important
     first, with their mean absolute attribution as an outline.
-
-    Parameters
-    ----------
-    ranking : DataFrame
-        :meth:`sepclr.attribution.Attributions.ranking`.
-    path : Path
-        The PNG.
-    what : str
-        What was explained, for the title.
-    top : int
-        How many features.
-
-    Returns
-    -------
-    Path
-        The file written.
     """
     shown = ranking.head(top).iloc[::-1]
     fig, ax = plt.subplots(figsize=(7, 1.2 + 0.3 * len(shown)))
@@ -63,24 +47,6 @@ def plot_image_maps(
 ) -> Path:
     """The samples of highest ``scores`` (up to :data:`SAMPLE_MAPS`), each image beside its
     attribution map over a faint copy of it, and the mean map of all samples.
-
-    Parameters
-    ----------
-    images : ndarray, shape (n, C, H, W)
-        The samples explained.
-    values : ndarray, shape (n, C, H, W)
-        Their attributions.
-    scores : ndarray, shape (n,)
-        The target at each sample.
-    path : Path
-        The PNG.
-    what : str
-        What was explained, for the title.
-
-    Returns
-    -------
-    Path
-        The file written.
     """
     chosen = np.argsort(-scores, kind="stable")[:SAMPLE_MAPS]
     fig, axes = plt.subplots(2, len(chosen) + 1, figsize=(2.2 * (len(chosen) + 1), 4.6))
@@ -121,22 +87,6 @@ def _heatmap(ax: Any, values: np.ndarray, picture: np.ndarray) -> Any:
 def plot_volume_slices(mean_input: np.ndarray, mean_map: np.ndarray, path: Path, what: str) -> Path:
     """Three orthogonal slices through the voxel of largest mean absolute attribution: the
     mean input above, the mean attribution map over it below.
-
-    Parameters
-    ----------
-    mean_input : ndarray, shape (C, D, H, W)
-        The mean of the volumes explained.
-    mean_map : ndarray, shape (C, D, H, W)
-        Their mean attribution.
-    path : Path
-        The PNG.
-    what : str
-        What was explained, for the title.
-
-    Returns
-    -------
-    Path
-        The file written.
     """
     volume, attributions = mean_input.mean(axis=0), mean_map.sum(axis=0)
     centre = np.unravel_index(int(np.argmax(np.abs(attributions))), attributions.shape)

@@ -82,30 +82,7 @@ def explain_run(
     data_dir: str | Path | None = None,
     id_column: str | None = None,
 ) -> dict[str, Any]:
-    """Explain samples with the model of a run and write the folder ``out``.
-
-    Parameters
-    ----------
-    run_dir : str or Path
-        A folder written by ``sepclr fit`` or ``sepclr select``.
-    out : str or Path
-        The folder to write (new, empty, or an earlier explanation with ``overwrite``).
-    request : ExplainRequest
-        What to explain, and how.
-    input_path : str or Path, optional
-        A file of samples, read as ``sepclr transform`` reads it.
-    dataset : str, optional
-        Instead, the run's dataset, whose test split's targets are explained.
-    data_dir : str or Path, optional
-        Searched first for the dataset's files.
-    id_column : str, optional
-        The input table's identifier column.
-
-    Returns
-    -------
-    dict
-        The summary written as ``explain.json``.
-    """
+    """Explain samples with the model of a run and write the folder ``out``."""
     run_dir, out = Path(run_dir), Path(out)
     run = read_run(run_dir)
     _check_out(run_dir, out, request.overwrite)

@@ -9,20 +9,7 @@ from sepclr.errors import InvalidInputError
 
 
 def check_split(split: str, allowed: tuple[str, ...] = ("train", "test")) -> None:
-    """Refuse a split name outside ``allowed``.
-
-    Parameters
-    ----------
-    split : str
-        The split asked for.
-    allowed : tuple of str
-        The dataset's splits.
-
-    Raises
-    ------
-    InvalidInputError
-        Naming the splits it has.
-    """
+    """Refuse a split name outside ``allowed``."""
     if split not in allowed:
         choices = ", ".join(repr(a) for a in allowed)
         raise InvalidInputError(
@@ -34,18 +21,6 @@ def in_group(column: np.ndarray, value: object) -> np.ndarray:
     """The rows of a group column equal to ``value``, compared as the column's own type: a
     numeric column with numbers (``0`` matches ``0``, ``0.0`` and ``"0"``), any other column
     with text.
-
-    Parameters
-    ----------
-    column : ndarray, shape (n,)
-        The group column.
-    value : object
-        A group's value.
-
-    Returns
-    -------
-    ndarray of bool, shape (n,)
-        The rows of that group.
     """
     column = np.asarray(column)
     if column.dtype.kind in "biuf" and not isinstance(value, bool):
@@ -62,20 +37,6 @@ def stratified_groups(
     """Each row's group (0 background, 1 target, alternately) and split (the index of its
     share), shuffled with seed 0 within each label, so that every group and split holds
     every label in the data's proportions.
-
-    Parameters
-    ----------
-    labels : ndarray, shape (n,)
-        The label each group and split should hold in proportion (a diagnosis, a cell type).
-    shares : tuple of float
-        The share of each split, in order (summing to 1).
-
-    Returns
-    -------
-    group : ndarray of int64, shape (n,)
-        0 or 1.
-    split : ndarray of int64, shape (n,)
-        The split's index in ``shares``.
     """
     rng = np.random.default_rng(0)
     group = np.empty(len(labels), dtype=np.int64)
@@ -94,20 +55,6 @@ def stratified_groups(
 def split_rows(is_target: np.ndarray, split: str, test_fraction: float) -> np.ndarray:
     """The rows of a split: ``test_fraction`` of each group goes to the test split, drawn with
     seed 0.
-
-    Parameters
-    ----------
-    is_target : ndarray of bool, shape (n,)
-        The target rows.
-    split : {"train", "test"}
-        The split.
-    test_fraction : float
-        The share of each group (background, target) in the test split.
-
-    Returns
-    -------
-    ndarray of bool, shape (n,)
-        The split's rows.
     """
     rng = np.random.default_rng(0)
     in_test = np.zeros(len(is_target), dtype=bool)
@@ -188,23 +135,6 @@ class CADataset:
     def covariates(self, names: list[str]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Common factors known in both groups, as the covariates ``fit`` takes: classes as
         their names (categorical), numbers with a fraction as they are (continuous).
-
-        Parameters
-        ----------
-        names : list of str
-            Factors of ``background_factors``.
-
-        Returns
-        -------
-        background : dict of str to ndarray
-            The background's covariates.
-        target : dict of str to ndarray
-            The target's covariates.
-
-        Raises
-        ------
-        InvalidInputError
-            For a name that is not a common factor known in both groups.
         """
         known = [f for f in self.background_factors if f in self.factors]
         unknown = [name for name in names if name not in known]

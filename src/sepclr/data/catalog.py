@@ -74,23 +74,6 @@ def _check_known(name: str) -> None:
 def checked_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
     """A dataset's options, checked.
 
-    Parameters
-    ----------
-    name : str
-        The dataset.
-    options : dict
-        Options of its builder.
-
-    Returns
-    -------
-    dict
-        The options, lists of names as lists: one plain name, or ``"a,b,c"``, becomes a list.
-
-    Raises
-    ------
-    InvalidInputError
-        For an option the dataset does not have, listing those it has.
-
     Examples
     --------
     >>> checked_options("nifti-study", {"continuous": "age,sex", "categorical": ""})
@@ -193,20 +176,7 @@ def availability(root: str | Path | None = None) -> list[tuple[str, str, str, st
 
 
 def describe(name: str | None = None, root: str | Path | None = None) -> str:
-    """What ``sepclr datasets [NAME]`` prints.
-
-    Parameters
-    ----------
-    name : str, optional
-        One dataset, shown with its options; every dataset when None.
-    root : str or Path, optional
-        A folder searched first for the files.
-
-    Returns
-    -------
-    str
-        For each dataset: its name, what it is, and where its files are or how to get them.
-    """
+    """What ``sepclr datasets [NAME]`` prints."""
     if name is not None:
         _check_known(name)
     lines = []

@@ -38,23 +38,7 @@ class CelebAAttributes:
     values: np.ndarray
 
     def column(self, name: str) -> np.ndarray:
-        """One attribute of every image.
-
-        Parameters
-        ----------
-        name : str
-            The attribute, e.g. ``"Male"``.
-
-        Returns
-        -------
-        ndarray of int8, shape (n,)
-            Its values, -1 or 1.
-
-        Raises
-        ------
-        CorruptFileError
-            When the table has no such attribute.
-        """
+        """One attribute of every image."""
         if name not in self.names:
             raise CorruptFileError(f"CelebA attributes have no {name!r}; they are {self.names}")
         return self.values[:, self.names.index(name)]
@@ -79,18 +63,7 @@ def _parse(rows: list[list[str]], names: list[str], source: Path) -> CelebAAttri
 
 
 def read_attributes(path: str | Path) -> CelebAAttributes:
-    """Parse ``list_attr_celeba.csv`` or ``list_attr_celeba.txt``.
-
-    Parameters
-    ----------
-    path : str or Path
-        The file.
-
-    Returns
-    -------
-    CelebAAttributes
-        The table.
-    """
+    """Parse ``list_attr_celeba.csv`` or ``list_attr_celeba.txt``."""
     path = Path(path)
     lines = path.read_text().splitlines()
     if path.suffix == ".csv":
@@ -109,20 +82,7 @@ def read_attributes(path: str | Path) -> CelebAAttributes:
 
 
 def celeba_files(root: str | Path | None = None) -> tuple[Path, CelebAAttributes]:
-    """The image folder and the parsed attributes.
-
-    Parameters
-    ----------
-    root : str or Path, optional
-        A folder searched first.
-
-    Returns
-    -------
-    folder : Path
-        The image folder.
-    attributes : CelebAAttributes
-        The attribute table.
-    """
+    """The image folder and the parsed attributes."""
     names = [("list_attr_celeba.csv", "list_attr_celeba.txt")]
     (table,) = find_files("celeba", names, root, CELEBA_HOW_TO_GET)
     images = table.parent / "img_align_celeba"

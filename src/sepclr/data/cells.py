@@ -24,41 +24,12 @@ _LOG_MAX = 30.0  # log1p of 10,000 counts per cell is at most 9.2; larger values
 
 
 def is_anndata(x: Any) -> bool:
-    """Whether ``x`` is an AnnData (cells in ``obs``, genes in ``var_names``).
-
-    Parameters
-    ----------
-    x : object
-        An input.
-
-    Returns
-    -------
-    bool
-        True for an AnnData.
-    """
+    """Whether ``x`` is an AnnData (cells in ``obs``, genes in ``var_names``)."""
     return all(hasattr(x, name) for name in ("obs", "var_names", "X", "layers"))
 
 
 def cell_matrix(cells: Any, layer: str | None = None) -> np.ndarray:
-    """The dense float32 cells x genes matrix of an AnnData: ``X``, or ``layers[layer]``.
-
-    Parameters
-    ----------
-    cells : AnnData
-        The cells.
-    layer : str, optional
-        The layer to read instead of ``X``.
-
-    Returns
-    -------
-    ndarray of float32, shape (cells, genes)
-        The matrix.
-
-    Raises
-    ------
-    InvalidInputError
-        For a layer the AnnData does not have.
-    """
+    """The dense float32 cells x genes matrix of an AnnData: ``X``, or ``layers[layer]``."""
     if layer is not None and layer not in cells.layers:
         raise InvalidInputError(f"the AnnData has no layer {layer!r}; it has {list(cells.layers)}")
     matrix = cells.X if layer is None else cells.layers[layer]
@@ -67,36 +38,12 @@ def cell_matrix(cells: Any, layer: str | None = None) -> np.ndarray:
 
 
 def is_counts(x: np.ndarray) -> bool:
-    """Whether ``x`` holds raw counts: non-negative integers.
-
-    Parameters
-    ----------
-    x : ndarray, shape (cells, genes)
-        Expression.
-
-    Returns
-    -------
-    bool
-        True for counts.
-    """
+    """Whether ``x`` holds raw counts: non-negative integers."""
     return bool((x >= 0).all() and np.array_equal(x, np.round(x)))
 
 
 def log_normalise(counts: np.ndarray, target_sum: float = TARGET_SUM) -> np.ndarray:
-    """Counts scaled to ``target_sum`` per cell, then ``log(1 + x)``.
-
-    Parameters
-    ----------
-    counts : ndarray, shape (cells, genes)
-        Raw counts; every cell has some.
-    target_sum : float
-        The counts of every cell after scaling.
-
-    Returns
-    -------
-    ndarray of float32, shape (cells, genes)
-        The log-expression.
-    """
+    """Counts scaled to ``target_sum`` per cell, then ``log(1 + x)``."""
     totals = counts.sum(axis=1, keepdims=True, dtype=np.float64)
     return np.log1p(counts * (target_sum / totals)).astype(np.float32)
 
@@ -104,18 +51,6 @@ def log_normalise(counts: np.ndarray, target_sum: float = TARGET_SUM) -> np.ndar
 def highly_variable(log_expression: np.ndarray, n_top: int) -> np.ndarray:
     """The ``n_top`` most variable genes, scanpy's way (Seurat flavour: dispersions normalised
     within bins of mean expression), the first in the genes' order among ties.
-
-    Parameters
-    ----------
-    log_expression : ndarray, shape (cells, genes)
-        Log-normalised expression of every cell, whatever its group.
-    n_top : int
-        How many genes to keep; every gene when there are no more than that.
-
-    Returns
-    -------
-    ndarray of bool, shape (genes,)
-        The chosen genes.
     """
     if n_top >= log_expression.shape[1]:
         return np.ones(log_expression.shape[1], dtype=bool)
@@ -246,22 +181,7 @@ class CellPreparation:
 
 
 def check_expression(x: np.ndarray, counts: bool, source: str) -> None:
-    """Refuse, in one line, expression that cannot be prepared as ``counts`` says.
-
-    Parameters
-    ----------
-    x : ndarray, shape (cells, genes)
-        Expression.
-    counts : bool
-        Whether it should be raw counts (else log-expression).
-    source : str
-        Where it comes from, in error messages.
-
-    Raises
-    ------
-    InvalidInputError
-        For a non-finite or negative value, a cell without counts, or non-integer counts.
-    """
+    """Refuse, in one line, expression that cannot be prepared as ``counts`` says."""
     if not np.isfinite(x).all():
         raise InvalidInputError(f"{source} hold NaN or infinite expression values")
     if (x < 0).any():

@@ -78,20 +78,7 @@ class _BatchUnpickler(pickle.Unpickler):
 
 
 def read_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """One CIFAR-10 batch file: uint8 images (n, 3, 32, 32) and int64 labels (n,).
-
-    Parameters
-    ----------
-    path : str or Path
-        The batch file (a pickled dictionary of arrays, read without running code).
-
-    Returns
-    -------
-    images : ndarray of uint8, shape (n, 3, 32, 32)
-        The images.
-    labels : ndarray of int64, shape (n,)
-        Their classes.
-    """
+    """One CIFAR-10 batch file: uint8 images (n, 3, 32, 32) and int64 labels (n,)."""
     path = Path(path)
     try:
         content = _BatchUnpickler(io.BytesIO(path.read_bytes()), encoding="bytes").load()
@@ -116,20 +103,6 @@ def read_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 def load_cifar10(split: str, root: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """CIFAR-10 ``split`` ("train": 50,000, "test": 10,000): uint8 images (n, 3, 32, 32) and
     int64 class labels (n,), in file order.
-
-    Parameters
-    ----------
-    split : {"train", "test"}
-        The split.
-    root : str or Path, optional
-        A folder searched first.
-
-    Returns
-    -------
-    images : ndarray of uint8, shape (n, 3, 32, 32)
-        The images.
-    labels : ndarray of int64, shape (n,)
-        Their classes.
     """
     names = [(name,) for name in BATCHES[split]]
     paths = find_files(FOLDER, names, root, CIFAR_HOW_TO_GET)

@@ -33,18 +33,7 @@ _CHUNK = 1 << 20
 
 
 def md5_of(path: Path) -> str:
-    """The MD5 checksum of a file, read in blocks.
-
-    Parameters
-    ----------
-    path : Path
-        The file.
-
-    Returns
-    -------
-    str
-        The hexadecimal digest.
-    """
+    """The MD5 checksum of a file, read in blocks."""
     digest = hashlib.md5(usedforsecurity=False)
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(_CHUNK), b""):
@@ -58,24 +47,6 @@ def fetch(
     """Download ``url`` to ``destination`` unless it is already there with checksum
     ``md5``; resume ``destination.part`` when it exists. A checksum mismatch deletes the
     partial file and raises :class:`CorruptFileError`.
-
-    Parameters
-    ----------
-    url : str
-        The address.
-    destination : Path
-        The file written.
-    md5 : str
-        Its checksum.
-    progress : bool
-        Show a progress bar.
-    timeout : float
-        Seconds to wait for the server.
-
-    Returns
-    -------
-    Path
-        ``destination``.
     """
     if destination.is_file() and md5_of(destination) == md5:
         return destination
@@ -132,22 +103,6 @@ def download(
 ) -> Path:
     """Download the files of ``name`` (a key of :data:`RESOURCES`) into the data root and
     return their folder. ``mirror`` replaces the address's directory (a local copy).
-
-    Parameters
-    ----------
-    name : str
-        A key of :data:`RESOURCES`.
-    root : str or Path, optional
-        The data root (by default ``$SEPCLR_DATA`` or ``~/.cache/sepclr``).
-    progress : bool
-        Show a progress bar.
-    mirror : str, optional
-        Replaces the addresses' directory (a local copy).
-
-    Returns
-    -------
-    Path
-        The folder of the files.
     """
     if name not in RESOURCES:
         raise InvalidInputError(
@@ -171,24 +126,6 @@ def load_or_fetch(
     public downloads (:attr:`sepclr.registry.DatasetInfo.downloads`), fetch them into the
     data root first; with ``fetch=False`` or ``$SEPCLR_OFFLINE`` set, the not-found error
     stands.
-
-    Parameters
-    ----------
-    name : str
-        The dataset.
-    root : str or Path, optional
-        A folder searched first.
-    split : str
-        The split.
-    options : dict
-        Options of its builder.
-    fetch : bool
-        Download missing public files.
-
-    Returns
-    -------
-    CADataset
-        The split.
     """
     try:
         return load(name, root=root, split=split, **options)

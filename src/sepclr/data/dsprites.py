@@ -34,18 +34,6 @@ LATENTS = ("color", "shape", "scale", "orientation", "posX", "posY")
 def load_dsprites(root: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """uint8 images (n, 64, 64) with values 0/1 and float64 latent values (n, 6) in the
     order of :data:`LATENTS`.
-
-    Parameters
-    ----------
-    root : str or Path, optional
-        A folder searched first.
-
-    Returns
-    -------
-    images : ndarray of uint8, shape (n, 64, 64)
-        The sprites.
-    latents : ndarray of float64, shape (n, 6)
-        Their latent values.
     """
     (path,) = find_files("dsprites", [(FILE,)], root, DSPRITES_HOW_TO_GET)
     try:

@@ -26,23 +26,7 @@ class LabelledFolder:
     columns: dict[str, list[str]]
 
     def column(self, name: str) -> list[str]:
-        """One column of the table.
-
-        Parameters
-        ----------
-        name : str
-            The column.
-
-        Returns
-        -------
-        list of str
-            Its values, one per image.
-
-        Raises
-        ------
-        InvalidInputError
-            When the table has no such column.
-        """
+        """One column of the table."""
         if name not in self.columns:
             raise InvalidInputError(
                 f"the table has no column {name!r}; its columns are {sorted(self.columns)}"
@@ -53,16 +37,6 @@ class LabelledFolder:
 def read_table(path: str | Path) -> dict[str, list[str]]:
     """A CSV (or ``.tsv``) table with a header, as columns of strings (UTF-8, with or
     without a byte-order mark).
-
-    Parameters
-    ----------
-    path : str or Path
-        The table.
-
-    Returns
-    -------
-    dict of str to list of str
-        Its columns.
     """
     path = Path(path)
     if not path.is_file():
@@ -90,18 +64,7 @@ def read_table(path: str | Path) -> dict[str, list[str]]:
 
 
 def repeated_name(names: list[str]) -> str | None:
-    """The first name that appears twice in ``names``, if any.
-
-    Parameters
-    ----------
-    names : list of str
-        Column names.
-
-    Returns
-    -------
-    str or None
-        The repeated name.
-    """
+    """The first name that appears twice in ``names``, if any."""
     seen: set[str] = set()
     for name in names:
         if name in seen:
@@ -113,20 +76,6 @@ def repeated_name(names: list[str]) -> str | None:
 def labelled_folder(folder: str | Path, table: str | Path, path_column: str) -> LabelledFolder:
     """Read ``table`` and resolve ``path_column`` against ``folder``; every listed image must
     exist (the error names the first missing ones).
-
-    Parameters
-    ----------
-    folder : str or Path
-        The image folder.
-    table : str or Path
-        The table.
-    path_column : str
-        The column of image paths, relative to ``folder``.
-
-    Returns
-    -------
-    LabelledFolder
-        The images and the table.
     """
     columns = read_table(table)
     if path_column not in columns:

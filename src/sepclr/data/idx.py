@@ -54,25 +54,7 @@ def _check_size(
 
 
 def parse_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
-    """Decode IDX bytes into an array, checking the magic number and the exact size.
-
-    Parameters
-    ----------
-    data : bytes
-        The file's content.
-    source : str
-        Where it came from, for error messages.
-
-    Returns
-    -------
-    ndarray
-        The array.
-
-    Raises
-    ------
-    CorruptFileError
-        For a wrong magic number, an unknown type or a size that does not match the header.
-    """
+    """Decode IDX bytes into an array, checking the magic number and the exact size."""
     shape, dtype, header = _layout(data[:1028], source)
     _check_size(shape, dtype, len(data) - header, source)
     values = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
@@ -82,16 +64,6 @@ def parse_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
 def read_idx(path: str | Path) -> np.ndarray:
     """Read an IDX file; a name ending in ``.gz`` is decompressed on the fly. The values are
     read straight into the returned array (no copy of the whole file is held besides it).
-
-    Parameters
-    ----------
-    path : str or Path
-        The file.
-
-    Returns
-    -------
-    ndarray
-        The array.
     """
     path = Path(path)
     source = str(path)
@@ -134,15 +106,7 @@ def _read_into(stream: io.BufferedIOBase, buffer: memoryview) -> int:
 
 
 def write_idx(path: str | Path, array: np.ndarray) -> None:
-    """Write ``array`` in IDX format (gzip-compressed when the name ends in ``.gz``).
-
-    Parameters
-    ----------
-    path : str or Path
-        The file.
-    array : ndarray
-        The array, of a type IDX stores: uint8, int8, int16, int32, float32 or float64.
-    """
+    """Write ``array`` in IDX format (gzip-compressed when the name ends in ``.gz``)."""
     codes = {np.dtype(v).newbyteorder("="): k for k, v in _IDX_TYPES.items()}
     dtype = np.dtype(array.dtype).newbyteorder("=")
     if dtype not in codes:

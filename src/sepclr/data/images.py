@@ -34,20 +34,7 @@ class ImageFormat:
 
 
 def read_image(path: str | Path, image_format: ImageFormat) -> np.ndarray:
-    """One image as uint8 (C, size, size), read as ``image_format`` says.
-
-    Parameters
-    ----------
-    path : str or Path
-        The image file.
-    image_format : ImageFormat
-        How it is read.
-
-    Returns
-    -------
-    ndarray of uint8, shape (C, size, size)
-        The image.
-    """
+    """One image as uint8 (C, size, size), read as ``image_format`` says."""
     from PIL import Image, UnidentifiedImageError
 
     size, crop, rgb = image_format.size, image_format.crop, image_format.rgb
@@ -87,18 +74,6 @@ def read_images(
 ) -> np.ndarray:
     """Images as one uint8 array (n, C, size, size), filled one file at a time (arguments
     as in :class:`ImageFormat`).
-
-    Parameters
-    ----------
-    paths : list of Path
-        The image files.
-    size, crop, rgb, border, area
-        As in :class:`ImageFormat`.
-
-    Returns
-    -------
-    ndarray of uint8, shape (n, C, size, size)
-        The images.
     """
     image_format = ImageFormat(size, crop, rgb, border, area)
     out = np.empty((len(paths), 3 if rgb else 1, size, size), dtype=np.uint8)

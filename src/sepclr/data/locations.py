@@ -11,18 +11,7 @@ DEBIAN_DATA = Path("/usr/share/datasets")
 
 
 def search_roots(root: str | Path | None = None) -> list[Path]:
-    """The folders searched for a dataset's files, in order.
-
-    Parameters
-    ----------
-    root : str or Path, optional
-        The ``--data-dir``, searched first.
-
-    Returns
-    -------
-    list of Path
-        ``root``, then ``$SEPCLR_DATA`` and the cache folder.
-    """
+    """The folders searched for a dataset's files, in order."""
     roots: list[Path] = []
     if root is not None:
         roots.append(Path(root).expanduser())
@@ -40,28 +29,6 @@ def find_files(
 
     Each search root is tried as ``root/folder`` and then ``root`` itself; the first folder
     holding every file wins.
-
-    Parameters
-    ----------
-    folder : str
-        The dataset's folder name.
-    names : sequence of sequence of str
-        For each file, its accepted names (e.g. raw and ``.gz``).
-    root : str or Path, optional
-        The folder searched first.
-    how_to_get : str
-        What the error says to do when they are missing.
-
-    Returns
-    -------
-    list of Path
-        One path per file.
-
-    Raises
-    ------
-    DataNotFoundError
-        Naming every place searched and ``how_to_get``, or the missing files when the
-        explicit ``root`` holds only some of them (rather than mixing them with another copy).
     """
     tried: list[Path] = []
     for base in search_roots(root):

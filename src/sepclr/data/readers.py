@@ -24,24 +24,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def read_npy(path: Path) -> np.ndarray:
-    """The array of a ``.npy`` file; nothing is unpickled.
-
-    Parameters
-    ----------
-    path : Path
-        The file.
-
-    Returns
-    -------
-    ndarray
-        Its array.
-
-    Raises
-    ------
-    CorruptFileError
-        For a file that is not a ``.npy`` array of numbers (another format, truncated, or
-        Python objects).
-    """
+    """The array of a ``.npy`` file; nothing is unpickled."""
     with open(path, "rb") as handle:
         try:
             np.lib.format.read_magic(handle)
@@ -65,23 +48,7 @@ def read_npy(path: Path) -> np.ndarray:
 
 
 def read_columns(path: Path) -> dict[str, np.ndarray]:
-    """The columns of a CSV, TSV or Parquet table, by name.
-
-    Parameters
-    ----------
-    path : Path
-        The table.
-
-    Returns
-    -------
-    dict of str to ndarray
-        Its columns (strings for CSV and TSV).
-
-    Raises
-    ------
-    CorruptFileError
-        For a file that is not such a table, or a header that names a column twice.
-    """
+    """The columns of a CSV, TSV or Parquet table, by name."""
     if path.suffix.lower() != ".parquet":
         return {name: np.asarray(values) for name, values in read_table(path).items()}
     try:
@@ -114,23 +81,7 @@ def read_columns(path: Path) -> dict[str, np.ndarray]:
 
 
 def read_anndata(path: Path) -> Any:
-    """An ``.h5ad`` file as an AnnData (needs ``anndata``).
-
-    Parameters
-    ----------
-    path : Path
-        The file.
-
-    Returns
-    -------
-    AnnData
-        Its content.
-
-    Raises
-    ------
-    CorruptFileError
-        For a file anndata cannot read.
-    """
+    """An ``.h5ad`` file as an AnnData (needs ``anndata``)."""
     try:
         import anndata
     except ImportError as exc:
@@ -148,28 +99,7 @@ def read_anndata(path: Path) -> Any:
 
 
 def numbers(path: Path, name: str, values: np.ndarray) -> np.ndarray:
-    """A table column as float32, every cell a finite number in float32's range.
-
-    Parameters
-    ----------
-    path : Path
-        The table, for messages (a CSV's cells are named by line, a Parquet's by row).
-    name : str
-        The column.
-    values : ndarray
-        Its cells.
-
-    Returns
-    -------
-    ndarray of float32
-        The numbers.
-
-    Raises
-    ------
-    InvalidInputError
-        Naming the column, the line and the cell that is empty, not a number, not finite,
-        or beyond float32.
-    """
+    """A table column as float32, every cell a finite number in float32's range."""
     try:
         wide = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):

@@ -60,20 +60,6 @@ IDX_NAMES = (
 def idx_resource(name: str, base: str, md5s: tuple[str, str, str, str]) -> Resource:
     """The four IDX files of an MNIST-like dataset at the address ``base``, in ``name``'s
     folder, with their checksums.
-
-    Parameters
-    ----------
-    name : str
-        The resource's name, also its folder.
-    base : str
-        The address of the files' directory.
-    md5s : tuple of 4 str
-        The checksums of the train images, train labels, test images and test labels.
-
-    Returns
-    -------
-    Resource
-        The resource.
     """
     files = tuple(RemoteFile(base + file, md5) for file, md5 in zip(IDX_NAMES, md5s, strict=True))
     return Resource(name, name, files)

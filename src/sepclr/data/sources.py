@@ -56,24 +56,6 @@ def idx_files(
 ) -> tuple[Path, Path]:
     """Paths of the images and labels IDX files (raw or .gz) of ``split`` ("train" or
     "test") of the dataset kept in ``folder``.
-
-    Parameters
-    ----------
-    folder : str
-        The dataset's folder.
-    split : {"train", "test"}
-        The split.
-    root : str or Path, optional
-        A folder searched first.
-    how_to_get : str
-        What the error says when they are missing.
-
-    Returns
-    -------
-    images : Path
-        The images file.
-    labels : Path
-        The labels file.
     """
     names = [(f"{n}.gz", n) for n in IDX_FILES[split]]
     images, labels = find_files(folder, names, root, how_to_get)
@@ -94,75 +76,22 @@ def _load_idx_pair(
 
 
 def fashion_mnist_files(split: str, root: str | Path | None = None) -> tuple[Path, Path]:
-    """Paths of the Fashion-MNIST images and labels files of ``split`` ("train" or "test").
-
-    Parameters
-    ----------
-    split : {"train", "test"}
-        The split.
-    root : str or Path, optional
-        A folder searched first.
-
-    Returns
-    -------
-    images : Path
-        The images file.
-    labels : Path
-        The labels file.
-    """
+    """Paths of the Fashion-MNIST images and labels files of ``split`` ("train" or "test")."""
     return idx_files("fashion-mnist", split, root, FASHION_HOW_TO_GET)
 
 
 def load_fashion_mnist(split: str, root: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Fashion-MNIST ``split``: uint8 images (n, 28, 28) and int64 class labels (n,).
-
-    Parameters
-    ----------
-    split : {"train", "test"}
-        The split.
-    root : str or Path, optional
-        A folder searched first.
-
-    Returns
-    -------
-    images : ndarray of uint8, shape (n, 28, 28)
-        The images.
-    labels : ndarray of int64, shape (n,)
-        Their classes.
-    """
+    """Fashion-MNIST ``split``: uint8 images (n, 28, 28) and int64 class labels (n,)."""
     return _load_idx_pair("fashion-mnist", "Fashion-MNIST", split, root, FASHION_HOW_TO_GET)
 
 
 def load_mnist(split: str, root: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """MNIST ``split``: uint8 images (n, 28, 28) and int64 digit labels (n,).
-
-    Parameters
-    ----------
-    split : {"train", "test"}
-        The split.
-    root : str or Path, optional
-        A folder searched first.
-
-    Returns
-    -------
-    images : ndarray of uint8, shape (n, 28, 28)
-        The images.
-    labels : ndarray of int64, shape (n,)
-        Their digits.
-    """
+    """MNIST ``split``: uint8 images (n, 28, 28) and int64 digit labels (n,)."""
     return _load_idx_pair("mnist", "MNIST", split, root, MNIST_HOW_TO_GET)
 
 
 def load_sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's 1,797 handwritten digits: float images (n, 8, 8) in [0, 16], labels.
-
-    Returns
-    -------
-    images : ndarray, shape (1797, 8, 8)
-        The digits, values in [0, 16].
-    labels : ndarray, shape (1797,)
-        Their digits.
-    """
+    """scikit-learn's 1,797 handwritten digits: float images (n, 8, 8) in [0, 16], labels."""
     from sklearn.datasets import load_digits
 
     bunch = load_digits()

@@ -28,18 +28,6 @@ ID_COLUMNS = ("participant_id", "subject_id", "sample_id", "cell_id", "id", "bar
 def normalize_counts(x: np.ndarray, how: str) -> np.ndarray:
     """``how="log1p"``: rows scaled to a total of 10,000 (rows of zeros left at 0), then
     ``log(1 + x)``; ``"none"``: unchanged.
-
-    Parameters
-    ----------
-    x : ndarray, shape (n, features)
-        Counts.
-    how : {"log1p", "none"}
-        The transform.
-
-    Returns
-    -------
-    ndarray
-        The transformed rows.
     """
     if how == "none":
         return x
@@ -148,24 +136,6 @@ def table_features(
     """The float32 feature matrix of a table read from ``path``: the ``features`` columns,
     or every column but the ``other`` ones (group, factors, identifiers), normalised as
     ``normalize`` says.
-
-    Parameters
-    ----------
-    path : Path
-        The table, for error messages.
-    columns : dict of str to ndarray
-        Its columns.
-    features : tuple of str, optional
-        The feature columns.
-    other : tuple of str
-        The columns that are no features.
-    normalize : {"none", "log1p"}
-        The transform.
-
-    Returns
-    -------
-    ndarray of float32, shape (n, features)
-        The features.
     """
     chosen = features or tuple(c for c in columns if c not in other)
     missing = [c for c in chosen if c not in columns]
@@ -182,30 +152,7 @@ def table_features(
 def fitted_order(
     source: str | Path, names: list[str], fitted: list[str], other: tuple[str, ...] = ()
 ) -> list[int]:
-    """Where each feature a model was fitted on is among a new file's ``names``.
-
-    Parameters
-    ----------
-    source : str or Path
-        The file, for messages.
-    names : list of str
-        Its feature (or gene) names, in file order.
-    fitted : list of str
-        The model's, in its order.
-    other : tuple of str
-        Names in the file that are no features (identifiers, the group column).
-
-    Returns
-    -------
-    list of int
-        The position in ``names`` of each fitted feature.
-
-    Raises
-    ------
-    InvalidInputError
-        Naming a fitted feature the file lacks, one it has that the model was not fitted on,
-        or one it names twice.
-    """
+    """Where each feature a model was fitted on is among a new file's ``names``."""
     where = {name: i for i, name in enumerate(names)}
     twice = repeated_name(names)
     missing = [name for name in fitted if name not in where]
@@ -235,25 +182,6 @@ def table_study_samples(
 ) -> np.ndarray:
     """The features of a table of new samples, as :func:`table_study` with ``options``
     reads its own: the same feature columns, by name, and normalisation.
-
-    Parameters
-    ----------
-    path : Path
-        The table of new samples.
-    columns : dict of str to ndarray
-        Its columns.
-    options : dict
-        The run's dataset options.
-    ids : tuple of str
-        The identifier columns, which are no features.
-    fitted : list of str, optional
-        The feature names the model was fitted on; where the run did not name its features,
-        the table must have exactly these beside the group, factor and identifier columns.
-
-    Returns
-    -------
-    ndarray of float32
-        The model inputs, one row per sample.
     """
     known_ids = (c for c in ID_COLUMNS if c in columns)
     other = (str(options["group_column"]), *options["factors"], *ids, *known_ids)
@@ -267,20 +195,6 @@ def table_study_samples(
 def anndata_features(data: Any, layer: str | None, normalize: str) -> np.ndarray:
     """The dense float32 cells x genes matrix of an AnnData (``X``, or ``layers[layer]``),
     normalised as ``normalize`` says.
-
-    Parameters
-    ----------
-    data : AnnData
-        The cells.
-    layer : str, optional
-        The layer that holds the counts.
-    normalize : {"log1p", "none"}
-        The transform.
-
-    Returns
-    -------
-    ndarray of float32, shape (cells, genes)
-        The matrix.
     """
     return normalize_counts(cell_matrix(data, layer), normalize)
 

@@ -31,20 +31,7 @@ def _nibabel() -> Any:
 
 
 def read_volume(path: Path, shape: tuple[int, int, int]) -> np.ndarray:
-    """One NIfTI volume as float32 (1, *shape) in [0, 1].
-
-    Parameters
-    ----------
-    path : Path
-        A ``.nii`` or ``.nii.gz`` file.
-    shape : tuple of 3 int
-        The grid it is resampled to.
-
-    Returns
-    -------
-    ndarray of float32, shape (1, *shape)
-        The volume.
-    """
+    """One NIfTI volume as float32 (1, *shape) in [0, 1]."""
     nibabel = _nibabel()
     try:
         proxy = nibabel.load(str(path))
@@ -80,20 +67,6 @@ def _cached(path: Path, shape: tuple[int, int, int], cache: Path | None) -> np.n
 def load_volumes(paths: list[Path], shape: tuple[int, int, int], cache: Path | None) -> np.ndarray:
     """The NIfTI files ``paths`` resampled to ``shape``, float32 (n, 1, *shape); resampled
     volumes are kept under ``cache`` when it is given.
-
-    Parameters
-    ----------
-    paths : list of Path
-        The files.
-    shape : tuple of 3 int
-        The grid.
-    cache : Path, optional
-        The cache folder.
-
-    Returns
-    -------
-    ndarray of float32, shape (n, 1, *shape)
-        The volumes.
     """
     return np.stack([_cached(path, shape, cache) for path in paths])
 
@@ -107,24 +80,6 @@ def nifti_study_samples(
 ) -> np.ndarray:
     """The volumes a table of new samples lists (paths relative to the table), resampled as
     :func:`nifti_study` with ``options`` resamples its own.
-
-    Parameters
-    ----------
-    path : Path
-        The table of new samples.
-    columns : dict of str to ndarray
-        Its columns.
-    options : dict
-        The run's dataset options.
-    ids : tuple of str
-        The identifier columns, which are no features.
-    fitted : list of str, optional
-        Unused: volumes have no feature names.
-
-    Returns
-    -------
-    ndarray of float32, shape (n, 1, *shape)
-        The volumes.
     """
     del ids, fitted
     paths = [path.parent / str(p) for p in columns[str(options["path_column"])]]

@@ -36,16 +36,6 @@ _HEADER_KEY = "sepclr"
 def data_fingerprint(*tensors: torch.Tensor) -> str:
     """SHA-256 of the shapes and bytes of ``tensors`` (a resumed run must see the same
     data).
-
-    Parameters
-    ----------
-    *tensors : Tensor
-        The training data.
-
-    Returns
-    -------
-    str
-        The hexadecimal digest.
     """
     digest = hashlib.sha256()
     for tensor in tensors:
@@ -137,13 +127,7 @@ class Checkpointer:
         self.every = every
 
     def exists(self) -> bool:
-        """Whether the checkpoint file is there.
-
-        Returns
-        -------
-        bool
-            Whether it exists.
-        """
+        """Whether the checkpoint file is there."""
         return self.path.is_file()
 
     def save(
@@ -153,24 +137,7 @@ class Checkpointer:
         generator: torch.Generator,
         progress: Progress,
     ) -> Path:
-        """Write the checkpoint for ``progress`` (atomically).
-
-        Parameters
-        ----------
-        modules : dict of str to nn.Module
-            The run's modules.
-        optimizers : dict of str to Optimizer
-            Their optimisers.
-        generator : torch.Generator
-            The batch order's generator.
-        progress : Progress
-            Where the run stands.
-
-        Returns
-        -------
-        Path
-            The file written.
-        """
+        """Write the checkpoint for ``progress`` (atomically)."""
         tensors: dict[str, torch.Tensor] = {}
         for name, module in modules.items():
             tensors |= {f"{name}.{k}": v for k, v in module.state_dict().items()}
@@ -209,15 +176,7 @@ class Checkpointer:
         return self.path
 
     def read(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-        """The checkpoint's document and tensors, checked against this run's identity.
-
-        Returns
-        -------
-        document : dict
-            The training state.
-        tensors : dict of str to Tensor
-            The weights, optimiser states and random states.
-        """
+        """The checkpoint's document and tensors, checked against this run's identity."""
         if not self.exists():
             raise CheckpointError(f"no checkpoint to resume from: {self.path} does not exist")
         try:
@@ -253,22 +212,6 @@ class Checkpointer:
     ) -> Progress:
         """Load weights, optimiser states and random states; return the progress reached.
         ``checkpoint`` is what :meth:`read` returned, if the caller has read it already.
-
-        Parameters
-        ----------
-        modules : dict of str to nn.Module
-            The run's modules.
-        optimizers : dict of str to Optimizer
-            Their optimisers.
-        generator : torch.Generator
-            The batch order's generator.
-        checkpoint : tuple, optional
-            What :meth:`read` returned.
-
-        Returns
-        -------
-        Progress
-            Where the run stood.
         """
         document, tensors = checkpoint if checkpoint is not None else self.read()
         try:

@@ -6,23 +6,7 @@ from sepclr.errors import InvalidInputError
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    """The torch device a ``device`` parameter names.
-
-    Parameters
-    ----------
-    device : str or torch.device
-        ``"auto"`` picks CUDA, then Apple MPS, then the CPU; other values are checked.
-
-    Returns
-    -------
-    torch.device
-        The device.
-
-    Raises
-    ------
-    InvalidInputError
-        For an unknown device, or one this machine does not have.
-    """
+    """The torch device a ``device`` parameter names."""
     if str(device) == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")

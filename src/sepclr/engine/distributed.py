@@ -31,20 +31,6 @@ def rows_of_process(batch: torch.Tensor, is_target: torch.Tensor, shard: Shard) 
     them): the target rows, then the background rows, dealt in turn to the processes, so each
     process gets the same number of rows and the same number of targets up to one. Rows
     beyond a multiple of the number of processes are left out (the last backgrounds).
-
-    Parameters
-    ----------
-    batch : Tensor
-        Row indices of the global batch.
-    is_target : Tensor
-        Boolean, over the stored rows.
-    shard : Shard
-        This process's place in the run.
-
-    Returns
-    -------
-    Tensor
-        This process's row indices.
     """
     if not shard.distributed:
         return batch
@@ -62,20 +48,6 @@ def resolve_batch_size(batch_size: int | str, n_rows: int, shard: Shard) -> int:
     """``batch_size``, or for ``"auto"``: 256 rows, or an eighth of the ``n_rows`` rows when
     that is smaller (so that an epoch of a small dataset still takes 8 steps), at least 2
     rows per process and a multiple of the number of processes.
-
-    Parameters
-    ----------
-    batch_size : int or "auto"
-        The parameter.
-    n_rows : int
-        The training rows.
-    shard : Shard
-        This process's place in the run.
-
-    Returns
-    -------
-    int
-        The global batch size.
     """
     if batch_size != "auto":
         return int(batch_size)
@@ -85,15 +57,7 @@ def resolve_batch_size(batch_size: int | str, n_rows: int, shard: Shard) -> int:
 
 
 def check_batch_size(batch_size: int, shard: Shard) -> None:
-    """A global batch must split into equal parts of at least 2 rows per process.
-
-    Parameters
-    ----------
-    batch_size : int
-        The global batch size.
-    shard : Shard
-        This process's place in the run.
-    """
+    """A global batch must split into equal parts of at least 2 rows per process."""
     if shard.distributed and (batch_size % shard.world_size or batch_size < 2 * shard.world_size):
         raise InvalidInputError(
             f"batch_size={batch_size} does not split into {shard.world_size} processes: it is "
@@ -106,15 +70,6 @@ def seed_views(seed: int, shard: Shard, epoch: int, step: int) -> None:
     """Seed torch's generators for one step of one process of a multi-process run, from
     (seed, rank, epoch, step): each process draws other views, and a resumed run draws the
     same ones as an uninterrupted run without saving every process's random state.
-
-    Parameters
-    ----------
-    seed : int
-        The run's seed.
-    shard : Shard
-        This process's place in the run.
-    epoch, step : int
-        The step.
     """
     state = np.random.SeedSequence([seed, shard.rank, epoch, step]).generate_state(2)
     torch.manual_seed(int(state[0]) << 32 | int(state[1]))
@@ -124,20 +79,6 @@ def distributed_model(module: nn.Module, device: torch.device, shard: Shard) -> 
     """``module`` itself in one process; else a DistributedDataParallel wrapper (which
     broadcasts the first process's weights and averages gradients), with SyncBatchNorm on
     CUDA. The wrapper shares its parameters and buffers with ``module``.
-
-    Parameters
-    ----------
-    module : nn.Module
-        The network.
-    device : torch.device
-        Its device.
-    shard : Shard
-        This process's place in the run.
-
-    Returns
-    -------
-    nn.Module
-        What the steps call.
     """
     if not shard.distributed:
         return module
@@ -152,13 +93,6 @@ def average_buffers(module: nn.Module, shard: Shard) -> None:
     the processes, so every process ends with the same model. DistributedDataParallel only
     broadcasts the first process's buffers before each forward pass, and the last pass
     updates each process's copy from its own rows.
-
-    Parameters
-    ----------
-    module : nn.Module
-        The network.
-    shard : Shard
-        This process's place in the run.
     """
     if not shard.distributed:
         return
@@ -170,33 +104,14 @@ def average_buffers(module: nn.Module, shard: Shard) -> None:
 
 
 def process_device(device: torch.device, shard: Shard) -> torch.device:
-    """Each process of a multi-process run on CUDA takes the GPU of its local rank.
-
-    Parameters
-    ----------
-    device : torch.device
-        The device asked for.
-    shard : Shard
-        This process's place in the run.
-
-    Returns
-    -------
-    torch.device
-        This process's device.
-    """
+    """Each process of a multi-process run on CUDA takes the GPU of its local rank."""
     if shard.distributed and device.type == "cuda" and device.index is None:
         return torch.device("cuda", int(os.environ.get("LOCAL_RANK", shard.rank)))
     return device
 
 
 def launched_by_torchrun() -> bool:
-    """True inside a process started by ``torchrun`` (or ``torch.distributed.run``).
-
-    Returns
-    -------
-    bool
-        Whether torchrun's variables are in the environment.
-    """
+    """True inside a process started by ``torchrun`` (or ``torch.distributed.run``)."""
     return all(key in os.environ for key in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"))
 
 
@@ -205,16 +120,6 @@ def process_group(timeout_s: float = 1800.0) -> Iterator[Shard]:
     """Join the process group that ``torchrun`` describes in the environment (NCCL when
     CUDA is available, else gloo) for the duration of the block, and yield this process's
     :class:`Shard`; outside ``torchrun``, yield the single-process shard and do nothing.
-
-    Parameters
-    ----------
-    timeout_s : float
-        How long a collective may wait, in seconds.
-
-    Yields
-    ------
-    Shard
-        This process's shard.
     """
     if not launched_by_torchrun() or dist.is_initialized():
         yield Shard.current()

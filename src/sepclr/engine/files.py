@@ -37,18 +37,6 @@ def atomic_write(path: str | Path, write: Callable[[str], Any]) -> Path:
     readers see the old file or the new one, never half of one. A failure (a full disk, a
     folder that cannot be written) raises :class:`sepclr.errors.StorageError` and leaves
     ``path`` as it was.
-
-    Parameters
-    ----------
-    path : str or Path
-        The file.
-    write : callable
-        Writes the content into the path it is given.
-
-    Returns
-    -------
-    Path
-        ``path``.
     """
     path = Path(path)
     try:
@@ -73,36 +61,10 @@ def atomic_write(path: str | Path, write: Callable[[str], Any]) -> Path:
 
 
 def write_text(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically (:func:`atomic_write`).
-
-    Parameters
-    ----------
-    path : str or Path
-        The file.
-    text : str
-        Its content.
-
-    Returns
-    -------
-    Path
-        ``path``.
-    """
+    """Write ``text`` to ``path`` atomically (:func:`atomic_write`)."""
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
 def write_json(path: str | Path, document: Any) -> Path:
-    """Write ``document`` as indented JSON to ``path`` atomically.
-
-    Parameters
-    ----------
-    path : str or Path
-        The file.
-    document : object
-        A JSON-serialisable document.
-
-    Returns
-    -------
-    Path
-        ``path``.
-    """
+    """Write ``document`` as indented JSON to ``path`` atomically."""
     return write_text(path, json.dumps(document, indent=2) + "\n")

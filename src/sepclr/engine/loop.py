@@ -29,18 +29,6 @@ SECONDS = "seconds"  # the history's entry of an epoch's duration, not a mean ov
 def split_batches(order: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
     """Index batches along ``order``. The last incomplete batch is dropped when at least one
     full batch exists (batch-level terms are noisy on tiny batches).
-
-    Parameters
-    ----------
-    order : Tensor
-        Row indices in the epoch's order.
-    batch_size : int
-        Rows per batch.
-
-    Returns
-    -------
-    list of Tensor
-        The batches' row indices.
     """
     n = len(order)
     if n <= batch_size:
@@ -157,30 +145,11 @@ class Steps(Protocol):
     parts: TrainingParts
 
     def step(self, rows: torch.Tensor, epoch: int, step: int) -> dict[str, torch.Tensor]:
-        """The loss terms of one step on the stored ``rows``, ``"loss"`` among them.
-
-        Parameters
-        ----------
-        rows : Tensor
-            The batch's row indices.
-        epoch, step : int
-            Where training is.
-
-        Returns
-        -------
-        dict of str to Tensor
-            The terms.
-        """
+        """The loss terms of one step on the stored ``rows``, ``"loss"`` among them."""
         ...
 
     def start_epoch(self, epoch: int) -> None:
-        """Prepare ``epoch`` (for example, create the optimisers anew).
-
-        Parameters
-        ----------
-        epoch : int
-            The epoch about to start.
-        """
+        """Prepare ``epoch`` (for example, create the optimisers anew)."""
         ...
 
 
@@ -211,30 +180,6 @@ def run_epochs(
     ``generator`` seed; the first process alone writes checkpoints and shows progress, every
     process reads the checkpoint to resume, and a signal caught by any process stops all of
     them at the same step.
-
-    Parameters
-    ----------
-    plan : EpochSettings
-        Epochs, batch size, how often the terms are read, the process's shard, whether a
-        progress bar is shown and its description.
-    steps : Steps
-        The step function and the modules and optimisers a checkpoint holds.
-    n_rows : int
-        The number of stored rows.
-    generator : torch.Generator
-        The random generator of the batch order.
-    checkpointer : Checkpointer, optional
-        Where checkpoints are written and read.
-    resume : bool
-        Continue from the checkpoint.
-    stop : StopRequest, optional
-        The signal catcher.
-
-    Returns
-    -------
-    Progress
-        Per epoch, the mean of each loss term and the epoch's ``seconds`` (``history``), and
-        the seconds spent training, summed over resumptions (``seconds``).
     """
     runner = _EpochRunner(n_rows, plan, steps, generator, checkpointer)
     state = runner.restore() if resume and checkpointer else Progress()

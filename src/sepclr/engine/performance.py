@@ -45,35 +45,13 @@ class StepSpeed:
         return PRECISIONS[self.precision]
 
     def autocast(self, device: torch.device) -> AbstractContextManager[object]:
-        """The autocast context of the forward pass (a no-op in float32).
-
-        Parameters
-        ----------
-        device : torch.device
-            The training device.
-
-        Returns
-        -------
-        context manager
-            The context.
-        """
+        """The autocast context of the forward pass (a no-op in float32)."""
         if self.dtype is None:
             return nullcontext()
         return torch.autocast(device.type, dtype=self.dtype)
 
     def scaler(self, device: torch.device) -> torch.amp.GradScaler | None:
-        """A gradient scaler for float16 (its small gradients underflow otherwise).
-
-        Parameters
-        ----------
-        device : torch.device
-            The training device.
-
-        Returns
-        -------
-        GradScaler or None
-            The scaler, for float16 only.
-        """
+        """A gradient scaler for float16 (its small gradients underflow otherwise)."""
         if self.precision != "float16":
             return None
         return torch.amp.GradScaler(device.type)
@@ -83,20 +61,7 @@ DEFAULT_SPEED = StepSpeed()
 
 
 def set_memory_format(module: nn.Module, channels_last: bool) -> nn.Module:
-    """``module`` with its 4-D weights in channels-last order, or back in the default one.
-
-    Parameters
-    ----------
-    module : nn.Module
-        The network.
-    channels_last : bool
-        The order.
-
-    Returns
-    -------
-    nn.Module
-        ``module``.
-    """
+    """``module`` with its 4-D weights in channels-last order, or back in the default one."""
     layout = torch.channels_last if channels_last else torch.contiguous_format
     return module.to(memory_format=layout)  # type: ignore[call-overload]
 
@@ -113,20 +78,6 @@ def resolve_view_passes(choice: str, device: torch.device, backbone: str = "conv
     official code (BatchNorm then normalises each view with its own statistics). ``"auto"``
     takes the one measured faster for ``backbone`` on ``device`` by
     ``benchmarks/throughput.py``: separate passes for ResNet-18 on CPUs, fused otherwise.
-
-    Parameters
-    ----------
-    choice : {"auto", "fused", "separate"}
-        The parameter.
-    device : torch.device
-        The training device.
-    backbone : str
-        The encoder's backbone.
-
-    Returns
-    -------
-    str
-        ``"fused"`` or ``"separate"``.
 
     Examples
     --------
@@ -148,20 +99,6 @@ def default_channels_last(device: torch.device, image: bool, backbone: str = "co
     256, ``benchmarks/throughput.py``). ResNet-18 gains nothing from it on CPUs, and oneDNN's
     channels-last kernels hang or crash on its 4-channel layers at ``width=1``.
 
-    Parameters
-    ----------
-    device : torch.device
-        The training device.
-    image : bool
-        Whether the samples are 2-D images.
-    backbone : str
-        The encoder's backbone.
-
-    Returns
-    -------
-    bool
-        Whether to use channels-last.
-
     Examples
     --------
     >>> default_channels_last(torch.device("cpu"), True, "resnet18")
@@ -176,16 +113,6 @@ def default_read_every(device: torch.device) -> int:
     """Steps between two reads of the loss terms: every step on a CPU, where a read costs
     nothing and a non-finite loss is then caught before the optimiser step; every 25 steps on
     a GPU, where each read makes the host wait for the device.
-
-    Parameters
-    ----------
-    device : torch.device
-        The training device.
-
-    Returns
-    -------
-    int
-        The steps.
     """
     return 1 if device.type == "cpu" else 25
 
@@ -193,18 +120,6 @@ def default_read_every(device: torch.device) -> int:
 def native_precision(precision: str, device: torch.device) -> bool:
     """Whether ``device`` computes in ``precision`` natively: always for float32 and on GPUs;
     on a CPU, when oneDNN finds instructions for it (AVX-512 BF16 or AMX for bfloat16).
-
-    Parameters
-    ----------
-    precision : str
-        The precision.
-    device : torch.device
-        The training device.
-
-    Returns
-    -------
-    bool
-        Whether it is native.
     """
     if device.type != "cpu" or precision == "float32":
         return True
@@ -216,13 +131,6 @@ def native_precision(precision: str, device: torch.device) -> bool:
 def warn_if_slow_precision(precision: str, device: torch.device) -> None:
     """Warn when ``precision`` is a half precision that ``device`` does not compute natively:
     oneDNN then emulates it, and convolutions run many times slower than in float32.
-
-    Parameters
-    ----------
-    precision : str
-        The precision.
-    device : torch.device
-        The training device.
     """
     if native_precision(precision, device):
         return
@@ -252,16 +160,6 @@ def backend_settings(device: torch.device) -> Iterator[None]:
     """On CUDA: cuDNN autotuning on (the batch shapes are fixed during training) and TF32
     kept for convolutions but off for matrix products, which build the kernel terms' Gram
     matrices. Previous values come back on exit. Nothing to set on CPU or MPS.
-
-    Parameters
-    ----------
-    device : torch.device
-        The training device.
-
-    Yields
-    ------
-    None
-        Inside the block, the settings hold.
     """
     if device.type != "cuda":
         yield

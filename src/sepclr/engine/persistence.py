@@ -32,17 +32,6 @@ SAVE_KEY = "weights_sha256"  # in config.json and in the weights' safetensors he
 def check_document(document: Any, kind: str, version: int, source: str | Path) -> None:
     """Raise :class:`CheckpointError` unless ``document`` is a ``kind`` document in format
     ``version`` (saying which sepclr wrote it otherwise).
-
-    Parameters
-    ----------
-    document : object
-        The parsed JSON.
-    kind : str
-        The expected ``format``.
-    version : int
-        The expected ``format_version``.
-    source : str or Path
-        Where it came from, for the message.
     """
     if not isinstance(document, dict) or document.get("format") != kind:
         raise CheckpointError(f"{source} is not a {kind} file")
@@ -60,24 +49,7 @@ def check_document(document: Any, kind: str, version: int, source: str | Path) -
 def save_model(
     directory: str | Path, class_name: str, config: dict[str, Any], tensors: dict[str, torch.Tensor]
 ) -> Path:
-    """Write ``tensors`` and ``config`` (JSON-serialisable) into ``directory``.
-
-    Parameters
-    ----------
-    directory : str or Path
-        The folder.
-    class_name : str
-        The estimator's class.
-    config : dict
-        Its parameters and fitted facts.
-    tensors : dict of str to Tensor
-        Its fitted state.
-
-    Returns
-    -------
-    Path
-        The folder.
-    """
+    """Write ``tensors`` and ``config`` (JSON-serialisable) into ``directory``."""
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise StorageError(f"cannot save a model into {directory}: it is a file, not a folder")
@@ -113,20 +85,7 @@ def _digest(tensors: dict[str, torch.Tensor]) -> str:
 
 
 def read_model(directory: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """Read a model directory; raises :class:`CheckpointError` saying what is wrong.
-
-    Parameters
-    ----------
-    directory : str or Path
-        The folder.
-
-    Returns
-    -------
-    config : dict
-        The configuration.
-    tensors : dict of str to Tensor
-        The fitted state.
-    """
+    """Read a model directory; raises :class:`CheckpointError` saying what is wrong."""
     directory = Path(directory)
     config_path, weights_path = directory / CONFIG_NAME, directory / WEIGHTS_NAME
     for path in (config_path, weights_path):

@@ -80,16 +80,6 @@ class Shard:
     def current(cls, group: Any = None) -> "Shard":
         """The shard of this process in ``group``, or :data:`SINGLE_PROCESS` when no process
         group is initialised or it has one process.
-
-        Parameters
-        ----------
-        group : ProcessGroup, optional
-            The process group.
-
-        Returns
-        -------
-        Shard
-            The shard.
         """
         if not (dist.is_available() and dist.is_initialized()):
             return SINGLE_PROCESS
@@ -104,33 +94,11 @@ class Shard:
         return self.world_size > 1
 
     def offset(self, rows: int) -> int:
-        """Index, in the gathered batch, of this process's first row (``rows`` per process).
-
-        Parameters
-        ----------
-        rows : int
-            Rows per process.
-
-        Returns
-        -------
-        int
-            The index.
-        """
+        """Index, in the gathered batch, of this process's first row (``rows`` per process)."""
         return self.rank * rows
 
     def gather(self, x: torch.Tensor) -> torch.Tensor:
-        """(world_size * n, ...) rows of every process in rank order, gradients kept.
-
-        Parameters
-        ----------
-        x : Tensor
-            This process's rows, (n, ...).
-
-        Returns
-        -------
-        Tensor
-            The gathered rows.
-        """
+        """(world_size * n, ...) rows of every process in rank order, gradients kept."""
         if not self.distributed:
             return x
         return _GatherRows.apply(x, self.group)
@@ -139,16 +107,6 @@ class Shard:
         """Rows of every process in rank order, gradients kept, when the processes hold
         different numbers of rows (a group's rows of a batch): each is padded to the
         largest count for the collective.
-
-        Parameters
-        ----------
-        x : Tensor
-            This process's rows, (n, ...).
-
-        Returns
-        -------
-        Tensor
-            The gathered rows, without the padding.
         """
         if not self.distributed:
             return x
@@ -162,35 +120,13 @@ class Shard:
         return gathered[keep.to(gathered.device)]
 
     def sum(self, x: torch.Tensor) -> torch.Tensor:
-        """The sum of ``x`` over processes, gradients kept.
-
-        Parameters
-        ----------
-        x : Tensor
-            This process's value.
-
-        Returns
-        -------
-        Tensor
-            The sum.
-        """
+        """The sum of ``x`` over processes, gradients kept."""
         if not self.distributed:
             return x
         return _SumAcross.apply(x, self.group)
 
     def count(self, n: int) -> int:
-        """A count summed over processes (no gradient).
-
-        Parameters
-        ----------
-        n : int
-            This process's count.
-
-        Returns
-        -------
-        int
-            The total.
-        """
+        """A count summed over processes (no gradient)."""
         if not self.distributed:
             return int(n)
         total = torch.tensor(n, dtype=torch.int64, device=self._device())
@@ -198,35 +134,12 @@ class Shard:
         return int(total)
 
     def any(self, flag: bool) -> bool:
-        """True when ``flag`` is true in at least one process.
-
-        Parameters
-        ----------
-        flag : bool
-            This process's flag.
-
-        Returns
-        -------
-        bool
-            Whether any process's flag is true.
-        """
+        """True when ``flag`` is true in at least one process."""
         return self.count(int(flag)) > 0
 
     def permutation(self, n: int, device: torch.device) -> torch.Tensor:
         """A random permutation of ``range(n)`` drawn from torch's global generator of the
         first process and shared with the others.
-
-        Parameters
-        ----------
-        n : int
-            Its length.
-        device : torch.device
-            Where it is made.
-
-        Returns
-        -------
-        Tensor
-            The permutation, the same in every process.
         """
         permutation = torch.randperm(n, device=device)
         if self.distributed:

@@ -77,13 +77,7 @@ class Adversary(nn.Module):
     """
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        """Every optimiser this module steps, by name (what a checkpoint must hold).
-
-        Returns
-        -------
-        dict of str to Optimizer
-            The optimisers.
-        """
+        """Every optimiser this module steps, by name (what a checkpoint must hold)."""
         raise NotImplementedError
 
     def renew_optimizers(self) -> None:
@@ -91,13 +85,7 @@ class Adversary(nn.Module):
         raise NotImplementedError
 
     def train_pending(self) -> torch.Tensor | None:
-        """Take the steps owed since the last call.
-
-        Returns
-        -------
-        Tensor or None
-            The mean loss of those steps, None without a step.
-        """
+        """Take the steps owed since the last call."""
         raise NotImplementedError
 
 
@@ -363,18 +351,6 @@ def on_device_if_room(data: TrainingData, device: torch.device) -> TrainingData:
     """``data`` with its stored rows and target mask moved to ``device`` once, when it is a
     GPU with room for them in a quarter of its free memory: batches are then gathered there,
     without a copy from the host at each step. Elsewhere ``data`` as it is.
-
-    Parameters
-    ----------
-    data : TrainingData
-        The rows.
-    device : torch.device
-        The training device.
-
-    Returns
-    -------
-    TrainingData
-        The rows, on ``device`` where they fit.
     """
     if device.type != "cuda":
         return data
@@ -387,18 +363,6 @@ def on_device_if_room(data: TrainingData, device: torch.device) -> TrainingData:
 def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
     """``tensor`` on ``device``; from the host to a GPU through pinned memory, a copy that
     does not make the host wait for the GPU's queue (a copy from pageable memory does).
-
-    Parameters
-    ----------
-    tensor : Tensor
-        A tensor.
-    device : torch.device
-        Where it goes.
-
-    Returns
-    -------
-    Tensor
-        The tensor there.
     """
     if tensor.device == device:
         return tensor
@@ -429,20 +393,6 @@ def learning_rate_factor(progress: float, schedule: str, warmup: float) -> float
     done, in [0, 1)): a linear warm-up over the first ``warmup`` fraction, then constant
     (``schedule="constant"``) or a cosine decay to 0 at the end (``"cosine"``).
 
-    Parameters
-    ----------
-    progress : float
-        The fraction of training done.
-    schedule : {"constant", "cosine"}
-        The schedule.
-    warmup : float
-        The warm-up's fraction of training.
-
-    Returns
-    -------
-    float
-        The multiplier.
-
     Examples
     --------
     >>> learning_rate_factor(0.5, "cosine", 0.0)
@@ -459,15 +409,6 @@ def learning_rate_factor(progress: float, schedule: str, warmup: float) -> float
 def ensure_finite(loss: torch.Tensor, terms: Terms, epoch: int, step: int) -> None:
     """Raise :class:`TrainingDivergedError` naming the first non-finite term of ``terms`` if
     ``loss`` is NaN or infinite (before the optimiser step, so the weights stay finite).
-
-    Parameters
-    ----------
-    loss : Tensor
-        The total loss.
-    terms : dict of str to Tensor
-        Its terms.
-    epoch, step : int
-        Where training is, for the message.
     """
     if bool(torch.isfinite(loss)):
         return
@@ -489,17 +430,6 @@ def optimiser_step(
 ) -> None:
     """Backward pass, optional clipping of the global gradient norm, and one step (through
     the float16 gradient ``scaler`` when there is one).
-
-    Parameters
-    ----------
-    optimizer : Optimizer
-        The optimiser.
-    loss : Tensor
-        The loss.
-    max_grad_norm : float, optional
-        The largest gradient norm.
-    scaler : GradScaler, optional
-        The float16 gradient scaler.
     """
     optimizer.zero_grad(set_to_none=True)
     if scaler is None:

@@ -30,22 +30,6 @@ def cross_condition_transfer(
 ) -> float:
     """Balanced accuracy (percent) of a cell-type probe fitted on background codes and read
     on target codes.
-
-    Parameters
-    ----------
-    background_codes : ndarray, shape (n, d)
-        The backgrounds' codes the probe is fitted on (the train split).
-    background_types : ndarray, shape (n,)
-        Their cell types.
-    target_codes : ndarray, shape (m, d)
-        The targets' codes it is scored on (the test split).
-    target_types : ndarray, shape (m,)
-        Their cell types.
-
-    Returns
-    -------
-    float
-        The balanced accuracy, 100 / (number of types) at chance.
     """
     return probe_balanced_accuracy(background_codes, background_types, target_codes, target_types)
 
@@ -96,18 +80,7 @@ def cell_scores(model: Any, train: CADataset, test: CADataset) -> dict[str, floa
 
 
 def cells_table(scores: Mapping[str, float]) -> str:
-    """The cell scores as a Markdown table.
-
-    Parameters
-    ----------
-    scores : mapping of str to float
-        What :func:`cell_scores` returns.
-
-    Returns
-    -------
-    str
-        One row per factor.
-    """
+    """The cell scores as a Markdown table."""
     factors = [key.removeprefix("transfer_") for key in scores if key.startswith("transfer_")]
     lines = [
         "| factor | transfer (%) | silhouette | ARI | NMI |",

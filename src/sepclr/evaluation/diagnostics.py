@@ -54,20 +54,7 @@ class Transformer(Protocol):
     """Anything with ``transform(x) -> (common, salient)``: a fitted model."""
 
     def transform(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
-        """The codes of ``x``.
-
-        Parameters
-        ----------
-        x : array-like
-            Samples.
-
-        Returns
-        -------
-        common : ndarray
-            The common codes.
-        salient : ndarray
-            The salient codes.
-        """
+        """The codes of ``x``."""
         ...
 
 
@@ -116,19 +103,7 @@ def held_out_r2(
 def code_group_auc(
     train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]
 ) -> float:
-    """Held-out AUC of a logistic regression telling targets from backgrounds in a code.
-
-    Parameters
-    ----------
-    train, test : tuple of ndarray
-        The background rows' and the target rows' codes, (n, d) each, of the rows the
-        regression is fitted on and of those it is scored on.
-
-    Returns
-    -------
-    float
-        The AUC on the test rows (0.5: the code does not tell the groups apart).
-    """
+    """Held-out AUC of a logistic regression telling targets from backgrounds in a code."""
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     probe.fit(np.concatenate(train), np.r_[np.zeros(len(train[0])), np.ones(len(train[1]))])
     background, target = (probe.decision_function(codes) for codes in test)
@@ -139,39 +114,13 @@ Codes = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def encode_groups(model: Transformer, groups: tuple[Any, Any]) -> Codes:
-    """The codes of both groups.
-
-    Parameters
-    ----------
-    model : Transformer
-        A fitted model.
-    groups : tuple of array-like
-        The (background, target) samples.
-
-    Returns
-    -------
-    tuple
-        ``((c, s) of the backgrounds, (c, s) of the targets)``.
-    """
+    """The codes of both groups."""
     background, target = groups
     return model.transform(background), model.transform(target)
 
 
 def diagnostics_of_codes(train: Codes, test: Codes) -> dict[str, float]:
-    """The diagnostics of :data:`DIAGNOSTICS` from codes already computed.
-
-    Parameters
-    ----------
-    train : tuple
-        :func:`encode_groups` of a train split, where the linear maps are fitted.
-    test : tuple
-        :func:`encode_groups` of a held-out split, where they are scored.
-
-    Returns
-    -------
-    dict of str to float
-        Each diagnostic.
-    """
+    """The diagnostics of :data:`DIAGNOSTICS` from codes already computed."""
     (c_bg, _), (c_tg, s_tg) = train
     (c_bg_test, s_bg_test), (c_tg_test, s_tg_test) = test
     background, target = salient_scores(s_bg_test), salient_scores(s_tg_test)
@@ -255,18 +204,7 @@ _MEANINGS = {
 
 
 def diagnostics_table(diagnostics: Mapping[str, float]) -> str:
-    """The diagnostics as a Markdown table.
-
-    Parameters
-    ----------
-    diagnostics : mapping of str to float
-        What :func:`label_free_diagnostics` returns.
-
-    Returns
-    -------
-    str
-        One row per diagnostic: its name, its value and what it measures.
-    """
+    """The diagnostics as a Markdown table."""
     lines = ["| diagnostic | value | meaning |", "|---|---|---|"]
     for name, value in diagnostics.items():
         lines.append(f"| {name} | {value:.3f} | {_MEANINGS.get(name, '')} |")
@@ -274,18 +212,7 @@ def diagnostics_table(diagnostics: Mapping[str, float]) -> str:
 
 
 def clustering_table(scores: Mapping[str, float]) -> str:
-    """The clustering scores as a Markdown table.
-
-    Parameters
-    ----------
-    scores : mapping of str to float
-        What :func:`clustering_scores` returns.
-
-    Returns
-    -------
-    str
-        One row per space and factor.
-    """
+    """The clustering scores as a Markdown table."""
     rows: dict[str, dict[str, float]] = {}
     for key, value in scores.items():
         space_factor, metric = key.rsplit("_", 1)

@@ -94,18 +94,7 @@ def _group_auc(
 
 
 def leaks_table(leaks: dict[str, dict[str, Any]]) -> str:
-    """The leaks as a Markdown table, with a warning line per confounded covariate.
-
-    Parameters
-    ----------
-    leaks : dict
-        What :func:`covariate_leaks` returns.
-
-    Returns
-    -------
-    str
-        The table.
-    """
+    """The leaks as a Markdown table, with a warning line per confounded covariate."""
     lines = [
         "| covariate | measure | S | C | chance | tells the groups apart (AUC) |",
         "|---|---|---|---|---|---|",
@@ -122,18 +111,7 @@ def leaks_table(leaks: dict[str, dict[str, Any]]) -> str:
 
 
 def confounded(leaks: dict[str, dict[str, Any]]) -> list[str]:
-    """A warning for each covariate that tells targets from backgrounds.
-
-    Parameters
-    ----------
-    leaks : dict
-        What :func:`covariate_leaks` returns.
-
-    Returns
-    -------
-    list of str
-        One sentence per covariate whose group AUC is at least :data:`CONFOUNDED_AUC`.
-    """
+    """A warning for each covariate that tells targets from backgrounds."""
     return [
         f"the covariate {name!r} alone tells targets from backgrounds (AUC "
         f"{leak['group_auc']:.2f}); keeping it out of the salient code also removes part of "

@@ -4,36 +4,13 @@ from collections.abc import Mapping
 
 
 def chance_level(n_classes: int) -> float:
-    """Balanced accuracy (percent) of a constant or random classifier over ``n_classes``.
-
-    Parameters
-    ----------
-    n_classes : int
-        The number of classes.
-
-    Returns
-    -------
-    float
-        ``100 / n_classes``.
-    """
+    """Balanced accuracy (percent) of a constant or random classifier over ``n_classes``."""
     return 100.0 / n_classes
 
 
 def ideal_scores(roles: Mapping[str, str], chance: Mapping[str, float]) -> dict[str, float]:
     """Best expected probe scores: a salient factor at 100 on S and chance on C; a common
     factor at chance on S and 100 on C. Keys are ``S_<factor>`` and ``C_<factor>``.
-
-    Parameters
-    ----------
-    roles : mapping of str to str
-        Each factor's role, ``"salient"`` or ``"common"``.
-    chance : mapping of str to float
-        Each factor's chance level.
-
-    Returns
-    -------
-    dict of str to float
-        The ideal score of each column.
     """
     ideal: dict[str, float] = {}
     for factor, role in roles.items():
@@ -46,17 +23,5 @@ def ideal_scores(roles: Mapping[str, str], chance: Mapping[str, float]) -> dict[
 def delta_tot(scores: Mapping[str, float], ideal: Mapping[str, float]) -> float:
     """``delta_TOT = sum_k |score_k - ideal_k|``, the L1 distance to the ideal row in percent
     points (SepCLR, Louiset et al., ICLR 2024, Table 1: 96.2, 11.0, 10.4, 73.2 gives 32.0).
-
-    Parameters
-    ----------
-    scores : mapping of str to float
-        The probe scores.
-    ideal : mapping of str to float
-        The ideal scores; the columns of ``ideal`` are summed.
-
-    Returns
-    -------
-    float
-        delta_TOT, lower is better.
     """
     return sum(abs(scores[k] - ideal[k]) for k in ideal)

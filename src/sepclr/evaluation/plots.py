@@ -18,20 +18,7 @@ from sepclr.evaluation.report import is_continuous, ordered_factors
 
 
 def save_figure(fig: Any, path: str | Path) -> Path:
-    """Write ``fig`` as PNG atomically (no half-written file) and close it.
-
-    Parameters
-    ----------
-    fig : Figure
-        The matplotlib figure.
-    path : str or Path
-        The PNG.
-
-    Returns
-    -------
-    Path
-        The file written.
-    """
+    """Write ``fig`` as PNG atomically (no half-written file) and close it."""
     try:
         return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
     finally:
@@ -39,19 +26,7 @@ def save_figure(fig: Any, path: str | Path) -> Path:
 
 
 def point_size(n: int) -> float:
-    """A scatter marker area that keeps ``n`` points visible but apart.
-
-    Parameters
-    ----------
-    n : int
-        The number of points in the panel.
-
-    Returns
-    -------
-    float
-        The area in points squared: 30 for up to 100 points, ``3000 / n`` beyond, and at
-        least 2 (from 1,500 points on).
-    """
+    """A scatter marker area that keeps ``n`` points visible but apart."""
     return float(np.clip(3000.0 / max(n, 1), 2.0, 30.0))
 
 
@@ -69,22 +44,6 @@ def plot_spaces(model: Transformer, test: CADataset, path: str | Path, title: st
     test samples on the first two principal axes of the targets' codes in that space
     (the axes name the share of variance they hold), targets coloured by the factor,
     backgrounds in grey.
-
-    Parameters
-    ----------
-    model : Transformer
-        A fitted model.
-    test : CADataset
-        The test split.
-    path : str or Path
-        The PNG file.
-    title : str
-        The figure's title.
-
-    Returns
-    -------
-    Path
-        The file written.
     """
     common_bg, salient_bg = model.transform(test.background)
     common_tg, salient_tg = model.transform(test.target)
@@ -140,24 +99,6 @@ def plot_cell_umaps(
     """Write a PNG of the UMAP of each space over the test cells of both groups: the first
     row coloured by condition, then one row per common factor of classes known in both
     groups (the cell types). Needs umap-learn (``pip install 'sepclr[singlecell]'``).
-
-    Parameters
-    ----------
-    model : Transformer
-        A fitted model.
-    test : CADataset
-        The test split.
-    path : str or Path
-        The PNG file.
-    title : str
-        The figure's title.
-    seed : int
-        UMAP's seed.
-
-    Returns
-    -------
-    Path
-        The file written.
     """
     import umap
 
@@ -213,20 +154,7 @@ class Reconstructor(Protocol):
     """A fitted model with a decoder."""
 
     def reconstruct(self, x: Any, salient: bool = True) -> np.ndarray:
-        """Rebuilt samples.
-
-        Parameters
-        ----------
-        x : array-like
-            Samples.
-        salient : bool
-            Decode with the salient code (False: with it at 0).
-
-        Returns
-        -------
-        ndarray
-            The rebuilt samples.
-        """
+        """Rebuilt samples."""
         ...
 
 
@@ -242,24 +170,6 @@ def plot_reconstructions(
     """Write a PNG grid of ``n`` test samples per row: background inputs, their
     reconstructions, target inputs, their reconstructions, and the targets decoded with the
     salient code set to 0 (what the common space alone holds). Images only.
-
-    Parameters
-    ----------
-    model : Reconstructor
-        A fitted model with a decoder.
-    test : CADataset
-        The test split.
-    n : int
-        Samples per row.
-    path : str or Path
-        The PNG file.
-    title : str
-        The figure's title.
-
-    Returns
-    -------
-    Path
-        The file written.
     """
     if test.target.ndim != 4:
         raise ValueError("reconstruction grids need image data (n, C, H, W)")
@@ -307,20 +217,6 @@ def plot_training(history: list[dict[str, float]], path: str | Path, title: str 
     """Write a PNG of the training curves: one panel per loss term against the epoch,
     named by :data:`TERM_NAMES` (the learning rate and the epochs' seconds left out). Every
     term is minimised: lower is better.
-
-    Parameters
-    ----------
-    history : list of dict
-        The mean of each loss term per epoch.
-    path : str or Path
-        The PNG file.
-    title : str
-        The figure's title.
-
-    Returns
-    -------
-    Path
-        The file written.
     """
     keys = dict.fromkeys(key for epoch in history for key in epoch)
     terms = [key for key in keys if key not in ("lr", "seconds")]
@@ -343,22 +239,6 @@ def plot_salient_scores(
     """Write a PNG: histograms of the salient score (each sample's distance to ``s' = 0``)
     of the test backgrounds and targets, with the AUC between them in the legend; it needs
     no factor label.
-
-    Parameters
-    ----------
-    model : Transformer
-        A fitted model.
-    test : CADataset
-        The test split.
-    path : str or Path
-        The PNG file.
-    title : str
-        The figure's title.
-
-    Returns
-    -------
-    Path
-        The file written.
     """
     from sepclr.evaluation.diagnostics import group_auc, salient_scores
 

@@ -27,18 +27,6 @@ def probe_balanced_accuracy(
 ) -> float:
     """Balanced accuracy (percent) on the test rows of a logistic-regression probe fitted on the
     train rows (features standardised on the train rows).
-
-    Parameters
-    ----------
-    train_features, test_features : ndarray, shape (n, d)
-        The codes of the rows the probe is fitted on and of those it is scored on.
-    train_labels, test_labels : ndarray, shape (n,)
-        Their classes.
-
-    Returns
-    -------
-    float
-        The balanced accuracy on the test rows, in percent.
     """
     predicted = _classifier_predictions(train_features, train_labels, test_features)
     return 100.0 * float(balanced_accuracy_score(test_labels, predicted))
@@ -52,18 +40,6 @@ def probe_mean_absolute_error(
 ) -> float:
     """Mean absolute error on the test rows of a linear-regression probe fitted on the train
     rows (features standardised on the train rows), in the unit of the values.
-
-    Parameters
-    ----------
-    train_features, test_features : ndarray, shape (n, d)
-        The codes of the rows the probe is fitted on and of those it is scored on.
-    train_values, test_values : ndarray, shape (n,)
-        Their values.
-
-    Returns
-    -------
-    float
-        The mean absolute error on the test rows.
     """
     probe = make_pipeline(StandardScaler(), LinearRegression())
     probe.fit(train_features, train_values)
@@ -76,19 +52,6 @@ def probe_accuracy(
     test_features: np.ndarray,
     test_labels: np.ndarray,
 ) -> float:
-    """Plain accuracy (percent) of the probe of :func:`probe_balanced_accuracy`.
-
-    Parameters
-    ----------
-    train_features, test_features : ndarray, shape (n, d)
-        The codes of the rows the probe is fitted on and of those it is scored on.
-    train_labels, test_labels : ndarray, shape (n,)
-        Their classes.
-
-    Returns
-    -------
-    float
-        The accuracy on the test rows, in percent.
-    """
+    """Plain accuracy (percent) of the probe of :func:`probe_balanced_accuracy`."""
     predicted = _classifier_predictions(train_features, train_labels, test_features)
     return 100.0 * float(accuracy_score(test_labels, predicted))

@@ -32,16 +32,6 @@ class Protocol:
 def protocol_for(dataset: str) -> Protocol:
     """The paper's protocol for a dataset.
 
-    Parameters
-    ----------
-    dataset : str
-        The dataset.
-
-    Returns
-    -------
-    Protocol
-        Its protocol; balanced accuracy and no group probe for a dataset without one.
-
     Examples
     --------
     >>> import sepclr

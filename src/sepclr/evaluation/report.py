@@ -17,34 +17,13 @@ from sepclr.evaluation.protocols import protocol_for
 
 
 def ordered_factors(roles: Mapping[str, str]) -> list[str]:
-    """Salient factors first, then common ones (the column order of the paper's Table 1).
-
-    Parameters
-    ----------
-    roles : mapping of str to str
-        Each factor's role.
-
-    Returns
-    -------
-    list of str
-        The factors in that order.
-    """
+    """Salient factors first, then common ones (the column order of the paper's Table 1)."""
     return sorted(roles, key=lambda f: (roles[f] != "salient", f))
 
 
 def is_continuous(values: np.ndarray) -> bool:
     """A factor with floating-point values (age, a clinical score, a position) is
     continuous: it is probed by regression and reported as a mean absolute error.
-
-    Parameters
-    ----------
-    values : ndarray
-        The factor's values.
-
-    Returns
-    -------
-    bool
-        Whether they are floating-point numbers.
     """
     return bool(np.issubdtype(np.asarray(values).dtype, np.floating))
 
@@ -52,16 +31,6 @@ def is_continuous(values: np.ndarray) -> bool:
 def probe_columns(test: CADataset) -> list[str]:
     """The columns of :func:`probe_row` for ``test``: the group probe when its protocol has
     one, the factors, then ``delta_TOT`` when a factor has classes (none without factors).
-
-    Parameters
-    ----------
-    test : CADataset
-        The split the probes are scored on.
-
-    Returns
-    -------
-    list of str
-        The column names.
     """
     columns = ["S_group", "C_group"] if protocol_for(test.name).group_probe else []
     for factor in ordered_factors(test.roles):
@@ -80,18 +49,6 @@ def probe_row(model: Transformer, train: CADataset, test: CADataset) -> dict[str
     a linear regression. ``delta_TOT`` is the distance to the ideal row over the class
     factors. The dataset's protocol (:mod:`sepclr.evaluation.protocols`) may ask for plain
     accuracy and for the target-versus-background probe ``S_group`` / ``C_group``.
-
-    Parameters
-    ----------
-    model : Transformer
-        A fitted model.
-    train, test : CADataset
-        The splits the probes are fitted and scored on.
-
-    Returns
-    -------
-    dict of str to float
-        The scores, under :func:`probe_columns`.
     """
     protocol = protocol_for(test.name)
     scores: dict[str, float] = {}
@@ -144,16 +101,6 @@ def _group_probe(
 def ideal_row(test: CADataset) -> dict[str, float]:
     """The 'best expected' row for ``test`` (class factors, and the group probe of its
     protocol: 100 from S, 50 from C).
-
-    Parameters
-    ----------
-    test : CADataset
-        The split the probes are scored on.
-
-    Returns
-    -------
-    dict of str to float
-        The ideal score of each column.
     """
     group = {"S_group": 100.0, "C_group": 50.0} if protocol_for(test.name).group_probe else {}
     classes = [f for f in ordered_factors(test.roles) if not is_continuous(test.factors[f])]
@@ -165,18 +112,6 @@ def ideal_row(test: CADataset) -> dict[str, float]:
 def format_score(column: str, value: float) -> str:
     """A score as shown in tables: three decimals for a mean absolute error (its unit may be
     small, e.g. a clinical score in [0, 1]) and an R^2, one decimal for percentages.
-
-    Parameters
-    ----------
-    column : str
-        The column (a name ending in ``_MAE`` is a mean absolute error, in ``_R2`` an R^2).
-    value : float
-        The score.
-
-    Returns
-    -------
-    str
-        The text shown.
     """
     return f"{value:.3f}" if column.endswith(("_MAE", "_R2")) else f"{value:.1f}"
 
@@ -188,18 +123,6 @@ def _cell(column: str, value: object) -> str:
 def markdown_table(rows: Mapping[str, Mapping[str, object]], columns: Sequence[str]) -> str:
     """A markdown table with one row per entry of ``rows`` (first column: its name); numbers
     are shown with one decimal, other values as they are, missing ones empty.
-
-    Parameters
-    ----------
-    rows : mapping of str to mapping
-        The rows by name, each a mapping of column to value.
-    columns : sequence of str
-        The columns after the name.
-
-    Returns
-    -------
-    str
-        The table.
     """
     lines = [
         "| method | " + " | ".join(columns) + " |",
@@ -218,20 +141,6 @@ def table3_layout(
     ones as MAE first), salient factors, then DIAGNOSIS (the group probe); for each, the C
     and S columns with the direction that is better (a common factor should be in C and not
     in S, a salient one the reverse); cells are mean ± std over seeds.
-
-    Parameters
-    ----------
-    summary : mapping of str to mapping of str to float
-        The benchmark's rows: each column's mean and its ``<column>_std``.
-    test : CADataset
-        The split the probes were scored on.
-    label : callable
-        The name shown for a row.
-
-    Returns
-    -------
-    str
-        The table.
     """
     roles = dict(test.roles)
     order = sorted(

@@ -27,21 +27,7 @@ from sepclr.methods import TrainedEstimator
 
 
 def known_attributes(model: Any, data: CADataset) -> dict[str, Any]:
-    """What ``fit`` needs beside the samples for a supervised SepCLR.
-
-    Parameters
-    ----------
-    model : estimator
-        The model to fit.
-    data : CADataset
-        Its train split.
-
-    Returns
-    -------
-    dict
-        ``{"attributes": ...}``, the salient attributes taken from the dataset's target
-        factors, for a supervised SepCLR; empty for any other model.
-    """
+    """What ``fit`` needs beside the samples for a supervised SepCLR."""
     names = model.get_params().get("salient_attributes") or {}
     missing = sorted(set(names) - set(data.factors))
     if missing:
@@ -52,20 +38,6 @@ def known_attributes(model: Any, data: CADataset) -> dict[str, Any]:
 def fit_inputs(model: Any, data: CADataset, covariates: list[str]) -> dict[str, Any]:
     """What ``fit`` takes beside the samples: supervised SepCLR's attributes
     (:func:`known_attributes`) and the named covariates of both groups.
-
-    Parameters
-    ----------
-    model : estimator
-        The model to fit.
-    data : CADataset
-        Its train split.
-    covariates : list of str
-        The covariates, common factors of ``data`` known in both groups.
-
-    Returns
-    -------
-    dict
-        Keyword arguments of ``fit``.
     """
     inputs = known_attributes(model, data)
     if covariates:
@@ -82,24 +54,6 @@ def model_report(
     The label-free diagnostics are always there; the probes, the clustering metrics and the
     attribute table only where the dataset labels its samples; for cells, the cell types
     across conditions (:mod:`sepclr.evaluation.cells`).
-
-    Parameters
-    ----------
-    model : estimator
-        A model trained on the train split.
-    dataset : str
-        The dataset.
-    splits : tuple of CADataset
-        Its train and test splits.
-    run : dict
-        The run's settings, recorded with the results.
-
-    Returns
-    -------
-    document : dict
-        What ``results.json`` holds.
-    text : str
-        What ``results.md`` holds.
     """
     train, test = splits
     document: dict[str, Any] = {"dataset": dataset, "run": run}

@@ -17,27 +17,7 @@ def attribute_report(
     train: tuple[Any, Mapping[str, np.ndarray]],
     test: tuple[Any, Mapping[str, np.ndarray]],
 ) -> dict[str, dict[str, float]]:
-    """How supervised SepCLR places each known attribute, on target samples.
-
-    Parameters
-    ----------
-    model : Transformer
-        A fitted supervised SepCLR.
-    kinds : mapping of str to str
-        Each attribute's kind, ``"discrete"`` or ``"continuous"``, in the order of the salient
-        dimensions.
-    train, test : tuple
-        (samples, attributes) pairs.
-
-    Returns
-    -------
-    dict of str to dict
-        One row per attribute: ``rho_dim``, the absolute Spearman correlation on the test rows
-        between the attribute and its own salient dimension, and ``rho_other``, the largest
-        with another salient dimension; ``S`` and ``C``, linear probes from the whole salient
-        and common spaces fitted on the train rows: B-ACC (%, higher is better) for a discrete
-        attribute, MAE (lower is better) for a continuous one.
-    """
+    """How supervised SepCLR places each known attribute, on target samples."""
     train_c, train_s = model.transform(train[0])
     test_c, test_s = model.transform(test[0])
     rows: dict[str, dict[str, float]] = {}

@@ -323,20 +323,6 @@ class ContrastiveEstimator(BaseEstimator):
     def model_input(self, x: Any, *, layer: str | None = None, name: str = "x") -> torch.Tensor:
         """``x`` as the float32 tensor :meth:`code_function` takes: cells prepared and columns
         checked as by :meth:`transform`, uint8 images scaled to [0, 1].
-
-        Parameters
-        ----------
-        x : array-like, DataFrame or AnnData, shape (n, ...)
-            Samples of the shape (and columns) the model was fitted on.
-        layer : str, optional
-            For an AnnData, the layer that holds the expression.
-        name : str
-            The input's name in error messages.
-
-        Returns
-        -------
-        Tensor
-            float32, shape (n, ...).
         """
         self._check_fitted()
         x = self._cells_as_input(x, layer)
@@ -348,16 +334,6 @@ class ContrastiveEstimator(BaseEstimator):
     def loading_scale(self, space: str) -> np.ndarray:
         """The per-feature spread in whose units loadings are given: a loading is the
         change of a code per this much change of a feature.
-
-        Parameters
-        ----------
-        space : {"common", "salient"}
-            The code.
-
-        Returns
-        -------
-        ndarray of float64, shape (features,)
-            The features' standard deviations on the training rows.
         """
         raise NotImplementedError
 
@@ -454,13 +430,7 @@ class ContrastiveEstimator(BaseEstimator):
         return False
 
     def fit_summary(self) -> dict[str, Any]:
-        """What is saved with the model beside its tensors.
-
-        Returns
-        -------
-        dict
-            JSON-serialisable facts about the fit (the loss history, cPCA's alpha).
-        """
+        """What is saved with the model beside its tensors."""
         return {}
 
     # --- persistence -----------------------------------------------------------------------
@@ -683,14 +653,7 @@ class TrainedEstimator(ContrastiveEstimator):
         return self
 
     def untrained(self: "Trained") -> "Trained":
-        """An unfitted copy with ``epochs=0``.
-
-        Returns
-        -------
-        model
-            Fitted, it is the same architecture at its initialisation: the floor the probes
-            of a trained model are compared with.
-        """
+        """An unfitted copy with ``epochs=0``."""
         params = {**self.get_params(), "epochs": 0, "verbose": False}
         return type(self)(**params)
 
@@ -720,16 +683,6 @@ class TrainedEstimator(ContrastiveEstimator):
     def check_sample_shape(self, sample_shape: tuple[int, ...]) -> None:
         """Refuse settings that cannot take samples of ``sample_shape`` (a backbone for
         another kind of data).
-
-        Parameters
-        ----------
-        sample_shape : tuple of int
-            The shape of one sample.
-
-        Raises
-        ------
-        InvalidInputError
-            Saying which setting does not suit the samples.
         """
         checked_backbone(str(self.get_params().get("backbone", "auto")), sample_shape)
 
@@ -806,19 +759,7 @@ class TrainedEstimator(ContrastiveEstimator):
         self._network().cpu()
 
     def loading_scale(self, space: str) -> np.ndarray:
-        """The per-feature spread in whose units loadings are given.
-
-        Parameters
-        ----------
-        space : {"common", "salient"}
-            The code (both are read from the same standardised input).
-
-        Returns
-        -------
-        ndarray of float64, shape (features,)
-            The standard deviation of each feature over the training rows of both groups
-            (1 for images and volumes, whose values are not standardised).
-        """
+        """The per-feature spread in whose units loadings are given."""
         features = int(np.prod(self.sample_shape_))
         return np.broadcast_to(self.standardiser_.scale.double().numpy(), (features,)).copy()
 
@@ -829,13 +770,7 @@ class TrainedEstimator(ContrastiveEstimator):
         return tensors
 
     def fit_summary(self) -> dict[str, Any]:
-        """What is saved with the model beside its tensors.
-
-        Returns
-        -------
-        dict
-            The loss history and the training seconds.
-        """
+        """What is saved with the model beside its tensors."""
         return {"history": self.history_, "train_seconds": self.train_seconds_}
 
     def _set_fitted(self, fitted: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
@@ -875,20 +810,7 @@ def _refuse_labels_as_target(background: Any, target: Any) -> None:
 
 
 def codes_frame(x: Any, common: np.ndarray, salient: np.ndarray) -> Any:
-    """The codes of ``x`` as one DataFrame, indexed like ``x``.
-
-    Parameters
-    ----------
-    x : object
-        The samples (a DataFrame's index or an AnnData's ``obs_names`` is kept).
-    common, salient : ndarray, shape (n, d)
-        Their codes.
-
-    Returns
-    -------
-    DataFrame
-        Columns ``common_k``, ``salient_k`` and ``salient_score``.
-    """
+    """The codes of ``x`` as one DataFrame, indexed like ``x``."""
     index = x.obs_names if is_anndata(x) else getattr(x, "index", None)
     return _pandas().DataFrame(code_columns(common, salient), index=index)
 
@@ -930,26 +852,7 @@ def _row_mean(rows: torch.Tensor) -> np.ndarray:
 
 
 def finite_codes(common: np.ndarray, salient: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The codes, refused where they are not finite.
-
-    Parameters
-    ----------
-    common, salient : ndarray
-        The codes of ``x``.
-
-    Returns
-    -------
-    common : ndarray
-        The common codes, unchanged.
-    salient : ndarray
-        The salient codes, unchanged.
-
-    Raises
-    ------
-    InvalidInputError
-        For a NaN or infinite code (an input far outside the training data, or a damaged
-        model).
-    """
+    """The codes, refused where they are not finite."""
     for name, codes in (("common", common), ("salient", salient)):
         if not np.isfinite(codes).all():
             raise InvalidInputError(
@@ -969,20 +872,7 @@ def _sample_shape(value: Any) -> tuple[int, ...]:
 
 
 def check_processes(method: type["ContrastiveEstimator"], processes: int) -> None:
-    """Refuse ``processes`` > 1 for a method that trains in one process.
-
-    Parameters
-    ----------
-    method : type
-        The estimator class.
-    processes : int
-        The number of training processes.
-
-    Raises
-    ------
-    InvalidInputError
-        When the method cannot train on that many processes.
-    """
+    """Refuse ``processes`` > 1 for a method that trains in one process."""
     if processes > 1 and not method.supports_processes:
         raise InvalidInputError(
             f"{method.__name__} trains in one process; leave out --devices / torchrun"
@@ -992,18 +882,6 @@ def check_processes(method: type["ContrastiveEstimator"], processes: int) -> Non
 def checked_backbone(name: str, sample_shape: tuple[int, ...]) -> str:
     """The backbone ``name`` resolves to for samples of ``sample_shape``; a backbone that
     cannot take them is refused with :class:`InvalidInputError`.
-
-    Parameters
-    ----------
-    name : str
-        A backbone or ``"auto"``.
-    sample_shape : tuple of int
-        The shape of one sample.
-
-    Returns
-    -------
-    str
-        The backbone.
     """
     try:
         return resolve_backbone(name, sample_shape)
@@ -1012,35 +890,11 @@ def checked_backbone(name: str, sample_shape: tuple[int, ...]) -> str:
 
 
 def prefixed(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The entries of ``tensors`` under ``prefix.``, with the prefix removed.
-
-    Parameters
-    ----------
-    prefix : str
-        The prefix, without its dot.
-    tensors : dict of str to Tensor
-        Named tensors.
-
-    Returns
-    -------
-    dict of str to Tensor
-        The entries under the prefix.
-    """
+    """The entries of ``tensors`` under ``prefix.``, with the prefix removed."""
     start = len(prefix) + 1
     return {k[start:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
 
 
 def view_kind(sample_shape: tuple[int, ...]) -> str:
-    """``"tabular"``, ``"image"`` or ``"volume"`` from the shape of one sample.
-
-    Parameters
-    ----------
-    sample_shape : tuple of int
-        The shape of one sample.
-
-    Returns
-    -------
-    str
-        The kind: one axis is tabular, three are an image, four a volume.
-    """
+    """``"tabular"``, ``"image"`` or ``"volume"`` from the shape of one sample."""
     return {1: "tabular", 3: "image"}.get(len(sample_shape), "volume")

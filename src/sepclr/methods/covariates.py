@@ -49,18 +49,7 @@ class Covariate:
         return len(self.categories) if self.kind == CATEGORICAL else 1
 
     def encode(self, values: np.ndarray) -> np.ndarray:
-        """This covariate's encoded columns: standardised, or one-hot over its categories.
-
-        Parameters
-        ----------
-        values : ndarray, shape (n,)
-            The covariate of ``n`` samples.
-
-        Returns
-        -------
-        ndarray of float32, shape (n, width)
-            The encoded columns.
-        """
+        """This covariate's encoded columns: standardised, or one-hot over its categories."""
         if self.kind == CONTINUOUS:
             return ((values.astype(np.float64) - self.mean) / self.scale)[:, None].astype(
                 np.float32
@@ -97,13 +86,7 @@ class Covariates:
         return sum(max(column.width - (column.kind == CATEGORICAL), 1) for column in self.columns)
 
     def blocks(self) -> list[tuple[slice, str]]:
-        """Each covariate's encoded columns and its kind.
-
-        Returns
-        -------
-        list of (slice, str)
-            The columns of each covariate in :meth:`encode`'s output, with its kind.
-        """
+        """Each covariate's encoded columns and its kind."""
         out, start = [], 0
         for column in self.columns:
             out.append((slice(start, start + column.width), column.kind))
@@ -210,22 +193,7 @@ class Covariates:
 
 
 def covariate_columns(table: Any, name: str, rows: int) -> dict[str, np.ndarray]:
-    """A group's covariates as 1-D arrays by column, checked for their number of rows.
-
-    Parameters
-    ----------
-    table : DataFrame or dict of str to array-like
-        The covariates.
-    name : str
-        The argument's name, for messages.
-    rows : int
-        The group's number of samples.
-
-    Returns
-    -------
-    dict of str to ndarray
-        Each column.
-    """
+    """A group's covariates as 1-D arrays by column, checked for their number of rows."""
     if hasattr(table, "columns") and hasattr(table, "to_numpy"):
         columns = {
             str(c): table[c].astype(object).to_numpy()
@@ -254,28 +222,7 @@ def covariate_columns(table: Any, name: str, rows: int) -> dict[str, np.ndarray]
 def fit_covariates(
     background: Any, target: Any, rows: tuple[int, int]
 ) -> tuple[Covariates, torch.Tensor] | None:
-    """Check both groups' covariates and learn their encoding.
-
-    Parameters
-    ----------
-    background, target : DataFrame, dict or None
-        Each group's covariates (both None: no covariates).
-    rows : tuple of int
-        The number of background and of target samples.
-
-    Returns
-    -------
-    tuple of (Covariates, Tensor) or None
-        The covariates and their encoding of every sample, background rows first; None
-        without covariates.
-
-    Raises
-    ------
-    InvalidInputError
-        In one line for: covariates of one group only, a column in one group only, another
-        number of rows, a missing value, a covariate with one value, a category seen in one
-        group only, more categories than a tenth of the rows.
-    """
+    """Check both groups' covariates and learn their encoding."""
     if background is None and target is None:
         return None
     if background is None or target is None:

@@ -39,20 +39,6 @@ def contrastive_directions(
 ) -> np.ndarray:
     """The ``k`` leading eigenvectors (columns, largest eigenvalue first) of
     ``C_target - alpha C_background`` (Abid et al. 2018, Algorithm 1).
-
-    Parameters
-    ----------
-    target_cov, background_cov : ndarray, shape (p, p)
-        The covariances of each group.
-    alpha : float
-        The contrast parameter.
-    k : int
-        The number of directions.
-
-    Returns
-    -------
-    ndarray, shape (p, k)
-        The directions, orthonormal.
     """
     eigenvalues, eigenvectors = np.linalg.eigh(target_cov - alpha * background_cov)
     return eigenvectors[:, np.argsort(eigenvalues)[::-1][:k]]
@@ -61,16 +47,6 @@ def contrastive_directions(
 def subspace_affinity(a: np.ndarray, b: np.ndarray) -> float:
     """Similarity of the column spans of ``a`` and ``b`` (orthonormal columns): the mean
     squared cosine of their principal angles, ``||a^T b||_F^2 / k``, in [0, 1].
-
-    Parameters
-    ----------
-    a, b : ndarray, shape (p, k)
-        Orthonormal bases.
-
-    Returns
-    -------
-    float
-        The affinity.
     """
     return float(np.sum((a.T @ b) ** 2) / a.shape[1])
 
@@ -78,18 +54,6 @@ def subspace_affinity(a: np.ndarray, b: np.ndarray) -> float:
 def alpha_grid(n_alphas: int, max_log_alpha: float) -> np.ndarray:
     """0 and ``n_alphas`` values log-spaced from 0.1 to ``10 ** max_log_alpha``, as in the
     original's automatic selection.
-
-    Parameters
-    ----------
-    n_alphas : int
-        The number of non-zero values.
-    max_log_alpha : float
-        The base-10 logarithm of the largest.
-
-    Returns
-    -------
-    ndarray, shape (n_alphas + 1,)
-        The grid, ascending.
     """
     return np.concatenate([[0.0], np.logspace(-1, max_log_alpha, n_alphas)])
 
@@ -106,24 +70,6 @@ def select_alphas(
     found over ``alphas`` (``alphas[0]`` must be 0, i.e. plain PCA), one exemplar alpha per
     cluster (the member with the largest summed affinity to its cluster), the cluster holding
     alpha = 0 left out. Returns the exemplar alphas, ascending.
-
-    Parameters
-    ----------
-    target_cov, background_cov : ndarray, shape (p, p)
-        The covariances of each group.
-    k : int
-        The number of directions.
-    alphas : ndarray
-        The candidate values, 0 first.
-    n_clusters : int
-        The number of clusters.
-    seed : int
-        The seed of the spectral clustering.
-
-    Returns
-    -------
-    list of float
-        The exemplar alphas, ascending.
     """
     spaces = [contrastive_directions(target_cov, background_cov, a, k) for a in alphas]
     affinity = np.array([[subspace_affinity(p, q) for q in spaces] for p in spaces])
@@ -144,20 +90,6 @@ def covariate_effect(flat: np.ndarray, is_target: np.ndarray, covariates: np.nda
     """The linear effect of encoded covariates on the features: the least-squares
     coefficients of ``x ~ 1 + group + covariates`` over both groups (the group indicator
     keeps the difference between the groups out of the effect).
-
-    Parameters
-    ----------
-    flat : ndarray, shape (n, features)
-        The samples.
-    is_target : ndarray of bool, shape (n,)
-        The target rows.
-    covariates : ndarray, shape (n, width)
-        Their encoded covariates.
-
-    Returns
-    -------
-    ndarray, shape (width, features)
-        The covariates' coefficients.
     """
     design = np.column_stack([np.ones(len(flat)), is_target.astype(np.float64), covariates])
     coefficients, *_ = np.linalg.lstsq(design, flat, rcond=None)
@@ -392,19 +324,7 @@ class CPCA(ContrastiveEstimator):
         return codes
 
     def loading_scale(self, space: str) -> np.ndarray:
-        """The per-feature spread in whose units loadings are given.
-
-        Parameters
-        ----------
-        space : {"common", "salient"}
-            The code.
-
-        Returns
-        -------
-        ndarray of float64, shape (features,)
-            The scale that projection divides each feature by: a loading of the salient code
-            is then its component itself.
-        """
+        """The per-feature spread in whose units loadings are given."""
         features = int(np.prod(self.sample_shape_))
         scale = np.asarray(getattr(self, f"{space}_scale_"), dtype=np.float64)
         return np.broadcast_to(scale, (features,)).copy()
@@ -425,13 +345,7 @@ class CPCA(ContrastiveEstimator):
         return {name: torch.from_numpy(getattr(self, name)) for name in names}
 
     def fit_summary(self) -> dict[str, Any]:
-        """What is saved with the model beside its tensors.
-
-        Returns
-        -------
-        dict
-            The chosen alpha, the candidate alphas and the sizes of both codes.
-        """
+        """What is saved with the model beside its tensors."""
         return {
             "alpha": self.alpha_,
             "alphas": self.alphas_,

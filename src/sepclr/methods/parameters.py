@@ -31,30 +31,11 @@ class Constraint:
     :class:`sepclr.errors.InvalidInputError` naming the parameter."""
 
     def check(self, name: str, value: Any) -> None:
-        """Check a value.
-
-        Parameters
-        ----------
-        name : str
-            The parameter, named in the error.
-        value : object
-            Its value.
-
-        Raises
-        ------
-        InvalidInputError
-            When the value does not follow the rule.
-        """
+        """Check a value."""
         raise NotImplementedError
 
     def describe(self) -> str:
-        """The type as a numpydoc ``Parameters`` entry shows it.
-
-        Returns
-        -------
-        str
-            The description.
-        """
+        """The type as a numpydoc ``Parameters`` entry shows it."""
         raise NotImplementedError
 
 
@@ -111,18 +92,7 @@ class Number(Constraint):
 
 
 def Integer(minimum: int | None = None, maximum: int | None = None) -> Number:  # noqa: N802
-    """A whole number in ``[minimum, maximum]``.
-
-    Parameters
-    ----------
-    minimum, maximum : int, optional
-        The bounds, included.
-
-    Returns
-    -------
-    Number
-        The constraint.
-    """
+    """A whole number in ``[minimum, maximum]``."""
     return Number(minimum, maximum, integer=True)
 
 
@@ -230,18 +200,7 @@ class Exactly(Constraint):
 
 
 def optional(constraint: Constraint) -> Either:
-    """``None`` or a value that follows ``constraint``.
-
-    Parameters
-    ----------
-    constraint : Constraint
-        The rule for other values.
-
-    Returns
-    -------
-    Either
-        The constraint.
-    """
+    """``None`` or a value that follows ``constraint``."""
     return Either((Exactly(None), constraint))
 
 
@@ -308,16 +267,6 @@ class Param(Generic[T]):
 def declared(estimator_class: type) -> dict[str, Param[Any]]:
     """The parameters declared by ``estimator_class`` and its bases, base classes' first; a
     subclass's declaration replaces its base's in place.
-
-    Parameters
-    ----------
-    estimator_class : type
-        An estimator class.
-
-    Returns
-    -------
-    dict of str to Param
-        The parameters, in declaration order.
     """
     params: dict[str, Param[Any]] = {}
     for klass in reversed(estimator_class.__mro__):
@@ -326,37 +275,13 @@ def declared(estimator_class: type) -> dict[str, Param[Any]]:
 
 
 def check_params(estimator: object, params: dict[str, Param[Any]]) -> None:
-    """Check every declared parameter's value on ``estimator`` against its constraint.
-
-    Parameters
-    ----------
-    estimator : object
-        The estimator.
-    params : dict of str to Param
-        Its declared parameters.
-
-    Raises
-    ------
-    InvalidInputError
-        Naming the first parameter whose value breaks its constraint.
-    """
+    """Check every declared parameter's value on ``estimator`` against its constraint."""
     for name, param in params.items():
         param.constraint.check(name, getattr(estimator, name))
 
 
 def parameters_section(params: dict[str, Param[Any]]) -> str:
-    """A numpydoc ``Parameters`` section listing ``params`` with their types and defaults.
-
-    Parameters
-    ----------
-    params : dict of str to Param
-        The declared parameters.
-
-    Returns
-    -------
-    str
-        The section, indented for a class docstring.
-    """
+    """A numpydoc ``Parameters`` section listing ``params`` with their types and defaults."""
     lines = ["", "    Parameters", "    ----------"]
     for name, param in params.items():
         lines.append(f"    {name} : {param.constraint.describe()}, default={param.default!r}")
@@ -375,27 +300,7 @@ def _wrap(text: str, width: int = 84) -> list[str]:
 
 
 def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
-    """``value`` if it is one of ``choices``, else an error suggesting the closest one.
-
-    Parameters
-    ----------
-    name : str
-        The parameter.
-    value : object
-        Its value.
-    choices : iterable of str
-        The valid values.
-
-    Returns
-    -------
-    str
-        ``value``.
-
-    Raises
-    ------
-    InvalidInputError
-        For another value.
-    """
+    """``value`` if it is one of ``choices``, else an error suggesting the closest one."""
     options = list(choices)
     if value in options:
         return str(value)
@@ -413,16 +318,6 @@ POSITIONAL = ("common_dim", "salient_dim")  # the only parameters also taken by 
 def initialiser(params: dict[str, Param[Any]]) -> Any:
     """An ``__init__`` taking ``params`` with their defaults: the code sizes by position or
     name, every other parameter by name only (as scikit-learn's estimators do).
-
-    Parameters
-    ----------
-    params : dict of str to Param
-        The declared parameters.
-
-    Returns
-    -------
-    callable
-        The ``__init__``.
     """
     signature = inspect.Signature(
         [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
@@ -449,20 +344,7 @@ def _kind(name: str) -> Any:
 
 
 def with_parameters_section(doc: str, params: dict[str, Param[Any]]) -> str:
-    """``doc`` with a numpydoc ``Parameters`` section before its later sections.
-
-    Parameters
-    ----------
-    doc : str
-        A class docstring.
-    params : dict of str to Param
-        The declared parameters.
-
-    Returns
-    -------
-    str
-        The docstring with the section.
-    """
+    """``doc`` with a numpydoc ``Parameters`` section before its later sections."""
     doc = inspect.cleandoc(doc).replace("\n", "\n    ")
     doc = "\n    ".join(line.rstrip() for line in doc.split("\n    "))
     section = parameters_section(params)

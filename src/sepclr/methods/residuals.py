@@ -22,23 +22,7 @@ def fit_residuals(
     mode: str,
     kept_variance: float = RESIDUAL_KEPT_VARIANCE,
 ) -> Residuals:
-    """The linear corrections of ``mode``, fitted on the encoded training rows.
-
-    Parameters
-    ----------
-    target, background : EncodedBatch
-        The encoder's outputs for the training rows of each group.
-    mode : {"salient", "both"}
-        Correct the salient code only, or both codes.
-    kept_variance : float
-        The share of the backgrounds' common variance whose leading principal directions
-        the salient code is predicted from.
-
-    Returns
-    -------
-    dict of str to tuple of Tensor
-        The coefficients and offset of each corrected code.
-    """
+    """The linear corrections of ``mode``, fitted on the encoded training rows."""
     if mode == "none":
         return {}
     residuals = {
@@ -56,22 +40,7 @@ def fit_residuals(
 
 
 def apply_residuals(out: EncodedBatch, residuals: Residuals) -> EncodedBatch:
-    """Codes after the corrections.
-
-    Parameters
-    ----------
-    out : EncodedBatch
-        The encoder's outputs.
-    residuals : dict
-        What :func:`fit_residuals` returns (empty: no correction).
-
-    Returns
-    -------
-    EncodedBatch
-        ``out`` with the salient representation minus its prediction from the common one and,
-        when fitted, the common representation minus its prediction from that residual
-        salient one.
-    """
+    """Codes after the corrections."""
     if "salient" in residuals:
         coef, offset = residuals["salient"]
         out = out._replace(salient_rep=out.salient_rep - (out.common_rep - offset) @ coef)

@@ -428,11 +428,6 @@ class SepCLR(TrainedEstimator):
     def check_sample_shape(self, sample_shape: tuple[int, ...]) -> None:
         """Refuse settings that cannot take samples of ``sample_shape``: views or a backbone
         for another kind of data.
-
-        Parameters
-        ----------
-        sample_shape : tuple of int
-            The shape of one sample.
         """
         self._view_options(sample_shape)
         super().check_sample_shape(sample_shape)
@@ -583,13 +578,7 @@ class SepCLR(TrainedEstimator):
         return tensors
 
     def fit_summary(self) -> dict[str, Any]:
-        """What is saved with the model beside its tensors.
-
-        Returns
-        -------
-        dict
-            The loss history, the training seconds and the views' options.
-        """
+        """What is saved with the model beside its tensors."""
         return {"view_options": self.view_options_, **super().fit_summary()}
 
     def _set_fitted(self, fitted: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:

@@ -22,20 +22,6 @@ def mix_in_background(
     ``w ~ U(low, high)`` per row (``weights = (low, high)``): a view that changes the
     background content of a sample while keeping what is specific to the target. Returns
     ``x`` when the batch has no background row or ``high`` is 0.
-
-    Parameters
-    ----------
-    x : Tensor
-        The batch.
-    is_target : Tensor
-        Boolean (n,): the target rows.
-    weights : tuple of 2 float
-        The range of the mixing weight.
-
-    Returns
-    -------
-    Tensor
-        The mixed batch.
     """
     low, high = weights
     pool = x[~is_target]
@@ -102,39 +88,13 @@ class SepCLRModule(TrainingModule):
         return {"critic": self.independence} if isinstance(self.independence, Critic) else {}
 
     def view_pair(self, x: torch.Tensor) -> torch.Tensor:
-        """The batch's two views, stacked.
-
-        Parameters
-        ----------
-        x : Tensor
-            The batch, as model input.
-
-        Returns
-        -------
-        Tensor
-            Two random views of each row, (2n, ...).
-        """
+        """The batch's two views, stacked."""
         return torch.cat([self.views(x), self.views(x)])
 
     def encode_pair(
         self, batch: Batch, forward: Forward
     ) -> tuple[EncodedBatch, EncodedBatch, torch.Tensor, torch.Tensor]:
-        """Both views through the encoder.
-
-        Parameters
-        ----------
-        batch : Batch
-            The batch.
-        forward : callable
-            Runs the encoder with the plan's wrappers and autocast.
-
-        Returns
-        -------
-        first, second : EncodedBatch
-            The encoder's outputs for each view.
-        first_view, second_view : Tensor
-            The two views.
-        """
+        """Both views through the encoder."""
         n = len(batch.x)
         with torch.no_grad():
             both = self.view_pair(batch.x)
@@ -182,24 +142,6 @@ def encode(
 ) -> EncodedBatch:
     """Encoder outputs for ``inputs`` (stored rows, turned into model input by
     ``to_model_input`` one chunk at a time) in evaluation mode, on the CPU.
-
-    Parameters
-    ----------
-    encoder : nn.Module
-        The encoder.
-    inputs : Tensor
-        The stored rows.
-    device : torch.device
-        Where the encoder runs.
-    batch_size : int
-        Rows per chunk.
-    to_model_input : callable, optional
-        Turns a chunk into model input (the standardiser).
-
-    Returns
-    -------
-    EncodedBatch
-        The four outputs, on the CPU.
     """
     encoder.eval()
     to_model_input = to_model_input or (lambda x: x.float())

@@ -29,16 +29,6 @@ class Standardiser:
         """The mean and standard deviation of each feature of a table; a feature whose
         deviation is below a millionth of its largest magnitude counts as constant (scale
         1), whatever the data's unit.
-
-        Parameters
-        ----------
-        x : Tensor, shape (n, ...)
-            The training rows.
-
-        Returns
-        -------
-        Standardiser
-            Per feature for a table; the identity for images and volumes.
         """
         if x.ndim != 2:
             return cls(torch.zeros(()), torch.ones(()))
@@ -61,11 +51,6 @@ class Standardiser:
     def check(self, sample_shape: tuple[int, ...]) -> None:
         """Raise ``ValueError`` unless this standardiser suits samples of ``sample_shape``:
         float32, one mean and one positive scale per feature of a table (scalars else).
-
-        Parameters
-        ----------
-        sample_shape : tuple of int
-            The shape of one sample.
         """
         shape = sample_shape if len(sample_shape) == 1 else ()
         for name, tensor in (("mean", self.mean), ("scale", self.scale)):
@@ -78,16 +63,5 @@ class Standardiser:
             raise ValueError("standardiser.scale has values that are not positive")
 
     def invert(self, x: torch.Tensor) -> torch.Tensor:
-        """``x`` back on the scale of the input.
-
-        Parameters
-        ----------
-        x : Tensor
-            Standardised values.
-
-        Returns
-        -------
-        Tensor
-            ``x * scale + mean``.
-        """
+        """``x`` back on the scale of the input."""
         return x * self.scale + self.mean

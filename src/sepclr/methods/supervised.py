@@ -42,18 +42,7 @@ class SupervisedSepCLRModule(SepCLRModule):
         self.kinds = kinds
 
     def view_pair(self, x: torch.Tensor) -> torch.Tensor:
-        """The batch's two views, stacked.
-
-        Parameters
-        ----------
-        x : Tensor
-            The batch, as model input.
-
-        Returns
-        -------
-        Tensor
-            The batch itself, then one random view of each row, (2n, ...).
-        """
+        """The batch's two views, stacked."""
         return torch.cat([x, self.views(x)])
 
     def loss(self, batch: Batch, forward: Forward) -> tuple[torch.Tensor, Terms]:
@@ -79,20 +68,6 @@ def attribute_rows(
 ) -> torch.Tensor:
     """The known ``attributes`` as an (n_rows, K) float tensor in the order of ``names``,
     each a sequence of values over the target rows (0 on background rows).
-
-    Parameters
-    ----------
-    names : list of str
-        The attributes, in the order of the salient dimensions.
-    attributes : dict, optional
-        Each attribute's values over the target rows.
-    is_target : Tensor
-        Boolean (n,): the target rows.
-
-    Returns
-    -------
-    Tensor, shape (n, K)
-        The attributes of every row.
     """
     if attributes is None or sorted(attributes) != sorted(names):
         given = None if attributes is None else sorted(attributes)

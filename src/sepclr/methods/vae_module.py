@@ -69,32 +69,6 @@ def contrastive_vae_loss(
     total-correlation critic (called on the target codes, which it keeps for its own step);
     ``forward`` runs ``net`` (itself by default). With a batch split across processes
     (``shard``), every term is the global batch's, in every process.
-
-    Parameters
-    ----------
-    net : ContrastiveVAENet
-        The network.
-    x : Tensor
-        The batch.
-    is_target : Tensor
-        Boolean (n,): the target rows.
-    weights : VAEWeights
-        The variant's weights.
-    tc : TotalCorrelation, optional
-        The total-correlation critic.
-    forward : callable, optional
-        Runs ``net``.
-    shard : Shard
-        This process's rows of a split batch.
-    covariates : Tensor, optional
-        The rows' encoded covariates, for a decoder conditioned on them.
-
-    Returns
-    -------
-    loss : Tensor
-        The total, a scalar.
-    terms : dict of str to Tensor
-        Each term.
     """
     inputs = (x, is_target) if covariates is None else (x, is_target, covariates)
     out = (forward or net)(*inputs)

@@ -10,18 +10,7 @@ from sepclr.errors import InvalidInputError, SepCLRWarning
 
 
 def feature_names(x: Any) -> list[str] | None:
-    """The column names of a pandas DataFrame, as strings; None for anything else.
-
-    Parameters
-    ----------
-    x : object
-        An input.
-
-    Returns
-    -------
-    list of str or None
-        The column names.
-    """
+    """The column names of a pandas DataFrame, as strings; None for anything else."""
     if hasattr(x, "columns") and hasattr(x, "to_numpy"):
         return [str(column) for column in x.columns]
     return None
@@ -162,18 +151,6 @@ def as_sample_tensor(x: Any, name: str = "x") -> torch.Tensor:
     (volumes). Raises
     :class:`InvalidInputError` for other types, ranks, dtypes, empty batches and non-finite
     values.
-
-    Parameters
-    ----------
-    x : array-like
-        The batch.
-    name : str
-        Its name in error messages.
-
-    Returns
-    -------
-    Tensor
-        The samples, uint8 or float32.
     """
     raw = _raw_tensor(x, name)
     if _is_uint8_image(raw):
@@ -193,20 +170,6 @@ def stack_groups(
     """Validate the two groups and stack them (background first) into one new tensor,
     converted chunk by chunk (the only full-size copy made); returns it and the boolean mask
     of the target rows. uint8 images stay uint8 with ``keep_uint8`` when both groups are.
-
-    Parameters
-    ----------
-    background, target : array-like
-        The two groups.
-    keep_uint8 : bool
-        Keep uint8 images as uint8.
-
-    Returns
-    -------
-    inputs : Tensor
-        Both groups, background first.
-    is_target : Tensor
-        Boolean, one value per row.
     """
     bg, tg = _raw_tensor(background, "background"), _raw_tensor(target, "target")
     _check_same_shape(bg, tg)
@@ -276,34 +239,10 @@ def _check_same_shape(bg: torch.Tensor, tg: torch.Tensor) -> None:
 
 
 def to_float(x: torch.Tensor) -> torch.Tensor:
-    """float32 values of validated samples: uint8 images scaled from [0, 255] to [0, 1].
-
-    Parameters
-    ----------
-    x : Tensor
-        Samples from :func:`as_sample_tensor`.
-
-    Returns
-    -------
-    Tensor
-        float32 values.
-    """
+    """float32 values of validated samples: uint8 images scaled from [0, 255] to [0, 1]."""
     return x.float() / 255.0 if x.dtype == torch.uint8 else x
 
 
 def as_float_tensor(x: Any, name: str = "x") -> torch.Tensor:
-    """:func:`as_sample_tensor` as float32 (uint8 images scaled to [0, 1]).
-
-    Parameters
-    ----------
-    x : array-like
-        The batch.
-    name : str
-        Its name in error messages.
-
-    Returns
-    -------
-    Tensor
-        The samples, float32.
-    """
+    """:func:`as_sample_tensor` as float32 (uint8 images scaled to [0, 1])."""
     return to_float(as_sample_tensor(x, name))

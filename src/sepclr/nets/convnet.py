@@ -47,16 +47,5 @@ class ConvNetBackbone(nn.Module):
         self.out_features = channels * side**spatial_dims
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The forward pass.
-
-        Parameters
-        ----------
-        x : Tensor
-            A batch, (n, C, H, W) or (n, C, D, H, W).
-
-        Returns
-        -------
-        Tensor
-            The features, (n, out_features).
-        """
+        """The forward pass."""
         return self.layers(x)

@@ -34,18 +34,7 @@ class MLPDecoder(nn.Module):
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """The forward pass.
-
-        Parameters
-        ----------
-        z : Tensor
-            Latent codes, (n, latent_dim).
-
-        Returns
-        -------
-        Tensor
-            The decoded rows, (n, features).
-        """
+        """The forward pass."""
         return self.layers(z)
 
 
@@ -69,18 +58,7 @@ class VolumeDecoder(nn.Module):
         self.mlp = MLPDecoder(latent_dim, math.prod(volume_shape), hidden)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """The forward pass.
-
-        Parameters
-        ----------
-        z : Tensor
-            Latent codes, (n, latent_dim).
-
-        Returns
-        -------
-        Tensor
-            The decoded volumes, in [0, 1].
-        """
+        """The forward pass."""
         return torch.sigmoid(self.mlp(z)).view(len(z), *self.shape)
 
 
@@ -122,18 +100,7 @@ class ConvDecoder(nn.Module):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """The forward pass.
-
-        Parameters
-        ----------
-        z : Tensor
-            Latent codes, (n, latent_dim).
-
-        Returns
-        -------
-        Tensor
-            The decoded images, in [0, 1].
-        """
+        """The forward pass."""
         out = self.layers(self.project(z).view(-1, *self.start))
         top = (out.shape[2] - self.height) // 2
         left = (out.shape[3] - self.width) // 2
@@ -147,24 +114,6 @@ def build_decoder(
     """The decoder for inputs of ``input_shape`` encoded by the backbone ``name`` (already
     resolved): :class:`MLPDecoder` for tables, :class:`VolumeDecoder` for volumes (C, D, H,
     W), :class:`ConvDecoder` for images (C, H, W).
-
-    Parameters
-    ----------
-    name : str
-        The resolved backbone.
-    input_shape : tuple of int
-        The shape of one sample.
-    latent_dim : int
-        The code's size.
-    width : int
-        w.
-    hidden : int
-        The hidden width.
-
-    Returns
-    -------
-    nn.Module
-        The decoder.
     """
     if name == "mlp":
         return MLPDecoder(latent_dim, input_shape[0], hidden)

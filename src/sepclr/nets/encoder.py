@@ -36,23 +36,6 @@ def resolve_backbone(name: str, input_shape: tuple[int, ...]) -> str:
     """The backbone for ``name`` and a per-sample input shape: ``auto`` picks ``mlp`` for
     vectors (features,) and ``convnet`` for images (C, H, W) and volumes (C, D, H, W), in 2-D
     or 3-D; ``resnet18`` (2-D or 3-D by the same rule) is asked for by name.
-
-    Parameters
-    ----------
-    name : str
-        A backbone or ``"auto"``.
-    input_shape : tuple of int
-        The shape of one sample.
-
-    Returns
-    -------
-    str
-        The backbone.
-
-    Raises
-    ------
-    ValueError
-        For an unknown backbone, or one that cannot take the samples.
     """
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; choose one of {BACKBONES}")
@@ -78,22 +61,6 @@ def resolve_backbone(name: str, input_shape: tuple[int, ...]) -> str:
 def build_backbone(name: str, input_shape: tuple[int, ...], width: int) -> tuple[nn.Module, int]:
     """A backbone instance and its number of output features; ``name`` must already be
     resolved (see :func:`resolve_backbone`). Samples of rank 4 get 3-D convolutions.
-
-    Parameters
-    ----------
-    name : str
-        The resolved backbone.
-    input_shape : tuple of int
-        The shape of one sample.
-    width : int
-        w.
-
-    Returns
-    -------
-    backbone : nn.Module
-        The backbone.
-    features : int
-        Its output features.
     """
     if name == "mlp":
         mlp = MLPBackbone(input_shape[0], hidden=(8 * width, 8 * width))
@@ -143,20 +110,7 @@ class Branch(nn.Module):
             )
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The forward pass.
-
-        Parameters
-        ----------
-        x : Tensor
-            A batch.
-
-        Returns
-        -------
-        representation : Tensor
-            The code users get, (n, dim).
-        head : Tensor
-            The projector head the loss sees, (n, dim).
-        """
+        """The forward pass."""
         rep = self.representation(self.backbone(x))
         return rep, self.projector(rep)
 
@@ -214,20 +168,6 @@ class TwoBranchEncoder(nn.Module):
         ``passes=k`` splits the rows into ``k`` equal parts (e.g. two views of one batch)
         encoded one after the other, so that BatchNorm normalises each part with its own
         statistics; the outputs are concatenated back in order.
-
-        Parameters
-        ----------
-        x : Tensor
-            A batch.
-        x_salient : Tensor, optional
-            What the salient branch reads instead.
-        passes : int
-            The number of parts encoded one after the other.
-
-        Returns
-        -------
-        EncodedBatch
-            The four outputs.
         """
         common_rep, common_head = _in_passes(self.common, x, passes)
         salient_input = x if x_salient is None else x_salient

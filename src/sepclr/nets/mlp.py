@@ -26,16 +26,5 @@ class MLPBackbone(nn.Module):
         self.out_features = width
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The forward pass.
-
-        Parameters
-        ----------
-        x : Tensor
-            A batch, (n, features).
-
-        Returns
-        -------
-        Tensor
-            The features, (n, out_features).
-        """
+        """The forward pass."""
         return self.layers(x)

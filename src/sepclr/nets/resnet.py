@@ -47,18 +47,7 @@ class BasicBlock(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The forward pass.
-
-        Parameters
-        ----------
-        x : Tensor
-            Feature maps.
-
-        Returns
-        -------
-        Tensor
-            The block's output.
-        """
+        """The forward pass."""
         return self.relu(self.body(x) + self.shortcut(x))
 
 
@@ -115,16 +104,5 @@ class ResNet18Backbone(nn.Module):
         self.out_features = channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The forward pass.
-
-        Parameters
-        ----------
-        x : Tensor
-            A batch, (n, C, H, W) or (n, C, D, H, W).
-
-        Returns
-        -------
-        Tensor
-            The features, (n, out_features).
-        """
+        """The forward pass."""
         return self.layers(x)

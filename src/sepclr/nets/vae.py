@@ -46,18 +46,7 @@ class VAEPass(NamedTuple):
 
 
 def reparameterise(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """A sample ``mu + exp(logvar / 2) * eps``, ``eps ~ N(0, I)`` (Kingma & Welling 2014).
-
-    Parameters
-    ----------
-    mu, logvar : Tensor
-        The posterior.
-
-    Returns
-    -------
-    Tensor
-        The sample.
-    """
+    """A sample ``mu + exp(logvar / 2) * eps``, ``eps ~ N(0, I)`` (Kingma & Welling 2014)."""
     return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
 
 
@@ -82,18 +71,7 @@ class GaussianEncoder(nn.Module):
         self.logvar = nn.Linear(hidden, dim)
 
     def forward(self, x: torch.Tensor) -> Posterior:
-        """The forward pass.
-
-        Parameters
-        ----------
-        x : Tensor
-            A batch.
-
-        Returns
-        -------
-        Posterior
-            The posterior of each row.
-        """
+        """The forward pass."""
         h = self.hidden(self.backbone(x))
         return Posterior(self.mu(h), self.logvar(h))
 
@@ -139,20 +117,7 @@ class ContrastiveVAENet(nn.Module):
         self.decoder = build_decoder(name, input_shape, codes, width, hidden)
 
     def encode(self, x: torch.Tensor) -> tuple[Posterior, Posterior]:
-        """The common and salient posteriors of ``x``.
-
-        Parameters
-        ----------
-        x : Tensor
-            A batch.
-
-        Returns
-        -------
-        common : Posterior
-            The common code's posterior.
-        salient : Posterior
-            The salient code's posterior.
-        """
+        """The common and salient posteriors of ``x``."""
         return self.common(x), self.salient(x)
 
     def forward(
@@ -160,20 +125,6 @@ class ContrastiveVAENet(nn.Module):
     ) -> VAEPass:
         """Encode ``x``, sample both codes and decode ``[z_c, z_s]`` (and the covariates) with
         the salient code of background rows at 0.
-
-        Parameters
-        ----------
-        x : Tensor
-            A batch.
-        is_target : Tensor
-            Boolean (n,): the target rows.
-        covariates : Tensor, optional
-            The rows' encoded covariates, for a decoder conditioned on them.
-
-        Returns
-        -------
-        VAEPass
-            The pass.
         """
         common, salient = self.encode(x)
         z_c = reparameterise(common.mu, common.logvar)

@@ -44,20 +44,7 @@ class GaussianConditional(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The mean and log-variance of ``q(. | x)``.
-
-        Parameters
-        ----------
-        x : Tensor
-            Conditioning samples, (n, d_x).
-
-        Returns
-        -------
-        mu : Tensor
-            The means, (n, d_y).
-        logvar : Tensor
-            The log-variances, (n, d_y), in [-1, 1].
-        """
+        """The mean and log-variance of ``q(. | x)``."""
         return self.mu(x), self.logvar(x)
 
     def pairwise_log_likelihood(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -65,18 +52,6 @@ class GaussianConditional(nn.Module):
 
         The squares ``sum_d (y_jd - mu_id)^2 / var_id`` are expanded into three matrix
         products, so no (n, n, d) tensor is built.
-
-        Parameters
-        ----------
-        x : Tensor
-            Conditioning samples, (n, d_x).
-        y : Tensor
-            Samples, (n, d_y).
-
-        Returns
-        -------
-        Tensor, shape (n, n)
-            ``log q(y_j | x_i)`` at [i, j].
         """
         mu, logvar = self(x)
         precision = torch.exp(-logvar)
@@ -88,20 +63,7 @@ class GaussianConditional(nn.Module):
         return -0.5 * (squares + logvar.sum(dim=1, keepdim=True))
 
     def log_likelihood(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """``log q(y_i | x_i)`` up to the same constant; (n,).
-
-        Parameters
-        ----------
-        x : Tensor
-            Conditioning samples, (n, d_x).
-        y : Tensor
-            Samples, (n, d_y).
-
-        Returns
-        -------
-        Tensor, shape (n,)
-            ``log q(y_i | x_i)``.
-        """
+        """``log q(y_i | x_i)`` up to the same constant; (n,)."""
         mu, logvar = self(x)
         return -0.5 * ((y - mu).pow(2) / logvar.exp() + logvar).sum(dim=1)
 
@@ -122,55 +84,21 @@ class Critic(Adversary):
         self._pending: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     def estimate(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        """The penalty on a batch: an estimate of the dependence of ``c`` and ``s``.
-
-        Parameters
-        ----------
-        c, s : Tensor
-            The common (n, d_c) and salient (n, d_s) codes.
-
-        Returns
-        -------
-        Tensor
-            A scalar.
-        """
+        """The penalty on a batch: an estimate of the dependence of ``c`` and ``s``."""
         raise NotImplementedError
 
     def critic_loss(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        """The critic's training loss on a batch: what the critic minimises.
-
-        Parameters
-        ----------
-        c, s : Tensor
-            The common (n, d_c) and salient (n, d_s) codes.
-
-        Returns
-        -------
-        Tensor
-            A scalar.
-        """
+        """The critic's training loss on a batch: what the critic minimises."""
         raise NotImplementedError
 
     def optimizer(self) -> torch.optim.Optimizer:
-        """The critic's own Adam optimiser (created on first use, after ``.to(device)``).
-
-        Returns
-        -------
-        Optimizer
-            The optimiser.
-        """
+        """The critic's own Adam optimiser (created on first use, after ``.to(device)``)."""
         if self._optimizer is None:
             self._optimizer = torch.optim.Adam(self.parameters(), lr=self.lr)
         return self._optimizer
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        """Every optimiser this critic steps, by name (what a checkpoint must hold).
-
-        Returns
-        -------
-        dict of str to Optimizer
-            ``{"critic": optimizer}``.
-        """
+        """Every optimiser this critic steps, by name (what a checkpoint must hold)."""
         return {"critic": self.optimizer()}
 
     def renew_optimizers(self) -> None:
@@ -180,18 +108,7 @@ class Critic(Adversary):
                 module._optimizer = None
 
     def step(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        """One Adam step of the critic on detached ``c``, ``s``; returns its loss.
-
-        Parameters
-        ----------
-        c, s : Tensor
-            The common (n, d_c) and salient (n, d_s) codes.
-
-        Returns
-        -------
-        Tensor
-            The critic's loss before the step.
-        """
+        """One Adam step of the critic on detached ``c``, ``s``; returns its loss."""
         optimizer = self.optimizer()
         optimizer.zero_grad(set_to_none=True)
         with torch.enable_grad():
@@ -204,20 +121,7 @@ class Critic(Adversary):
     def forward(
         self, c: torch.Tensor, s: torch.Tensor, shard: Shard = SINGLE_PROCESS
     ) -> torch.Tensor:
-        """The penalty on a batch, remembering the batch for the critic's next step.
-
-        Parameters
-        ----------
-        c, s : Tensor
-            This process's common and salient codes.
-        shard : Shard
-            This process's rows of a split batch; the codes of every process are gathered.
-
-        Returns
-        -------
-        Tensor
-            A scalar.
-        """
+        """The penalty on a batch, remembering the batch for the critic's next step."""
         c, s = shard.gather(c), shard.gather(s)
         if self.training and torch.is_grad_enabled():
             self._pending.append((c.detach(), s.detach()))
@@ -226,11 +130,6 @@ class Critic(Adversary):
     def train_pending(self) -> torch.Tensor | None:
         """One critic step on each batch of at least 2 rows seen since the last call, then
         forget them; returns the mean critic loss (None without a step).
-
-        Returns
-        -------
-        Tensor or None
-            The mean critic loss.
         """
         losses = [self.step(c, s) for c, s in self._pending if len(c) > 1]
         self._pending.clear()
@@ -353,20 +252,7 @@ class Symmetric(Critic):
     def forward(
         self, c: torch.Tensor, s: torch.Tensor, shard: Shard = SINGLE_PROCESS
     ) -> torch.Tensor:
-        """The sum of both directions' penalties on a batch.
-
-        Parameters
-        ----------
-        c, s : Tensor
-            This process's common and salient codes.
-        shard : Shard
-            This process's rows of a split batch; the codes of every process are gathered.
-
-        Returns
-        -------
-        Tensor
-            A scalar.
-        """
+        """The sum of both directions' penalties on a batch."""
         c, s = shard.gather(c), shard.gather(s)
         return self.c2s(c, s) + self.s2c(c, s)
 
@@ -374,38 +260,15 @@ class Symmetric(Critic):
         return self.c2s.estimate(c, s) + self.s2c.estimate(c, s)
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        """Both directions' optimisers, by name.
-
-        Returns
-        -------
-        dict of str to Optimizer
-            ``critic-c2s`` and ``critic-s2c``.
-        """
+        """Both directions' optimisers, by name."""
         return {"critic-c2s": self.c2s.optimizer(), "critic-s2c": self.s2c.optimizer()}
 
     def step(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        """One Adam step of both directions' critics.
-
-        Parameters
-        ----------
-        c, s : Tensor
-            The common (n, d_c) and salient (n, d_s) codes.
-
-        Returns
-        -------
-        Tensor
-            The sum of their losses.
-        """
+        """One Adam step of both directions' critics."""
         return self.c2s.step(c, s) + self.s2c.step(c, s)
 
     def train_pending(self) -> torch.Tensor | None:
-        """One step of both critics on each batch seen since the last call.
-
-        Returns
-        -------
-        Tensor or None
-            The sum of their mean losses (None without a step).
-        """
+        """One step of both critics on each batch seen since the last call."""
         losses = [self.c2s.train_pending(), self.s2c.train_pending()]
         kept = [loss for loss in losses if loss is not None]
         return torch.stack(kept).sum() if kept else None
@@ -445,18 +308,7 @@ class TotalCorrelation(Critic):
         )
 
     def logits(self, z: torch.Tensor) -> torch.Tensor:
-        """The discriminator's logits (n,) for samples ``z = [c, s]``.
-
-        Parameters
-        ----------
-        z : Tensor
-            Samples ``[c, s]``, (n, d_c + d_s).
-
-        Returns
-        -------
-        Tensor, shape (n,)
-            The logits.
-        """
+        """The discriminator's logits (n,) for samples ``z = [c, s]``."""
         logits: torch.Tensor = self.discriminator(z).squeeze(1)
         return logits
 
@@ -477,16 +329,6 @@ def shuffled_marginals(c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     """Samples of the product of marginals ``q(c) q(s)``: ``[c_i, s_{i+1}]``, the salient
     codes rolled by one position in the batch (the permutation of Kim & Mnih 2018 as the
     SepVAE authors' code draws it).
-
-    Parameters
-    ----------
-    c, s : Tensor
-        The common (n, d_c) and salient (n, d_s) codes.
-
-    Returns
-    -------
-    Tensor, shape (n, d_c + d_s)
-        ``[c_i, s_{i+1}]``.
 
     Examples
     --------

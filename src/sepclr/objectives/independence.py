@@ -122,18 +122,6 @@ def multi_kernel_mmd(
     """Biased squared MMD with a sum of 13 RBF kernels, ``k(a, b) = sum_g exp(-g |a - b|^2)``
     for ``g`` in 1e-6 ... 1e6 (Gretton et al., JMLR 2012; the kernel of MM-cVAE, Weinberger et
     al., AISTATS 2022): ``mean k(x, x) + mean k(y, y) - 2 mean k(x, y)``, clamped at 0.
-
-    Parameters
-    ----------
-    x, y : Tensor
-        Samples of the two distributions, (n, d) and (m, d).
-    shard : Shard
-        This process's rows of a split batch.
-
-    Returns
-    -------
-    Tensor
-        A scalar.
     """
     all_x, all_y = shard.gather(x), shard.gather(y)
 
@@ -157,18 +145,6 @@ def mmd_independence(
     it matches; this project matches the joint against the product of
     the marginals, which is zero exactly when the batch's c and s look independent, with
     :func:`multi_kernel_mmd`.
-
-    Parameters
-    ----------
-    c, s : Tensor
-        The common (n, d_c) and salient (n, d_s) codes.
-    shard : Shard
-        This process's rows of a split batch.
-
-    Returns
-    -------
-    Tensor
-        A scalar.
     """
     all_s = shard.gather(s)
     permutation = shard.permutation(len(all_s), s.device)
@@ -187,20 +163,7 @@ def _mmd_term(c_dim: int, s_dim: int, bandwidth: float) -> Callable[..., torch.T
 def no_independence(
     c: torch.Tensor, s: torch.Tensor, shard: Shard = SINGLE_PROCESS
 ) -> torch.Tensor:
-    """The "none" row of the paper's Table 1: a zero penalty that keeps the graph.
-
-    Parameters
-    ----------
-    c, s : Tensor
-        The common (n, d_c) and salient (n, d_s) codes.
-    shard : Shard
-        This process's rows of a split batch.
-
-    Returns
-    -------
-    Tensor
-        A zero scalar.
-    """
+    """The "none" row of the paper's Table 1: a zero penalty that keeps the graph."""
     del s, shard
     return c.sum() * 0.0
 

@@ -102,21 +102,7 @@ def uniformity(
 
 
 def null_background_rows(s: torch.Tensor, is_target: torch.Tensor) -> torch.Tensor:
-    """The 'teacher' salient tensor of the official code.
-
-    Parameters
-    ----------
-    s : Tensor
-        Salient codes, (n, d).
-    is_target : Tensor
-        Boolean (n,): the target rows.
-
-    Returns
-    -------
-    Tensor
-        ``s`` with background rows replaced by the information-less vector ``s' = 0``
-        (constants without gradient), target rows kept.
-    """
+    """The 'teacher' salient tensor of the official code."""
     return s * is_target.to(s.dtype).unsqueeze(1)
 
 
@@ -202,26 +188,6 @@ def conditional_salient_uniformity(
     ``c`` already separates gains nothing. Equals ``H(c) - H(c, s)`` for the resubstitution
     estimators without self-pairs. Minimised. Shapes: ``s`` (n, d_s), ``c`` (n, d_c),
     ``is_target`` (n,) bool; n >= 2 over all processes.
-
-    Parameters
-    ----------
-    s : Tensor
-        Salient codes, (n, d_s).
-    c : Tensor
-        Common codes, (n, d_c), L2-normalised.
-    is_target : Tensor
-        Boolean (n,): the target rows.
-    bandwidth : float
-        The tau of the salient kernel.
-    common_bandwidth : float
-        The tau of the common kernel.
-    shard : Shard
-        This process's rows of a split batch.
-
-    Returns
-    -------
-    Tensor
-        A scalar.
     """
     s_all = shard.gather(null_background_rows(s, is_target))
     c_all = shard.gather(c.detach())

@@ -20,20 +20,6 @@ def pairwise_sq_distances(
     ``torch.pdist(...).pow(2)`` gives NaN.
 
     Shapes: ``a`` is (n, d), ``b`` is (m, d) (defaults to ``a``); the result is (n, m).
-
-    Parameters
-    ----------
-    a : Tensor
-        Rows, (n, d).
-    b : Tensor, optional
-        Rows, (m, d); ``a`` when None.
-    self_offset : int, optional
-        Where ``a``'s rows start in ``b``.
-
-    Returns
-    -------
-    Tensor, shape (n, m)
-        The distances.
     """
     sq_a = a.pow(2).sum(dim=1, keepdim=True)
     if b is None:
@@ -50,20 +36,6 @@ def pairwise_sq_distances(
 def self_pairs(rows: int, columns: int, offset: int, device: torch.device) -> torch.Tensor:
     """Boolean (rows, columns) mask of the entries ``(i, offset + i)``: where row ``i`` of a
     block meets itself in the full batch.
-
-    Parameters
-    ----------
-    rows, columns : int
-        The mask's shape.
-    offset : int
-        Where the block's rows start in the full batch.
-    device : torch.device
-        Where the mask is made.
-
-    Returns
-    -------
-    Tensor of bool, shape (rows, columns)
-        The mask.
     """
     mask = torch.zeros(rows, columns, dtype=torch.bool, device=device)
     index = torch.arange(rows, device=device)
@@ -72,20 +44,7 @@ def self_pairs(rows: int, columns: int, offset: int, device: torch.device) -> to
 
 
 def log_mean_exp(x: torch.Tensor, dim: int | None = None) -> torch.Tensor:
-    """``log(mean(exp(x)))`` over ``dim`` (all entries if None), as ``logsumexp - log(count)``.
-
-    Parameters
-    ----------
-    x : Tensor
-        Log-values.
-    dim : int, optional
-        The dimension reduced.
-
-    Returns
-    -------
-    Tensor
-        The log of the mean of the exponentials.
-    """
+    """``log(mean(exp(x)))`` over ``dim`` (all entries if None), as ``logsumexp - log(count)``."""
     if dim is None:
         return torch.logsumexp(x.reshape(-1), dim=0) - math.log(x.numel())
     return torch.logsumexp(x, dim=dim) - math.log(x.shape[dim])

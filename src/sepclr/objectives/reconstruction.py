@@ -25,24 +25,6 @@ def explaining_away_reconstruction(
     root-mean-square salient value to the target codes before decoding: a limit on what the
     salient code can pass to the decoder, the role the KL term plays in a VAE. Shapes:
     ``common`` (n, d_c), ``salient`` (n, d_s), ``is_target`` (n,), ``x`` (n, ...).
-
-    Parameters
-    ----------
-    decoder : nn.Module
-        Maps ``[c, s]`` to the input's shape.
-    common, salient : Tensor
-        The codes, (n, d_c) and (n, d_s).
-    is_target : Tensor
-        Boolean (n,): the target rows.
-    x : Tensor
-        The inputs, (n, ...).
-    noise : float
-        The noise added to the target salient codes, relative to their root-mean-square value.
-
-    Returns
-    -------
-    Tensor
-        A scalar.
     """
     codes = null_background_rows(salient, is_target)
     if noise > 0 and bool(is_target.any()):

@@ -43,18 +43,6 @@ def explained_variance(c: torch.Tensor, s: torch.Tensor, ridge: float = 0.1) -> 
     """R^2 of the ridge regression of ``s`` on ``c``:
     ``1 - |S - C B|_F^2 / |S|_F^2`` with ``B = (C^T C + r I)^{-1} C^T S`` on centred rows,
     ``r = ridge * mean variance of c``. Shapes (m, d_c), (m, d_s); m >= 2.
-
-    Parameters
-    ----------
-    c, s : Tensor
-        The common (m, d_c) and salient (m, d_s) codes.
-    ridge : float
-        The ridge, relative to the mean variance of ``c``.
-
-    Returns
-    -------
-    Tensor
-        A scalar, at most 1.
     """
     C, S = _centred(c), _centred(s)
     coef = torch.linalg.solve(_ridge(C.T @ C, ridge), C.T @ S)
@@ -66,18 +54,6 @@ def cca(c: torch.Tensor, s: torch.Tensor, ridge: float = 0.1) -> torch.Tensor:
     """Mean squared canonical correlation,
     ``trace(S_ss^{-1} S_sc S_cc^{-1} S_cs) / d_s`` with ridge-regularised covariances
     (``S_xx + ridge * mean variance * I``). Shapes (m, d_c), (m, d_s); m >= 2.
-
-    Parameters
-    ----------
-    c, s : Tensor
-        The common (m, d_c) and salient (m, d_s) codes.
-    ridge : float
-        The ridge, relative to the mean variance.
-
-    Returns
-    -------
-    Tensor
-        A scalar in [0, 1].
     """
     C, S = _centred(c), _centred(s)
     cross = C.T @ S
@@ -90,16 +66,6 @@ def cca(c: torch.Tensor, s: torch.Tensor, ridge: float = 0.1) -> torch.Tensor:
 def linear_hsic(c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     """Normalised linear HSIC (linear CKA), ``|C^T S|_F^2 / (|C^T C|_F |S^T S|_F)`` on centred
     rows. Shapes (m, d_c), (m, d_s).
-
-    Parameters
-    ----------
-    c, s : Tensor
-        The common (m, d_c) and salient (m, d_s) codes.
-
-    Returns
-    -------
-    Tensor
-        A scalar in [0, 1].
     """
     C, S = _centred(c), _centred(s)
     cross = (C.T @ S).pow(2).sum()
@@ -109,16 +75,6 @@ def linear_hsic(c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
 def median_kernel(x: torch.Tensor) -> torch.Tensor:
     """Gaussian kernel matrix ``exp(-|x_i - x_j|^2 / (2 sigma^2))``, sigma^2 the (lower)
     median of the off-diagonal squared distances, a constant.
-
-    Parameters
-    ----------
-    x : Tensor
-        Rows, (m, d), m >= 2.
-
-    Returns
-    -------
-    Tensor
-        The kernel matrix, (m, m).
     """
     distances = pairwise_sq_distances(x)
     off = ~torch.eye(len(x), dtype=torch.bool, device=x.device)
@@ -130,16 +86,6 @@ def normalised_hsic(K: torch.Tensor, L: torch.Tensor) -> torch.Tensor:
     """The normalised HSIC of two kernel matrices, ``<HKH, HLH> / (|HKH|_F |HLH|_F)`` with
     ``H`` the centring matrix (Gretton et al., ALT 2005; normalised as in Kornblith et al.,
     ICML 2019); 0 when either kernel is constant.
-
-    Parameters
-    ----------
-    K, L : Tensor
-        Kernel matrices, (m, m).
-
-    Returns
-    -------
-    Tensor
-        A scalar in [0, 1].
     """
     Kc = _centred(_centred(K).T)
     Lc = _centred(_centred(L).T)
@@ -150,16 +96,6 @@ def kernel_hsic(c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     """Normalised HSIC with Gaussian kernels of median bandwidth,
     ``<HKH, HLH> / (|HKH|_F |HLH|_F)`` with ``H`` the centring matrix. Shapes (m, d_c),
     (m, d_s); m >= 2.
-
-    Parameters
-    ----------
-    c, s : Tensor
-        The common (m, d_c) and salient (m, d_s) codes.
-
-    Returns
-    -------
-    Tensor
-        A scalar in [0, 1].
     """
     return normalised_hsic(median_kernel(c), median_kernel(s))
 
@@ -167,18 +103,6 @@ def kernel_hsic(c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
 def principal_directions(x: torch.Tensor, kept_variance: float) -> torch.Tensor:
     """The leading principal directions of the rows of ``x`` (d, k), the fewest that explain
     ``kept_variance`` of their variance.
-
-    Parameters
-    ----------
-    x : Tensor
-        Rows, (n, d).
-    kept_variance : float
-        The share of the variance the directions explain.
-
-    Returns
-    -------
-    Tensor, shape (d, k)
-        Orthonormal directions, the leading first.
     """
     centred = _centred(x)
     variances, directions = torch.linalg.eigh(centred.T @ centred)
@@ -198,22 +122,6 @@ def redundancy(
     """The redundancy penalty ``name`` (one of :data:`REDUNDANCY_TERMS`) between ``c``
     (detached here) and ``s`` over the target rows of the batch (all processes' rows with a
     split batch). Returns 0 when fewer than 3 target rows are in the batch.
-
-    Parameters
-    ----------
-    name : str
-        The penalty.
-    c, s : Tensor
-        The common (m, d_c) and salient (m, d_s) codes.
-    is_target : Tensor
-        Boolean (m,): the target rows.
-    shard : Shard
-        This process's rows of a split batch.
-
-    Returns
-    -------
-    Tensor
-        A scalar.
     """
     if name not in REDUNDANCY_TERMS:
         raise ValueError(f"unknown redundancy term {name!r}; choose one of {REDUNDANCY_TERMS}")
@@ -251,26 +159,6 @@ def linear_residual(
     directions the backgrounds do not use is not removed from ``y``, and background rows keep
     the mean they had. Shapes: ``x`` (m, d_x), ``y`` (m, d_y), ``x_background`` (k, d_x) ->
     ``A`` (d_x, d_y), ``m`` (d_x,).
-
-    Parameters
-    ----------
-    x : Tensor
-        The predicting codes, (m, d_x).
-    y : Tensor
-        The predicted codes, (m, d_y).
-    x_background : Tensor, optional
-        The backgrounds' codes, (k, d_x).
-    kept_variance : float
-        The share of the backgrounds' variance the directions ``U`` explain.
-    ridge : float
-        The ridge, relative to the mean variance of ``z``.
-
-    Returns
-    -------
-    A : Tensor
-        The coefficients, (d_x, d_y).
-    m : Tensor
-        The offset, (d_x,).
     """
     x, y = x.double(), y.double()
     basis = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)

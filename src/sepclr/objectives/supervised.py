@@ -27,20 +27,6 @@ def supervised_alignment(
     ``mean_{i<j} exp(-(a_i - a_j)^2 / (2 tau)) (x_i - x_j)^2``: samples with close attribute
     values are pulled together in proportion to a Gaussian kernel on the attribute (official
     ``supalign`` / ``discsupalign``). ``x`` and ``attribute`` are (n,); 0 for n < 2.
-
-    Parameters
-    ----------
-    x : Tensor
-        One salient dimension, (n,).
-    attribute : Tensor
-        The attribute, (n,).
-    bandwidth : float
-        The tau of the kernel on the attribute.
-
-    Returns
-    -------
-    Tensor
-        A scalar.
     """
     n = len(x)
     if n < 2:
@@ -60,22 +46,6 @@ def supervised_salient_loss(
     aligned with attribute ``k`` on the target rows (``attributes`` (n, K), background rows
     ignored) and pulled onto 0 on the background rows. ``kinds[k]`` is ``"discrete"`` or
     ``"continuous"``.
-
-    Parameters
-    ----------
-    s : Tensor
-        Salient codes, (n, K).
-    is_target : Tensor
-        Boolean (n,): the target rows.
-    attributes : Tensor
-        The known attributes, (n, K).
-    kinds : tuple of str
-        Each attribute's kind.
-
-    Returns
-    -------
-    Tensor
-        A scalar.
     """
     nulled = null_background_rows(s, is_target)
     terms = []
@@ -119,36 +89,6 @@ def supervised_sepclr_objective(
     term of :func:`sepclr.objectives.build_independence`; k-JEM with ``bandwidth``, as in the
     official code, when None) on the original image. Returns the total and each unweighted
     term.
-
-    Parameters
-    ----------
-    common : tuple of Tensor
-        The common heads of the original and the distorted image.
-    salient : Tensor
-        The salient code of the original image, (n, K).
-    is_target : Tensor
-        Boolean (n,): the target rows.
-    attributes : Tensor
-        The known attributes, (n, K).
-    kinds : tuple of str
-        Each attribute's kind.
-    salient_weight : float
-        beta_S.
-    independence_weight : float
-        lambda.
-    bandwidth : float
-        The tau of the kernels.
-    independence : IndependencePenalty, optional
-        The independence term (k-JEM when None).
-    shard : Shard
-        This process's rows of a split batch.
-
-    Returns
-    -------
-    loss : Tensor
-        The total, a scalar.
-    terms : dict of str to Tensor
-        Each unweighted term.
     """
     c, c_view = (F.normalize(h, dim=1) for h in common)
     common_term = alignment(c, c_view, bandwidth) + 0.5 * (

@@ -14,16 +14,6 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """``sum_i KL(N(mu_i, diag exp logvar_i) || N(0, I))
     = sum_i sum_d (mu^2 + exp(logvar) - logvar - 1) / 2`` (Kingma & Welling 2014,
     appendix B).
-
-    Parameters
-    ----------
-    mu, logvar : Tensor
-        The posterior's means and log-variances, (n, d).
-
-    Returns
-    -------
-    Tensor
-        A scalar.
     """
     return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1.0).sum()
 
@@ -32,18 +22,6 @@ def narrow_prior_mean_penalty(mu: torch.Tensor, precision: float) -> torch.Tenso
     """``sum_i precision * |mu_i|^2 / 2``: the mean part of ``KL(N(mu, s^2) || N(0, 1 /
     precision))``. SepVAE (Louiset et al. 2023) pulls the background salient code towards 0
     with it; its posterior variance there is fixed, so the variance part is constant.
-
-    Parameters
-    ----------
-    mu : Tensor
-        The posterior's means, (n, d).
-    precision : float
-        The prior's precision.
-
-    Returns
-    -------
-    Tensor
-        A scalar.
     """
     return 0.5 * precision * mu.pow(2).sum()
 
@@ -51,15 +29,5 @@ def narrow_prior_mean_penalty(mu: torch.Tensor, precision: float) -> torch.Tenso
 def sum_squared_error(reconstruction: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """``sum_i |x_i - x_hat_i|^2`` over samples and features (Gaussian likelihood with unit
     variance, up to a constant), as in the SepVAE authors' code.
-
-    Parameters
-    ----------
-    reconstruction, x : Tensor
-        The decoded and the original samples.
-
-    Returns
-    -------
-    Tensor
-        A scalar.
     """
     return F.mse_loss(reconstruction, x, reduction="sum")

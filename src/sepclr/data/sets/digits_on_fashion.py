@@ -43,16 +43,6 @@ def mnist_like_digits(images: np.ndarray) -> np.ndarray:
 
     They are scaled to [0, 1], bilinearly upsampled to 20x20, sharpened into strokes by
     ``1 / (1 + exp(-12 (v - 0.45)))`` and zero-padded (centred) to 28x28.
-
-    Parameters
-    ----------
-    images : ndarray, shape (n, 8, 8)
-        Digits of values 0-16.
-
-    Returns
-    -------
-    ndarray of float32, shape (n, 28, 28)
-        The digits.
     """
     x = torch.from_numpy(np.asarray(images, dtype=np.float32) / 16.0).unsqueeze(1)
     x = F.interpolate(x, size=(20, 20), mode="bilinear", align_corners=False)

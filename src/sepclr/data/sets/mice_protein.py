@@ -42,23 +42,7 @@ GENOTYPES = ("Control", "Ts65Dn")
 
 
 def mice_protein_file(root: str | Path | None = None) -> list[Path]:
-    """Where the table is.
-
-    Parameters
-    ----------
-    root : str or Path, optional
-        A folder searched first.
-
-    Returns
-    -------
-    list of Path
-        The table's path.
-
-    Raises
-    ------
-    DataNotFoundError
-        When it is missing, saying how to download it.
-    """
+    """Where the table is."""
     return find_files(FOLDER, [(FILE,)], root, HOW_TO_GET)
 
 

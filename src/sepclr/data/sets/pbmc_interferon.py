@@ -93,16 +93,6 @@ def planted_cells(strength: float) -> dict[str, Any]:
     """Every cell of the benchmark before preparation: ``counts`` (cells x genes), ``genes``,
     ``cell_type`` (index in :data:`LINEAGES`), ``group`` (1 for targets), ``split`` (0 train,
     1 validation, 2 test) and ``response`` (0 where none).
-
-    Parameters
-    ----------
-    strength : float
-        As for :func:`pbmc_interferon`.
-
-    Returns
-    -------
-    dict of str to ndarray or list
-        The cells.
     """
     counts, genes, lineage = _real_counts()
     group, split = stratified_groups(lineage, tuple(_SPLIT_SHARES.values()))

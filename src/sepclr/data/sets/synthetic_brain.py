@@ -50,22 +50,7 @@ def brain_volumes(
     side: int = 32,
     seed: int = 0,
 ) -> np.ndarray:
-    """Volumes for the given factors.
-
-    Parameters
-    ----------
-    age, sex, site, score : ndarray, shape (n,)
-        Each subject's factors (``score`` 0 means no blob).
-    side : int
-        The volume's edge in voxels.
-    seed : int
-        The seed of the noise.
-
-    Returns
-    -------
-    ndarray of float32, shape (n, 1, side, side, side)
-        The volumes.
-    """
+    """Volumes for the given factors."""
     x, y, z = _grid(side)
     rng = np.random.default_rng(seed)
     blob = np.exp(
@@ -163,16 +148,6 @@ def synthetic_brain(
 def lesion_region(side: int) -> np.ndarray:
     """The voxels within two sigmas of the lesion's centre, where its depth is at least
     ``exp(-2)`` (13 %) of its peak.
-
-    Parameters
-    ----------
-    side : int
-        The volume's edge in voxels.
-
-    Returns
-    -------
-    ndarray of bool, shape (1, side, side, side)
-        The region.
     """
     x, y, z = _grid(side)
     distance = (x - BLOB_CENTRE[0]) ** 2 + (y - BLOB_CENTRE[1]) ** 2 + (z - BLOB_CENTRE[2]) ** 2
