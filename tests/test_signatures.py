@@ -7,6 +7,7 @@ import inspect
 import os
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import pytest
@@ -33,20 +34,23 @@ def _spelt_out(cls: type) -> ast.FunctionDef:
 
 @pytest.mark.parametrize("name", sorted(METHODS))
 def test_the_spelt_out_constructor_matches_the_declared_parameters(name):
+    """The code sizes with their defaults, then every other declared parameter by name,
+    typed by the class's ``TypedDict`` of parameters."""
     cls = METHODS[name].cls
     function = _spelt_out(cls)
-    spelt = [(a.arg, "positional") for a in function.args.args[1:]]
-    spelt += [(a.arg, "keyword") for a in function.args.kwonlyargs]
-    defaults = [*function.args.defaults, *function.args.kw_defaults]
-    real = inspect.signature(cls)
-    expected = [
-        (p.name, "keyword" if p.kind is p.KEYWORD_ONLY else "positional")
-        for p in real.parameters.values()
+    sizes = [a.arg for a in function.args.args[1:]]
+    defaults = [ast.literal_eval(d) for d in function.args.defaults]
+    params = declared(cls)
+    assert sizes == ["common_dim", "salient_dim"]
+    assert defaults == [params["common_dim"].default, params["salient_dim"].default]
+    by_name = ast.unparse(function.args.kwarg.annotation)
+    assert by_name.startswith("Unpack[") and not function.args.kwonlyargs
+    typed = getattr(sys.modules[cls.__module__], by_name[len("Unpack[") : -1])
+    assert set(typing.get_type_hints(typed)) == set(params) - set(sizes)
+    assert list(inspect.signature(cls).parameters) == [
+        *sizes,
+        *(n for n in params if n not in sizes),
     ]
-    assert spelt == expected
-    declared_defaults = declared(cls)
-    for (parameter, _), default in zip(spelt, defaults, strict=True):
-        assert ast.literal_eval(default) == declared_defaults[parameter].default, parameter
 
 
 def test_mypy_refuses_a_misspelt_parameter(tmp_path):
@@ -61,6 +65,7 @@ def test_mypy_refuses_a_misspelt_parameter(tmp_path):
     command = [sys.executable, "-m", "mypy", "--no-error-summary", str(snippet)]
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
     errors = [line for line in done.stdout.splitlines() if ": error:" in line]
-    assert len(errors) == 2, done.stdout + done.stderr
-    assert 'Unexpected keyword argument "commn_dim" for "SepCLR"' in errors[0]
-    assert 'Too many positional arguments for "CVAE"' in errors[1]
+    lines = {int(line.split(":")[1]) for line in errors}
+    assert lines == {4, 5}, done.stdout + done.stderr  # the typed call on line 3 passes
+    assert any('Unexpected keyword argument "commn_dim" for "SepCLR"' in e for e in errors)
+    assert any('Too many positional arguments for "CVAE"' in e for e in errors)

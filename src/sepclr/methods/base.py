@@ -10,7 +10,7 @@ about the fit) and ``_set_fitted`` (the inverse of both).
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypedDict, TypeVar
 
 import numpy as np
 import torch
@@ -536,6 +536,22 @@ class ContrastiveEstimator(BaseEstimator):
                 f"{directory}: the saved state does not match the model in config.json ({exc})"
             ) from exc
         return model
+
+
+class TrainingParams(TypedDict, total=False):
+    """The parameters TrainedEstimator takes by name (see its class docstring)."""
+
+    epochs: int
+    batch_size: int | str
+    lr: float
+    lr_schedule: str
+    warmup: float
+    max_grad_norm: float | None
+    seed: int
+    device: str
+    precision: str
+    compile: bool
+    verbose: bool
 
 
 class TrainedEstimator(ContrastiveEstimator):

@@ -1,7 +1,7 @@
 """Contrastive PCA (Abid, Zhang, Bagaria, Zou; Nature Communications 2018) with the same
 contract as SepCLR."""
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import numpy as np
 import torch
@@ -97,6 +97,18 @@ def covariate_effect(flat: np.ndarray, is_target: np.ndarray, covariates: np.nda
     return effect
 
 
+class CPCAParams(TypedDict, total=False):
+    """The parameters CPCA takes by name (see its class docstring)."""
+
+    alpha: float | str
+    standardize: bool
+    n_alphas: int
+    max_log_alpha: float
+    n_clusters: int
+    max_features: int
+    seed: int
+
+
 @register_method("cpca", "cPCA")
 class CPCA(ContrastiveEstimator):
     """Contrastive PCA: linear salient directions with more variance in the target than in
@@ -177,14 +189,7 @@ class CPCA(ContrastiveEstimator):
             self,
             common_dim: int | str = "auto",
             salient_dim: int | str = "auto",
-            *,
-            alpha: float | str = "auto",
-            standardize: bool = True,
-            n_alphas: int = 40,
-            max_log_alpha: float = 3.0,
-            n_clusters: int = 4,
-            max_features: int = 1000,
-            seed: int = 0,
+            **params: Unpack[CPCAParams],
         ) -> None: ...
 
     def _fit_groups(

@@ -1,6 +1,6 @@
 """SepCLR (Louiset, Duchesnay, Grigis, Gori; ICLR 2024) as a scikit-learn-style estimator."""
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Unpack
 
 import numpy as np
 import torch
@@ -18,6 +18,7 @@ from sepclr.errors import InvalidInputError
 from sepclr.methods.base import (
     CodeFunction,
     TrainedEstimator,
+    TrainingParams,
     checked_backbone,
     prefixed,
     view_kind,
@@ -82,6 +83,33 @@ def _check_attributes(name: str, value: Any) -> None:
 def _check_views(name: str, value: Any) -> None:
     if value is not None and not isinstance(value, dict):
         raise InvalidInputError(f"{name} must be None or a dict of options, got {value!r}")
+
+
+class SepCLRParams(TrainingParams, total=False):
+    """The parameters SepCLR takes by name (see its class docstring)."""
+
+    batch_size: int | str
+    lr: float
+    backbone: str
+    objective: str
+    independence: str
+    independence_weight: float
+    salient_weight: float
+    infoless_weight: float
+    bandwidth: float
+    width: int
+    salient_projector: bool
+    common_projector: bool
+    salient_background_mix: float | tuple[float, float]
+    redundancy: str
+    redundancy_weight: float
+    conditional_uniformity: bool
+    decoder_weight: float
+    decoder_noise: float
+    residualize: str | None
+    salient_attributes: dict[str, str] | None
+    view_passes: str
+    views: dict[str, Any] | None
 
 
 @register_method("sepclr", "SepCLR", baseline=False)
@@ -243,38 +271,7 @@ class SepCLR(TrainedEstimator):
             self,
             common_dim: int = 32,
             salient_dim: int = 32,
-            *,
-            epochs: int = 30,
-            batch_size: int | str = "auto",
-            lr: float = 0.0003,
-            lr_schedule: str = "constant",
-            warmup: float = 0.0,
-            max_grad_norm: float | None = None,
-            seed: int = 0,
-            device: str = "auto",
-            precision: str = "float32",
-            compile: bool = False,
-            verbose: bool = True,
-            backbone: str = "auto",
-            objective: str = "paper",
-            independence: str = "k-jem",
-            independence_weight: float = 100.0,
-            salient_weight: float = 1.0,
-            infoless_weight: float = 100.0,
-            bandwidth: float = 0.5,
-            width: int = 16,
-            salient_projector: bool = False,
-            common_projector: bool = True,
-            salient_background_mix: float | tuple[float, float] = 0.0,
-            redundancy: str = "none",
-            redundancy_weight: float = 0.0,
-            conditional_uniformity: bool = False,
-            decoder_weight: float = 0.0,
-            decoder_noise: float = 0.0,
-            residualize: str | None = None,
-            salient_attributes: dict[str, str] | None = None,
-            view_passes: str = "auto",
-            views: dict[str, Any] | None = None,
+            **params: Unpack[SepCLRParams],
         ) -> None: ...
 
     # --- parameters ----------------------------------------------------------------------

@@ -15,7 +15,7 @@ project's convnet backbone (widths w, 2w, 4w) instead of the official 32-channel
 official SepVAE salient classifier (weight 1e-10, no effect) is left out.
 """
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Unpack
 
 import numpy as np
 import torch
@@ -23,13 +23,29 @@ import torch
 from sepclr.engine.devices import resolve_device
 from sepclr.engine.training import TrainingData, TrainingModule
 from sepclr.errors import InvalidInputError
-from sepclr.methods.base import CodeFunction, TrainedEstimator, checked_backbone, prefixed
+from sepclr.methods.base import (
+    CodeFunction,
+    TrainedEstimator,
+    TrainingParams,
+    checked_backbone,
+    prefixed,
+)
 from sepclr.methods.parameters import NON_NEGATIVE, Choice, Integer, Param
 from sepclr.methods.vae_module import ContrastiveVAEModule, VAEWeights
 from sepclr.methods.validation import as_float_tensor
 from sepclr.nets.encoder import BACKBONES
 from sepclr.nets.vae import ContrastiveVAENet
 from sepclr.registry import register_method
+
+
+class VAEParams(TrainingParams, total=False):
+    """The parameters ContrastiveVAE takes by name (see its class docstring)."""
+
+    backbone: str
+    beta_common: float
+    beta_salient: float
+    width: int
+    hidden: int
 
 
 class ContrastiveVAE(TrainedEstimator):
@@ -56,23 +72,7 @@ class ContrastiveVAE(TrainedEstimator):
             self,
             common_dim: int = 64,
             salient_dim: int = 64,
-            *,
-            epochs: int = 30,
-            batch_size: int | str = 512,
-            lr: float = 0.001,
-            lr_schedule: str = "constant",
-            warmup: float = 0.0,
-            max_grad_norm: float | None = None,
-            seed: int = 0,
-            device: str = "auto",
-            precision: str = "float32",
-            compile: bool = False,
-            verbose: bool = True,
-            backbone: str = "auto",
-            beta_common: float = 0.5,
-            beta_salient: float = 0.5,
-            width: int = 16,
-            hidden: int = 256,
+            **params: Unpack[VAEParams],
         ) -> None: ...
 
     def _weights(self) -> VAEWeights:
@@ -203,6 +203,12 @@ class CVAE(ContrastiveVAE):
     """
 
 
+class ConVAEParams(VAEParams, total=False):
+    """The parameters ConVAE takes by name (see its class docstring)."""
+
+    tc_weight: float
+
+
 @register_method("convae", "ConVAE")
 class ConVAE(ContrastiveVAE):
     """Contrastive VAE of Abid & Zou (2019) with its total-correlation discriminator."""
@@ -219,28 +225,18 @@ class ConVAE(ContrastiveVAE):
             self,
             common_dim: int = 64,
             salient_dim: int = 64,
-            *,
-            epochs: int = 30,
-            batch_size: int | str = 512,
-            lr: float = 0.001,
-            lr_schedule: str = "constant",
-            warmup: float = 0.0,
-            max_grad_norm: float | None = None,
-            seed: int = 0,
-            device: str = "auto",
-            precision: str = "float32",
-            compile: bool = False,
-            verbose: bool = True,
-            backbone: str = "auto",
-            beta_common: float = 0.5,
-            beta_salient: float = 0.5,
-            width: int = 16,
-            hidden: int = 256,
-            tc_weight: float = 1.0,
+            **params: Unpack[ConVAEParams],
         ) -> None: ...
 
     def _variant_weights(self) -> dict[str, float]:
         return {"tc": float(self.tc_weight)}
+
+
+class MMCVAEParams(VAEParams, total=False):
+    """The parameters MMCVAE takes by name (see its class docstring)."""
+
+    common_mmd_weight: float
+    salient_mmd_weight: float
 
 
 @register_method("mm-cvae", "MM-cVAE")
@@ -258,25 +254,7 @@ class MMCVAE(ContrastiveVAE):
             self,
             common_dim: int = 64,
             salient_dim: int = 64,
-            *,
-            epochs: int = 30,
-            batch_size: int | str = 512,
-            lr: float = 0.001,
-            lr_schedule: str = "constant",
-            warmup: float = 0.0,
-            max_grad_norm: float | None = None,
-            seed: int = 0,
-            device: str = "auto",
-            precision: str = "float32",
-            compile: bool = False,
-            verbose: bool = True,
-            backbone: str = "auto",
-            beta_common: float = 0.5,
-            beta_salient: float = 0.5,
-            width: int = 16,
-            hidden: int = 256,
-            common_mmd_weight: float = 1000.0,
-            salient_mmd_weight: float = 100.0,
+            **params: Unpack[MMCVAEParams],
         ) -> None: ...
 
     def _variant_weights(self) -> dict[str, float]:
@@ -284,6 +262,13 @@ class MMCVAE(ContrastiveVAE):
             "common_mmd": float(self.common_mmd_weight),
             "salient_mmd": float(self.salient_mmd_weight),
         }
+
+
+class SepVAEParams(VAEParams, total=False):
+    """The parameters SepVAE takes by name (see its class docstring)."""
+
+    tc_weight: float
+    background_salient_precision: float
 
 
 @register_method("sepvae", "SepVAE")
@@ -306,25 +291,7 @@ class SepVAE(ContrastiveVAE):
             self,
             common_dim: int = 64,
             salient_dim: int = 64,
-            *,
-            epochs: int = 30,
-            batch_size: int | str = 512,
-            lr: float = 0.001,
-            lr_schedule: str = "constant",
-            warmup: float = 0.0,
-            max_grad_norm: float | None = None,
-            seed: int = 0,
-            device: str = "auto",
-            precision: str = "float32",
-            compile: bool = False,
-            verbose: bool = True,
-            backbone: str = "auto",
-            beta_common: float = 0.5,
-            beta_salient: float = 0.5,
-            width: int = 16,
-            hidden: int = 256,
-            tc_weight: float = 2.0,
-            background_salient_precision: float = 100.0,
+            **params: Unpack[SepVAEParams],
         ) -> None: ...
 
     def _variant_weights(self) -> dict[str, float]:
