@@ -57,8 +57,9 @@ class TermInfo:
     name : str
         Its name.
     build : callable
-        ``build(c_dim, s_dim, bandwidth)`` returns the penalty, a callable of
-        ``(c, s, shard=...)``.
+        Returns the penalty, a callable of ``(c, s, shard=...)``; it takes, by name, those
+        of ``c_dim``, ``s_dim`` (the code sizes) and ``bandwidth`` (the kernels' tau) that
+        it uses.
     trained : bool
         Whether the penalty is a critic that trains itself.
     alias_of : str, optional
@@ -66,7 +67,7 @@ class TermInfo:
     """
 
     name: str
-    build: Callable[[int, int, float], Any]
+    build: Callable[..., Any]
     trained: bool = False
     alias_of: str | None = None
 
@@ -158,8 +159,8 @@ def register_method(name: str, label: str, baseline: bool = True) -> Callable[[C
 def register_term(
     name: str, trained: bool = False, aliases: tuple[str, ...] = ()
 ) -> Callable[[F], F]:
-    """Decorator of a builder ``(c_dim, s_dim, bandwidth) -> penalty``: register an independence
-    term.
+    """Decorator of a builder of a penalty, taking by name what it uses of ``c_dim``, ``s_dim``
+    and ``bandwidth``: register an independence term.
 
     Parameters
     ----------

@@ -341,12 +341,11 @@ def shuffled_marginals(c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
 def _register_family(family: str, kind: type[_Directed], aliases: tuple[str, ...]) -> None:
     """Register ``<family>-sym``, ``-c2s`` and ``-s2c`` (the paper's Table 1 rows)."""
 
-    def symmetric(c_dim: int, s_dim: int, bandwidth: float) -> Critic:
-        del bandwidth
+    def symmetric(c_dim: int, s_dim: int) -> Critic:
         return Symmetric(kind, c_dim, s_dim)
 
-    def one_way(direction: str) -> Callable[[int, int, float], Critic]:
-        return lambda c_dim, s_dim, bandwidth: kind(c_dim, s_dim, direction)
+    def one_way(direction: str) -> Callable[[int, int], Critic]:
+        return lambda c_dim, s_dim: kind(c_dim, s_dim, direction)
 
     register_term(f"{family}-sym", trained=True, aliases=aliases)(symmetric)
     for direction in ("c2s", "s2c"):
@@ -359,6 +358,5 @@ _register_family("vub", VUB, ("vub",))
 
 
 @register_term("tc", trained=True)
-def _tc_term(c_dim: int, s_dim: int, bandwidth: float) -> Critic:
-    del bandwidth
+def _tc_term(c_dim: int, s_dim: int) -> Critic:
     return TotalCorrelation(c_dim, s_dim)

@@ -155,9 +155,8 @@ def mmd_independence(
 
 
 @register_term("mmd")
-def _mmd_term(c_dim: int, s_dim: int, bandwidth: float) -> Callable[..., torch.Tensor]:
-    del c_dim, s_dim, bandwidth  # the multi-kernel MMD has its own bandwidths
-    return mmd_independence
+def _mmd_term() -> Callable[..., torch.Tensor]:
+    return mmd_independence  # the multi-kernel MMD has its own bandwidths
 
 
 def no_independence(
@@ -169,18 +168,15 @@ def no_independence(
 
 
 @register_term("none")
-def _no_term(c_dim: int, s_dim: int, bandwidth: float) -> Callable[..., torch.Tensor]:
-    del c_dim, s_dim, bandwidth
+def _no_term() -> Callable[..., torch.Tensor]:
     return no_independence
 
 
 @register_term("k-mi")
-def _kmi_term(c_dim: int, s_dim: int, bandwidth: float) -> Callable[..., torch.Tensor]:
-    del c_dim, s_dim
+def _kmi_term(bandwidth: float) -> Callable[..., torch.Tensor]:
     return partial(kmi, bandwidth=bandwidth)
 
 
 @register_term("k-jem")
-def _kjem_term(c_dim: int, s_dim: int, bandwidth: float) -> Callable[..., torch.Tensor]:
-    del c_dim, s_dim
+def _kjem_term(bandwidth: float) -> Callable[..., torch.Tensor]:
     return partial(kjem, bandwidth=bandwidth)

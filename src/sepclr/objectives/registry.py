@@ -8,6 +8,7 @@ themselves in :data:`sepclr.registry.TERMS`, in the order of the paper's Table 1
 0.0
 """
 
+import inspect
 from typing import Protocol
 
 import torch
@@ -54,5 +55,8 @@ def build_independence(
         raise InvalidInputError(
             f"unknown independence term {name!r}; choose one of {', '.join(TERMS)}"
         )
-    penalty: IndependencePenalty = TERMS[name].build(c_dim, s_dim, bandwidth)
+    build = TERMS[name].build
+    settings = {"c_dim": c_dim, "s_dim": s_dim, "bandwidth": bandwidth}
+    used = inspect.signature(build).parameters
+    penalty: IndependencePenalty = build(**{k: v for k, v in settings.items() if k in used})
     return penalty
