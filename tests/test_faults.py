@@ -471,7 +471,7 @@ def test_a_folder_held_by_another_process_is_refused_with_its_holder(tmp_path, c
         assert fit(out) == 1
         assert f"{out} is in use by process {holder.pid}" in one_line_error(capsys)
         with pytest.raises(FolderInUseError), FolderLock(out):
-            pass
+            pytest.fail(f"{out} was locked a second time while another process held it")
     finally:
         holder.kill()
         holder.wait()
