@@ -56,3 +56,42 @@ def test_every_documented_object_has_its_numpydoc_sections(name):
     errors = [f"{code} {message}" for code, message in validate(name)["errors"]]
     problems = [e for e in errors if e[:4] in CHECKS]
     assert not problems, f"{name}: {problems}"
+
+
+def test_shared_parameters_fill_what_a_docstring_leaves_out_in_signature_order():
+    from sepclr.docstrings import SHARED, shared_parameters
+
+    @shared_parameters
+    def own_and_shared(c, rows, bandwidth=0.5):
+        """Summary.
+
+        Parameters
+        ----------
+        rows : Tensor
+            Its own text.
+
+        Returns
+        -------
+        Tensor
+            A scalar.
+        """
+
+    @shared_parameters
+    def nothing_described(c, s):
+        """Summary."""
+
+    names = [line.split(" : ")[0] for line in own_and_shared.__doc__.splitlines() if " : " in line]
+    assert names == ["c", "rows", "bandwidth"]
+    assert (
+        "Its own text." in own_and_shared.__doc__ and SHARED["bandwidth"] in own_and_shared.__doc__
+    )
+    assert own_and_shared.__doc__.index("bandwidth") < own_and_shared.__doc__.index("Returns")
+    assert (
+        nothing_described.__doc__
+        == f"Summary.\n\nParameters\n----------\n{SHARED['c']}\n{SHARED['s']}"
+    )
+    assert not validate_errors("sepclr.objectives.kjem")
+
+
+def validate_errors(name):
+    return [code for code, _ in validate(name)["errors"] if code in CHECKS]

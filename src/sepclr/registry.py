@@ -82,8 +82,10 @@ class DatasetInfo:
         Its name (``--dataset``).
     build : callable
         ``build(split=..., root=..., **options)`` returns a
-        :class:`sepclr.data.ca_dataset.CADataset`; its keyword options, with their defaults
-        and the numpydoc ``Parameters`` entries, are the dataset's options.
+        :class:`sepclr.data.ca_dataset.CADataset` for ``split`` (``"train"``, ``"validation"``
+        or ``"test"``), reading its files from the folder ``root`` first; its other keyword
+        options, with their defaults and the numpydoc ``Parameters`` entries, are the
+        dataset's options.
     description : str
         One line on what it is.
     how_to_get : str

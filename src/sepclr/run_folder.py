@@ -15,7 +15,6 @@ import shutil
 import tempfile
 import warnings
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from sepclr.engine.checkpoint import CHECKPOINT_NAME
@@ -189,12 +188,7 @@ class RunFolder:
             raise
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, kind: object, value: BaseException | None, traceback: object) -> None:
         try:
             if os.path.lexists(self.out / CONFIG_NAME):
                 self._drop_aside()

@@ -46,10 +46,6 @@ def cifar_mnist(
 
     Parameters
     ----------
-    split : {"train", "test"}
-        The split.
-    root : str or Path, optional
-        A folder searched first for the files.
     per_group : int, optional
         Rows per group, instead of the paper's (for quick runs).
 
@@ -112,10 +108,6 @@ def celeba_accessories(
 
     Parameters
     ----------
-    split : {"train", "test"}
-        The split.
-    root : str or Path, optional
-        A folder searched first for the files.
     size : {128, 64}
         The images' side: 128 as the SepCLR code, 64 as the SepVAE code.
     per_sex_scale : float
@@ -191,10 +183,6 @@ def dsprites_digit_grid(
 
     Parameters
     ----------
-    split : {"train", "test"}
-        The split.
-    root : str or Path, optional
-        A folder searched first for the files.
     n_train : int
         Images in the train split.
     n_test : int
@@ -293,8 +281,6 @@ def chexpert_subtypes(
 
     Parameters
     ----------
-    split : {"train", "test"}
-        The split.
     root : str or Path, optional
         The folder that holds ``CheXpert-v1.0-small``.
     size : int
@@ -408,10 +394,6 @@ def odir_subtypes(
 
     Parameters
     ----------
-    split : {"train", "test"}
-        The split.
-    root : str or Path, optional
-        A folder searched first for the files.
     size : int
         The images' side.
     table : str

@@ -217,10 +217,6 @@ def table_study(
 
     Parameters
     ----------
-    split : {"train", "test"}
-        The split.
-    root : str or Path, optional
-        A folder searched first for the files.
     table : str
         The file, ``.csv``, ``.tsv`` or ``.parquet``: a path relative to ``root`` (the
         ``--data-dir``) or to the current folder, or an absolute path.
@@ -301,10 +297,6 @@ def anndata_study(
 
     Parameters
     ----------
-    split : {"train", "test"}
-        The split.
-    root : str or Path, optional
-        A folder searched first for the files.
     file : str
         The ``.h5ad`` file, relative to ``root`` (the ``--data-dir``) or to the current
         folder, or absolute.

@@ -107,10 +107,6 @@ def nifti_study(
 
     Parameters
     ----------
-    split : {"train", "test"}
-        The split.
-    root : str or Path, optional
-        A folder searched first for the files.
     table : str
         The participants table (TSV or CSV), relative to ``root`` (the ``--data-dir``) or
         to the current folder, or absolute; volume paths are relative to its folder.

@@ -6,7 +6,6 @@ Windows has no ``flock``: there, folders are not locked."""
 import os
 import sys
 from pathlib import Path
-from types import TracebackType
 
 from sepclr.errors import FolderInUseError, StorageError
 
@@ -62,12 +61,7 @@ class FolderLock:
         except OSError as exc:
             raise StorageError(f"cannot lock {self.path.parent}: {exc.strerror or exc}") from exc
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._fd is None:
             return
         self.path.unlink(missing_ok=True)  # while still held: a waiting process retries

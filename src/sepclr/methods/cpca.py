@@ -279,10 +279,8 @@ class CPCA(ContrastiveEstimator):
 
         Returns
         -------
-        common : ndarray of float32, shape (n, common_dim)
-            The common codes.
-        salient : ndarray of float32, shape (n, salient_dim)
-            The salient codes.
+        tuple of ndarray, or DataFrame
+            The common and salient codes, as :meth:`ContrastiveEstimator.transform` returns them.
         """
         if covariates is None:
             return super().transform(x, layer=layer, as_frame=as_frame)

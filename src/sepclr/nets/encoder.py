@@ -124,14 +124,6 @@ class TwoBranchEncoder(nn.Module):
 
     Parameters
     ----------
-    backbone : str
-        A backbone or ``"auto"``.
-    input_shape : tuple of int
-        The shape of one sample.
-    common_dim, salient_dim : int
-        The codes' sizes.
-    width : int
-        The backbones' base width.
     salient_projector, common_projector : bool
         Whether each branch has a projector head.
     decoder : bool

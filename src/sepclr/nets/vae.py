@@ -51,17 +51,8 @@ def reparameterise(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 
 class GaussianEncoder(nn.Module):
-    """Backbone -> ``Linear(features, hidden)`` -> ReLU -> mean and log-variance heads.
-
-    Parameters
-    ----------
-    backbone : tuple of (nn.Module, int)
-        The backbone and its output features.
-    dim : int
-        The code's size.
-    hidden : int
-        The hidden width.
-    """
+    """``backbone`` (a module and its output features) -> ``Linear(features, hidden)`` -> ReLU
+    -> mean and log-variance heads of size ``dim``."""
 
     def __init__(self, backbone: tuple[nn.Module, int], dim: int, hidden: int) -> None:
         super().__init__()
@@ -83,14 +74,6 @@ class ContrastiveVAENet(nn.Module):
 
     Parameters
     ----------
-    backbone : str
-        A backbone or ``"auto"``.
-    input_shape : tuple of int
-        The shape of one sample.
-    common_dim, salient_dim : int
-        The codes' sizes.
-    width : int
-        The backbones' base width.
     hidden : int
         The fully connected layers' width.
     covariate_width : int

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from sepclr.docstrings import shared_parameters
 from sepclr.engine.shard import SINGLE_PROCESS, Shard
 from sepclr.objectives.infomax import (
     alignment,
@@ -61,6 +62,7 @@ class SepCLRObjectiveSettings:
     conditional_uniformity: bool = False
 
 
+@shared_parameters
 def sepclr_objective(
     common_heads: tuple[torch.Tensor, torch.Tensor],
     salient_heads: tuple[torch.Tensor, torch.Tensor],
@@ -93,14 +95,10 @@ def sepclr_objective(
     ----------
     common_heads, salient_heads : tuple of Tensor
         The heads of the two views, each of shape (n, d).
-    is_target : Tensor
-        Boolean, shape (n,): the target rows.
     settings : SepCLRObjectiveSettings
         The weights, bandwidths and extensions.
     independence : str or callable
         The independence term.
-    shard : Shard
-        This process's rows of a split batch.
     common_reps : tuple of Tensor, optional
         The common representations the redundancy penalty compares (the common heads when
         None).

@@ -137,7 +137,17 @@ class Critic(Adversary):
 
 
 class _Directed(Critic):
-    """A critic with ``q(s | c)`` (``c2s``) or ``q(c | s)`` (``s2c``)."""
+    """A critic with ``q(s | c)`` (``c2s``) or ``q(c | s)`` (``s2c``).
+
+    Parameters
+    ----------
+    c_dim, s_dim : int
+        The sizes of the codes.
+    direction : {"c2s", "s2c"}
+        ``q(s | c)`` or ``q(c | s)``.
+    lr : float
+        The learning rate of the critic (Adam).
+    """
 
     def __init__(self, c_dim: int, s_dim: int, direction: str, lr: float = 1e-3) -> None:
         super().__init__(lr)
@@ -160,15 +170,6 @@ class VCLUB(_Directed):
     """vCLUB (Cheng et al., ICML 2020), with ``(x, y)`` = ``(c, s)`` or ``(s, c)``:
 
     ``I(x; y) <= (1/n) sum_i [ log q(y_i | x_i) - (1/n) sum_j log q(y_j | x_i) ]``
-
-    Parameters
-    ----------
-    c_dim, s_dim : int
-        The sizes of the codes.
-    direction : {"c2s", "s2c"}
-        ``q(s | c)`` or ``q(c | s)``.
-    lr : float
-        The learning rate of the critic (Adam).
     """
 
     def estimate(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -181,15 +182,6 @@ class VL1Out(_Directed):
     """Variational leave-one-out bound (Poole et al., ICML 2019; Cheng et al., ICML 2020):
 
     ``(1/n) sum_i [ log q(y_i | x_i) - log (1/(n-1)) sum_{j != i} q(y_i | x_j) ]``
-
-    Parameters
-    ----------
-    c_dim, s_dim : int
-        The sizes of the codes.
-    direction : {"c2s", "s2c"}
-        ``q(s | c)`` or ``q(c | s)``.
-    lr : float
-        The learning rate of the critic (Adam).
     """
 
     def estimate(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
@@ -212,17 +204,7 @@ class VUB(_Directed):
     - log sigma^2)``, which depends on ``x`` only, so one of the two encoders would get no
     gradient from the term; the sample form above has the same expectation when ``q`` fits
     ``p(y | x)`` and reaches both encoders (this project's choice; the paper does not say
-    which form it uses).
-
-    Parameters
-    ----------
-    c_dim, s_dim : int
-        The sizes of the codes.
-    direction : {"c2s", "s2c"}
-        ``q(s | c)`` or ``q(c | s)``.
-    lr : float
-        The learning rate of the critic (Adam).
-    """
+    which form it uses)."""
 
     def estimate(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         x, y = self._xy(c, s)

@@ -11,6 +11,7 @@ from functools import partial
 
 import torch
 
+from sepclr.docstrings import shared_parameters
 from sepclr.engine.shard import SINGLE_PROCESS, Shard
 from sepclr.objectives.kernels import log_mean_exp, pairwise_sq_distances
 from sepclr.registry import register_term
@@ -39,11 +40,9 @@ def _batch_mean(rows: torch.Tensor, shard: Shard) -> torch.Tensor:
     return shard.sum(rows.sum()) / (len(rows) * shard.world_size)  # equal rows per process
 
 
+@shared_parameters
 def kjem(
-    c: torch.Tensor,
-    s: torch.Tensor,
-    bandwidth: float = 0.5,
-    shard: Shard = SINGLE_PROCESS,
+    c: torch.Tensor, s: torch.Tensor, bandwidth: float = 0.5, shard: Shard = SINGLE_PROCESS
 ) -> torch.Tensor:
     """k-JEM, minus the kernel estimate of the joint entropy H(c, s):
 
@@ -54,15 +53,6 @@ def kjem(
     the uniformity terms already maximise H(c) and H(s), this pushes
     I(c; s) = H(c) + H(s) - H(c, s) down without lowering the marginal entropies.
     Shapes: ``c`` (n, d_c), L2-normalised; ``s`` (n, d_s), background rows at s' = 0.
-
-    Parameters
-    ----------
-    c, s : Tensor
-        The common (n, d_c) and salient (n, d_s) codes.
-    bandwidth : float
-        The tau of the kernel.
-    shard : Shard
-        This process's rows of a split batch.
 
     Returns
     -------
@@ -82,6 +72,7 @@ def kjem(
     return _batch_mean(log_mean_exp(log_kernel, dim=1), shard)
 
 
+@shared_parameters
 def kmi(
     c: torch.Tensor, s: torch.Tensor, bandwidth: float = 0.5, shard: Shard = SINGLE_PROCESS
 ) -> torch.Tensor:
@@ -93,15 +84,6 @@ def kmi(
     included), i.e. ``H(c) + H(s) - H(c, s)`` with the same resubstitution estimators. The
     paper's "k-MI" ablation row; minimising it also lowers the marginal entropies, which is
     what k-JEM avoids. Shapes as in :func:`kjem`.
-
-    Parameters
-    ----------
-    c, s : Tensor
-        The common (n, d_c) and salient (n, d_s) codes.
-    bandwidth : float
-        The tau of the kernel.
-    shard : Shard
-        This process's rows of a split batch.
 
     Returns
     -------

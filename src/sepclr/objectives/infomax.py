@@ -15,10 +15,12 @@ import math
 
 import torch
 
+from sepclr.docstrings import shared_parameters
 from sepclr.engine.shard import SINGLE_PROCESS, Shard
 from sepclr.objectives.kernels import pairwise_sq_distances, self_pairs
 
 
+@shared_parameters
 def alignment(
     a: torch.Tensor,
     b: torch.Tensor,
@@ -41,10 +43,6 @@ def alignment(
         The two views' codes, (n, d) each.
     rows : Tensor, optional
         Boolean (n,): the rows counted.
-    bandwidth : float
-        The tau of the kernel.
-    shard : Shard
-        This process's rows of a split batch.
 
     Returns
     -------
@@ -62,6 +60,7 @@ def alignment(
     return shard.sum((distances * selected).sum()) / selected_count / (2.0 * bandwidth)
 
 
+@shared_parameters
 def uniformity(
     z: torch.Tensor, bandwidth: float = 0.5, shard: Shard = SINGLE_PROCESS
 ) -> torch.Tensor:
@@ -75,10 +74,6 @@ def uniformity(
     ----------
     z : Tensor
         Codes, (n, d) with n >= 2.
-    bandwidth : float
-        The tau of the kernel.
-    shard : Shard
-        This process's rows of a split batch.
 
     Returns
     -------
@@ -106,28 +101,15 @@ def null_background_rows(s: torch.Tensor, is_target: torch.Tensor) -> torch.Tens
     return s * is_target.to(s.dtype).unsqueeze(1)
 
 
+@shared_parameters
 def salient_uniformity(
-    s: torch.Tensor,
-    is_target: torch.Tensor,
-    bandwidth: float = 0.5,
-    shard: Shard = SINGLE_PROCESS,
+    s: torch.Tensor, is_target: torch.Tensor, bandwidth: float = 0.5, shard: Shard = SINGLE_PROCESS
 ) -> torch.Tensor:
     """s'-uniformity: :func:`uniformity` of the batch with background rows set to ``s' = 0``.
 
     Its pairs are target-target (spread the targets), target-s' (repel targets from s') and
     s'-s' (constant 1, no gradient, part of the normaliser). SepCLR code: ``uniform_loss`` on
     ``specific_head_teacher``. Minimised. Shapes: ``s`` (n, d), ``is_target`` (n,) bool.
-
-    Parameters
-    ----------
-    s : Tensor
-        Salient codes, (n, d).
-    is_target : Tensor
-        Boolean (n,): the target rows.
-    bandwidth : float
-        The tau of the kernel.
-    shard : Shard
-        This process's rows of a split batch.
 
     Returns
     -------
@@ -137,28 +119,15 @@ def salient_uniformity(
     return uniformity(null_background_rows(s, is_target), bandwidth, shard)
 
 
+@shared_parameters
 def infoless_penalty(
-    s: torch.Tensor,
-    is_target: torch.Tensor,
-    bandwidth: float = 0.5,
-    shard: Shard = SINGLE_PROCESS,
+    s: torch.Tensor, is_target: torch.Tensor, bandwidth: float = 0.5, shard: Shard = SINGLE_PROCESS
 ) -> torch.Tensor:
     """Information-less penalty, ``(1/N_x) sum_{i in background} |s_i - s'|^2 / (2 tau)``.
 
     Enforces ``D_KL(p(s_x) || delta(s')) = 0`` by pulling every background salient code onto
     ``s' = 0`` (SepCLR paper Eq. 8; code: ``align_loss(teacher[bg], head[bg])``). Minimised.
     Returns 0 when the batch has no background row.
-
-    Parameters
-    ----------
-    s : Tensor
-        Salient codes, (n, d).
-    is_target : Tensor
-        Boolean (n,): the target rows.
-    bandwidth : float
-        The tau of the kernel.
-    shard : Shard
-        This process's rows of a split batch.
 
     Returns
     -------

@@ -55,10 +55,6 @@ def breast_cancer_enlarged(
 
     Parameters
     ----------
-    split : {"train", "validation", "test"}
-        The split.
-    root : str or Path, optional
-        Unused: the table comes with scikit-learn.
     gain : float
         How much the enlarged nuclei are enlarged (linear size); above 1.
 

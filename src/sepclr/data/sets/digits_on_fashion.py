@@ -80,10 +80,6 @@ def digits_on_fashion(
 
     Parameters
     ----------
-    split : {"train", "validation", "test"}
-        The split.
-    root : str or Path, optional
-        A folder searched first for the files.
     size : {"default", "small", "full"}
         Images per group in the train and test splits: 10,000 and 1,000 (``default``),
         5,000 and 1,000 (``small``) or 30,000 and 5,000 (``full``).

@@ -96,10 +96,6 @@ def mice_protein(split: str = "train", root: str | Path | None = None, fold: int
 
     Parameters
     ----------
-    split : {"train", "test"}
-        The split.
-    root : str or Path, optional
-        A folder searched first for the files.
     fold : int
         Which third of the mice forms the test split: 0, 1 or 2.
 

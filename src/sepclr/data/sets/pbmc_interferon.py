@@ -123,10 +123,6 @@ def pbmc_interferon(
 
     Parameters
     ----------
-    split : {"train", "validation", "test"}
-        The split.
-    root : str or Path, optional
-        Unused: the cells come with scanpy.
     strength : float
         The fold of extra expression of the program's genes in a fully responding myeloid
         cell; above 0.

@@ -89,10 +89,6 @@ def synthetic_brain(
 
     Parameters
     ----------
-    split : {"train", "validation", "test"}
-        The split.
-    root : str or Path, optional
-        Unused: the data are generated.
     size : {"small", "default"}
         ``small``: 300 + 300 train and 150 + 150 test subjects; ``default``: twice as many.
     side : int

@@ -30,10 +30,6 @@ def synthetic_tabular(
 
     Parameters
     ----------
-    split : {"train", "validation", "test"}
-        The split.
-    root : str or Path, optional
-        Unused: the data are generated.
     n : int
         Samples per group.
     features : int
