@@ -17,7 +17,7 @@ from sepclr.views import (
 
 @pytest.mark.parametrize("shape", [(1, 16, 16), (3, 32, 32), (2, 28, 40)])
 def test_convnet_encoder_shapes(shape):
-    encoder = TwoBranchEncoder("auto", shape, common_dim=6, salient_dim=5, width=4)
+    encoder = TwoBranchEncoder("convnet", shape, common_dim=6, salient_dim=5, width=4)
     out = encoder(torch.rand(3, *shape))
     assert out.common_rep.shape == (3, 6) and out.common_head.shape == (3, 6)
     assert out.salient_rep.shape == (3, 5) and out.salient_head.shape == (3, 5)

@@ -147,7 +147,7 @@ def test_supervision_errors_are_clear():
 
 
 def test_supervised_module_keeps_the_settings_of_the_unsupervised_one():
-    """The supervised module is built from the unsupervised one: it keeps the view passes
+    """The supervised module is built with the unsupervised one's parts: it keeps the view passes
     and trains with the independence term that was asked for (a TC critic here), not
     always k-JEM."""
     kinds = {"amount": "continuous", "flag": "discrete"}
@@ -158,7 +158,7 @@ def test_supervised_module_keeps_the_settings_of_the_unsupervised_one():
         independence="tc",
         device="cpu",
     )
-    module = model._build_module((10,), torch.device("cpu"))
+    module = model._build_module(model.resolve_fit((10,)), torch.device("cpu"))
     assert module.view_passes == "separate"
     assert list(module.adversaries()) == ["critic"]
     background, target, attributes = _data(64, 0)

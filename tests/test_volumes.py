@@ -24,7 +24,7 @@ def test_3d_backbones_encode_volumes_of_several_sizes(backbone, shape):
 
 
 def test_the_vae_decodes_volumes_to_their_shape():
-    net = ContrastiveVAENet("auto", (1, 16, 16, 16), 4, 4, width=2, hidden=16)
+    net = ContrastiveVAENet("convnet", (1, 16, 16, 16), 4, 4, width=2, hidden=16)
     z = torch.randn(3, 8)
     decoded = net.decoder(z)
     assert (

@@ -539,7 +539,7 @@ def _check_preset_fits(run: dict[str, Any], train: CADataset) -> None:
     if not name or preset(name).dataset == run["dataset"]:
         return
     try:
-        SepCLR(**run["params"]).check_sample_shape(tuple(train.target.shape[1:]))
+        SepCLR(**run["params"]).resolve_fit(tuple(train.target.shape[1:]))
     except InvalidInputError as exc:
         raise InvalidInputError(
             f"--preset {name} is made for {preset(name).dataset}, and its settings do not suit "

@@ -9,6 +9,7 @@ about the fit) and ``_set_fitted`` (the inverse of both).
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypedDict, TypeVar
 
@@ -54,6 +55,7 @@ from sepclr.methods.standardiser import Standardiser
 from sepclr.methods.validation import as_float_tensor, feature_names, stack_groups, to_float
 from sepclr.nets.encoder import resolve_backbone
 from sepclr.objectives.covariates import linear_erasure
+from sepclr.views import ViewOptions
 
 Model = TypeVar("Model", bound="ContrastiveEstimator")
 ERASURE = "covariate_erasure"
@@ -538,6 +540,16 @@ class ContrastiveEstimator(BaseEstimator):
         return model
 
 
+@dataclass(frozen=True)
+class FitSpec:
+    """What a fit resolves once from the parameters and the samples' shape, before anything
+    is built: the resolved backbone and, for methods trained on views, the views' options."""
+
+    sample_shape: tuple[int, ...]
+    backbone: str
+    views: ViewOptions | None = None
+
+
 class TrainingParams(TypedDict, total=False):
     """The parameters TrainedEstimator takes by name (see its class docstring)."""
 
@@ -646,8 +658,9 @@ class TrainedEstimator(ContrastiveEstimator):
         shard = Shard.current()
         check_processes(type(self), shard.world_size)
         device = process_device(resolve_device(str(self.device)), shard)
-        plan = self._plan(tuple(inputs.shape[1:]), len(inputs), device, shard)
-        self._check_model_fits(tuple(inputs.shape[1:]), device)
+        spec = self.resolve_fit(tuple(inputs.shape[1:]))
+        plan = self._plan(spec, len(inputs), device, shard)
+        self._check_model_fits(spec, device)
         standardiser = Standardiser.fit(inputs)
         data = TrainingData(inputs, is_target, standardiser, rows, covariates)
         fingerprinted = tuple(t for t in (inputs, is_target, rows, covariates) if t is not None)
@@ -656,13 +669,13 @@ class TrainedEstimator(ContrastiveEstimator):
         )
         with torch.random.fork_rng(devices=[]), StopRequest(checkpointer is not None) as stop:
             torch.manual_seed(int(self.seed))
-            module = self._build_module(tuple(inputs.shape[1:]), device)
+            module = self._build_module(spec, device)
             generator = torch.Generator().manual_seed(int(self.seed))
             progress = plan.run(module, data, generator, checkpointer, resuming, stop)
         self.history_, self.train_seconds_ = progress.history, progress.seconds
         self.standardiser_ = standardiser
-        self.sample_shape_ = tuple(inputs.shape[1:])
-        self._keep_trained(module, data, device)
+        self.sample_shape_ = spec.sample_shape
+        self._keep_trained(spec, module, data, device)
         self._fit_erasure(inputs, is_target, covariates)
         del module, data, inputs
         release_free_memory()
@@ -673,13 +686,10 @@ class TrainedEstimator(ContrastiveEstimator):
         params = {**self.get_params(), "epochs": 0, "verbose": False}
         return type(self)(**params)
 
-    def _plan(
-        self, sample_shape: tuple[int, ...], n_rows: int, device: torch.device, shard: Shard
-    ) -> TrainingPlan:
+    def _plan(self, spec: FitSpec, n_rows: int, device: torch.device, shard: Shard) -> TrainingPlan:
         """The training plan of this method's parameters."""
-        image = view_kind(sample_shape) == "image"
-        backbone = checked_backbone(str(self.get_params().get("backbone", "auto")), sample_shape)
-        channels_last = default_channels_last(device, image, backbone)
+        image = view_kind(spec.sample_shape) == "image"
+        channels_last = default_channels_last(device, image, spec.backbone)
         speed = StepSpeed(str(self.precision), channels_last, bool(self.compile))
         return TrainingPlan(
             epochs=int(self.epochs),
@@ -696,17 +706,17 @@ class TrainedEstimator(ContrastiveEstimator):
             description=type(self).__name__,
         )
 
-    def check_sample_shape(self, sample_shape: tuple[int, ...]) -> None:
-        """Refuse settings that cannot take samples of ``sample_shape`` (a backbone for
-        another kind of data).
-        """
-        checked_backbone(str(self.get_params().get("backbone", "auto")), sample_shape)
+    def resolve_fit(self, sample_shape: tuple[int, ...]) -> FitSpec:
+        """What a fit on samples of ``sample_shape`` is built from; settings that cannot take
+        them (a backbone for another kind of data) are refused."""
+        backbone = str(self.get_params().get("backbone", "auto"))
+        return FitSpec(sample_shape, checked_backbone(backbone, sample_shape))
 
-    def _check_model_fits(self, sample_shape: tuple[int, ...], device: torch.device) -> None:
+    def _check_model_fits(self, spec: FitSpec, device: torch.device) -> None:
         """Refuse settings whose model would not fit in ``device``'s memory for training,
         counted on a model built without memory (PyTorch's meta device)."""
         with torch.random.fork_rng(devices=[]), torch.device("meta"):
-            module = self._build_module(sample_shape, torch.device("meta"))
+            module = self._build_module(spec, torch.device("meta"))
         count = sum(p.numel() for p in module.parameters())
         sizes = [p for p in ("common_dim", "salient_dim", "width", "hidden") if p in self.__dict__]
         check_fits(
@@ -727,15 +737,15 @@ class TrainedEstimator(ContrastiveEstimator):
             )
         return None
 
-    def _build(self, sample_shape: tuple[int, ...]) -> nn.Module:
-        """The untrained network for samples of ``sample_shape`` (what is saved)."""
+    def _build(self, spec: FitSpec) -> nn.Module:
+        """The untrained network (what is saved)."""
         raise NotImplementedError
 
-    def _build_module(self, sample_shape: tuple[int, ...], device: torch.device) -> TrainingModule:
+    def _build_module(self, spec: FitSpec, device: torch.device) -> TrainingModule:
         raise NotImplementedError
 
     def _keep_trained(
-        self, module: TrainingModule, data: TrainingData, device: torch.device
+        self, spec: FitSpec, module: TrainingModule, data: TrainingData, device: torch.device
     ) -> None:
         """Keep the trained network (on the CPU) and whatever the method fits after it."""
         raise NotImplementedError
@@ -802,7 +812,7 @@ class TrainedEstimator(ContrastiveEstimator):
         """Raise ``ValueError`` naming the first tensor the network of these parameters
         does not have, or has in another shape; checked on a model built without memory."""
         with torch.random.fork_rng(devices=[]), torch.device("meta"):
-            expected = self._build(self.sample_shape_).state_dict()
+            expected = self._build(self.resolve_fit(self.sample_shape_)).state_dict()
         for name in sorted(set(expected) | set(saved)):
             if name not in saved or name not in expected:
                 where = "the weights lack" if name not in saved else "the model has no"

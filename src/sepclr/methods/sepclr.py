@@ -1,5 +1,6 @@
 """SepCLR (Louiset, Duchesnay, Grigis, Gori; ICLR 2024) as a scikit-learn-style estimator."""
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, Unpack
 
 import numpy as np
@@ -13,13 +14,13 @@ from sepclr.engine.performance import (
     set_memory_format,
 )
 from sepclr.engine.shard import Shard
-from sepclr.engine.training import TrainingData, TrainingModule, TrainingPlan
+from sepclr.engine.training import TrainingData, TrainingModule
 from sepclr.errors import InvalidInputError
 from sepclr.methods.base import (
     CodeFunction,
+    FitSpec,
     TrainedEstimator,
     TrainingParams,
-    checked_backbone,
     prefixed,
     view_kind,
 )
@@ -416,29 +417,19 @@ class SepCLR(TrainedEstimator):
                 "SepCLR with a decoder (decoder_weight > 0) trains in one process"
             )
 
-    def _view_options(self, sample_shape: tuple[int, ...]) -> Any:
+    def resolve_fit(self, sample_shape: tuple[int, ...]) -> FitSpec:
+        """What a fit on samples of ``sample_shape`` is built from; views or a backbone for
+        another kind of data are refused."""
         try:
-            return view_options(view_kind(sample_shape), self.views)
+            views = view_options(view_kind(sample_shape), self.views)
         except ValueError as exc:
             raise InvalidInputError(str(exc)) from exc
+        return replace(super().resolve_fit(sample_shape), views=views)
 
-    def check_sample_shape(self, sample_shape: tuple[int, ...]) -> None:
-        """Refuse settings that cannot take samples of ``sample_shape``: views or a backbone
-        for another kind of data.
-        """
-        self._view_options(sample_shape)
-        super().check_sample_shape(sample_shape)
-
-    def _plan(
-        self, sample_shape: tuple[int, ...], n_rows: int, device: torch.device, shard: Shard
-    ) -> TrainingPlan:
-        self.check_sample_shape(sample_shape)  # before anything is written
-        return super()._plan(sample_shape, n_rows, device, shard)
-
-    def _build(self, sample_shape: tuple[int, ...]) -> TwoBranchEncoder:
+    def _build(self, spec: FitSpec) -> TwoBranchEncoder:
         return TwoBranchEncoder(
-            checked_backbone(str(self.backbone), sample_shape),
-            sample_shape,
+            spec.backbone,
+            spec.sample_shape,
             int(self.common_dim),
             int(self.salient_dim),
             int(self.width),
@@ -447,36 +438,33 @@ class SepCLR(TrainedEstimator):
             decoder=float(self.decoder_weight) > 0,
         )
 
-    def _build_module(self, sample_shape: tuple[int, ...], device: torch.device) -> TrainingModule:
-        encoder = self._build(sample_shape)
-        options = self._view_options(sample_shape)
-        self.view_options_ = options_as_dict(options)
-        views = build_views(options, sample_shape)
+    def _build_module(self, spec: FitSpec, device: torch.device) -> TrainingModule:
+        assert spec.views is not None
+        encoder = self._build(spec)
+        views = build_views(spec.views, spec.sample_shape)
         independence = build_independence(
             str(self.independence),
             int(self.common_dim),
             int(self.salient_dim),
             float(self.bandwidth),
         )
-        module = SepCLRModule(
-            encoder,
-            views,
-            independence,
-            self._objective_settings(),
-            salient_mix=self._mix(),
-            decoder_weight=float(self.decoder_weight),
-            decoder_noise=float(self.decoder_noise),
-            view_passes=resolve_view_passes(
-                str(self.view_passes), device, checked_backbone(str(self.backbone), sample_shape)
-            ),
-        )
+        parts = (encoder, views, independence, self._objective_settings())
+        options: dict[str, Any] = {
+            "salient_mix": self._mix(),
+            "decoder_weight": float(self.decoder_weight),
+            "decoder_noise": float(self.decoder_noise),
+            "view_passes": resolve_view_passes(str(self.view_passes), device, spec.backbone),
+        }
         if self.salient_attributes is None:
-            return module
-        return SupervisedSepCLRModule(module, tuple(self.salient_attributes.values()))
+            return SepCLRModule(*parts, **options)
+        kinds = tuple(self.salient_attributes.values())
+        return SupervisedSepCLRModule(*parts, kinds=kinds, **options)
 
     def _keep_trained(
-        self, module: TrainingModule, data: TrainingData, device: torch.device
+        self, spec: FitSpec, module: TrainingModule, data: TrainingData, device: torch.device
     ) -> None:
+        assert spec.views is not None
+        self.view_options_ = options_as_dict(spec.views)
         encoder = module.network
         assert isinstance(encoder, TwoBranchEncoder)
         set_memory_format(encoder.cpu(), channels_last=False)
@@ -581,7 +569,7 @@ class SepCLR(TrainedEstimator):
     def _set_fitted(self, fitted: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         super()._set_fitted(fitted, tensors)
         self.view_options_ = fitted["view_options"]
-        encoder = self._build(self.sample_shape_)
+        encoder = self._build(self.resolve_fit(self.sample_shape_))
         encoder.load_state_dict(prefixed("encoder", tensors), strict=True)
         self.encoder_ = encoder
         names = {"none": (), "salient": ("salient",), "both": ("salient", "common")}

@@ -14,31 +14,14 @@ from sepclr.objectives.supervised import supervised_sepclr_objective
 
 
 class SupervisedSepCLRModule(SepCLRModule):
-    """The parts of an ``unsupervised`` module (its encoder, views, independence term,
-    weights, salient mixing and view passes), trained on the original batch and one view
-    of it with the loss of :func:`sepclr.objectives.supervised.supervised_sepclr_objective`
-    and the batch's known attributes (``Batch.rows``) of kinds ``kinds``.
-
-    Parameters
-    ----------
-    unsupervised : SepCLRModule
-        The module whose parts are taken.
-    kinds : tuple of str
-        Each attribute's kind, ``"discrete"`` or ``"continuous"``.
+    """:class:`sepclr.methods.sepclr_module.SepCLRModule`'s parts, trained on the original
+    batch and one view of it with the loss of
+    :func:`sepclr.objectives.supervised.supervised_sepclr_objective` and the batch's known
+    attributes (``Batch.rows``) of kinds ``kinds`` (``"discrete"`` or ``"continuous"``).
     """
 
-    def __init__(self, unsupervised: SepCLRModule, kinds: tuple[str, ...]) -> None:
-        m = unsupervised
-        super().__init__(
-            m.network,
-            m.views,
-            m.independence,
-            m.settings,
-            m.salient_mix,
-            m.decoder_weight,
-            m.decoder_noise,
-            m.view_passes,
-        )
+    def __init__(self, *parts: Any, kinds: tuple[str, ...], **options: Any) -> None:
+        super().__init__(*parts, **options)
         self.kinds = kinds
 
     def view_pair(self, x: torch.Tensor) -> torch.Tensor:

@@ -25,9 +25,9 @@ from sepclr.engine.training import TrainingData, TrainingModule
 from sepclr.errors import InvalidInputError
 from sepclr.methods.base import (
     CodeFunction,
+    FitSpec,
     TrainedEstimator,
     TrainingParams,
-    checked_backbone,
     prefixed,
 )
 from sepclr.methods.parameters import NON_NEGATIVE, Choice, Integer, Param
@@ -84,10 +84,10 @@ class ContrastiveVAE(TrainedEstimator):
         """The weights of the variant's own terms (see :class:`VAEWeights`)."""
         return {}
 
-    def _build(self, sample_shape: tuple[int, ...]) -> ContrastiveVAENet:
+    def _build(self, spec: FitSpec) -> ContrastiveVAENet:
         return ContrastiveVAENet(
-            checked_backbone(str(self.backbone), sample_shape),
-            sample_shape,
+            spec.backbone,
+            spec.sample_shape,
             int(self.common_dim),
             int(self.salient_dim),
             int(self.width),
@@ -95,11 +95,11 @@ class ContrastiveVAE(TrainedEstimator):
             self.covariates_.width if hasattr(self, "covariates_") else 0,
         )
 
-    def _build_module(self, sample_shape: tuple[int, ...], device: torch.device) -> TrainingModule:
-        return ContrastiveVAEModule(self._build(sample_shape), self._weights(), float(self.lr))
+    def _build_module(self, spec: FitSpec, device: torch.device) -> TrainingModule:
+        return ContrastiveVAEModule(self._build(spec), self._weights(), float(self.lr))
 
     def _keep_trained(
-        self, module: TrainingModule, data: TrainingData, device: torch.device
+        self, spec: FitSpec, module: TrainingModule, data: TrainingData, device: torch.device
     ) -> None:
         assert isinstance(module.network, ContrastiveVAENet)
         self.net_ = module.network.cpu().eval()
@@ -182,7 +182,7 @@ class ContrastiveVAE(TrainedEstimator):
 
     def _set_fitted(self, fitted: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         super()._set_fitted(fitted, tensors)
-        net = self._build(self.sample_shape_)
+        net = self._build(self.resolve_fit(self.sample_shape_))
         net.load_state_dict(prefixed("net", tensors), strict=True)
         self.net_ = net.eval()
 

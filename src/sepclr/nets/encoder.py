@@ -62,6 +62,8 @@ def build_backbone(name: str, input_shape: tuple[int, ...], width: int) -> tuple
     """A backbone instance and its number of output features; ``name`` must already be
     resolved (see :func:`resolve_backbone`). Samples of rank 4 get 3-D convolutions.
     """
+    if name not in BACKBONES[1:]:
+        raise ValueError(f"build_backbone takes a resolved backbone, got {name!r}")
     if name == "mlp":
         mlp = MLPBackbone(input_shape[0], hidden=(8 * width, 8 * width))
         return mlp, mlp.out_features
@@ -116,7 +118,8 @@ class Branch(nn.Module):
 
 
 class TwoBranchEncoder(nn.Module):
-    """Independent common and salient branches on the same input. ``salient_projector=False``
+    """Independent common and salient branches on the same input, each with a ``backbone``
+    resolved by :func:`resolve_backbone`. ``salient_projector=False``
     (``common_projector=False``) makes the salient (common) losses act on that branch's
     representation itself. ``decoder=True`` adds a decoder from the concatenated
     representations back to the input (:func:`sepclr.nets.decoders.build_decoder`), used by
@@ -142,16 +145,15 @@ class TwoBranchEncoder(nn.Module):
         decoder: bool = False,
     ) -> None:
         super().__init__()
-        name = resolve_backbone(backbone, input_shape)
         self.common = Branch(
-            build_backbone(name, input_shape, width), common_dim, projector=common_projector
+            build_backbone(backbone, input_shape, width), common_dim, projector=common_projector
         )
         self.salient = Branch(
-            build_backbone(name, input_shape, width), salient_dim, projector=salient_projector
+            build_backbone(backbone, input_shape, width), salient_dim, projector=salient_projector
         )
         self.decoder: nn.Module | None = None
         if decoder:
-            self.decoder = build_decoder(name, input_shape, common_dim + salient_dim, width)
+            self.decoder = build_decoder(backbone, input_shape, common_dim + salient_dim, width)
 
     def forward(
         self, x: torch.Tensor, x_salient: torch.Tensor | None = None, passes: int = 1

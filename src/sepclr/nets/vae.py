@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from sepclr.nets.decoders import build_decoder
-from sepclr.nets.encoder import build_backbone, resolve_backbone
+from sepclr.nets.encoder import build_backbone
 
 
 class Posterior(NamedTuple):
@@ -91,13 +91,14 @@ class ContrastiveVAENet(nn.Module):
         covariate_width: int = 0,
     ) -> None:
         super().__init__()
-        name = resolve_backbone(backbone, input_shape)
-        self.common = GaussianEncoder(build_backbone(name, input_shape, width), common_dim, hidden)
+        self.common = GaussianEncoder(
+            build_backbone(backbone, input_shape, width), common_dim, hidden
+        )
         self.salient = GaussianEncoder(
-            build_backbone(name, input_shape, width), salient_dim, hidden
+            build_backbone(backbone, input_shape, width), salient_dim, hidden
         )
         codes = common_dim + salient_dim + covariate_width
-        self.decoder = build_decoder(name, input_shape, codes, width, hidden)
+        self.decoder = build_decoder(backbone, input_shape, codes, width, hidden)
 
     def encode(self, x: torch.Tensor) -> tuple[Posterior, Posterior]:
         """The common and salient posteriors of ``x``."""
