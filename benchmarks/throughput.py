@@ -40,18 +40,13 @@ import torch.multiprocessing as mp
 from sepclr import SepCLR
 from sepclr.engine.devices import resolve_device
 from sepclr.engine.distributed import process_device
-from sepclr.engine.performance import (
-    StepSpeed,
-    default_channels_last,
-    native_precision,
-    resolve_view_passes,
-    set_memory_format,
-)
+from sepclr.engine.performance import StepSpeed, native_precision, set_memory_format
 from sepclr.engine.shard import SINGLE_PROCESS, Shard
 from sepclr.engine.training import TrainingData, TrainingPlan
 from sepclr.evaluation import markdown_table
 from sepclr.methods.sepclr_module import SepCLRModule
 from sepclr.nets import EncodedBatch, TwoBranchEncoder
+from sepclr.nets.speed import default_channels_last, resolve_view_passes
 from sepclr.objectives import SepCLRObjectiveSettings, build_independence, sepclr_objective
 from sepclr.views import build_views, view_options
 

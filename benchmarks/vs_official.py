@@ -31,8 +31,9 @@ from torch.profiler import ProfilerActivity, profile
 
 from sepclr import SepCLR
 from sepclr.engine.devices import resolve_device
-from sepclr.engine.performance import PRECISIONS, native_precision, resolve_view_passes
+from sepclr.engine.performance import PRECISIONS, native_precision
 from sepclr.nets.encoder import Branch, build_backbone
+from sepclr.nets.speed import resolve_view_passes
 from sepclr.presets import PRESETS
 from sepclr.views import build_views, view_options
 

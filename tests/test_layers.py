@@ -1,5 +1,5 @@
 """The structure of the package: the wings import downwards only (the engine knows no
-objectives, networks, methods or applications), and functions stay short."""
+objectives, networks, methods or applications, not even by name), and functions stay short."""
 
 import ast
 from pathlib import Path
@@ -68,6 +68,29 @@ def test_the_engine_imports_nothing_above_it():
     for path in sorted((ROOT / "engine").glob("*.py")):
         upward = [m for m in _imports(path) if m.startswith(ABOVE_ENGINE)]
         assert not upward, f"{path.name} imports {upward}"
+
+
+def test_the_engine_names_no_backbone_or_method():
+    from sepclr.nets.encoder import BACKBONES
+    from sepclr.registry import METHODS
+
+    names = {*BACKBONES[1:], *(info.cls.__name__ for info in METHODS.values())}
+    for path in sorted((ROOT / "engine").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef) and node.body
+            if isinstance(node.body[0], ast.Expr)
+        }
+        strings = {
+            node.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            if id(node) not in docstrings
+        }
+        named = {name for name in names for text in strings if name in text}
+        assert not named, f"{path.name} names {sorted(named)}"
 
 
 def _code_lines(function: ast.FunctionDef | ast.AsyncFunctionDef) -> int:

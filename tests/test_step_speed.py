@@ -13,16 +13,12 @@ from loop_steps import run_step_function
 
 from sepclr import SepCLR
 from sepclr.engine import devices
-from sepclr.engine.performance import (
-    StepSpeed,
-    backend_settings,
-    default_channels_last,
-    resolve_view_passes,
-)
+from sepclr.engine.performance import StepSpeed, backend_settings
 from sepclr.engine.training import TrainingData, TrainingPlan
 from sepclr.methods.sepclr_module import SepCLRModule
 from sepclr.methods.validation import stack_groups
 from sepclr.nets.encoder import TwoBranchEncoder
+from sepclr.nets.speed import default_channels_last, resolve_view_passes
 from sepclr.objectives import SepCLRObjectiveSettings, build_independence
 
 

@@ -23,12 +23,7 @@ from sepclr.engine.checkpoint import Checkpointer, data_fingerprint
 from sepclr.engine.devices import resolve_device
 from sepclr.engine.distributed import process_device, resolve_batch_size
 from sepclr.engine.loop import StopRequest
-from sepclr.engine.performance import (
-    PRECISIONS,
-    StepSpeed,
-    default_channels_last,
-    release_free_memory,
-)
+from sepclr.engine.performance import PRECISIONS, StepSpeed, release_free_memory
 from sepclr.engine.persistence import read_model, save_model
 from sepclr.engine.shard import Shard
 from sepclr.engine.training import TrainingData, TrainingModule, TrainingPlan
@@ -54,6 +49,7 @@ from sepclr.methods.parameters import (
 from sepclr.methods.standardiser import Standardiser
 from sepclr.methods.validation import as_float_tensor, feature_names, stack_groups, to_float
 from sepclr.nets.encoder import resolve_backbone
+from sepclr.nets.speed import default_channels_last
 from sepclr.objectives.covariates import linear_erasure
 from sepclr.views import ViewOptions
 

@@ -8,11 +8,7 @@ import torch
 from torch import nn
 
 from sepclr.engine.devices import resolve_device
-from sepclr.engine.performance import (
-    VIEW_PASSES,
-    resolve_view_passes,
-    set_memory_format,
-)
+from sepclr.engine.performance import set_memory_format
 from sepclr.engine.shard import Shard
 from sepclr.engine.training import TrainingData, TrainingModule
 from sepclr.errors import InvalidInputError
@@ -42,6 +38,7 @@ from sepclr.methods.sepclr_module import SepCLRModule, encode
 from sepclr.methods.supervised import SupervisedSepCLRModule, attribute_rows
 from sepclr.methods.validation import as_sample_tensor
 from sepclr.nets.encoder import BACKBONES, EncodedBatch, TwoBranchEncoder
+from sepclr.nets.speed import VIEW_PASSES, resolve_view_passes
 from sepclr.objectives import INDEPENDENCE_TERMS, SepCLRObjectiveSettings, build_independence
 from sepclr.objectives.redundancy import REDUNDANCY_TERMS
 from sepclr.objectives.supervised import ATTRIBUTE_KINDS
