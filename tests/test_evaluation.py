@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from sepclr.data.ca_dataset import CADataset
+from sepclr.data.ca_dataset import CADataset, ProbeProtocol
 from sepclr.evaluation import delta_tot, ideal_scores, markdown_table, probe_balanced_accuracy
 from sepclr.evaluation.probes import probe_accuracy
 from sepclr.evaluation.report import ideal_row, probe_columns, probe_row
@@ -53,6 +53,12 @@ class _FixedModel:
         return EncodedBatch(common, heads[:, [0, 1, 4]], salient, heads[:, [2, 3, 4]])
 
 
+PAPER_PROTOCOLS = {  # as the builders of these datasets set them (test_paper_datasets.py)
+    "cifar-mnist": ProbeProtocol(accuracy=True),
+    "chexpert-subtypes": ProbeProtocol(group_probe="head"),
+}
+
+
 def _dataset(name: str, seed: int) -> CADataset:
     """Targets: digit 0 (80 %) or 1, readable from the salient columns; an age readable from
     the common ones; the group flag only in the last column, which transform() hides."""
@@ -75,6 +81,7 @@ def _dataset(name: str, seed: int) -> CADataset:
         target,
         {"digit": digit, "age": age},
         {"digit": "salient", "age": "common"},
+        protocol=PAPER_PROTOCOLS.get(name, ProbeProtocol()),
     )
 
 

@@ -13,6 +13,7 @@ from source_files import (
 )
 
 import sepclr
+from sepclr.data.ca_dataset import ProbeProtocol
 from sepclr.errors import InvalidInputError
 
 
@@ -42,6 +43,7 @@ def test_cifar_mnist_sizes_and_mixing(cifar_mnist_root, split, n):
     np.testing.assert_array_equal(data.factors["object"], object_labels[n : 2 * n])
     np.testing.assert_array_equal(data.background_factors["object"], object_labels[:n])
     assert data.roles == {"digit": "salient", "object": "common"}
+    assert data.protocol == ProbeProtocol(accuracy=True)  # Table 1's plain accuracy
     assert data.background.max() <= 0.5 and data.target.max() <= 1.0
 
 
@@ -102,6 +104,7 @@ def test_celeba_accessories_groups_balance_and_split(tmp_path, size):
     assert sexes.sum() == 10  # half of the background is male
     accessories = np.concatenate([train.factors["accessory"], test.factors["accessory"]])
     assert (np.bincount(accessories) == [10, 10]).all()
+    assert train.protocol == ProbeProtocol(group_probe="representation")
     with pytest.raises(InvalidInputError, match="needs 11 images"):
         sepclr.datasets.load("celeba-accessories", root=tmp_path, per_sex_scale=11 / 6000)
 
@@ -134,6 +137,7 @@ def test_chexpert_subtypes_filters_rows_like_the_official_code(tmp_path):
     ages = np.concatenate([train.factors["age"], test.factors["age"]])
     assert sorted(ages.tolist()) == [40.0, 50.0, 50.0, 50.0]
     assert train.roles == {"subtype": "salient", "sex": "common", "age": "common"}
+    assert train.protocol == ProbeProtocol(group_probe="head")
 
 
 def test_odir_subtypes_keeps_eyes_of_single_label_patients(tmp_path):
@@ -158,3 +162,4 @@ def test_odir_subtypes_keeps_eyes_of_single_label_patients(tmp_path):
     assert 1.0 not in ages.tolist()  # the unknown age became the mean
     assert train.target.shape[1:] == (3, 32, 32)
     assert set(train.roles) == {"subtype", "age", "sex", "eye"}
+    assert train.protocol == ProbeProtocol(group_probe="head")

@@ -1,5 +1,7 @@
 """Tabular and single-cell studies: CSV, Parquet and AnnData files the tests write."""
 
+import sys
+
 import numpy as np
 import pytest
 import scipy.sparse
@@ -136,3 +138,14 @@ def test_cells_are_read_by_gene_name_and_a_gene_named_twice_is_refused(tmp_path,
     with pytest.raises(InvalidInputError, match="names the gene 'g1' twice"):
         sepclr.datasets.load("anndata-study", root=tmp_path)
     capsys.readouterr()
+
+
+def test_a_missing_optional_library_is_named_with_its_extra(tmp_path, monkeypatch):
+    from sepclr.data.readers import read_columns
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    with pytest.raises(
+        InvalidInputError, match=r"reading Parquet needs pyarrow: pip install 'sepclr\[tables\]'"
+    ):
+        read_columns(tmp_path / "data.parquet")

@@ -85,6 +85,7 @@ def test_synthetic_brain_dataset_groups_and_roles():
     assert data.background.shape == (300, 1, 32, 32, 32) == data.target.shape
     assert data.roles == {"score": "salient", "age": "common", "sex": "common", "site": "common"}
     assert set(data.background_factors) == {"age", "sex", "site"}
+    assert data.protocol.group_probe == "representation"
 
 
 @pytest.mark.slow

@@ -23,7 +23,13 @@ import numpy as np
 
 from sepclr.data.catalog import DATASETS, dataset_options
 from sepclr.data.cells import CellPreparation
-from sepclr.data.readers import read_anndata, read_columns, read_npy
+from sepclr.data.readers import (
+    SAMPLE_READERS,
+    optional_module,
+    read_anndata,
+    read_columns,
+    read_npy,
+)
 from sepclr.data.tables import ID_COLUMNS, anndata_features, fitted_order, table_features
 from sepclr.engine.files import atomic_write, write_text
 from sepclr.errors import InvalidInputError
@@ -110,7 +116,7 @@ def read_samples(
     columns = read_columns(path)
     ids = _identifiers(columns, id_column)
     names = (ids[0],) if ids else ()
-    reader = DATASETS[dataset].table_samples if dataset in DATASETS else None
+    reader = SAMPLE_READERS.get(dataset)
     if reader is not None:
         return Samples(reader(path, columns, options, names, fitted), ids)
     features = None
@@ -249,13 +255,8 @@ def _savez(path: str, common: np.ndarray, salient: np.ndarray) -> None:
 
 
 def _write_parquet(path: str, columns: dict[str, np.ndarray]) -> None:
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError as exc:
-        raise InvalidInputError(
-            "writing Parquet needs pyarrow: pip install 'sepclr[tables]'"
-        ) from exc
+    pa = optional_module("pyarrow", "tables", "writing Parquet")
+    pq = optional_module("pyarrow.parquet", "tables", "writing Parquet")
     pq.write_table(pa.table({k: pa.array(v) for k, v in columns.items()}), path)
 
 

@@ -98,17 +98,8 @@ class DatasetInfo:
         fetches for it.
     path_options : tuple of str
         The options that name a file (a run stores them absolute).
-    table_samples : callable, optional
-        ``table_samples(path, columns, options, ids, fitted)``: the samples that
-        ``sepclr transform`` reads from a table file, as this dataset reads its own, given the
-        identifier columns ``ids`` and the feature names the model was fitted on (None: the
-        fitted features, else every column but the identifiers).
     sizes : tuple of str
         Its named sizes (the ``size`` option), the benchmarks' default first.
-    probe_accuracy : bool
-        Plain accuracy instead of balanced accuracy for the class probes.
-    group_probe : {"representation", "head"}, optional
-        Also probe target against background (the ``S_group`` and ``C_group`` columns).
     preset : str, optional
         The SepCLR recipe (:mod:`sepclr.presets`) a run on this dataset uses when it names
         none (``"single-cell"`` for cells).
@@ -121,10 +112,7 @@ class DatasetInfo:
     files: Callable[[str | Path | None], list[Path]] | None = None
     downloads: tuple[Any, ...] = ()
     path_options: tuple[str, ...] = ()
-    table_samples: Callable[..., Any] | None = None
     sizes: tuple[str, ...] = ()
-    probe_accuracy: bool = False
-    group_probe: str | None = None
     preset: str | None = None
 
 

@@ -64,6 +64,27 @@ def split_rows(is_target: np.ndarray, split: str, test_fraction: float) -> np.nd
     return in_test if split == "test" else ~in_test
 
 
+@dataclass(frozen=True)
+class ProbeProtocol:
+    """How a dataset's codes are probed (Louiset et al., ICLR 2024, Sec. 4 and its appendix;
+    official code ``neurospin-projects/2024_rlouiset_sep_clr``).
+
+    Parameters
+    ----------
+    accuracy : bool
+        Plain accuracy for class probes (Digits-on-CIFAR, Table 1) instead of balanced
+        accuracy.
+    group_probe : {"representation", "head"}, optional
+        Adds ``S_group`` and ``C_group``, the balanced accuracy of telling targets from
+        backgrounds on all test samples (ideal: 100 from S, 50 from C), from the
+        representations or the projector heads (a method without heads uses its
+        representations).
+    """
+
+    accuracy: bool = False
+    group_probe: str | None = None
+
+
 @dataclass
 class CADataset:
     """A contrastive-analysis split.
@@ -98,6 +119,8 @@ class CADataset:
         Where each target's salient pattern lies, in the target's shape: the features that
         carry the salient factor, a digit's strokes, a lesion. Known only for datasets built
         with one, to check attributions (:func:`sepclr.explain`) against it.
+    protocol : ProbeProtocol
+        How its codes are probed (balanced accuracy of each factor by default).
     """
 
     name: str
@@ -112,6 +135,7 @@ class CADataset:
     feature_names: list[str] | None = None
     preparation: CellPreparation | None = None
     salient_mask: np.ndarray | None = None
+    protocol: ProbeProtocol = field(default_factory=ProbeProtocol)
 
     def label_of(self, factor: str, value: object) -> str:
         """The name of a class of a factor.

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from sepclr.data.ca_dataset import CADataset, check_split
+from sepclr.data.ca_dataset import CADataset, ProbeProtocol, check_split
 from sepclr.data.celeba import celeba_files
 from sepclr.data.cifar import CLASSES as CIFAR_CLASSES
 from sepclr.data.cifar import load_cifar10
@@ -75,6 +75,7 @@ def cifar_mnist(
         roles={"digit": "salient", "object": "common"},
         background_factors={"object": object_labels[:n]},
         label_names={"object": list(CIFAR_CLASSES)},
+        protocol=ProbeProtocol(accuracy=True),
     )
 
 
@@ -153,6 +154,7 @@ def celeba_accessories(
         factors={"accessory": kind[is_target] - 1, "sex": sex[is_target]},
         roles={"accessory": "salient", "sex": "common"},
         background_factors={"sex": sex[~is_target]},
+        protocol=ProbeProtocol(group_probe="representation"),
     )
 
 
@@ -332,6 +334,7 @@ def _subtypes(
         roles={"subtype": "salient", **dict.fromkeys(common, "common")},
         background_factors={k: v[~is_target] for k, v in common.items()},
         label_names={"subtype": subtypes},
+        protocol=ProbeProtocol(group_probe="head"),
     )
 
 

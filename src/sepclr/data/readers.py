@@ -8,6 +8,8 @@ a value beyond float32 is reported with its column and line. Arrays then go thro
 :func:`sepclr.methods.validation.as_sample_tensor`, the gate for dtypes and shapes.
 """
 
+import importlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,21 @@ from sepclr.data.folder import read_table, repeated_name
 from sepclr.errors import CorruptFileError, DataNotFoundError, InvalidInputError
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+# How a dataset of users' files reads a table of new samples as it reads its own, by dataset:
+# ``reader(path, columns, options, ids, fitted)`` (see ``sepclr.data.tables.table_study_samples``)
+SAMPLE_READERS: dict[str, Callable[..., np.ndarray]] = {}
+
+
+def optional_module(name: str, extra: str, purpose: str) -> Any:
+    """The module ``name``, or one line saying that ``purpose`` needs the ``extra``."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        package = name.split(".")[0]
+        raise InvalidInputError(
+            f"{purpose} needs {package}: pip install 'sepclr[{extra}]'"
+        ) from exc
 
 
 def _first_line(exc: BaseException) -> str:
@@ -51,13 +68,8 @@ def read_columns(path: Path) -> dict[str, np.ndarray]:
     """The columns of a CSV, TSV or Parquet table, by name."""
     if path.suffix.lower() != ".parquet":
         return {name: np.asarray(values) for name, values in read_table(path).items()}
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError as exc:
-        raise InvalidInputError(
-            "reading Parquet needs pyarrow: pip install 'sepclr[tables]'"
-        ) from exc
+    pa = optional_module("pyarrow", "tables", "reading Parquet")
+    pq = optional_module("pyarrow.parquet", "tables", "reading Parquet")
     if not path.is_file():
         raise DataNotFoundError(f"table {path} does not exist")
     try:
@@ -82,12 +94,7 @@ def read_columns(path: Path) -> dict[str, np.ndarray]:
 
 def read_anndata(path: Path) -> Any:
     """An ``.h5ad`` file as an AnnData (needs ``anndata``)."""
-    try:
-        import anndata
-    except ImportError as exc:
-        raise InvalidInputError(
-            "reading .h5ad needs anndata: pip install 'sepclr[singlecell]'"
-        ) from exc
+    anndata = optional_module("anndata", "singlecell", "reading .h5ad")
     if not path.is_file():
         raise DataNotFoundError(f"AnnData file {path} does not exist")
     try:

@@ -17,17 +17,12 @@ import torch.nn.functional as F
 
 from sepclr.data.ca_dataset import CADataset, check_split, in_group, split_rows
 from sepclr.data.folder import read_table
+from sepclr.data.readers import optional_module
 from sepclr.errors import CorruptFileError, DataNotFoundError, InvalidInputError
 
 
 def _nibabel() -> Any:
-    try:
-        import nibabel
-    except ImportError as exc:
-        raise InvalidInputError(
-            "reading NIfTI volumes needs nibabel: pip install 'sepclr[volumes]'"
-        ) from exc
-    return nibabel
+    return optional_module("nibabel", "volumes", "reading NIfTI volumes")
 
 
 def read_volume(path: Path, shape: tuple[int, int, int]) -> np.ndarray:
@@ -72,16 +67,11 @@ def load_volumes(paths: list[Path], shape: tuple[int, int, int], cache: Path | N
 
 
 def nifti_study_samples(
-    path: Path,
-    columns: dict[str, np.ndarray],
-    options: dict[str, Any],
-    ids: tuple[str, ...],
-    fitted: list[str] | None = None,
+    path: Path, columns: dict[str, np.ndarray], options: dict[str, Any], *_: Any
 ) -> np.ndarray:
     """The volumes a table of new samples lists (paths relative to the table), resampled as
     :func:`nifti_study` with ``options`` resamples its own.
     """
-    del ids, fitted
     paths = [path.parent / str(p) for p in columns[str(options["path_column"])]]
     shape = tuple(int(v) for v in options["shape"])
     return load_volumes(paths, (shape[0], shape[1], shape[2]), None)

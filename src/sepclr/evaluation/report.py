@@ -13,7 +13,6 @@ from sepclr.evaluation.probes import (
     probe_balanced_accuracy,
     probe_mean_absolute_error,
 )
-from sepclr.evaluation.protocols import protocol_for
 
 
 def ordered_factors(roles: Mapping[str, str]) -> list[str]:
@@ -32,7 +31,7 @@ def probe_columns(test: CADataset) -> list[str]:
     """The columns of :func:`probe_row` for ``test``: the group probe when its protocol has
     one, the factors, then ``delta_TOT`` when a factor has classes (none without factors).
     """
-    columns = ["S_group", "C_group"] if protocol_for(test.name).group_probe else []
+    columns = ["S_group", "C_group"] if test.protocol.group_probe else []
     for factor in ordered_factors(test.roles):
         suffix = "_MAE" if is_continuous(test.factors[factor]) else ""
         columns += [f"S_{factor}{suffix}", f"C_{factor}{suffix}"]
@@ -47,10 +46,10 @@ def probe_row(model: Transformer, train: CADataset, test: CADataset) -> dict[str
     accuracy in percent of a logistic regression for a factor of classes; for a continuous
     factor (:func:`is_continuous`), ``S_f_MAE`` and ``C_f_MAE``, the mean absolute error of
     a linear regression. ``delta_TOT`` is the distance to the ideal row over the class
-    factors. The dataset's protocol (:mod:`sepclr.evaluation.protocols`) may ask for plain
-    accuracy and for the target-versus-background probe ``S_group`` / ``C_group``.
+    factors. The dataset's protocol (:class:`sepclr.data.ca_dataset.ProbeProtocol`) may ask
+    for plain accuracy and for the target-versus-background probe ``S_group`` / ``C_group``.
     """
-    protocol = protocol_for(test.name)
+    protocol = test.protocol
     scores: dict[str, float] = {}
     if protocol.group_probe is not None:
         scores |= _group_probe(model, train, test, protocol.group_probe == "head")
@@ -102,7 +101,7 @@ def ideal_row(test: CADataset) -> dict[str, float]:
     """The 'best expected' row for ``test`` (class factors, and the group probe of its
     protocol: 100 from S, 50 from C).
     """
-    group = {"S_group": 100.0, "C_group": 50.0} if protocol_for(test.name).group_probe else {}
+    group = {"S_group": 100.0, "C_group": 50.0} if test.protocol.group_probe else {}
     classes = [f for f in ordered_factors(test.roles) if not is_continuous(test.factors[f])]
     chance = {f: chance_level(len(np.unique(test.factors[f]))) for f in classes}
     ideal = ideal_scores({f: test.roles[f] for f in classes}, chance)

@@ -50,7 +50,6 @@ for _info in (
         "sepclr download cifar-10 mnist",
         _cifar_mnist_paths,
         downloads=(cifar.CIFAR_10, MNIST),
-        probe_accuracy=True,
     ),
     DatasetInfo(
         "celeba-accessories",
@@ -58,7 +57,6 @@ for _info in (
         "CelebA faces with glasses or hats (salient) against neither; sex is common",
         CELEBA_HOW_TO_GET,
         _celeba_paths,
-        group_probe="representation",
     ),
     DatasetInfo(
         "dsprites-digit-grid",
@@ -74,7 +72,6 @@ for _info in (
         "CheXpert X-rays: cardiomegaly, edema, effusion (salient) against healthy; age, sex",
         paper_datasets.CHEXPERT_HOW_TO_GET,
         _chexpert_paths,
-        group_probe="head",
     ),
     DatasetInfo(
         "odir-subtypes",
@@ -82,7 +79,6 @@ for _info in (
         "ODIR-5K fundus photographs: five diseases (salient) against normal; age, sex, eye",
         paper_datasets.ODIR_HOW_TO_GET,
         _odir_paths,
-        group_probe="head",
     ),
 ):
     register_dataset(_info)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sepclr.data.ca_dataset import CADataset, check_split
+from sepclr.data.ca_dataset import CADataset, ProbeProtocol, check_split
 from sepclr.errors import InvalidInputError
 from sepclr.memory import check_fits
 from sepclr.registry import DatasetInfo, register_dataset
@@ -138,6 +138,7 @@ def synthetic_brain(
         roles={"score": "salient", "age": "common", "sex": "common", "site": "common"},
         background_factors=background_factors,
         salient_mask=np.broadcast_to(region, target.shape).copy(),
+        protocol=ProbeProtocol(group_probe="representation"),
     )
 
 
@@ -157,6 +158,5 @@ register_dataset(
         "generated 3-D brain volumes: a local lesion (salient score) on age, sex, site effects",
         "generated, nothing to download",
         sizes=tuple(SYNTHETIC_BRAIN_SIZES),
-        group_probe="representation",
     )
 )

@@ -1,6 +1,7 @@
 """``table-study``: your table (CSV, TSV, Parquet), rows split by a group column
 (:func:`sepclr.data.tables.table_study`)."""
 
+from sepclr.data.readers import SAMPLE_READERS
 from sepclr.data.tables import table_study, table_study_samples
 from sepclr.registry import DatasetInfo, register_dataset
 
@@ -11,6 +12,6 @@ register_dataset(
         "your table (CSV, TSV, Parquet): rows split by a group column; numeric features",
         "your own file: --data-dir holds it (see sepclr.data.tables)",
         path_options=("table",),
-        table_samples=table_study_samples,
     )
 )
+SAMPLE_READERS["table-study"] = table_study_samples
