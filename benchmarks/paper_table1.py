@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sepclr.bench import run_table
 from sepclr.data.download import load_or_fetch
-from sepclr.presets import preset
+from sepclr.recipes import preset
 
 RESULTS = Path(__file__).parent / "results" / "cifar_mnist"
 

@@ -1,7 +1,7 @@
 """Validate the label-free selection where labels exist.
 
 For each seed, ``sepclr.selection.select`` trains every candidate of
-``sepclr.selection.CANDIDATES`` once per fold on the train split minus the fold and scores
+``sepclr.recipes.CANDIDATES`` once per fold on the train split minus the fold and scores
 it with the label-free criterion on the fold's rows; this script also probes each
 candidate's first-fold model, with the labels, on each of the dataset's ``--splits``
 (validation to design the criterion, test to report it). One JSON per seed

@@ -41,7 +41,7 @@ from sepclr.evaluation.diagnostics import (
     salient_scores,
 )
 from sepclr.evaluation.probes import probe_balanced_accuracy
-from sepclr.presets import preset
+from sepclr.recipes import preset
 from sepclr.registry import METHODS
 
 ROWS: dict[str, tuple[str, dict[str, Any]]] = {

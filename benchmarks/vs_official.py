@@ -34,7 +34,7 @@ from sepclr.engine.devices import resolve_device
 from sepclr.engine.performance import PRECISIONS, native_precision
 from sepclr.nets.encoder import Branch, build_backbone
 from sepclr.nets.speed import resolve_view_passes
-from sepclr.presets import PRESETS
+from sepclr.recipes import PRESETS
 from sepclr.views import build_views, view_options
 
 RESULTS = Path(__file__).parent / "results"

@@ -30,7 +30,7 @@ def _imports(path: Path) -> set[str]:
 
 # The wings of the package, lowest first; a module imports only from its own wing or below.
 WINGS = [
-    {"errors", "_version", "memory", "registry", "presets", "docstrings"},
+    {"errors", "_version", "memory", "registry", "recipes", "docstrings"},
     {"engine"},
     {"data", "objectives", "nets", "views"},
     {"methods"},

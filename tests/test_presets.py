@@ -16,7 +16,7 @@ from source_files import (
 
 import sepclr
 from sepclr import cli
-from sepclr.presets import PRESETS
+from sepclr.recipes import PRESETS
 
 BASE = {"Frontal/Lateral": "Frontal", "AP/PA": "AP", "Sex": "Male", "Age": "60"}
 FILES = {

@@ -9,9 +9,9 @@ import pytest
 import sepclr
 from sepclr import cli
 from sepclr.errors import InvalidInputError
+from sepclr.recipes import Recipe
 from sepclr.selection import (
     CANDIDATES,
-    Candidate,
     criterion,
     fold_of_rows,
     ranking_table,
@@ -44,8 +44,8 @@ def test_candidates_are_named_once_and_differ() -> None:
 @pytest.mark.slow
 def test_select_prefers_a_trained_model_to_an_untrained_one() -> None:
     data = sepclr.datasets.load("synthetic-tabular", n=150)
-    trained = Candidate("trained", {"objective": "paper", "epochs": 15}, "")
-    untrained = Candidate("untrained", {"objective": "paper", "epochs": 0}, "")
+    trained = Recipe("trained", {"objective": "paper", "epochs": 15}, "")
+    untrained = Recipe("untrained", {"objective": "paper", "epochs": 0}, "")
     columns = [f"x{k}" for k in range(data.background.shape[1])]
     background = pd.DataFrame(data.background, columns=columns)
     target = pd.DataFrame(data.target, columns=columns)

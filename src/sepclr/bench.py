@@ -35,27 +35,12 @@ from sepclr.evaluation.report import (
 )
 from sepclr.evaluation.run_report import fit_inputs
 from sepclr.methods import ContrastiveEstimator, SepCLR
+from sepclr.recipes import SALIENT_ABLATION
 from sepclr.registry import DATASETS, METHODS, TERMS
 
 # The paper's Table 1 rows: each independence term (not its short aliases), in the order
 # the terms register themselves; then the baselines.
 INDEPENDENCE_ROWS = tuple(name for name, term in TERMS.items() if term.alias_of is None)
-# Variants of SepCLR's objective around the salient space (``--ablation salient``): each row
-# is a set of SepCLR parameters on top of the benchmark's. ``paper`` is the paper's objective
-# (the library's default); ``corrected`` adds the correction of both codes after training
-# (``objective="extended"``); every other row is one extension alone on the paper's loss.
-_ALONE = {"objective": "extended", "residualize": "none"}
-SALIENT_ROWS: dict[str, dict[str, Any]] = {
-    "paper": {"objective": "paper"},
-    "corrected": {"objective": "extended"},
-    "residualize-salient": {"objective": "extended", "residualize": "salient"},
-    "linear-hsic-100": {"redundancy": "linear-hsic", "redundancy_weight": 100.0, **_ALONE},
-    "kernel-hsic-100": {"redundancy": "kernel-hsic", "redundancy_weight": 100.0, **_ALONE},
-    "conditional": {"conditional_uniformity": True, **_ALONE},
-    "mix": {"salient_background_mix": [0.4, 0.6], **_ALONE},
-    "decoder-100-noise": {"decoder_weight": 100.0, "decoder_noise": 0.5, **_ALONE},
-    "cosine": {"lr_schedule": "cosine", "warmup": 0.05, **_ALONE},
-}
 ABLATIONS: dict[str, dict[str, dict[str, Any]]] = {
     "independence": {
         # without a term its weight changes nothing, and SepCLR refuses a weight set for it
@@ -63,7 +48,7 @@ ABLATIONS: dict[str, dict[str, dict[str, Any]]] = {
         | ({"independence_weight": SepCLR.independence_weight.default} if term == "none" else {})
         for term in INDEPENDENCE_ROWS
     },
-    "salient": SALIENT_ROWS,
+    "salient": {recipe.name: recipe.params for recipe in SALIENT_ABLATION},
 }
 FLOOR = "untrained"
 _OFF = (0, False, None, "none")

@@ -27,10 +27,9 @@ from sepclr.errors import SepCLRError, SepCLRWarning, TrainingInterruptedError
 from sepclr.export import INPUTS, OUTPUTS
 from sepclr.launch import fit_on_processes
 from sepclr.methods.sepclr import OBJECTIVES, RESIDUALS
-from sepclr.objectives import INDEPENDENCE_TERMS
-from sepclr.presets import PRESETS, preset
-from sepclr.registry import DATASETS, METHODS
-from sepclr.selection import CANDIDATES, SCREEN
+from sepclr.recipes import CANDIDATES, PRESETS, preset
+from sepclr.registry import DATASETS, METHODS, TERMS
+from sepclr.selection import SCREEN
 
 
 def _batch_size(text: str) -> int | str:
@@ -57,7 +56,7 @@ MODEL_FLAGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "--seed": ("seed", int),
     "--device": ("device", str),
 }
-CHOICES = {"independence": INDEPENDENCE_TERMS, "objective": OBJECTIVES, "residualize": RESIDUALS}
+CHOICES = {"independence": TERMS, "objective": OBJECTIVES, "residualize": RESIDUALS}
 BENCH_SKIPS = frozenset({"independence", "seed"})  # set by each row of a benchmark
 
 # Options that may change when a run is resumed; every other one comes from its run.json.

@@ -101,7 +101,7 @@ class DatasetInfo:
     sizes : tuple of str
         Its named sizes (the ``size`` option), the benchmarks' default first.
     preset : str, optional
-        The SepCLR recipe (:mod:`sepclr.presets`) a run on this dataset uses when it names
+        The SepCLR recipe (:mod:`sepclr.recipes`) a run on this dataset uses when it names
         none (``"single-cell"`` for cells).
     """
 

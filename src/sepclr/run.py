@@ -39,7 +39,7 @@ from sepclr.export import samples_for_model, write_codes
 from sepclr.methods import ContrastiveEstimator, SepCLR, TrainedEstimator
 from sepclr.methods import load as load_model
 from sepclr.methods.base import check_processes
-from sepclr.presets import preset
+from sepclr.recipes import preset
 from sepclr.registry import DATASETS, METHODS
 from sepclr.run_folder import (
     CHECKPOINT_DIR,
@@ -103,7 +103,7 @@ def settings(
     method : str
         The method (:data:`sepclr.registry.METHODS`).
     preset_name : str, optional
-        One of SepCLR's recipes (:mod:`sepclr.presets`): its dataset, dataset options and
+        One of SepCLR's recipes (:mod:`sepclr.recipes`): its dataset, dataset options and
         parameters, which ``dataset``, ``dataset_options`` and ``params`` override. A SepCLR
         run on a dataset with a default recipe (cells: ``"single-cell"``) uses it when none
         is named.
@@ -405,7 +405,7 @@ def select(
     options : Options
         Where the data are and what is written.
     candidates : list of str, optional
-        Names of :data:`sepclr.selection.CANDIDATES` (all by default).
+        Names of :data:`sepclr.recipes.CANDIDATES` (all by default).
     folds : int, optional
         Cross-validation folds (by default 3 on small data, else 1).
     screen : int, optional

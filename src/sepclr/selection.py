@@ -2,10 +2,10 @@
 
 A user of contrastive analysis has no labels of the salient factor, which is what the
 analysis looks for, so settings cannot be tuned on probes. :func:`select` trains a set of
-named candidate settings (:data:`CANDIDATES`: code sizes, the objective and its correction,
-the main weights) on part of the user's rows, scores each on the held-out rows with a
-criterion that uses no factor label (:func:`criterion`), ranks them, and refits the best
-one on every row.
+named candidate settings (:data:`sepclr.recipes.CANDIDATES`: code sizes, the objective and
+its correction, the main weights) on part of the user's rows, scores each on the held-out
+rows with a criterion that uses no factor label (:func:`criterion`), ranks them, and refits
+the best one on every row.
 """
 
 import time
@@ -25,60 +25,7 @@ from sepclr.evaluation.diagnostics import (
 )
 from sepclr.methods.covariates import covariate_columns
 from sepclr.methods.sepclr import SepCLR
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A named setting of SepCLR.
-
-    Parameters
-    ----------
-    name : str
-        Its name in the ranking (``sepclr select --candidates``).
-    params : dict
-        SepCLR parameters on top of the defaults and of the user's.
-    description : str
-        What it is, in a few words.
-    """
-
-    name: str
-    params: dict[str, Any]
-    description: str
-
-
-#: The settings :func:`select` tries by default: the paper's objective at 32-d codes and at
-#: smaller codes, the correction of the codes (``objective="extended"``), and the paper's
-#: objective with each main weight ten times lower or higher.
-CANDIDATES: tuple[Candidate, ...] = (
-    Candidate("paper", {"objective": "paper"}, "the paper's objective, 32-d codes"),
-    Candidate("paper-16", {"objective": "paper", "common_dim": 16, "salient_dim": 16}, "16-d"),
-    Candidate("paper-8", {"objective": "paper", "common_dim": 8, "salient_dim": 8}, "8-d"),
-    Candidate("salient-8", {"objective": "paper", "salient_dim": 8}, "8-d salient code"),
-    Candidate("salient-4", {"objective": "paper", "salient_dim": 4}, "4-d salient code"),
-    Candidate(
-        "corrected",
-        {"objective": "extended", "residualize": "both"},
-        "the correction of both codes after training",
-    ),
-    Candidate(
-        "corrected-salient",
-        {"objective": "extended", "residualize": "salient"},
-        "the correction of the salient code after training",
-    ),
-    Candidate(
-        "corrected-8",
-        {"objective": "extended", "residualize": "both", "common_dim": 8, "salient_dim": 8},
-        "8-d codes, corrected",
-    ),
-    Candidate("independence-10", {"objective": "paper", "independence_weight": 10.0}, "lambda 10"),
-    Candidate(
-        "independence-1000", {"objective": "paper", "independence_weight": 1000.0}, "lambda 1000"
-    ),
-    Candidate("infoless-10", {"objective": "paper", "infoless_weight": 10.0}, "beta_reg 10"),
-    Candidate("infoless-1000", {"objective": "paper", "infoless_weight": 1000.0}, "beta_reg 1000"),
-    Candidate("salient-weight-10", {"objective": "paper", "salient_weight": 10.0}, "beta_S 10"),
-    Candidate("salient-weight-0.1", {"objective": "paper", "salient_weight": 0.1}, "beta_S 0.1"),
-)
+from sepclr.recipes import CANDIDATES, Recipe
 
 
 def _flat(x: Any) -> np.ndarray:
@@ -211,13 +158,13 @@ def fold_of_rows(
     return fold_of_unit[units]
 
 
-def _candidates(given: Sequence[str] | Sequence[Candidate] | None) -> list[Candidate]:
-    """The candidates named in ``given`` (all of :data:`CANDIDATES` when None), or the
-    user's own :class:`Candidate` objects; at least two different ones."""
+def _candidates(given: Sequence[str] | Sequence[Recipe] | None) -> list[Recipe]:
+    """The candidates named in ``given`` (all of :data:`sepclr.recipes.CANDIDATES` when
+    None), or the user's own :class:`Recipe` objects; at least two different ones."""
     if given is None:
         return list(CANDIDATES)
-    own = [c for c in given if isinstance(c, Candidate)]
-    names = [c.name if isinstance(c, Candidate) else str(c) for c in given]
+    own = [c for c in given if isinstance(c, Recipe)]
+    names = [c.name if isinstance(c, Recipe) else str(c) for c in given]
     known = {c.name: c for c in (*CANDIDATES, *own)}
     unknown = [n for n in names if n not in known]
     if unknown:
@@ -253,7 +200,7 @@ SCREEN = 4
 def select(
     background: Any,
     target: Any,
-    candidates: Sequence[str] | Sequence[Candidate] | None = None,
+    candidates: Sequence[str] | Sequence[Recipe] | None = None,
     params: dict[str, Any] | None = None,
     folds: int | None = None,
     subjects: tuple[Any, Any] | None = None,
@@ -277,8 +224,9 @@ def select(
     ----------
     background, target : array-like
         The two groups, as for :meth:`sepclr.SepCLR.fit`.
-    candidates : list of str or of Candidate, optional
-        Names from :data:`CANDIDATES` (all of them by default), or candidates of your own.
+    candidates : list of str or of Recipe, optional
+        Names from :data:`sepclr.recipes.CANDIDATES` (all of them by default), or
+        :class:`sepclr.recipes.Recipe` objects of your own.
     params : dict, optional
         SepCLR parameters for every candidate (for example ``epochs`` or ``device``); a
         candidate's own settings take precedence.
@@ -348,7 +296,7 @@ def select(
 
 def _first_fold(
     trials: "_Trials",
-    chosen: list[Candidate],
+    chosen: list[Recipe],
     evaluate: Callable[[SepCLR], dict[str, Any]] | None,
     bar: Any,
     say: Callable[[str], None],
@@ -367,7 +315,7 @@ def _first_fold(
 
 
 def _other_folds(
-    trials: "_Trials", row: dict[str, Any], candidate: Candidate, bar: Any, folds: int
+    trials: "_Trials", row: dict[str, Any], candidate: Recipe, bar: Any, folds: int
 ) -> dict[str, Any]:
     """``row`` with the candidate's folds 2 to ``folds`` added."""
     for k in range(1, folds):
@@ -416,7 +364,7 @@ def _fold_assignment(
 
 
 class _Trials:
-    """Candidates trained outside one fold and scored on it."""
+    """Recipes trained outside one fold and scored on it."""
 
     def __init__(
         self,
@@ -432,7 +380,7 @@ class _Trials:
             covariates,
         )
 
-    def fold(self, candidate: Candidate, k: int) -> tuple[dict[str, float], SepCLR, float]:
+    def fold(self, candidate: Recipe, k: int) -> tuple[dict[str, float], SepCLR, float]:
         """The components of ``candidate`` trained outside fold ``k`` and scored on it, its
         model and its training seconds."""
         (background, target), (fold_bg, fold_tg) = self.groups, self.fold_of
@@ -444,13 +392,13 @@ class _Trials:
         seconds = time.perf_counter() - start
         return selection_components(model, train, held_out), model, seconds
 
-    def scored(self, candidate: Candidate, k: int) -> tuple[dict[str, Any], SepCLR]:
+    def scored(self, candidate: Recipe, k: int) -> tuple[dict[str, Any], SepCLR]:
         """The ranking row of ``candidate`` on fold ``k`` alone, and its model."""
         components, model, seconds = self.fold(candidate, k)
         row = {"name": candidate.name, "criterion": criterion(components), **components}
         return row | {"folds": 1, "fit_seconds": seconds, "params": candidate.params}, model
 
-    def added(self, row: dict[str, Any], candidate: Candidate, k: int) -> dict[str, Any]:
+    def added(self, row: dict[str, Any], candidate: Recipe, k: int) -> dict[str, Any]:
         """``row`` with fold ``k`` added: its components averaged over the folds so far."""
         components, _, seconds = self.fold(candidate, k)
         n = int(row["folds"])

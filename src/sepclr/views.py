@@ -18,7 +18,7 @@ class ImageViewOptions:
     """Image views: random resized crop, flips, rotation, colour jitter, grayscale, blur, noise.
 
     Flips are off by default: a mirrored digit or letter is another symbol
-    (``benchmarks/README.md`` compares both). The paper's recipes (:mod:`sepclr.presets`) use
+    (``benchmarks/README.md`` compares both). The paper's recipes (:mod:`sepclr.recipes`) use
     the colour and rotation options.
 
     Parameters

@@ -17,7 +17,7 @@ import difflib
 import inspect
 import math
 import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
@@ -109,15 +109,16 @@ NON_NEGATIVE = Number(0.0)
 
 @dataclass(frozen=True)
 class Choice(Constraint):
-    """One of fixed strings; an unknown one gets the closest valid name suggested.
+    """One of a collection of strings, read when a value is checked (a registry's names
+    include those registered later); an unknown one gets the closest valid name suggested.
 
     Parameters
     ----------
-    options : tuple of str
+    options : collection of str
         The valid strings.
     """
 
-    options: tuple[str, ...]
+    options: Collection[str]
 
     def check(self, name: str, value: Any) -> None:
         check_choice(name, value, self.options)

@@ -39,10 +39,10 @@ from sepclr.methods.supervised import SupervisedSepCLRModule, attribute_rows
 from sepclr.methods.validation import as_sample_tensor
 from sepclr.nets.encoder import BACKBONES, EncodedBatch, TwoBranchEncoder
 from sepclr.nets.speed import VIEW_PASSES, resolve_view_passes
-from sepclr.objectives import INDEPENDENCE_TERMS, SepCLRObjectiveSettings, build_independence
+from sepclr.objectives import SepCLRObjectiveSettings, build_independence
 from sepclr.objectives.redundancy import REDUNDANCY_TERMS
 from sepclr.objectives.supervised import ATTRIBUTE_KINDS
-from sepclr.registry import register_method
+from sepclr.registry import TERMS, register_method
 from sepclr.views import build_views, options_as_dict, view_options
 
 OBJECTIVES = ("extended", "paper")
@@ -199,7 +199,7 @@ class SepCLR(TrainedEstimator):
     )
     independence = Param(
         "k-jem",
-        Choice(INDEPENDENCE_TERMS),
+        Choice(TERMS),
         "Any row of the paper's Table 1. Trained critics (``tc``, ``vclub-*``, ``vl1out-*``, "
         "``vub-*``) take one Adam step (lr 1e-3) per view after each encoder step and are "
         "not saved.",
