@@ -20,7 +20,7 @@ from sepclr.registry import TERMS
 
 del critics, independence  # imported for their registrations
 
-INDEPENDENCE_TERMS = tuple(TERMS)
+INDEPENDENCE_TERMS = tuple(TERMS)  # the project's own terms
 
 
 class IndependencePenalty(Protocol):
@@ -34,13 +34,13 @@ class IndependencePenalty(Protocol):
 def build_independence(
     name: str, c_dim: int, s_dim: int, bandwidth: float = 0.5
 ) -> IndependencePenalty:
-    """The penalty called ``name`` (one of :data:`INDEPENDENCE_TERMS`) for codes of sizes
+    """The penalty called ``name`` (a term of ``sepclr.registry.TERMS``) for codes of sizes
     ``c_dim`` and ``s_dim``; ``bandwidth`` is the tau of the kernel terms.
 
     Parameters
     ----------
     name : str
-        One of :data:`INDEPENDENCE_TERMS`.
+        A registered term: one of :data:`INDEPENDENCE_TERMS`, or one registered since.
     c_dim, s_dim : int
         The sizes of the codes.
     bandwidth : float
