@@ -193,13 +193,7 @@ class ImageViews(nn.Module):
 
 
 class TabularViews(nn.Module):
-    """Gaussian noise plus feature dropout; input and output (n, features), standardised.
-
-    Parameters
-    ----------
-    options : TabularViewOptions
-        The views' options.
-    """
+    """Gaussian noise plus feature dropout; input and output (n, features), standardised."""
 
     def __init__(self, options: TabularViewOptions) -> None:
         super().__init__()
@@ -218,13 +212,7 @@ class TabularViews(nn.Module):
 class VolumeViews(nn.Module):
     """Batched 3-D augmentation (:class:`VolumeViewOptions`) with per-volume parameters:
     one ``affine_grid`` / ``grid_sample`` resampling for zoom, shift and rotation, then
-    flips, intensity and noise; input and output (n, C, D, H, W).
-
-    Parameters
-    ----------
-    options : VolumeViewOptions
-        The views' options.
-    """
+    flips, intensity and noise; input and output (n, C, D, H, W)."""
 
     def __init__(self, options: VolumeViewOptions) -> None:
         super().__init__()
