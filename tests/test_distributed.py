@@ -11,6 +11,7 @@ import time
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.distributed as dist
@@ -392,3 +393,24 @@ def test_a_multi_process_run_stopped_by_sigterm_resumes_to_the_same_weights(tmp_
     for rank in range(WORLD):
         for key, value in whole[rank]["state"].items():
             torch.testing.assert_close(resumed[rank]["state"][key], value, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("params", "refused"),
+    [
+        ({"salient_attributes": {"a": "continuous"}, "salient_dim": 1}, "supervised SepCLR"),
+        ({"decoder_weight": 1.0, "objective": "extended"}, "a decoder"),
+    ],
+)
+def test_sepclr_settings_that_train_in_one_process_are_refused_on_several(
+    monkeypatch, params, refused
+):
+    """Supervised SepCLR and the decoder have no multi-process loss: a fit in a process of
+    a group of two stops before training, saying so."""
+    monkeypatch.setattr(Shard, "current", classmethod(lambda cls, group=None: Shard(0, 2)))
+    rng = np.random.default_rng(0)
+    background, target = rng.normal(size=(2, 16, 4)).astype(np.float32)
+    model = SepCLR(epochs=1, device="cpu", verbose=False, **params)
+    side = {"attributes": {"a": rng.normal(size=16)}} if "salient_attributes" in params else {}
+    with pytest.raises(InvalidInputError, match=f"{refused}.*trains in one process"):
+        model.fit(background, target, **side)

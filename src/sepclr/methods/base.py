@@ -653,6 +653,7 @@ class TrainedEstimator(ContrastiveEstimator):
         rows = self._side_rows(is_target, **side_data)
         shard = Shard.current()
         check_processes(type(self), shard.world_size)
+        self._check_processes(shard)
         device = process_device(resolve_device(str(self.device)), shard)
         spec = self.resolve_fit(tuple(inputs.shape[1:]))
         plan = self._plan(spec, len(inputs), device, shard)
@@ -724,6 +725,9 @@ class TrainedEstimator(ContrastiveEstimator):
 
     def _check_covariate_settings(self) -> None:
         """Refuse covariates that this method's settings cannot take (none by default)."""
+
+    def _check_processes(self, shard: Shard) -> None:
+        """Refuse settings that cannot train on several processes (none by default)."""
 
     def _side_rows(self, is_target: torch.Tensor, **side_data: Any) -> torch.Tensor | None:
         """Per-row side data for the loss from ``fit``'s extra arguments (none by default)."""
